@@ -1,0 +1,312 @@
+"""Request and response schemas of the commerce API (one family per resource).
+
+These are the wire types of the HTTP API *and* the return types of every
+:class:`api.client.CommerceClient` method, so both client implementations give identical
+results. Money is integer minor units (``*_cents``); quantities are integer units; times are
+timezone-aware UTC datetimes. Resources are addressed by natural codes (``sku``, location
+``code``), integer ids stay inside the database except for carts and orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- errors -------------------------------------------------------------------------------
+class ErrorBody(Strict):
+    """Every 4xx answer has this body."""
+
+    code: str  # e.g. NOT_FOUND, VALIDATION_ERROR, INSUFFICIENT_STOCK, IDEMPOTENCY_MISMATCH
+    message: str
+    details: dict[str, object] | list[object] | None = None
+
+
+# ---- pagination ---------------------------------------------------------------------------
+class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(frozen=True)
+    items: list[T]
+    next_cursor: str | None = None
+
+
+# ---- catalog ------------------------------------------------------------------------------
+class CategoryCreate(Strict):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    parent_code: str | None = None
+
+
+class CategoryRead(Strict):
+    code: str
+    name: str
+    parent_code: str | None = None
+
+
+class SkuImportRow(Strict):
+    """One row of a bulk catalog import; creates the product and category if missing."""
+
+    sku: str = Code
+    product: str = Code
+    name: str = Field(min_length=1, max_length=300)
+    category: str = Code
+    description: str = ""
+    attributes: dict[str, str] = Field(default_factory=dict)
+    cost_cents: int = Field(ge=0)
+    list_price_cents: int = Field(ge=0)
+
+
+class ImportResult(Strict):
+    created: int
+    updated: int
+
+
+class SkuRead(Strict):
+    sku: str
+    product: str
+    name: str
+    category: str
+    description: str = ""
+    attributes: dict[str, str] = Field(default_factory=dict)
+    cost_cents: int
+    list_price_cents: int
+
+
+SortKey = Literal["relevance", "price_asc", "price_desc", "name"]
+
+
+class SearchQuery(Strict):
+    q: str | None = Field(default=None, max_length=200)
+    category: str | None = None
+    min_price_cents: int | None = Field(default=None, ge=0)
+    max_price_cents: int | None = Field(default=None, ge=0)
+    in_stock_at: str | None = None  # location code: only SKUs with available > 0 there
+    sort: SortKey = "relevance"
+    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+# ---- locations ----------------------------------------------------------------------------
+class LocationKind(StrEnum):
+    STORE = "store"
+    WAREHOUSE = "warehouse"
+    SUPPLIER = "supplier"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    APP = "app"
+    STORE = "store"
+
+
+class LocationCreate(Strict):
+    code: str = Code
+    kind: LocationKind
+    name: str = Field(min_length=1, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class LocationRead(Strict):
+    code: str
+    kind: LocationKind
+    name: str
+    lat: float
+    lon: float
+
+
+# ---- stock --------------------------------------------------------------------------------
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    SALE = "sale"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    RETURN = "return"
+
+
+class StockLine(Strict):
+    sku: str = Code
+    quantity: int = Field(gt=0)
+
+
+class StockLevel(Strict):
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class StockQuery(Strict):
+    skus: list[str] | None = None  # None: all SKUs with a stock row
+    locations: list[str] | None = None
+
+
+class ReceiptCreate(Strict):
+    location: str = Code
+    lines: list[StockLine] = Field(min_length=1)
+    reference: str | None = None
+
+
+class TransferCreate(Strict):
+    from_location: str = Code
+    to_location: str = Code
+    lines: list[StockLine] = Field(min_length=1)
+    reference: str | None = None
+
+
+class AdjustmentCreate(Strict):
+    location: str = Code
+    sku: str = Code
+    delta: int  # may be negative (write-off, shrink); on_hand never goes below reserved
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class MovementRead(Strict):
+    id: int
+    sku: str
+    location: str
+    kind: MovementKind
+    quantity: int  # signed change of on_hand
+    reference: str | None
+    created_at: datetime
+
+
+class PosSale(Strict):
+    sku: str = Code
+    quantity: int = Field(gt=0)
+    unit_price_cents: int | None = Field(default=None, ge=0)  # None: current store price
+
+
+class PosSaleBatch(Strict):
+    location: str = Code
+    sales: list[PosSale] = Field(min_length=1)
+    reference: str | None = None
+
+
+class LineError(Strict):
+    sku: str
+    code: str  # INSUFFICIENT_STOCK, UNKNOWN_SKU
+    requested: int
+    available: int
+
+
+class PosSaleResult(Strict):
+    accepted: list[StockLine]
+    rejected: list[LineError]
+    revenue_cents: int
+
+
+# ---- prices -------------------------------------------------------------------------------
+class PriceSet(Strict):
+    sku: str = Code
+    channel: Channel
+    price_cents: int = Field(ge=0)
+    valid_from: datetime | None = None  # None: from now
+    valid_to: datetime | None = None  # None: open-ended
+
+
+class PriceRead(Strict):
+    sku: str
+    channel: Channel
+    price_cents: int
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class PriceBulkResult(Strict):
+    updated: int
+
+
+# ---- carts --------------------------------------------------------------------------------
+class CartCreate(Strict):
+    channel: Channel
+    location: str = Code  # where stock is reserved from (store, or the fulfilling warehouse)
+    customer_id: str | None = None  # staff/service only; a customer key always uses its own
+
+
+class CartLineSet(Strict):
+    sku: str = Code
+    quantity: int = Field(ge=0)  # 0 removes the line
+
+
+class CartLineRead(Strict):
+    sku: str
+    quantity: int
+    unit_price_cents: int  # price snapshot taken when the line was set
+
+
+class CartRead(Strict):
+    id: int
+    customer_id: str
+    channel: Channel
+    location: str
+    status: Literal["open", "checked_out", "expired", "abandoned"]
+    lines: list[CartLineRead]
+    total_cents: int
+    expires_at: datetime
+
+
+# ---- checkout, payments, orders -----------------------------------------------------------
+class CheckoutRequest(Strict):
+    cart_id: int
+    payment_token: str = "tok_ok"  # simulated gateway: tok_ok, tok_decline, tok_timeout
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    PAID = "paid"
+    ALLOCATED = "allocated"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+    REFUNDED = "refunded"
+
+
+class OrderLineRead(Strict):
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+class PaymentRead(Strict):
+    authorized_cents: int
+    captured_cents: int
+    refunded_cents: int
+    status: str
+
+
+class OrderRead(Strict):
+    id: int
+    customer_id: str
+    channel: Channel
+    location: str
+    status: OrderStatus
+    lines: list[OrderLineRead]
+    total_cents: int
+    payment: PaymentRead | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderTransition(Strict):
+    """Staff/service moves an order along its state machine (ship, deliver)."""
+
+    to: OrderStatus
+
+
+class ReturnCreate(Strict):
+    lines: list[StockLine] = Field(min_length=1)
+    restock: bool = True

@@ -1,0 +1,44 @@
+"""The ``shopsphere`` command.
+
+Each area registers its verbs from its own module; heavy imports happen inside the commands so
+``shopsphere --help`` stays fast and a production install without the twin extras still works.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from shopsphere_cli import api_cmds, policy_cmds, twin_cmds
+
+app = typer.Typer(
+    name="shopsphere",
+    help=(
+        "ShopSphere Twin: a digital twin of stores, warehouses, customers and fleets that drives "
+        "the production commerce API and policies.\n\n"
+        "Start with `shopsphere run scenarios/baseline.yaml`, or serve the API with "
+        "`shopsphere serve`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+api_cmds.register(app)
+twin_cmds.register(app)
+policy_cmds.register(app)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
