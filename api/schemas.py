@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 T = TypeVar("T")
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+# Input bounds: values beyond them are refused at the edge (422), never overflow the database.
+MAX_QTY = 1_000_000_000
+MAX_CENTS = 10**12
+MAX_ID = 2**62
 
 
 class Strict(BaseModel):
@@ -62,8 +66,8 @@ class SkuImportRow(Strict):
     category: str = Code
     description: str = ""
     attributes: dict[str, str] = Field(default_factory=dict)
-    cost_cents: int = Field(ge=0)
-    list_price_cents: int = Field(ge=0)
+    cost_cents: int = Field(ge=0, le=MAX_CENTS)
+    list_price_cents: int = Field(ge=0, le=MAX_CENTS)
 
 
 class ImportResult(Strict):
@@ -88,8 +92,8 @@ SortKey = Literal["relevance", "price_asc", "price_desc", "name"]
 class SearchQuery(Strict):
     q: str | None = Field(default=None, max_length=200)
     category: str | None = None
-    min_price_cents: int | None = Field(default=None, ge=0)
-    max_price_cents: int | None = Field(default=None, ge=0)
+    min_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    max_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
     in_stock_at: str | None = None  # location code: only SKUs with available > 0 there
     sort: SortKey = "relevance"
     cursor: str | None = None
@@ -137,7 +141,7 @@ class MovementKind(StrEnum):
 
 class StockLine(Strict):
     sku: str = Code
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_QTY)
 
 
 class StockLevel(Strict):
@@ -169,7 +173,7 @@ class TransferCreate(Strict):
 class AdjustmentCreate(Strict):
     location: str = Code
     sku: str = Code
-    delta: int  # may be negative (write-off, shrink); on_hand never goes below reserved
+    delta: int = Field(ge=-MAX_QTY, le=MAX_QTY)  # may be negative (write-off, shrink); on_hand never goes below reserved
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -185,8 +189,8 @@ class MovementRead(Strict):
 
 class PosSale(Strict):
     sku: str = Code
-    quantity: int = Field(gt=0)
-    unit_price_cents: int | None = Field(default=None, ge=0)  # None: current store price
+    quantity: int = Field(gt=0, le=MAX_QTY)
+    unit_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)  # None: current store price
 
 
 class PosSaleBatch(Strict):
@@ -212,7 +216,7 @@ class PosSaleResult(Strict):
 class PriceSet(Strict):
     sku: str = Code
     channel: Channel
-    price_cents: int = Field(ge=0)
+    price_cents: int = Field(ge=0, le=MAX_CENTS)
     valid_from: datetime | None = None  # None: from now
     valid_to: datetime | None = None  # None: open-ended
 
@@ -238,7 +242,7 @@ class CartCreate(Strict):
 
 class CartLineSet(Strict):
     sku: str = Code
-    quantity: int = Field(ge=0)  # 0 removes the line
+    quantity: int = Field(ge=0, le=MAX_QTY)  # 0 removes the line
 
 
 class CartLineRead(Strict):
@@ -260,7 +264,7 @@ class CartRead(Strict):
 
 # ---- checkout, payments, orders -----------------------------------------------------------
 class CheckoutRequest(Strict):
-    cart_id: int
+    cart_id: int = Field(ge=1, le=MAX_ID)
     payment_token: str = "tok_ok"  # simulated gateway: tok_ok, tok_decline, tok_timeout
 
 
@@ -305,6 +309,12 @@ class OrderTransition(Strict):
     """Staff/service moves an order along its state machine (ship, deliver)."""
 
     to: OrderStatus
+
+
+class CountResult(Strict):
+    """How many records a housekeeping call changed (e.g. carts expired)."""
+
+    count: int
 
 
 class ReturnCreate(Strict):

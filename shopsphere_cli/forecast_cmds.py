@@ -1,9 +1,192 @@
-"""CLI verbs of this area (see shopsphere_cli.main)."""
+"""CLI verbs of this area (see shopsphere_cli.main): ``shopsphere forecast ...``.
+
+``backtest`` runs a rolling-origin backtest on any long-format CSV/Parquet table, ``predict``
+writes batch forecasts, ``cdnow`` exports the real CDNOW sales series shipped in ``lifetimes``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+forecast_app = typer.Typer(
+    name="forecast",
+    help="Demand forecasting: backtest models on a sales table, forecast, export real data.",
+    no_args_is_help=True,
+)
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} does not exist", param_hint="DATA")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    raise typer.BadParameter(f"{path}: expected a .csv or .parquet file", param_hint="DATA")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+DATA = typer.Argument(..., help="Long-format table (.csv or .parquet): one row per series and date.")
+ID_COL = typer.Option("series_id", "--id-col", help="Series id column(s), comma-separated (e.g. sku,location).")
+DATE_COL = typer.Option("date", "--date-col", help="Date column.")
+VALUE_COL = typer.Option("units", "--value-col", help="Demand column (units per period).")
+REGRESSORS = typer.Option("", "--regressors", help="Regressor columns for Prophet, comma-separated (e.g. price,promo).")
+FREQ = typer.Option(None, "--freq", help="Grid frequency (D, W-SUN); inferred when omitted.")
+HORIZON = typer.Option(14, "--horizon", min=1, help="Periods ahead.")
+SEASON = typer.Option(7, "--season-length", min=1, help="Periods per season (7 for daily data).")
+LEVEL = typer.Option(0.8, "--level", min=0.01, max=0.99, help="Prediction interval coverage.")
+JOBS = typer.Option(0, "--n-jobs", min=0, help="Worker processes (0: all cores).")
+
+
+def _panel(data: Path, id_col: str, date_col: str, value_col: str, regressors: str, freq: str | None):
+    from policies.forecasting import Panel
+
+    df = _read_table(data)
+    ids = _split(id_col)
+    return Panel.from_long(
+        df,
+        id_col=ids if len(ids) > 1 else ids[0],
+        date_col=date_col,
+        value_col=value_col,
+        regressors=_split(regressors),
+        freq=freq,
+    )
+
+
+@forecast_app.command("backtest")
+def backtest_cmd(
+    data: Path = DATA,
+    id_col: str = ID_COL,
+    date_col: str = DATE_COL,
+    value_col: str = VALUE_COL,
+    regressors: str = REGRESSORS,
+    freq: str | None = FREQ,
+    horizon: int = HORIZON,
+    folds: int = typer.Option(4, "--folds", min=1, help="Rolling origins."),
+    step: int | None = typer.Option(None, "--step", min=1, help="Periods between origins (default: horizon)."),
+    models: str = typer.Option(
+        "seasonal_naive,moving_average,ets,croston,tsb,ensemble",
+        "--models",
+        help="Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, prophet, ensemble.",
+    ),
+    ensemble_members: str = typer.Option("ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."),
+    season_length: int = SEASON,
+    level: float = LEVEL,
+    n_jobs: int = JOBS,
+    out: Path | None = typer.Option(None, "--out", help="Write per-series metrics to this CSV."),
+) -> None:
+    """Rolling-origin backtest: MASE, RMSSE, bias and interval coverage per model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from policies.forecasting import ForecastingError, backtest, default_n_jobs, make_models
+
+    try:
+        panel = _panel(data, id_col, date_col, value_col, regressors, freq)
+        chosen = make_models(
+            _split(models), season_length=season_length, ensemble_members=_split(ensemble_members)
+        )
+        result = backtest(
+            panel,
+            chosen,
+            horizon=horizon,
+            folds=folds,
+            step=step,
+            level=level,
+            n_jobs=n_jobs or default_n_jobs(),
+            progress=True,
+        )
+    except ForecastingError as exc:
+        raise _fail(exc) from None
+    summary = result.summary()
+    table = Table(
+        title=f"{panel.n_series} series, {folds} folds x {horizon} periods, {level:.0%} intervals"
+    )
+    for col in ["model", "n_series", "mase", "rmsse", "bias", "pbias", "coverage", "seconds"]:
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for row in summary.itertuples(index=False):
+        table.add_row(
+            str(row.model), str(row.n_series),
+            *(f"{getattr(row, c):.3f}" for c in ["mase", "rmsse", "bias", "pbias", "coverage"]),
+            f"{row.seconds:.2f}",
+        )
+    Console().print(table)
+    if out is not None:
+        result.per_series().to_csv(out, index=False)
+        typer.echo(f"per-series metrics written to {out}")
+
+
+@forecast_app.command("predict")
+def predict_cmd(
+    data: Path = DATA,
+    id_col: str = ID_COL,
+    date_col: str = DATE_COL,
+    value_col: str = VALUE_COL,
+    freq: str | None = FREQ,
+    model: str = typer.Option("ensemble", "--model", help="Model name (see `backtest --models`)."),
+    horizon: int = HORIZON,
+    season_length: int = SEASON,
+    level: float = LEVEL,
+    n_jobs: int = JOBS,
+    out: Path = typer.Option(..., "--out", help="CSV of forecasts: id, date, mean, std, lower, upper."),
+) -> None:
+    """Forecast every series of a table ``horizon`` periods past its last date."""
+    from policies.forecasting import ForecastingError, default_n_jobs, forecast_batch, make_model
+
+    try:
+        panel = _panel(data, id_col, date_col, value_col, "", freq)
+        fc = forecast_batch(
+            panel,
+            make_model(model, season_length=season_length),
+            horizon,
+            level=level,
+            n_jobs=n_jobs or default_n_jobs(),
+            progress=True,
+        )
+    except ForecastingError as exc:
+        raise _fail(exc) from None
+    fc.to_frame(id_col="series_id", date_col=date_col).to_csv(out, index=False)
+    typer.echo(f"{panel.n_series} series x {horizon} periods written to {out}")
+
+
+@forecast_app.command("cdnow")
+def cdnow_cmd(
+    out: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
+    panels: int = typer.Option(20, "--panels", min=1, help="Number of series (customer panels)."),
+    freq: str = typer.Option("D", "--freq", help="D (daily) or a weekly frequency such as W-SUN."),
+) -> None:
+    """Export CDNOW sales (shipped inside the lifetimes package) as a long table."""
+    from policies.forecasting import ForecastingError
+    from policies.forecasting.datasets import cdnow_daily_sales
+
+    try:
+        df = cdnow_daily_sales(panels, freq=freq)
+    except (ForecastingError, ValueError) as exc:
+        raise _fail(exc) from None
+    if out.suffix.lower() in (".parquet", ".pq"):
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, index=False)
+    typer.echo(f"{df['series_id'].nunique()} series, {len(df)} rows written to {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.add_typer(forecast_app, name="forecast")

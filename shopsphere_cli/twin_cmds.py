@@ -7,3 +7,6 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    from scenarios.cli import register_validate
+
+    register_validate(app)

@@ -1,0 +1,184 @@
+"""The FastAPI application factory.
+
+``create_app(settings, clock=None)`` builds an app on its own engine; nothing is created at
+import time. Every error a caller can cause leaves through :func:`_service_error` /
+:func:`_validation_error` as a typed :class:`api.schemas.ErrorBody` (4xx), never a 500.
+
+In production mode the clock is always :class:`api.clock.SystemClock`; passing another clock
+raises. A background sweeper (``sweep_interval_seconds``) expires reservations and unpaid
+orders on that clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.clock import Clock, SystemClock
+from api.db import make_engine, upgrade_schema
+from api.errors import ServiceError
+from api.payments import PaymentGateway, SimulatedGateway
+from api.routes import catalog, orders, stock
+from api.schemas import ErrorBody
+from api.services import carts as cart_svc
+from api.services import orders as order_svc
+from api.services.auth import Authenticator, ensure_keys
+from api.services.context import Env, Principal
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+_SWEEPER = Principal(role="service", customer_id=None, key_id=0)
+
+
+def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return ErrorBody(code=code, message=message, details=details).model_dump()
+
+
+def _clean_errors(errors: Any) -> list[object]:
+    out: list[object] = []
+    for e in list(errors)[:50]:
+        if isinstance(e, dict):
+            out.append({"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                        "type": str(e.get("type", ""))})
+    return out
+
+
+async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return JSONResponse(_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = _clean_errors(exc.errors())
+    first = details[0] if details else {}
+    where = ".".join(first.get("loc", [])) if isinstance(first, dict) else ""
+    msg = first.get("msg", "invalid request") if isinstance(first, dict) else "invalid request"
+    return JSONResponse(_body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
+                        status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED"}.get(exc.status_code, "HTTP_ERROR")
+    return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # a value the database cannot hold (out of range): the caller's input, not our failure
+    log.info("data error mapped to 422: %s", exc)
+    return JSONResponse(_body("VALIDATION_ERROR", "a value is out of the accepted range"), status_code=422)
+
+
+def build_env(settings: Settings, clock: Clock | None = None, gateway: PaymentGateway | None = None,
+              *, pg_schema: str | None = None) -> Env:
+    """Engine and services environment for ``settings`` (used by the app and the CLI)."""
+    if settings.mode == "production" and clock is not None and not isinstance(clock, SystemClock):
+        raise ValueError("production mode always uses the system clock; do not pass a clock")
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow, pg_schema=pg_schema)
+    return Env(
+        engine=engine,
+        clock=SystemClock() if settings.mode == "production" else (clock or SystemClock()),
+        gateway=gateway or SimulatedGateway(latency_s=settings.payment_latency_ms / 1000),
+        reservation_ttl=timedelta(seconds=settings.reservation_ttl_seconds),
+        unpaid_order_ttl=timedelta(seconds=settings.unpaid_order_ttl_seconds),
+        idempotency_wait_s=settings.idempotency_wait_seconds,
+    )
+
+
+def _sweep_loop(env: Env, interval_s: float, stop: threading.Event) -> None:
+    while not stop.wait(interval_s):
+        try:
+            n = cart_svc.expire_reservations(env, _SWEEPER)
+            m = order_svc.expire_unpaid_orders(env, _SWEEPER)
+            if n or m:
+                log.info("sweeper expired %d carts and %d unpaid orders", n, m)
+        except (OperationalError, ProgrammingError, DataError):
+            log.exception("sweeper pass failed; will retry")
+
+
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    gateway: PaymentGateway | None = None,
+    env: Env | None = None,
+) -> FastAPI:
+    """Build the commerce API.
+
+    Args:
+        settings: configuration (default: read from ``SHOPSPHERE_*`` environment variables).
+        clock: development/test clock (e.g. ManualClock); refused in production mode.
+        gateway: payment gateway (default: SimulatedGateway with ``payment_latency_ms``).
+        env: a ready environment (tests share one with an in-process client).
+
+    Raises:
+        ValueError: a non-system clock in production mode.
+    """
+    settings = settings or Settings()
+    env = env or build_env(settings, clock, gateway)
+    if settings.mode == "production" and not isinstance(env.clock, SystemClock):
+        raise ValueError("production mode always uses the system clock")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_create_schema:
+            upgrade_schema(env.engine)
+        added = ensure_keys(env.engine, env.clock, settings.api_key_pepper, settings.bootstrap_keys)
+        if added:
+            log.info("stored %d bootstrap API key(s)", added)
+        stop = threading.Event()
+        sweeper = None
+        if settings.sweep_interval_seconds > 0:
+            sweeper = threading.Thread(target=_sweep_loop, args=(env, settings.sweep_interval_seconds, stop),
+                                       name="shopsphere-sweeper", daemon=True)
+            sweeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if sweeper is not None:
+                sweeper.join(timeout=5)
+
+    app = FastAPI(
+        title="ShopSphere commerce API",
+        version="1.0.0",
+        description="Catalog, stock ledger, carts, checkout, orders, payments and prices. "
+        "Authenticate with `X-API-Key: <token>`; unsafe POSTs honour `Idempotency-Key`.",
+        lifespan=lifespan,
+    )
+    app.openapi_version = "3.1.0"
+    app.state.env = env
+    app.state.settings = settings
+    app.state.auth = Authenticator(env.engine, settings.api_key_pepper)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OverflowError, _data_error)
+
+    @app.get("/v1/health", tags=["admin"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "mode": settings.mode}
+
+    app.include_router(catalog.router)
+    app.include_router(stock.router)
+    app.include_router(orders.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory api.app:create_app_from_env`` (reads SHOPSPHERE_*)."""
+    return create_app(Settings())

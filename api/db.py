@@ -1,0 +1,117 @@
+"""Engines, schema creation (Alembic) and the unit of work.
+
+Nothing here runs at import time: :func:`make_engine` builds an engine from a URL, and
+:class:`UnitOfWork` opens one transaction on it, rolling back unless :meth:`UnitOfWork.commit`
+was called. Services use SQLAlchemy Core statements on the connection (set-based, few round
+trips); the ORM classes in :mod:`api.models` define the schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 20,
+    pg_schema: str | None = None,
+    echo: bool = False,
+) -> Engine:
+    """Create an engine for ``sqlite:///path`` / ``sqlite://`` (memory) or PostgreSQL (psycopg 3).
+
+    SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` transactions, so that
+    concurrent writers queue instead of failing. ``pg_schema`` sets the PostgreSQL search path
+    (tests use one schema per module).
+    """
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if pg_schema:
+        connect_args["options"] = f"-csearch_path={pg_schema}"
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=False,
+        connect_args=connect_args,
+    )
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations in ``api/migrations`` up to ``revision`` on ``engine``."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    log.info("schema upgraded to %s on %s", revision, engine.url.render_as_string(hide_password=True))
+
+
+class UnitOfWork:
+    """One database transaction: ``with UnitOfWork(engine) as uow: ...; uow.commit()``.
+
+    Leaving the block without :meth:`commit` (normally or by an exception) rolls back.
+    """
+
+    __slots__ = ("_committed", "_engine", "_tx", "conn")
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        self._tx = self.conn.begin()
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+        self._committed = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()

@@ -1,0 +1,96 @@
+"""The exception root of the commerce service and its typed subclasses.
+
+Every error a caller can cause is a :class:`ServiceError`; it *is* a
+:class:`api.client.base.CommerceError`, so the in-process client raises it unchanged and the HTTP
+layer maps it to its status and :class:`api.schemas.ErrorBody` in one place (``api.app``).
+"""
+
+from __future__ import annotations
+
+from api.client.base import CommerceError
+
+
+class ServiceError(CommerceError):
+    """Root of all service errors. Subclasses fix ``code`` and ``status``."""
+
+    code_default = "BAD_REQUEST"
+    status_default = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, object] | list[object] | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(
+            code or self.code_default, message, status=self.status_default, details=details
+        )
+
+
+class InvalidInputError(ServiceError):
+    code_default = "VALIDATION_ERROR"
+    status_default = 422
+
+
+class UnauthenticatedError(ServiceError):
+    code_default = "UNAUTHENTICATED"
+    status_default = 401
+
+
+class ForbiddenError(ServiceError):
+    code_default = "FORBIDDEN"
+    status_default = 403
+
+
+class NotFoundError(ServiceError):
+    code_default = "NOT_FOUND"
+    status_default = 404
+
+
+class ConflictError(ServiceError):
+    code_default = "CONFLICT"
+    status_default = 409
+
+
+class InsufficientStockError(ServiceError):
+    code_default = "INSUFFICIENT_STOCK"
+    status_default = 409
+
+
+class InvalidTransitionError(ServiceError):
+    code_default = "INVALID_TRANSITION"
+    status_default = 409
+
+
+class IdempotencyMismatchError(ServiceError):
+    code_default = "IDEMPOTENCY_MISMATCH"
+    status_default = 422
+
+
+class IdempotencyInProgressError(ServiceError):
+    code_default = "IDEMPOTENCY_IN_PROGRESS"
+    status_default = 409
+
+
+class PaymentFailedError(ServiceError):
+    """Declined or timed-out payment (``code`` PAYMENT_DECLINED or PAYMENT_TIMEOUT)."""
+
+    code_default = "PAYMENT_DECLINED"
+    status_default = 402
+
+
+def error_from_stored(code: str, message: str, status: int, details: object) -> CommerceError:
+    """Rebuild a stored error (idempotent replay) as the matching typed error."""
+    for cls in _ALL:
+        if cls.status_default == status and cls.code_default == code:
+            return cls(message, details=details)  # type: ignore[arg-type]
+    err = ServiceError(message, details=details, code=code)  # type: ignore[arg-type]
+    err.status = status
+    return err
+
+
+_ALL: tuple[type[ServiceError], ...] = (
+    InvalidInputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, InsufficientStockError,
+    InvalidTransitionError, IdempotencyMismatchError, IdempotencyInProgressError, PaymentFailedError,
+)

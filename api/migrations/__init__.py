@@ -1,0 +1,1 @@
+"""Alembic migrations of the commerce database (shipped inside the package)."""

@@ -1,0 +1,1 @@
+"""HTTP routes under ``/v1``: parse, call one service function, return a schema."""

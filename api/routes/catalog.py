@@ -1,0 +1,80 @@
+"""Catalog and location routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+
+from api.csv_import import parse_sku_csv
+from api.routes.deps import EnvDep, IdemKey, WhoDep, idem
+from api.schemas import (
+    CategoryCreate,
+    CategoryRead,
+    ImportResult,
+    LocationCreate,
+    LocationRead,
+    Page,
+    SearchQuery,
+    SkuImportRow,
+    SkuRead,
+)
+from api.services import catalog, locations
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+_ROWS: TypeAdapter[list[SkuImportRow]] = TypeAdapter(list[SkuImportRow])
+_CAT = TypeAdapter(CategoryRead)
+_IMP = TypeAdapter(ImportResult)
+_LOC = TypeAdapter(LocationRead)
+
+
+@router.post("/categories", status_code=201)
+def create_category(body: CategoryCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> CategoryRead:
+    return idem(env, who, key, "create_category", body, _CAT,
+                lambda: catalog.create_category(env, who, body))
+
+
+@router.post(
+    "/skus/import",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/SkuImportRow"}}},
+        "text/csv": {"schema": {"type": "string"}},
+    }}},
+)
+async def import_skus(request: Request, env: EnvDep, who: WhoDep, key: IdemKey = None) -> ImportResult:
+    """Create or update SKUs from a JSON array of SkuImportRow or from CSV (``text/csv``)."""
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("text/csv"):
+        rows = parse_sku_csv(raw.decode("utf-8", errors="replace"))
+    else:
+        try:
+            rows = _ROWS.validate_json(raw)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(
+        idem, env, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(env, who, rows))
+
+
+@router.get("/skus/{sku}")
+def get_sku(sku: str, env: EnvDep, who: WhoDep) -> SkuRead:
+    return catalog.get_sku(env, who, sku)
+
+
+@router.get("/search")
+def search(query: Annotated[SearchQuery, Query()], env: EnvDep, who: WhoDep) -> Page[SkuRead]:
+    return catalog.search(env, who, query)
+
+
+@router.post("/locations", status_code=201, tags=["locations"])
+def create_location(body: LocationCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> LocationRead:
+    return idem(env, who, key, "create_location", body, _LOC,
+                lambda: locations.create_location(env, who, body))
+
+
+@router.get("/locations", tags=["locations"])
+def list_locations(env: EnvDep, who: WhoDep) -> list[LocationRead]:
+    return locations.list_locations(env, who)

@@ -1,0 +1,45 @@
+"""Dependencies shared by the routes (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Path, Request
+from pydantic import TypeAdapter
+
+from api.schemas import MAX_ID
+from api.services.auth import Authenticator
+from api.services.context import Env, Principal
+from api.services.idempotency import run_idempotent
+
+R = TypeVar("R")
+
+
+def get_env(request: Request) -> Env:
+    env: Env = request.app.state.env
+    return env
+
+
+def get_principal(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    token = x_api_key
+    if token is None and authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    auth: Authenticator = request.app.state.auth
+    return auth.authenticate(token)
+
+
+EnvDep = Annotated[Env, Depends(get_env)]
+WhoDep = Annotated[Principal, Depends(get_principal)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def idem(env: Env, who: Principal, key: str | None, scope: str, body: object,
+         adapter: TypeAdapter[R], fn: Callable[[], R]) -> R:
+    """Honour ``Idempotency-Key`` for an unsafe POST (see api.services.idempotency)."""
+    return run_idempotent(env, who, key, scope, body, adapter, fn)

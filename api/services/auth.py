@@ -1,0 +1,104 @@
+"""API keys: random tokens shown once, stored as SHA-256 (with a server-side pepper) and role.
+
+Roles: ``customer`` (bound to one customer id, sees only its own carts and orders), ``staff``
+and ``service`` (operations: catalog, stock, prices, order transitions, housekeeping).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, insert, select
+
+from api.clock import Clock
+from api.db import UnitOfWork
+from api.errors import InvalidInputError, UnauthenticatedError
+from api.models import T
+from api.services.context import Principal
+from api.settings import ROLES, BootstrapKey
+
+_K = T["api_keys"]
+
+
+def hash_token(pepper: str, token: str) -> str:
+    """Hex SHA-256 of ``pepper`` and ``token``; the only form in which keys are stored."""
+    return hashlib.sha256(f"{pepper}:{token}".encode()).hexdigest()
+
+
+def create_api_key(
+    engine: Engine, clock: Clock, pepper: str, role: str, customer_id: str | None = None,
+    token: str | None = None,
+) -> str:
+    """Store a new key and return its token (shown once; only the hash is kept).
+
+    Raises:
+        InvalidInputError: unknown role, customer key without ``customer_id``, or a
+            ``customer_id`` on a staff/service key.
+    """
+    if role not in ROLES:
+        raise InvalidInputError(f"role {role!r} is not one of {ROLES}", details={"role": role})
+    if (role == "customer") != bool(customer_id):
+        raise InvalidInputError(
+            "customer keys need a customer id and only customer keys may have one",
+            details={"role": role, "customer_id": customer_id},
+        )
+    token = token or "ss_" + secrets.token_urlsafe(32)
+    with UnitOfWork(engine) as u:
+        u.conn.execute(
+            insert(_K).values(
+                key_hash=hash_token(pepper, token), role=role, customer_id=customer_id,
+                active=True, created_at=clock.now(),
+            )
+        )
+        u.commit()
+    return token
+
+
+def ensure_keys(engine: Engine, clock: Clock, pepper: str, keys: Iterable[BootstrapKey]) -> int:
+    """Insert the bootstrap keys that are not stored yet; returns how many were added."""
+    added = 0
+    for k in keys:
+        h = hash_token(pepper, k.token)
+        with engine.connect() as conn:
+            exists = conn.execute(select(_K.c.id).where(_K.c.key_hash == h)).first()
+            conn.rollback()
+        if exists is None:
+            create_api_key(engine, clock, pepper, k.role, k.customer_id, token=k.token)
+            added += 1
+    return added
+
+
+class Authenticator:
+    """Resolves tokens to principals, caching hits for ``ttl_s`` seconds (keys are immutable)."""
+
+    def __init__(self, engine: Engine, pepper: str, ttl_s: float = 60.0) -> None:
+        self._engine = engine
+        self._pepper = pepper
+        self._ttl = ttl_s
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str | None) -> Principal:
+        """Raises UnauthenticatedError (401) for a missing, unknown or inactive key."""
+        if not token:
+            raise UnauthenticatedError("missing API key (X-API-Key or Authorization: Bearer)")
+        h = hash_token(self._pepper, token)
+        now = time.monotonic()
+        hit = self._cache.get(h)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(_K.c.id, _K.c.role, _K.c.customer_id, _K.c.active).where(_K.c.key_hash == h)
+            ).first()
+            conn.rollback()
+        if row is None or not row.active:
+            raise UnauthenticatedError("unknown or revoked API key")
+        who = Principal(role=row.role, customer_id=row.customer_id, key_id=row.id)
+        with self._lock:
+            self._cache[h] = (now + self._ttl, who)
+        return who

@@ -1,0 +1,185 @@
+"""Carts: lines with a price snapshot, stock reservations with a TTL, and their expiry.
+
+Setting a line reserves (or releases) the difference against available stock with one
+conditional UPDATE, so a cart holds exactly what its lines say. Every change extends the cart's
+``expires_at`` to ``now + reservation_ttl``. :func:`expire_reservations`, driven by the injected
+clock (the twin, a sweeper thread, or an operator), marks open carts whose time has come
+``expired`` and releases their reservations; an expired cart can still be checked out, which
+then has to take the stock again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+
+from api.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
+from api.models import T
+from api.schemas import CartCreate, CartLineRead, CartLineSet, CartRead, Channel, LineError
+from api.services.context import Env, Principal, require_staff, values_cte
+from api.services.prices import current_prices
+from api.services.stock import available
+
+_CART, _LINE, _SKU, _STOCK = T["carts"], T["cart_lines"], T["skus"], T["stock"]
+
+
+def create_cart(env: Env, who: Principal, body: CartCreate) -> CartRead:
+    """Open an empty cart reserving from ``body.location``.
+
+    A customer key always opens a cart for its own customer id; staff and service keys must
+    name ``customer_id``. Raises InvalidInputError, NotFoundError (unknown location).
+    """
+    if who.role == "customer":
+        customer = who.customer_id
+    else:
+        customer = body.customer_id
+        if not customer:
+            raise InvalidInputError("staff and service keys must give customer_id",
+                                    details={"field": "customer_id", "value": None})
+    assert customer is not None
+    now = env.clock.now()
+    expires = now + env.reservation_ttl
+    with env.uow() as u:
+        loc = env.location_id(u.conn, body.location)
+        cart_id = u.conn.execute(
+            insert(_CART).values(customer_id=customer, channel=body.channel.value, location_id=loc,
+                                 status="open", expires_at=expires, created_at=now)
+            .returning(_CART.c.id)
+        ).scalar_one()
+        u.commit()
+    return CartRead(id=cart_id, customer_id=customer, channel=body.channel, location=body.location,
+                    status="open", lines=[], total_cents=0, expires_at=expires)
+
+
+def _owned(stmt: Any, who: Principal) -> Any:
+    return stmt.where(_CART.c.customer_id == who.customer_id) if who.role == "customer" else stmt
+
+
+def _lines(conn: Connection, cart_id: int) -> list[CartLineRead]:
+    rows = conn.execute(
+        select(_SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents)
+        .join(_SKU, _SKU.c.id == _LINE.c.sku_id).where(_LINE.c.cart_id == cart_id).order_by(_SKU.c.code)
+    ).all()
+    return [CartLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents) for r in rows]
+
+
+def _read(env: Env, conn: Connection, row: Any, lines: list[CartLineRead]) -> CartRead:
+    return CartRead(
+        id=row.id, customer_id=row.customer_id, channel=Channel(row.channel),
+        location=env.location_code(conn, row.location_id), status=row.status, lines=lines,
+        total_cents=sum(ln.quantity * ln.unit_price_cents for ln in lines), expires_at=row.expires_at,
+    )
+
+
+def _missing_or_closed(conn: Connection, who: Principal, cart_id: int) -> Exception:
+    status = conn.scalar(_owned(select(_CART.c.status).where(_CART.c.id == cart_id), who))
+    if status is None:
+        return NotFoundError(f"cart {cart_id} not found", details={"cart_id": cart_id})
+    return ConflictError(f"cart {cart_id} is {status}", details={"cart_id": cart_id, "status": status})
+
+
+def get_cart(env: Env, who: Principal, cart_id: int) -> CartRead:
+    """Raises NotFoundError for an unknown cart or another customer's cart."""
+    with env.engine.connect() as conn:
+        row = conn.execute(_owned(select(_CART).where(_CART.c.id == cart_id), who)).first()
+        if row is None:
+            raise NotFoundError(f"cart {cart_id} not found", details={"cart_id": cart_id})
+        cart = _read(env, conn, row, _lines(conn, cart_id))
+        conn.rollback()
+    return cart
+
+
+def set_cart_line(env: Env, who: Principal, cart_id: int, body: CartLineSet) -> CartRead:
+    """Set a line's quantity (0 removes it), reserving or releasing the difference.
+
+    Raises: NotFoundError (cart, SKU), ConflictError (cart not open),
+    InsufficientStockError (409, details: one LineError with the units available to the line).
+    """
+    now = env.clock.now()
+    with env.uow() as u:
+        c = u.conn
+        # claims the cart row (PostgreSQL row lock) and extends its reservation window
+        row = c.execute(
+            _owned(update(_CART).where(_CART.c.id == cart_id, _CART.c.status == "open"), who)
+            .values(expires_at=now + env.reservation_ttl)
+            .returning(_CART.c.id, _CART.c.customer_id, _CART.c.channel, _CART.c.location_id,
+                       _CART.c.status, _CART.c.expires_at)
+        ).first()
+        if row is None:
+            raise _missing_or_closed(c, who, cart_id)
+        sku = env.sku_id(c, body.sku)
+        line = c.execute(select(_LINE.c.reserved_qty)
+                         .where(_LINE.c.cart_id == cart_id, _LINE.c.sku_id == sku)).first()
+        held = line[0] if line is not None else 0
+        delta = body.quantity - held
+        loc = row.location_id
+        if delta > 0:
+            res = c.execute(
+                update(_STOCK)
+                .where(_STOCK.c.sku_id == sku, _STOCK.c.location_id == loc,
+                       _STOCK.c.on_hand - _STOCK.c.reserved >= delta)
+                .values(reserved=_STOCK.c.reserved + delta)
+            )
+            if res.rowcount != 1:
+                avail = available(c, loc, [sku])[sku] + held
+                raise InsufficientStockError(
+                    f"only {avail} of {body.sku} available at this location",
+                    details=[LineError(sku=body.sku, code="INSUFFICIENT_STOCK",
+                                       requested=body.quantity, available=avail).model_dump()])
+        elif delta < 0:
+            c.execute(update(_STOCK).where(_STOCK.c.sku_id == sku, _STOCK.c.location_id == loc)
+                      .values(reserved=_STOCK.c.reserved + delta))
+        if body.quantity == 0:
+            c.execute(delete(_LINE).where(_LINE.c.cart_id == cart_id, _LINE.c.sku_id == sku))
+        else:
+            price = current_prices(c, [sku], row.channel, now)[sku]
+            values = {"quantity": body.quantity, "unit_price_cents": price, "reserved_qty": body.quantity}
+            if line is not None:
+                c.execute(update(_LINE).where(_LINE.c.cart_id == cart_id, _LINE.c.sku_id == sku).values(**values))
+            else:
+                c.execute(insert(_LINE).values(cart_id=cart_id, sku_id=sku, **values))
+        cart = _read(env, c, row, _lines(c, cart_id))
+        u.commit()
+    return cart
+
+
+def release_reserved(conn: Connection, rows: dict[tuple[int, int], int]) -> None:
+    """Give back reservations: ``rows[(location_id, sku_id)]`` units each, one UPDATE."""
+    if not rows:
+        return
+    cte, params = values_cte([(loc, sku, q) for (loc, sku), q in sorted(rows.items())],
+                             ("location_id", "sku_id", "q"))
+    conn.execute(text(cte + "UPDATE stock SET reserved = stock.reserved - v.q FROM v "
+                      "WHERE stock.location_id = v.location_id AND stock.sku_id = v.sku_id"), params)
+
+
+def expire_reservations(env: Env, who: Principal) -> int:
+    """Expire open carts whose ``expires_at`` is at or before the clock's now and release their
+    reservations. Returns the number of carts expired. Staff/service only."""
+    require_staff(who, "expiring reservations")
+    now = env.clock.now()
+    with env.uow() as u:
+        c = u.conn
+        carts = c.execute(
+            update(_CART).where(_CART.c.status == "open", _CART.c.expires_at <= now)
+            .values(status="expired").returning(_CART.c.id, _CART.c.location_id)
+        ).all()
+        if not carts:
+            return 0
+        loc_of = {cid: loc for cid, loc in carts}
+        ids = sorted(loc_of)
+        held: dict[tuple[int, int], int] = defaultdict(int)
+        lines = c.execute(
+            select(_LINE.c.cart_id, _LINE.c.sku_id, _LINE.c.reserved_qty)
+            .where(_LINE.c.cart_id.in_(bindparam("ids", expanding=True)), _LINE.c.reserved_qty > 0),
+            {"ids": ids},
+        ).all()
+        for cid, sku, q in lines:
+            held[(loc_of[cid], sku)] += q
+        release_reserved(c, held)
+        c.execute(update(_LINE).where(_LINE.c.cart_id.in_(bindparam("ids", expanding=True)))
+                  .values(reserved_qty=0), {"ids": ids})
+        u.commit()
+    return len(carts)

@@ -1,0 +1,230 @@
+"""Catalog use cases: categories, bulk SKU import (set-based upserts), SKU lookup and search.
+
+Search uses PostgreSQL full-text search (a generated ``tsvector`` with a GIN index) or SQLite
+FTS5 (an external-content table kept by triggers); both stem English words and AND the terms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from api.errors import ConflictError, InvalidInputError, NotFoundError
+from api.models import T
+from api.schemas import (
+    CategoryCreate,
+    CategoryRead,
+    ImportResult,
+    Page,
+    SearchQuery,
+    SkuImportRow,
+    SkuRead,
+)
+from api.services.context import Env, Principal, chunks, decode_cursor, encode_cursor, require_staff
+
+_CAT, _PROD, _SKU, _STOCK = T["categories"], T["products"], T["skus"], T["stock"]
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def upsert_insert(env: Env, table: Any) -> Any:
+    """The dialect's INSERT supporting ON CONFLICT (PostgreSQL and SQLite)."""
+    return pg_insert(table) if env.is_pg else sqlite_insert(table)
+
+
+def create_category(env: Env, who: Principal, body: CategoryCreate) -> CategoryRead:
+    """Create a category (optionally under ``parent_code``).
+
+    Raises: ForbiddenError (customer), NotFoundError (unknown parent), ConflictError (code taken).
+    """
+    require_staff(who, "creating categories")
+    with env.uow() as u:
+        parent_id = None
+        if body.parent_code is not None:
+            parent_id = u.conn.scalar(select(_CAT.c.id).where(_CAT.c.code == body.parent_code))
+            if parent_id is None:
+                raise NotFoundError(f"unknown parent category {body.parent_code!r}",
+                                    details={"parent_code": body.parent_code})
+        try:
+            u.conn.execute(insert(_CAT).values(code=body.code, name=body.name, parent_id=parent_id))
+        except IntegrityError as exc:
+            raise ConflictError(f"category {body.code!r} exists", details={"code": body.code}) from exc
+        u.commit()
+    return CategoryRead(code=body.code, name=body.name, parent_code=body.parent_code)
+
+
+def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> ImportResult:
+    """Create or update SKUs (and missing categories/products) in one transaction.
+
+    Set-based: one upsert per table, executed as batched multi-row statements. A SKU code
+    appearing twice keeps its last row. Returns how many SKUs were created and updated.
+    """
+    require_staff(who, "importing SKUs")
+    if not rows:
+        return ImportResult(created=0, updated=0)
+    by_code: dict[str, SkuImportRow] = {r.sku: r for r in rows}
+    cat_codes = sorted({r.category for r in by_code.values()})
+    products: dict[str, SkuImportRow] = {}
+    for r in by_code.values():
+        products.setdefault(r.product, r)
+    with env.uow() as u:
+        c = u.conn
+        ins = upsert_insert(env, _CAT)
+        c.execute(ins.on_conflict_do_nothing(index_elements=["code"]),
+                  [{"code": code, "name": code, "parent_id": None} for code in cat_codes])
+        cat_ids = _code_map(c, _CAT, cat_codes)
+        ins = upsert_insert(env, _PROD)
+        c.execute(
+            ins.on_conflict_do_nothing(index_elements=["code"]),
+            [{"code": p, "name": r.name, "category_id": cat_ids[r.category]} for p, r in products.items()],
+        )
+        prod_ids = _code_map(c, _PROD, list(products))
+        existing = 0
+        codes = list(by_code)
+        for chunk in chunks(codes, 5000):
+            existing += c.scalar(
+                select(func.count()).select_from(_SKU).where(_SKU.c.code.in_(bindparam("c", expanding=True))),
+                {"c": chunk},
+            ) or 0
+        ins = upsert_insert(env, _SKU)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["code"],
+            set_={k: ins.excluded[k] for k in ("product_id", "category_id", "name", "description",
+                                                "attributes", "cost_cents", "list_price_cents")},
+        )
+        payload = [
+            {
+                "code": r.sku, "product_id": prod_ids[r.product], "category_id": cat_ids[r.category],
+                "name": r.name, "description": r.description,
+                "attributes": json.dumps(r.attributes, sort_keys=True),
+                "cost_cents": r.cost_cents, "list_price_cents": r.list_price_cents,
+            }
+            for r in by_code.values()
+        ]
+        for chunk in chunks(payload, 20000):
+            c.execute(stmt, list(chunk))
+        u.commit()
+    return ImportResult(created=len(by_code) - existing, updated=existing)
+
+
+def _code_map(c: Connection, table: Any, codes: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in chunks(codes, 5000):
+        out.update(c.execute(select(table.c.code, table.c.id)
+                             .where(table.c.code.in_(bindparam("c", expanding=True))), {"c": chunk}).tuples().all())
+    return out
+
+
+def _sku_select() -> Select[Any]:
+    return (
+        select(_SKU.c.id, _SKU.c.code, _PROD.c.code.label("product"), _SKU.c.name,
+               _CAT.c.code.label("category"), _SKU.c.description, _SKU.c.attributes,
+               _SKU.c.cost_cents, _SKU.c.list_price_cents)
+        .join(_PROD, _PROD.c.id == _SKU.c.product_id)
+        .join(_CAT, _CAT.c.id == _SKU.c.category_id)
+    )
+
+
+def _read(row: Any) -> SkuRead:
+    return SkuRead(
+        sku=row.code, product=row.product, name=row.name, category=row.category,
+        description=row.description, attributes=json.loads(row.attributes),
+        cost_cents=row.cost_cents, list_price_cents=row.list_price_cents,
+    )
+
+
+def get_sku(env: Env, who: Principal, sku: str) -> SkuRead:
+    """Raises NotFoundError naming the code."""
+    with env.engine.connect() as conn:
+        row = conn.execute(_sku_select().where(_SKU.c.code == sku)).first()
+        conn.rollback()
+    if row is None:
+        raise NotFoundError(f"unknown sku {sku!r}", details={"sku": sku})
+    return _read(row)
+
+
+def search(env: Env, who: Principal, q: SearchQuery) -> Page[SkuRead]:
+    """Filter, sort and page SKUs. Cursors are opaque; ``relevance`` with text pages by offset,
+    every other order by keyset (sort value, id)."""
+    stmt = _sku_select()
+    cur = decode_cursor(q.cursor) if q.cursor else None
+    with env.engine.connect() as conn:
+        if q.category is not None:
+            stmt = stmt.where(_CAT.c.code == q.category)
+        if q.min_price_cents is not None:
+            stmt = stmt.where(_SKU.c.list_price_cents >= q.min_price_cents)
+        if q.max_price_cents is not None:
+            stmt = stmt.where(_SKU.c.list_price_cents <= q.max_price_cents)
+        if q.in_stock_at is not None:
+            loc = env.location_id(conn, q.in_stock_at)
+            stmt = stmt.where(exists().where(and_(
+                _STOCK.c.sku_id == _SKU.c.id, _STOCK.c.location_id == loc,
+                _STOCK.c.on_hand - _STOCK.c.reserved > 0)))
+        words = _WORD.findall(q.q or "")
+        if q.q is not None and q.q.strip() and not words:
+            return Page[SkuRead](items=[], next_cursor=None)
+        offset_mode = False
+        if words:
+            if env.is_pg:
+                tsq = func.plainto_tsquery("english", " ".join(words))
+                stmt = stmt.where(text("skus.search_tsv @@ plainto_tsquery('english', :tsq)")
+                                  .bindparams(tsq=" ".join(words)))
+                rank = func.ts_rank(text("skus.search_tsv"), tsq)
+                rank_order: list[Any] = [rank.desc(), _SKU.c.id]
+            else:
+                match = " ".join('"' + w.replace('"', "") + '"' for w in words)
+                stmt = stmt.join(text("sku_fts"), text("sku_fts.rowid = skus.id")).where(
+                    text("sku_fts MATCH :m").bindparams(m=match))
+                rank_order = [text("bm25(sku_fts)"), _SKU.c.id]
+        keys: list[Any]
+        if q.sort == "relevance" and words:
+            offset_mode = True
+            stmt = stmt.order_by(*rank_order)
+            off = cur.get("o", 0) if cur else 0
+            if not isinstance(off, int):
+                raise InvalidInputError("cursor does not match the sort order",
+                                        details={"field": "cursor", "value": q.cursor})
+            stmt = stmt.offset(max(off, 0))
+        else:
+            col = {"relevance": None, "price_asc": _SKU.c.list_price_cents,
+                   "price_desc": _SKU.c.list_price_cents, "name": _SKU.c.name}[q.sort]
+            desc = q.sort == "price_desc"
+            keys = [_SKU.c.id] if col is None else [col, _SKU.c.id]
+            if cur is not None and "k" in cur:
+                after = tuple(cur["k"]) if isinstance(cur["k"], list) else ()
+                if len(after) != len(keys) or not all(isinstance(a, int | str) for a in after):
+                    raise InvalidInputError("cursor does not match the sort order",
+                                            details={"field": "cursor", "value": q.cursor})
+                cmp = tuple_(*keys) < tuple_(*after) if desc else tuple_(*keys) > tuple_(*after)
+                stmt = stmt.where(cmp)
+            stmt = stmt.order_by(*[k.desc() if desc else k for k in keys])
+        rows = conn.execute(stmt.limit(q.limit + 1)).all()
+        conn.rollback()
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    nxt = None
+    if more:
+        if offset_mode:
+            nxt = encode_cursor({"o": (int(cur.get("o", 0)) if cur else 0) + q.limit})
+        else:
+            last = rows[-1]
+            nxt = encode_cursor({"k": [last.id] if q.sort == "relevance" else
+                                 [last.list_price_cents if q.sort != "name" else last.name, last.id]})
+    return Page[SkuRead](items=[_read(r) for r in rows], next_cursor=nxt)

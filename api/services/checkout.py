@@ -1,0 +1,170 @@
+"""Checkout: cart -> order exactly once, then payment with no transaction open.
+
+1. One short transaction claims the cart (conditional UPDATE of its status, so a cart yields at
+   most one order), re-takes any reservation the cart lost to expiry (one conditional UPDATE for
+   all such lines; per-line ``INSUFFICIENT_STOCK`` otherwise), and writes the order (``placed``,
+   holding the cart's reservation as its allocation), its lines and a pending payment row.
+2. The gateway authorises and captures, outside any transaction and lock; it is idempotent per
+   order reference, so a retried checkout never charges twice.
+3. A second short transaction books the payment and moves the order to ``paid`` (or cancels it
+   and releases the stock on a decline). An order cancelled meanwhile (expiry) is refunded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from api.errors import (
+    ConflictError,
+    InsufficientStockError,
+    InvalidInputError,
+    NotFoundError,
+    PaymentFailedError,
+)
+from api.models import T
+from api.payments import GatewayTimeout, PaymentDeclined
+from api.schemas import (
+    Channel,
+    CheckoutRequest,
+    LineError,
+    OrderLineRead,
+    OrderRead,
+    OrderStatus,
+    PaymentRead,
+)
+from api.services.carts import release_reserved
+from api.services.context import Env, Principal
+from api.services.orders import get_order, read_order
+from api.services.stock import available, decrement_available
+
+_CART, _LINE, _SKU = T["carts"], T["cart_lines"], T["skus"]
+_ORD, _OL, _PAY = T["orders"], T["order_lines"], T["payments"]
+
+
+def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, bool]:
+    """Step 1. Returns the placed order and whether it is new (False: the cart's existing order)."""
+    now = env.clock.now()
+    with env.uow() as u:
+        c = u.conn
+        stmt = update(_CART).where(_CART.c.id == body.cart_id, _CART.c.status.in_(("open", "expired")))
+        if who.role == "customer":
+            stmt = stmt.where(_CART.c.customer_id == who.customer_id)
+        cart = c.execute(stmt.values(status="checked_out").returning(
+            _CART.c.customer_id, _CART.c.channel, _CART.c.location_id)).first()
+        if cart is None:
+            q = select(_CART.c.status).where(_CART.c.id == body.cart_id)
+            if who.role == "customer":
+                q = q.where(_CART.c.customer_id == who.customer_id)
+            status = c.scalar(q)
+            if status is None:
+                raise NotFoundError(f"cart {body.cart_id} not found", details={"cart_id": body.cart_id})
+            oid = c.scalar(select(_ORD.c.id).where(_ORD.c.cart_id == body.cart_id))
+            if oid is None:
+                raise ConflictError(f"cart {body.cart_id} is {status}", details={"cart_id": body.cart_id})
+            return read_order(env, c, who, oid), False
+        lines = c.execute(
+            select(_LINE.c.sku_id, _SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents, _LINE.c.reserved_qty)
+            .join(_SKU, _SKU.c.id == _LINE.c.sku_id).where(_LINE.c.cart_id == body.cart_id).order_by(_SKU.c.code)
+        ).all()
+        if not lines:
+            raise InvalidInputError(f"cart {body.cart_id} is empty", details={"field": "cart_id", "value": body.cart_id})
+        loc = cart.location_id
+        need = {ln.sku_id: ln.quantity - ln.reserved_qty for ln in lines if ln.quantity > ln.reserved_qty}
+        if need:
+            ok = decrement_available(env, c, loc, need, column="reserved")
+            if len(ok) != len(need):
+                _short(c, loc, need, ok, lines)
+        total = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+        oid = c.execute(insert(_ORD).values(
+            cart_id=body.cart_id, customer_id=cart.customer_id, channel=cart.channel, location_id=loc,
+            status=OrderStatus.PLACED.value, total_cents=total, created_at=now, updated_at=now,
+        ).returning(_ORD.c.id)).scalar_one()
+        c.execute(insert(_OL), [{"order_id": oid, "sku_id": ln.sku_id, "quantity": ln.quantity,
+                                 "unit_price_cents": ln.unit_price_cents, "returned_qty": 0} for ln in lines])
+        c.execute(insert(_PAY).values(order_id=oid, amount_cents=total, authorized_cents=0, captured_cents=0,
+                                      refunded_cents=0, status="pending"))
+        order = OrderRead(
+            id=oid, customer_id=cart.customer_id, channel=Channel(cart.channel),
+            location=env.location_code(c, loc), status=OrderStatus.PLACED,
+            lines=[OrderLineRead(sku=ln.code, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents)
+                   for ln in lines],
+            total_cents=total, payment=PaymentRead(authorized_cents=0, captured_cents=0, refunded_cents=0,
+                                                   status="pending"),
+            created_at=now, updated_at=now,
+        )
+        u.commit()
+    return order, True
+
+
+def _short(c: Any, loc: int, need: dict[int, int], ok: set[int], lines: Sequence[Any]) -> None:
+    bad = sorted(set(need) - ok)
+    avail = available(c, loc, bad)
+    code = {ln.sku_id: ln.code for ln in lines}
+    qty = {ln.sku_id: ln.quantity for ln in lines}
+    held = {ln.sku_id: ln.reserved_qty for ln in lines}
+    errs = [LineError(sku=code[s], code="INSUFFICIENT_STOCK", requested=qty[s],
+                      available=avail[s] + held[s]).model_dump() for s in bad]
+    raise InsufficientStockError(f"{len(errs)} line(s) of the cart are out of stock", details=list(errs))
+
+
+def checkout(env: Env, who: Principal, body: CheckoutRequest) -> OrderRead:
+    """Turn a cart into a paid order (exactly once per cart).
+
+    Raises:
+        NotFoundError: unknown cart, or another customer's.
+        ConflictError: the cart was abandoned.
+        InvalidInputError: the cart is empty.
+        InsufficientStockError: (409) ``details`` lists a LineError per short line.
+        PaymentFailedError: (402) ``PAYMENT_DECLINED`` (order cancelled, stock released) or
+            ``PAYMENT_TIMEOUT`` (order left ``placed``; unpaid-order expiry releases it).
+            ``details`` carries the ``order_id``.
+    """
+    order, new = _place(env, who, body)
+    if not new:
+        return order
+    ref = f"order-{order.id}"
+    try:
+        auth = env.gateway.authorize(amount_cents=order.total_cents, token=body.payment_token, reference=ref)
+        env.gateway.capture(auth, order.total_cents)
+    except PaymentDeclined as exc:
+        now = env.clock.now()
+        with env.uow() as u:
+            row = u.conn.execute(update(_ORD).where(_ORD.c.id == order.id, _ORD.c.status == OrderStatus.PLACED.value)
+                                 .values(status=OrderStatus.CANCELLED.value, updated_at=now)
+                                 .returning(_ORD.c.location_id)).first()
+            if row is not None:
+                ids = env.sku_ids(u.conn, [ln.sku for ln in order.lines])
+                release_reserved(u.conn, {(row.location_id, ids[ln.sku]): ln.quantity for ln in order.lines})
+            u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id).values(status="declined"))
+            u.commit()
+        raise PaymentFailedError(f"payment declined for order {order.id}", code="PAYMENT_DECLINED",
+                                 details={"order_id": order.id}) from exc
+    except GatewayTimeout as exc:
+        with env.uow() as u:
+            u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id).values(status="timeout"))
+            u.commit()
+        raise PaymentFailedError(f"payment gateway timed out for order {order.id}", code="PAYMENT_TIMEOUT",
+                                 details={"order_id": order.id}) from exc
+    now = env.clock.now()
+    with env.uow() as u:
+        moved = u.conn.execute(update(_ORD).where(_ORD.c.id == order.id, _ORD.c.status == OrderStatus.PLACED.value)
+                               .values(status=OrderStatus.PAID.value, updated_at=now)).rowcount
+        u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id).values(
+            authorized_cents=order.total_cents, captured_cents=order.total_cents, status="captured",
+            gateway_ref=auth.auth_id))
+        u.commit()
+    if moved != 1:  # expired (cancelled) while we were at the gateway: give the money back
+        env.gateway.refund(auth.auth_id, order.total_cents)
+        with env.uow() as u:
+            u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id)
+                           .values(refunded_cents=order.total_cents, status="refunded"))
+            u.commit()
+        return get_order(env, who, order.id)
+    return order.model_copy(update={
+        "status": OrderStatus.PAID, "updated_at": now,
+        "payment": PaymentRead(authorized_cents=order.total_cents, captured_cents=order.total_cents,
+                               refunded_cents=0, status="captured"),
+    })

@@ -1,0 +1,116 @@
+"""Typed settings of the commerce service (environment variables with the ``SHOPSPHERE_`` prefix).
+
+Example::
+
+    SHOPSPHERE_DATABASE_URL=postgresql+psycopg://user:pw@127.0.0.1:5432/shop \
+    SHOPSPHERE_MODE=production \
+    SHOPSPHERE_API_KEY_PEPPER=$(openssl rand -hex 32) \
+    SHOPSPHERE_BOOTSTRAP_API_KEYS='staff:0123456789abcdef0123' \
+    shopsphere serve
+
+Outside development mode the settings refuse the built-in development pepper and any bootstrap
+key shorter than 20 characters or equal to a development default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PEPPER = "dev-insecure-pepper"
+DEV_KEYS = "staff:dev-staff-key,service:dev-service-key,customer:dev-customer-key:c-dev"
+_DEV_TOKENS = {"dev-staff-key", "dev-service-key", "dev-customer-key"}
+ROLES = ("customer", "staff", "service")
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapKey:
+    """An API key created (hashed) at start-up: ``role:token`` or ``customer:token:customer_id``."""
+
+    role: str
+    token: str
+    customer_id: str | None = None
+
+
+def parse_bootstrap_keys(spec: str) -> list[BootstrapKey]:
+    """Parse ``role:token[:customer_id]`` entries separated by commas.
+
+    Raises:
+        ValueError: naming the bad entry (unknown role, missing token, customer without id).
+    """
+    keys: list[BootstrapKey] = []
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        parts = entry.split(":")
+        if len(parts) not in (2, 3) or not parts[1]:
+            raise ValueError(f"bootstrap key {entry!r} must be role:token or customer:token:id")
+        role = parts[0]
+        if role not in ROLES:
+            raise ValueError(f"bootstrap key role {role!r} is not one of {ROLES}")
+        customer_id = parts[2] if len(parts) == 3 else None
+        if role == "customer" and not customer_id:
+            raise ValueError(f"customer bootstrap key {parts[1][:4]}... needs a customer id")
+        keys.append(BootstrapKey(role=role, token=parts[1], customer_id=customer_id))
+    return keys
+
+
+class Settings(BaseSettings):
+    """Deployable configuration. Durations are in seconds."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPSPHERE_", extra="ignore")
+
+    database_url: str = "sqlite:///./shopsphere.db"
+    mode: Literal["development", "production"] = "development"
+    api_key_pepper: str = DEV_PEPPER
+    bootstrap_api_keys: str = Field(default=DEV_KEYS)
+    reservation_ttl_seconds: int = Field(default=900, gt=0)
+    unpaid_order_ttl_seconds: int = Field(default=1800, gt=0)
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
+    payment_latency_ms: float = Field(default=0.0, ge=0)
+    idempotency_wait_seconds: float = Field(default=5.0, ge=0)
+    sweep_interval_seconds: float = Field(
+        default=30.0, ge=0, description="Expire reservations/unpaid orders this often; 0: off."
+    )
+    auto_create_schema: bool = Field(
+        default=False, description="Run migrations at app start (development convenience)."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_known(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError(f"database_url {v!r} must be sqlite:/// or postgresql+psycopg://")
+        return v
+
+    @field_validator("bootstrap_api_keys")
+    @classmethod
+    def _keys_parse(cls, v: str) -> str:
+        parse_bootstrap_keys(v)
+        return v
+
+    @model_validator(mode="after")
+    def _no_default_secrets(self) -> Settings:
+        if self.mode == "development":
+            return self
+        if not self.api_key_pepper or self.api_key_pepper == DEV_PEPPER or len(self.api_key_pepper) < 16:
+            raise ValueError(
+                "SHOPSPHERE_API_KEY_PEPPER must be set to a secret of at least 16 characters "
+                "outside development mode"
+            )
+        for key in parse_bootstrap_keys(self.bootstrap_api_keys):
+            if key.token in _DEV_TOKENS or len(key.token) < 20:
+                raise ValueError(
+                    f"bootstrap {key.role} key {key.token[:4]}... is a development default or "
+                    "shorter than 20 characters; refused outside development mode"
+                )
+        return self
+
+    @property
+    def bootstrap_keys(self) -> list[BootstrapKey]:
+        return parse_bootstrap_keys(self.bootstrap_api_keys)

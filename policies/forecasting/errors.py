@@ -1,0 +1,19 @@
+"""The forecasting package's one exception type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ForecastingError(ValueError):
+    """Bad input to a forecaster or the backtest: names the field and the bad value.
+
+    Attributes:
+        field: the argument, column or parameter that was wrong.
+        value: the offending value (or a short description of it).
+    """
+
+    def __init__(self, field: str, value: Any, problem: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {problem}")

@@ -1,0 +1,244 @@
+"""Operations of the twin as SimPy processes: replenishment, suppliers, shipments, pricing.
+
+Every morning (at ``DECIDE_AT``, after the day's deliveries arrived at 00:00):
+
+* the pricing policy sets prices (through the API when they change);
+* the store replenishment policy decides warehouse -> store orders, rationed by what the
+  warehouse has available; each store's shipment leaves at once (API transfer into the
+  warehouse's transit location) and a shipment process delivers it after a sampled lead time
+  (API transfer from transit into the store) at 00:00 of the arrival day;
+* the warehouse policy decides supplier -> warehouse purchase orders, one per (warehouse,
+  supplier); a supplier process delivers each after a sampled lead time (API receipt),
+  later and short with probability ``1 - reliability``, and never during an outage.
+
+Policies come from :mod:`policies.registry` by name. Required parameters the scenario leaves
+out are derived from the expected demand (see :func:`derive_policy_params`).
+Time is days; quantities are units; money cents.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+from scipy import stats
+
+from api.client.base import CommerceError
+from api.schemas import ReceiptCreate, StockLine, TransferCreate
+from policies import registry
+from policies.replenishment.types import ReplenishmentObservation
+from scenarios.schema import PolicyRef
+from twin.events import EventKind
+from twin.world import World, round_days
+
+if TYPE_CHECKING:
+    from twin.engine import Twin
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SERVICE_LEVEL = 0.99
+
+
+def derive_policy_params(ref: PolicyRef, mean: np.ndarray, lead: np.ndarray,
+                         unit_margin: np.ndarray, unit_holding: np.ndarray) -> dict[str, Any]:
+    """The policy's parameters, with missing required ones derived per row from demand.
+
+    ``mean`` is units/day, ``lead`` days, ``unit_margin`` and ``unit_holding`` cents per unit
+    (per day for holding). Derived levels use a 99% cycle service level over ``L + 1`` days
+    of Poisson-like demand: ``S = ceil(mu (L+1) + z sqrt(mu (L+1)))``.
+
+    Raises:
+        registry.UnknownPolicyError: the name is not registered.
+    """
+    params = dict(ref.params)
+    sig = registry.parameters("replenishment", ref.name)
+    horizon = mean * (lead + 1.0)
+    z = float(stats.norm.ppf(DEFAULT_SERVICE_LEVEL))
+    level = np.ceil(horizon + z * np.sqrt(horizon) - 1e-9)
+    derived: dict[str, np.ndarray] = {
+        "base_stock": level,
+        "S": level + np.maximum(1.0, np.round(mean)),
+        "s": np.maximum(0.0, level - np.maximum(1.0, np.round(mean))),
+        "cap": np.maximum(1.0, np.ceil(2.0 * mean + 2.0 * np.sqrt(mean))),
+        "underage_cost": np.maximum(unit_margin, 1.0),
+        "overage_cost": np.maximum(unit_holding, 1e-3),
+    }
+    for name, p in sig.items():
+        if name in params or p.default is not inspect.Parameter.empty:
+            continue
+        if name not in derived:
+            raise registry.PolicyParameterError(
+                f"replenishment policy {ref.name!r} needs parameter {name!r}; give it in the scenario"
+            )
+        params[name] = derived[name]
+    return params
+
+
+class Replenisher:
+    """Store and warehouse replenishment through the configured policies."""
+
+    def __init__(self, twin: Twin) -> None:
+        self.twin = twin
+        w = twin.world
+        pol = twin.policies
+        n, S, W = w.n_skus, w.n_stores, w.n_warehouses
+        through = w.expected_daily_demand()  # (S+W, n)
+        sk = w.skus
+        margin = (sk.list_price_cents - sk.cost_cents).astype(np.float64)
+        holding = sk.cost_cents * w.scenario.catalog.holding_cost_rate_per_year / 365.0
+        self.store_lead_mean = np.array(
+            [round_days(w.scenario.world.warehouses[int(w.store_warehouse[s])].store_lead_time_days.mean())
+             for s in range(S)], dtype=np.int64)
+        sup_lead = np.array([round_days(sp.lead_time_days.mean()) for sp in w.scenario.world.suppliers])
+        self.wh_lead_mean = sup_lead[sk.supplier]  # (n,)
+        store_mean = through[:S].reshape(-1)
+        store_lead = np.repeat(self.store_lead_mean, n)
+        self.store_policy = registry.create(
+            "replenishment", pol.replenishment.name,
+            derive_policy_params(pol.replenishment, store_mean, store_lead.astype(float),
+                                 np.tile(margin, S), np.tile(holding, S)))
+        wref = pol.warehouse_replenishment or pol.replenishment
+        wh_mean = through[S:].reshape(-1)
+        wh_lead = np.tile(self.wh_lead_mean, W).astype(float)
+        self.wh_policy = registry.create(
+            "replenishment", wref.name,
+            derive_policy_params(wref, wh_mean, wh_lead, np.tile(margin, W), np.tile(holding, W)))
+        self.margin = margin
+        self.holding = holding
+
+    def _pipeline(self, rows: slice, day: int) -> np.ndarray:
+        """(rows * n_skus, width) outstanding units by days from now (column 0 = today)."""
+        tw = self.twin
+        keys = sorted(k for k in tw.incoming if k > day)
+        width = (keys[-1] - day + 1) if keys else 1
+        n_rows = (rows.stop - rows.start) * tw.world.n_skus
+        pipe = np.zeros((n_rows, width), dtype=np.int64)
+        for k in keys:
+            pipe[:, k - day] = tw.incoming[k][rows].reshape(-1)
+        return pipe
+
+    def run(self, day: int, rates: np.ndarray) -> None:
+        """Decide and dispatch today's store shipments and purchase orders.
+
+        Args:
+            rates: today's expected demand, ``(n_skus, S+W)`` units/day.
+        """
+        tw = self.twin
+        w = tw.world
+        n, S, W = w.n_skus, w.n_stores, w.n_warehouses
+        avail = tw.on_hand - tw.reserved
+        # ---- stores -------------------------------------------------------------------
+        mean_s = rates[:, :S].T.reshape(-1)
+        obs = ReplenishmentObservation.create(
+            avail[:S].reshape(-1), self._pipeline(slice(0, S), day), 0,
+            lead_time=np.repeat(self.store_lead_mean, n), period=day,
+            demand_mean=mean_s, demand_std=np.sqrt(mean_s),
+            holding_cost=np.tile(self.holding, S), penalty_cost=np.tile(self.margin, S),
+            parent=np.repeat(S + w.store_warehouse, n) * 0 - 1,
+        )
+        want = np.asarray(self.store_policy.decide(obs).orders, dtype=np.int64).reshape(S, n)
+        want = np.maximum(want, 0)
+        # ration each warehouse's available stock over its stores, proportionally
+        for wh in range(W):
+            stores = np.flatnonzero(w.store_warehouse == wh)
+            if stores.size == 0:
+                continue
+            total = want[stores].sum(axis=0)
+            have = avail[S + wh]
+            short = total > have
+            if short.any():
+                frac = np.where(short, have / np.maximum(total, 1), 1.0)
+                want[np.ix_(stores, np.flatnonzero(short))] = np.floor(
+                    want[np.ix_(stores, np.flatnonzero(short))] * frac[short]).astype(np.int64)
+            for s in stores.tolist():
+                if want[s].any():
+                    tw.dispatch_to_store(day, wh, s, want[s])
+        # ---- warehouses -----------------------------------------------------------------
+        avail = tw.on_hand - tw.reserved
+        through = rates[:, S:].T.copy()
+        for s in range(S):
+            through[int(w.store_warehouse[s])] += rates[:, s]
+        mean_w = through.reshape(-1)
+        obs_w = ReplenishmentObservation.create(
+            avail[S : S + W].reshape(-1), self._pipeline(slice(S, S + W), day), 0,
+            lead_time=np.tile(self.wh_lead_mean, W), period=day,
+            demand_mean=mean_w, demand_std=np.sqrt(mean_w),
+            holding_cost=np.tile(self.holding, W), penalty_cost=np.tile(self.margin, W),
+        )
+        po = np.maximum(np.asarray(self.wh_policy.decide(obs_w).orders, dtype=np.int64), 0).reshape(W, n)
+        sk = w.skus
+        for wh in range(W):
+            for sup_i, sup in enumerate(w.scenario.world.suppliers):
+                lines = np.where(sk.supplier == sup_i, po[wh], 0)
+                units = int(lines.sum())
+                if units == 0 or units < sup.min_order_units:
+                    continue
+                tw.place_purchase_order(day, wh, sup_i, lines)
+
+
+def shipment(twin: Twin, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray) -> Generator[simpy.Event, Any, None]:
+    """SimPy process: a warehouse -> store shipment on the road until 00:00 of ``arrive_day``."""
+    env = twin.env
+    yield env.timeout(max(0.0, arrive_day - env.now))
+    w = twin.world
+    transit, dst = w.transit_row(wh), store
+    twin.api_transfer(transit, dst, lines, f"SHIP-{ref}-IN")
+    twin.incoming[arrive_day][dst] -= lines
+    twin.events.add(env.now, EventKind.TRANSFER_ARRIVAL, dst, -1, int(lines.sum()), 0, ref)
+
+
+def supplier_delivery(twin: Twin, ref: int, wh: int, supplier: int, due_day: int, lines: np.ndarray,
+                      late_days: int, fill_fraction: float) -> Generator[simpy.Event, Any, None]:
+    """SimPy process: a purchase order arriving at 00:00 of ``due_day`` (or later, or short).
+
+    The pipeline shows the promised quantity on the promised day; a late order moves in the
+    pipeline when it fails to arrive, and a short delivery's missing units are cancelled.
+    """
+    env = twin.env
+    w = twin.world
+    row = w.warehouse_row(wh)
+    yield env.timeout(max(0.0, due_day - env.now))
+    day = due_day
+    outage_end = w.outage_end_at(supplier, float(day))
+    extra = late_days
+    if outage_end is not None:
+        extra = max(extra, math.ceil(outage_end) - day)
+    if extra > 0:
+        twin.incoming[day][row] -= lines
+        day += extra
+        twin.incoming.setdefault(day, np.zeros_like(twin.on_hand))[row] += lines
+        yield env.timeout(max(0.0, day - env.now))
+    got = np.floor(lines * fill_fraction).astype(np.int64) if fill_fraction < 1.0 else lines
+    twin.incoming[day][row] -= lines
+    if got.any():
+        twin.api_receive(row, got, f"PO-{ref}")
+    twin.events.add(env.now, EventKind.RECEIPT, row, -1, int(got.sum()), 0, ref)
+
+
+def transfer_lines(world: World, lines: np.ndarray) -> list[StockLine]:
+    nz = np.flatnonzero(lines)
+    codes = world.skus.codes
+    return [StockLine(sku=codes[i], quantity=int(lines[i])) for i in nz.tolist()]
+
+
+def send_transfer(twin: Twin, src: int, dst: int, lines: np.ndarray, ref: str) -> None:
+    """API transfer of ``lines`` (units per SKU) from row ``src`` to row ``dst``."""
+    w = twin.world
+    body = TransferCreate(from_location=w.location_codes[src], to_location=w.location_codes[dst],
+                          lines=transfer_lines(w, lines), reference=ref)
+    try:
+        twin.client.transfer(body, idempotency_key=ref)
+    except CommerceError:
+        logger.error("transfer %s refused by the API; twin and ledger disagree", ref)
+        raise
+
+
+def send_receipt(twin: Twin, row: int, lines: np.ndarray, ref: str) -> None:
+    w = twin.world
+    twin.client.receive(ReceiptCreate(location=w.location_codes[row], lines=transfer_lines(w, lines),
+                                      reference=ref), idempotency_key=ref)
