@@ -76,8 +76,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
-    # a value the database cannot hold (out of range): the caller's input, not our failure
-    log.info("data error mapped to 422: %s", exc)
+    # SQLite cannot bind an integer beyond 64 bits: the caller's input, not our failure
+    log.info("overflow mapped to 422: %s", exc)
     return JSONResponse(_body("VALIDATION_ERROR", "a value is out of the accepted range"), status_code=422)
 
 
@@ -166,7 +166,6 @@ def create_app(
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OverflowError, _data_error)
 
     @app.get("/v1/health", tags=["admin"])

@@ -19,8 +19,8 @@ T = TypeVar("T")
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
 # Input bounds: values beyond them are refused at the edge (422), never overflow the database.
-MAX_QTY = 1_000_000_000
-MAX_CENTS = 10**12
+MAX_QTY = 1_000_000
+MAX_CENTS = 10**10
 MAX_ID = 2**62
 
 

@@ -4,7 +4,7 @@ One tagged family is used everywhere a scenario needs a random quantity: supplie
 (days), prices (cents), cost ratios, base demand (units/day), price elasticities, basket sizes,
 shelf lives (days). Each member is a strict, frozen pydantic model with
 
-* ``mean_value()``: the exact mean of the distribution,
+* ``mean()`` (alias ``mean_value()``): the exact mean of the distribution,
 * ``support()``: the closed interval ``(low, high)`` its samples lie in (``inf`` if unbounded),
 * ``sample(rng, size)``: ``size`` draws as a float64 array, from the one
   :class:`numpy.random.Generator` the caller passes down (never a global seed).
@@ -21,7 +21,7 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -57,7 +57,20 @@ def bad(kind: str, message: str) -> PydanticCustomError:
 
 
 class _DistBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # ``mean`` is a YAML key of several kinds *and* a method of every kind: the field is stored
+    # as ``mean_`` under the alias ``mean`` (read and written as ``mean``).
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        validate_by_alias=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+    )
+
+    def mean(self) -> float:
+        """The exact mean of the distribution (same as :meth:`mean_value`)."""
+        return self.mean_value()
 
     def mean_value(self) -> float:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -114,14 +127,13 @@ class UniformDist(_DistBase):
     def _f(cls, v: float) -> float:
         return _finite(v, "any finite number")
 
-    @model_validator(mode="after")
-    def _order(self) -> UniformDist:
-        if self.high < self.low:
-            raise bad(
-                "range_order",
-                f"high {self.high!r} is below low {self.low!r} (allowed: high >= low)",
-            )
-        return self
+    @field_validator("high")
+    @classmethod
+    def _not_below_low(cls, v: float, info: ValidationInfo) -> float:
+        low = info.data.get("low")
+        if low is not None and v < low:
+            raise bad("range_order", f"{fmt_value(v)} is below low {low!r} (allowed: >= low)")
+        return v
 
     def mean_value(self) -> float:
         return (self.low + self.high) / 2.0
@@ -141,11 +153,11 @@ class LogNormalDist(_DistBase):
     """
 
     kind: Literal["lognormal"]
-    mean: float
+    mean_: float = Field(alias="mean")
     sd: float
     max: float | None = None
 
-    @field_validator("mean")
+    @field_validator("mean_")
     @classmethod
     def _m(cls, v: float) -> float:
         if not (math.isfinite(v) and v > 0):
@@ -161,14 +173,14 @@ class LogNormalDist(_DistBase):
 
     @property
     def sigma(self) -> float:
-        return math.sqrt(math.log1p((self.sd / self.mean) ** 2))
+        return math.sqrt(math.log1p((self.sd / self.mean_) ** 2))
 
     @property
     def mu(self) -> float:
-        return math.log(self.mean) - self.sigma**2 / 2.0
+        return math.log(self.mean_) - self.sigma**2 / 2.0
 
     def mean_value(self) -> float:
-        return float(self.mean)
+        return float(self.mean_)
 
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf if self.max is None else float(self.max))
@@ -182,10 +194,10 @@ class GammaDist(_DistBase):
     """Gamma with the given ``mean`` and coefficient of variation ``cv`` (shape ``1/cv²``)."""
 
     kind: Literal["gamma"]
-    mean: float
+    mean_: float = Field(alias="mean")
     cv: float
 
-    @field_validator("mean", "cv")
+    @field_validator("mean_", "cv")
     @classmethod
     def _p(cls, v: float) -> float:
         if not (math.isfinite(v) and v > 0):
@@ -193,24 +205,24 @@ class GammaDist(_DistBase):
         return v
 
     def mean_value(self) -> float:
-        return float(self.mean)
+        return float(self.mean_)
 
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf)
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         shape = 1.0 / self.cv**2
-        return rng.gamma(shape, self.mean / shape, size)
+        return rng.gamma(shape, self.mean_ / shape, size)
 
 
 class PoissonDist(_DistBase):
     """Poisson counts with the given ``mean``, shifted by ``offset`` (e.g. lead time = 1 + Poisson)."""
 
     kind: Literal["poisson"]
-    mean: float
+    mean_: float = Field(alias="mean")
     offset: float = 0.0
 
-    @field_validator("mean")
+    @field_validator("mean_")
     @classmethod
     def _m(cls, v: float) -> float:
         if not (math.isfinite(v) and v >= 0):
@@ -218,13 +230,13 @@ class PoissonDist(_DistBase):
         return v
 
     def mean_value(self) -> float:
-        return float(self.mean + self.offset)
+        return float(self.mean_ + self.offset)
 
     def support(self) -> tuple[float, float]:
-        return (float(self.offset), math.inf if self.mean > 0 else float(self.offset))
+        return (float(self.offset), math.inf if self.mean_ > 0 else float(self.offset))
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
-        return rng.poisson(self.mean, size).astype(np.float64) + self.offset
+        return rng.poisson(self.mean_, size).astype(np.float64) + self.offset
 
 
 class PmfDist(_DistBase):

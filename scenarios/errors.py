@@ -150,7 +150,7 @@ def _clean_loc(root: type[BaseModel], loc: Sequence[PathPart]) -> tuple[list[Pat
             out.append(part)
         elif _is_model(tp):
             out.append(part)
-            field = tp.model_fields.get(part) if isinstance(part, str) else None
+            field = _fields_by_key(tp).get(part) if isinstance(part, str) else None
             tp = field.annotation if field is not None else None
         elif origin in (list, tuple, Sequence):
             out.append(part)
@@ -164,10 +164,15 @@ def _clean_loc(root: type[BaseModel], loc: Sequence[PathPart]) -> tuple[list[Pat
     return out, _unwrap(tp) if tp is not None else None
 
 
+def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key written in the file (the alias where there is one)."""
+    return {(f.alias or name): f for name, f in model.model_fields.items()}
+
+
 def _allowed_keys(root: type[BaseModel], parent_loc: Sequence[PathPart]) -> list[str]:
     _, tp = _clean_loc(root, parent_loc)
     if _is_model(tp):
-        return list(tp.model_fields)
+        return list(_fields_by_key(tp))
     return []
 
 

@@ -22,23 +22,39 @@ SQLite or HTTP), plus ``seed``, ``start_date``, ``duration_days`` and ``warmup_d
 from __future__ import annotations
 
 import math
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from scenarios.distributions import Dist, bad, check_support, fmt_value
+from scenarios.distributions import Dist, bad, fmt_value
 from scenarios.errors import Problem, ScenarioError, problems_from_validation
+from scenarios.events import (
+    Event,
+    FlashSale,
+    HolidayEvent,
+    SupplierDisruption,
+    WeatherShock,
+)
+from scenarios.fields import (
+    Code,
+    Count,
+    Hour,
+    IsoDate,
+    Latitude,
+    Longitude,
+    NonNegative,
+    Positive,
+    Probability,
+    Strict,
+)
+from scenarios.fields import support as _support
 
 __all__ = [
     "Catalog",
@@ -70,78 +86,6 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 
-class Strict(BaseModel):
-    """Base of every scenario model: strict types, no unknown keys, immutable."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-# ---- constrained scalar types with house-format messages ----------------------------------
-def _lat(v: float) -> float:
-    if not (math.isfinite(v) and -90.0 <= v <= 90.0):
-        raise bad("latitude", f"{fmt_value(v)} is not a latitude (-90..90)")
-    return v
-
-
-def _lon(v: float) -> float:
-    if not (math.isfinite(v) and -180.0 <= v <= 180.0):
-        raise bad("longitude", f"{fmt_value(v)} is not a longitude (-180..180)")
-    return v
-
-
-def _prob(v: float) -> float:
-    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-        raise bad("probability", f"{fmt_value(v)} is not a probability (0..1)")
-    return v
-
-
-def _pos(v: float) -> float:
-    if not (math.isfinite(v) and v > 0):
-        raise bad("positive", f"{fmt_value(v)} is not positive (allowed: > 0)")
-    return v
-
-
-def _nonneg(v: float) -> float:
-    if not (math.isfinite(v) and v >= 0):
-        raise bad("non_negative", f"{fmt_value(v)} is negative (allowed: >= 0)")
-    return v
-
-
-def _hour(v: float) -> float:
-    if not (math.isfinite(v) and 0.0 <= v <= 24.0):
-        raise bad("hour", f"{fmt_value(v)} is not an hour of the day (0..24)")
-    return v
-
-
-def _iso_date(v: object) -> object:
-    # YAML is read without timestamp resolution, so dates arrive as text: parse them here so a
-    # bad date is a message, not a crash inside the YAML library.
-    if isinstance(v, str):
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            raise bad("date", f"{fmt_value(v)} is not a date (allowed: YYYY-MM-DD)") from None
-    return v
-
-
-Latitude = Annotated[float, AfterValidator(_lat)]
-Longitude = Annotated[float, AfterValidator(_lon)]
-Probability = Annotated[float, AfterValidator(_prob)]
-Positive = Annotated[float, AfterValidator(_pos)]
-NonNegative = Annotated[float, AfterValidator(_nonneg)]
-Hour = Annotated[float, AfterValidator(_hour)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-Count = Annotated[int, Field(ge=1)]
-
-
-def _support(
-    dist: Any, low: float, high: float, what: str, allowed: str, *, low_open: bool = False
-) -> Any:
-    check_support(dist, low, high, what, allowed, low_open=low_open)
-    return dist
-
-
 # ---- world -------------------------------------------------------------------------------
 class OpeningHours(Strict):
     """Daily opening hours, local time (hours 0..24; ``close`` after ``open``)."""
@@ -149,14 +93,15 @@ class OpeningHours(Strict):
     open: Hour = 8.0
     close: Hour = 21.0
 
-    @model_validator(mode="after")
-    def _order(self) -> OpeningHours:
-        if self.close <= self.open:
+    @field_validator("close")
+    @classmethod
+    def _after_open(cls, v: float, info: ValidationInfo) -> float:
+        opens = info.data.get("open")
+        if opens is not None and v <= opens:
             raise bad(
-                "hours_order",
-                f"close {self.close!r} is not after open {self.open!r} (allowed: open < close)",
+                "hours_order", f"{fmt_value(v)} is not after open {opens!r} (allowed: > open)"
             )
-        return self
+        return v
 
 
 class Store(Strict):
@@ -413,74 +358,6 @@ class Customers(Strict):
         if self.hourly_profile is not None and sum(self.hourly_profile) <= 0:
             raise bad("profile", "hourly_profile is all zero (allowed: some hour > 0)")
         return self
-
-
-# ---- events ------------------------------------------------------------------------------
-class _Window(Strict):
-    """An event window ``[start_day, end_day)`` in simulated days since the start."""
-
-    name: str = ""
-    start_day: NonNegative
-    end_day: Positive
-
-    @model_validator(mode="after")
-    def _order(self) -> _Window:
-        if self.end_day <= self.start_day:
-            raise bad(
-                "window",
-                f"end_day {self.end_day!r} is not after start_day {self.start_day!r} (allowed: start_day < end_day)",
-            )
-        return self
-
-
-class FlashSale(_Window):
-    """A sale: prices cut by ``discount`` and ``traffic_multiplier`` x demand in scope."""
-
-    kind: Literal["flash_sale"]
-    discount: Annotated[float, Field(ge=0.0, lt=1.0)]
-    traffic_multiplier: Positive = 1.0
-    categories: list[Code] | None = None  # None: every category
-    skus: list[Code] | None = None  # SKU codes as generated (``SKU000001``); None: all in scope
-    stores: list[Code] | None = None  # None: every store and the online channel
-
-
-class SupplierDisruption(_Window):
-    """Lead times of ``supplier`` times ``lead_time_multiplier``, or no deliveries (``outage``)."""
-
-    kind: Literal["supplier_disruption"]
-    supplier: Code
-    lead_time_multiplier: Annotated[float, Field(ge=1.0)] | None = None
-    outage: bool = False
-
-    @model_validator(mode="after")
-    def _one(self) -> SupplierDisruption:
-        if (self.lead_time_multiplier is None) == (not self.outage):
-            raise bad(
-                "disruption",
-                "give either lead_time_multiplier or outage: true (allowed: exactly one)",
-            )
-        return self
-
-
-class WeatherShock(_Window):
-    """Demand of each named category times its multiplier (e.g. a heatwave)."""
-
-    kind: Literal["weather_shock"]
-    category_multipliers: dict[Code, Positive] = Field(min_length=1)
-    stores: list[Code] | None = None  # None: everywhere
-
-
-class HolidayEvent(_Window):
-    """A holiday window: demand x ``demand_multiplier``; stores closed if ``stores_closed``."""
-
-    kind: Literal["holiday"]
-    demand_multiplier: Positive = 1.0
-    stores_closed: bool = False
-
-
-Event = Annotated[
-    FlashSale | SupplierDisruption | WeatherShock | HolidayEvent, Field(discriminator="kind")
-]
 
 
 # ---- policies and commerce ---------------------------------------------------------------

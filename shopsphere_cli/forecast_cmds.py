@@ -43,11 +43,17 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
-DATA = typer.Argument(..., help="Long-format table (.csv or .parquet): one row per series and date.")
-ID_COL = typer.Option("series_id", "--id-col", help="Series id column(s), comma-separated (e.g. sku,location).")
+DATA = typer.Argument(
+    ..., help="Long-format table (.csv or .parquet): one row per series and date."
+)
+ID_COL = typer.Option(
+    "series_id", "--id-col", help="Series id column(s), comma-separated (e.g. sku,location)."
+)
 DATE_COL = typer.Option("date", "--date-col", help="Date column.")
 VALUE_COL = typer.Option("units", "--value-col", help="Demand column (units per period).")
-REGRESSORS = typer.Option("", "--regressors", help="Regressor columns for Prophet, comma-separated (e.g. price,promo).")
+REGRESSORS = typer.Option(
+    "", "--regressors", help="Regressor columns for Prophet, comma-separated (e.g. price,promo)."
+)
 FREQ = typer.Option(None, "--freq", help="Grid frequency (D, W-SUN); inferred when omitted.")
 HORIZON = typer.Option(14, "--horizon", min=1, help="Periods ahead.")
 SEASON = typer.Option(7, "--season-length", min=1, help="Periods per season (7 for daily data).")
@@ -55,7 +61,9 @@ LEVEL = typer.Option(0.8, "--level", min=0.01, max=0.99, help="Prediction interv
 JOBS = typer.Option(0, "--n-jobs", min=0, help="Worker processes (0: all cores).")
 
 
-def _panel(data: Path, id_col: str, date_col: str, value_col: str, regressors: str, freq: str | None):
+def _panel(
+    data: Path, id_col: str, date_col: str, value_col: str, regressors: str, freq: str | None
+):
     from policies.forecasting import Panel
 
     df = _read_table(data)
@@ -80,13 +88,17 @@ def backtest_cmd(
     freq: str | None = FREQ,
     horizon: int = HORIZON,
     folds: int = typer.Option(4, "--folds", min=1, help="Rolling origins."),
-    step: int | None = typer.Option(None, "--step", min=1, help="Periods between origins (default: horizon)."),
+    step: int | None = typer.Option(
+        None, "--step", min=1, help="Periods between origins (default: horizon)."
+    ),
     models: str = typer.Option(
         "seasonal_naive,moving_average,ets,croston,tsb,ensemble",
         "--models",
         help="Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, prophet, ensemble.",
     ),
-    ensemble_members: str = typer.Option("ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."),
+    ensemble_members: str = typer.Option(
+        "ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."
+    ),
     season_length: int = SEASON,
     level: float = LEVEL,
     n_jobs: int = JOBS,
@@ -119,15 +131,19 @@ def backtest_cmd(
     table = Table(
         title=f"{panel.n_series} series, {folds} folds x {horizon} periods, {level:.0%} intervals"
     )
-    for col in ["model", "n_series", "mase", "rmsse", "bias", "pbias", "coverage", "seconds"]:
-        table.add_column(col, justify="left" if col == "model" else "right")
+    table.add_column("model", no_wrap=True, min_width=14)
+    for col in ["series", "mase", "rmsse", "bias", "pbias", "coverage", "seconds"]:
+        table.add_column(col, justify="right")
     for row in summary.itertuples(index=False):
         table.add_row(
-            str(row.model), str(row.n_series),
+            str(row.model),
+            str(row.n_series),
             *(f"{getattr(row, c):.3f}" for c in ["mase", "rmsse", "bias", "pbias", "coverage"]),
             f"{row.seconds:.2f}",
         )
-    Console().print(table)
+    console = Console()
+    console.width = max(console.width, 100)  # keep model names and headers whole
+    console.print(table)
     if out is not None:
         result.per_series().to_csv(out, index=False)
         typer.echo(f"per-series metrics written to {out}")
@@ -145,7 +161,9 @@ def predict_cmd(
     season_length: int = SEASON,
     level: float = LEVEL,
     n_jobs: int = JOBS,
-    out: Path = typer.Option(..., "--out", help="CSV of forecasts: id, date, mean, std, lower, upper."),
+    out: Path = typer.Option(
+        ..., "--out", help="CSV of forecasts: id, date, mean, std, lower, upper."
+    ),
 ) -> None:
     """Forecast every series of a table ``horizon`` periods past its last date."""
     from policies.forecasting import ForecastingError, default_n_jobs, forecast_batch, make_model

@@ -10,6 +10,10 @@ locations (kernel order: stores, then warehouses, see ``Scenario.location_codes`
 * a warehouse gets the online demand of the stores it serves:
   ``base * sum(size_m2/1000) * (channel_mix.web + channel_mix.app)``.
 
+Customer segments enter through the price response: segment ``k`` demands a share
+``share_k * visits_per_week_k * mean basket_k`` (normalised) of the units, with elasticity
+``elasticity * price_sensitivity_k``.
+
 ``demand_events(scenario, skus)`` turns flash sales, weather shocks and holiday windows into
 kernel :class:`~twin.kernels.demand.DemandEvent` objects. Same scenario + same seed gives the
 same arrays, bit for bit.
@@ -165,6 +169,12 @@ def build_demand_params(
         closed[s.closed_weekdays, j] = True
     store_mask = np.zeros(n_st + n_wh, dtype=bool)
     store_mask[:n_st] = True
+    # Units demanded by a segment scale with its share of shoppers, visits and basket size.
+    segments = scenario.customers.segments
+    weights = np.array([s.share * s.visits_per_week * s.basket_size.mean_value() for s in segments])
+    weights = weights / weights.sum()
+    sensitivity = np.array([s.price_sensitivity for s in segments])
+    single_unit_segment = len(segments) == 1 and sensitivity[0] == 1.0
     return DemandParams(
         base_rate=base,
         category=skus.category,
@@ -180,6 +190,8 @@ def build_demand_params(
         closed_weekdays=closed if closed.any() else None,
         store_mask=store_mask,
         n_categories=cat.n_categories,
+        segment_weights=None if single_unit_segment else weights,
+        segment_sensitivity=None if single_unit_segment else sensitivity,
     )
 
 

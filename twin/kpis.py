@@ -2,7 +2,8 @@
 
 Units: money in integer cents, quantities in units, time in days (cycle times in hours).
 
-Definitions (all over the run's simulated days):
+Definitions (over the run's simulated days after ``warmup`` days; ``daily.parquet`` keeps
+every day):
 
 * ``demand_units``: units customers asked for (the wanted SKU, before substitution).
 * ``units_sold``: units handed to customers (store POS and online orders), substitutes included.
@@ -54,6 +55,7 @@ class KpiBook:
     locations: list[str]
     is_store: np.ndarray
     annual_holding_rate: float = 0.25
+    warmup: int = 0
     data: dict[str, np.ndarray] = field(default_factory=dict)
     cycle_times_hours: list[float] = field(default_factory=list)
 
@@ -103,8 +105,11 @@ class KpiBook:
         return out
 
     def totals(self) -> dict[str, float]:
-        """The run's headline KPIs (see the module docstring)."""
-        d = {name: arr.sum() for name, arr in self.data.items()}
+        """The run's headline KPIs over the days after the warm-up (module docstring)."""
+        w = self.warmup
+        data = {name: arr[w:] for name, arr in self.data.items()}
+        days = self.days - w
+        d = {name: arr.sum() for name, arr in data.items()}
         revenue = int(d["revenue_cents"])
         cogs = int(d["cogs_cents"])
         demand = int(d["demand_units"])
@@ -112,13 +117,14 @@ class KpiBook:
         subst = int(d["substituted_units"])
         lost = int(d["lost_units"])
         stores = self.is_store
-        carried = int(self.data["carried_skus"][:, stores].sum())
-        stockouts = int(self.data["stockout_skus"][:, stores].sum())
-        avg_value = float(self.data["on_hand_value_cents"].sum(axis=1).mean()) if self.days else 0.0
-        avg_units = float(self.data["on_hand_units"].sum(axis=1).mean()) if self.days else 0.0
+        carried = int(data["carried_skus"][:, stores].sum())
+        stockouts = int(data["stockout_skus"][:, stores].sum())
+        avg_value = float(data["on_hand_value_cents"].sum(axis=1).mean()) if days else 0.0
+        avg_units = float(data["on_hand_units"].sum(axis=1).mean()) if days else 0.0
         cycle = np.asarray(self.cycle_times_hours, dtype=float)
         return {
-            "days": self.days,
+            "days": days,
+            "warmup_days": w,
             "revenue_cents": revenue,
             "gross_margin_cents": revenue - cogs,
             "gross_margin_pct": (revenue - cogs) / revenue if revenue else 0.0,
@@ -133,7 +139,7 @@ class KpiBook:
             "holding_cost_cents": int(round(float(d["holding_cost_cents"]))),
             "avg_on_hand_units": avg_units,
             "avg_inventory_value_cents": avg_value,
-            "inventory_turns": (cogs / avg_value) * (365.0 / self.days) if avg_value and self.days else 0.0,
+            "inventory_turns": (cogs / avg_value) * (365.0 / days) if avg_value and days else 0.0,
             "sessions": int(d["sessions"]),
             "online_orders": int(d["online_orders"]),
             "online_delivered": int(cycle.size),

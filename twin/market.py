@@ -21,6 +21,7 @@ from policies import registry
 from policies.pricing.types import PricingObservation
 from twin.events import EventKind
 from twin.kernels.demand import discount_fractions, price_factors
+from twin.world import dist_mean
 
 if TYPE_CHECKING:
     from twin.engine import Twin
@@ -44,7 +45,7 @@ class Market:
         self.min_price = np.maximum(1, sk.cost_cents).astype(np.int64)
         self.max_price = (2 * sk.list_price_cents).astype(np.int64)
         segs = sc.customers.segments
-        weight = np.array([s.share * s.visits_per_week * s.basket_size.mean() for s in segs])
+        weight = np.array([s.share * s.visits_per_week * dist_mean(s.basket_size) for s in segs])
         self.unit_share = weight / weight.sum()
         self.sensitivity = np.array([s.price_sensitivity for s in segs])
         self.sales_hist = np.zeros((sk.n_skus, HISTORY_DAYS))

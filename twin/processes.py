@@ -34,7 +34,7 @@ from policies import registry
 from policies.replenishment.types import ReplenishmentObservation
 from scenarios.schema import PolicyRef
 from twin.events import EventKind
-from twin.world import World, round_days
+from twin.world import World, dist_mean, round_days
 
 if TYPE_CHECKING:
     from twin.engine import Twin
@@ -92,9 +92,9 @@ class Replenisher:
         margin = (sk.list_price_cents - sk.cost_cents).astype(np.float64)
         holding = sk.cost_cents * w.scenario.catalog.holding_cost_rate_per_year / 365.0
         self.store_lead_mean = np.array(
-            [round_days(w.scenario.world.warehouses[int(w.store_warehouse[s])].store_lead_time_days.mean())
+            [round_days(dist_mean(w.scenario.world.warehouses[int(w.store_warehouse[s])].store_lead_time_days))
              for s in range(S)], dtype=np.int64)
-        sup_lead = np.array([round_days(sp.lead_time_days.mean()) for sp in w.scenario.world.suppliers])
+        sup_lead = np.array([round_days(dist_mean(sp.lead_time_days)) for sp in w.scenario.world.suppliers])
         self.wh_lead_mean = sup_lead[sk.supplier]  # (n,)
         store_mean = through[:S].reshape(-1)
         store_lead = np.repeat(self.store_lead_mean, n)
@@ -139,7 +139,6 @@ class Replenisher:
             lead_time=np.repeat(self.store_lead_mean, n), period=day,
             demand_mean=mean_s, demand_std=np.sqrt(mean_s),
             holding_cost=np.tile(self.holding, S), penalty_cost=np.tile(self.margin, S),
-            parent=np.repeat(S + w.store_warehouse, n) * 0 - 1,
         )
         want = np.asarray(self.store_policy.decide(obs).orders, dtype=np.int64).reshape(S, n)
         want = np.maximum(want, 0)

@@ -90,12 +90,15 @@ class RecordingClient:
         clock: the simulated clock; its time stamps each traffic line.
         sink: a binary file to append JSON lines to (``traffic.jsonl``), or None to keep only
             the statistics.
+        before_call: called before every call (the twin moves the simulated clock there).
     """
 
-    def __init__(self, inner: CommerceClient, clock: Clock, sink: IO[bytes] | None = None) -> None:
+    def __init__(self, inner: CommerceClient, clock: Clock, sink: IO[bytes] | None = None,
+                 before_call: Callable[[], None] | None = None) -> None:
         self.inner = inner
         self._clock = clock
         self._sink = sink
+        self._before = before_call
         self.stats: dict[str, CallStats] = {}
 
     # ---- bookkeeping ---------------------------------------------------------------------
@@ -116,6 +119,8 @@ class RecordingClient:
         fn: Callable[[], R],
         idempotency_key: str | None = None,
     ) -> R:
+        if self._before is not None:
+            self._before()
         stats = self.stats.get(name)
         if stats is None:
             stats = self.stats[name] = CallStats()

@@ -230,6 +230,11 @@ def seed_commerce(world: World, client: CommerceClient, stock: np.ndarray) -> No
                 world.n_locations + len(sc.world.suppliers), int(stock.sum()))
 
 
+def dist_mean(dist: object) -> float:
+    """The exact mean of a scenario distribution (``scenarios.distributions``)."""
+    return float(dist.mean_value())  # type: ignore[attr-defined]
+
+
 def round_days(x: float) -> int:
     """A lead time or delay in whole days (the twin reviews once a day), never negative."""
     return max(0, int(math.floor(x + 0.5)))

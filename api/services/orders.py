@@ -197,7 +197,7 @@ def _refund(env: Env, order_id: int, amount: int | None) -> None:
         u.conn.execute(update(_PAY).where(_PAY.c.order_id == order_id)
                        .values(refunded_cents=_PAY.c.refunded_cents + todo,
                                status="refunded" if todo + pay.refunded_cents >= pay.captured_cents
-                               else "partially_refunded"))
+                               else "part_refunded"))
         u.commit()
 
 

@@ -23,7 +23,7 @@ from policies.forecasting.backtest import (
     forecast_batch,
     rolling_origin_folds,
 )
-from policies.forecasting.base import Forecast, FittedForecaster, Forecaster
+from policies.forecasting.base import FittedForecaster, Forecast, Forecaster
 from policies.forecasting.baselines import (
     TSB,
     Croston,
@@ -34,8 +34,18 @@ from policies.forecasting.baselines import (
 )
 from policies.forecasting.ensemble import Ensemble
 from policies.forecasting.errors import ForecastingError
-from policies.forecasting.kernels import BASELINE_METHODS, LinearState, fit_baseline, forecast_arrays
-from policies.forecasting.models import DEFAULT_ENSEMBLE_MEMBERS, MODEL_NAMES, make_model, make_models
+from policies.forecasting.kernels import (
+    BASELINE_METHODS,
+    LinearState,
+    fit_baseline,
+    forecast_arrays,
+)
+from policies.forecasting.models import (
+    DEFAULT_ENSEMBLE_MEMBERS,
+    MODEL_NAMES,
+    make_model,
+    make_models,
+)
 from policies.forecasting.panel import Panel
 from policies.forecasting.prophet_model import ProphetForecaster
 

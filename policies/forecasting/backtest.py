@@ -6,7 +6,9 @@ Regressor values of the test periods are handed to the models as known future va
 promotion plans, holiday calendars, weather forecasts).
 
 Series are split into chunks; each (model, chunk) pair is one task, run in a process pool when
-``n_jobs > 1`` and shown with a rich progress bar when ``progress`` is set.
+``n_jobs > 1`` and shown with a rich progress bar when ``progress`` is set. Vectorised models
+(the baselines) are split only for thousands of series; Prophet, one fit per series, is split
+into ``4 * n_jobs`` chunks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -63,13 +65,26 @@ def rolling_origin_folds(
             f"{n_periods} periods leave {first} training periods in the first fold "
             f"(need {min_train}); use fewer folds, a smaller horizon or step",
         )
-    return tuple(
-        Fold(k, first + k * step, first + k * step + horizon) for k in range(folds)
-    )
+    return tuple(Fold(k, first + k * step, first + k * step + horizon) for k in range(folds))
+
+
+VECTORISED_CHUNK = 1000  # series per process below which a vectorised model stays in one piece
 
 
 def _chunks(n: int, n_chunks: int) -> list[np.ndarray]:
     return [c for c in np.array_split(np.arange(n), max(1, min(n, n_chunks))) if len(c)]
+
+
+def _model_chunks(model: Forecaster, n: int, n_jobs: int, n_chunks: int | None) -> list[np.ndarray]:
+    """Series chunks for one model: a vectorised model is split only across processes, and only
+    when each gets ``VECTORISED_CHUNK`` series (smaller pieces lose more to overhead than they
+    gain); a per-series model (Prophet) gets ``4 * n_jobs`` chunks for an even load and a
+    progress bar that moves."""
+    if n_chunks is not None:
+        return _chunks(n, n_chunks)
+    if getattr(model, "vectorised", False):
+        return _chunks(n, min(max(1, n_jobs), max(1, n // VECTORISED_CHUNK)))
+    return _chunks(n, 4 * max(1, n_jobs))
 
 
 def _backtest_task(
@@ -111,13 +126,13 @@ def _run_tasks(
         bar.start()
         tid = bar.add_task(label, total=len(tasks))
     try:
-        if n_jobs <= 1:
+        if n_jobs <= 1 or len(tasks) == 1:
             for i, (fn, args) in enumerate(tasks):
                 yield i, fn(*args)
                 if bar is not None:
                     bar.advance(tid)
         else:
-            with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks))) as pool:
                 futs = {pool.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
                 for fut in as_completed(futs):
                     yield futs[fut], fut.result()
@@ -147,7 +162,11 @@ class BacktestResult:
 
     def per_series(self) -> pd.DataFrame:
         """Metrics per model and series, averaged over folds."""
-        return self.per_fold.groupby(["model", "series"], sort=False)[list(METRICS)].mean().reset_index()
+        return (
+            self.per_fold.groupby(["model", "series"], sort=False)[list(METRICS)]
+            .mean()
+            .reset_index()
+        )
 
     def summary(self) -> pd.DataFrame:
         """One row per model: the mean over series of per-series metrics, sorted by MASE.
@@ -186,7 +205,7 @@ def backtest(
         level: central prediction interval coverage to evaluate, in (0, 1).
         scale_lag: lag of the naive forecast that scales MASE, RMSSE and bias.
         n_jobs: worker processes (1 runs in this process).
-        n_chunks: series chunks per model (default ``4 * n_jobs``).
+        n_chunks: series chunks per model (default: see ``_model_chunks``).
         progress: show a rich progress bar on stderr.
 
     Raises:
@@ -199,18 +218,17 @@ def backtest(
     if not names or len(set(names)) != len(names):
         raise ForecastingError("models", names, "must be a non-empty list of distinct names")
     fold_list = rolling_origin_folds(panel.n_periods, horizon, folds, step)
-    chunks = _chunks(panel.n_series, n_chunks or 4 * max(1, n_jobs))
     tasks: list[tuple[Callable[..., object], tuple[object, ...]]] = []
     keys: list[tuple[int, np.ndarray]] = []
     for mi, model in enumerate(models):
-        for rows in chunks:
+        for rows in _model_chunks(model, panel.n_series, n_jobs, n_chunks):
             tasks.append((_backtest_task, (panel.select(rows), model, fold_list, level, scale_lag)))
             keys.append((mi, rows))
     results = np.full((len(models), len(fold_list), panel.n_series, len(METRICS)), np.nan)
     seconds = dict.fromkeys(names, 0.0)
     for i, res in _run_tasks(tasks, n_jobs, progress, f"backtest {panel.n_series} series"):
         mi, rows = keys[i]
-        arr, secs = res  # type: ignore[misc]
+        arr, secs = cast(tuple[np.ndarray, float], res)
         results[mi][:, rows] = arr
         seconds[names[mi]] += secs
     n_m, n_f, n_s = results.shape[:3]
@@ -253,17 +271,16 @@ def forecast_batch(
     """
     check_horizon_level(horizon, level)
     future = future_regressors or {}
-    chunks = _chunks(panel.n_series, n_chunks or 4 * max(1, n_jobs))
     tasks: list[tuple[Callable[..., object], tuple[object, ...]]] = [
         (
             _forecast_task,
             (panel.select(rows), model, horizon, level, {k: v[rows] for k, v in future.items()}),
         )
-        for rows in chunks
+        for rows in _model_chunks(model, panel.n_series, n_jobs, n_chunks)
     ]
     parts: list[Forecast | None] = [None] * len(tasks)
     for i, res in _run_tasks(tasks, n_jobs, progress, f"forecast {panel.n_series} series"):
-        parts[i] = res  # type: ignore[assignment]
+        parts[i] = cast(Forecast, res)
     done = [p for p in parts if p is not None]
     return Forecast(
         model=model.name,

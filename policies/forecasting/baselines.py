@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -37,6 +38,8 @@ class FittedBaseline:
 class SeasonalNaive:
     """Repeat the last season: ``y[T + j] = y[T - m + j mod m]`` (``m`` periods per season)."""
 
+    vectorised: ClassVar[bool] = True  # one NumPy pass fits every series
+
     season_length: int = 7
     name: str = "seasonal_naive"
 
@@ -50,6 +53,8 @@ class SeasonalNaive:
 class MovingAverage:
     """Flat forecast at the mean of the last ``window`` periods."""
 
+    vectorised: ClassVar[bool] = True  # one NumPy pass fits every series
+
     window: int = 28
     name: str = "moving_average"
 
@@ -62,6 +67,8 @@ class MovingAverage:
 @dataclass(frozen=True, slots=True)
 class ExponentialSmoothing:
     """Additive ETS(A,N,A) (ETS(A,N,N) when ``season_length`` is 1), parameters per series."""
+
+    vectorised: ClassVar[bool] = True  # one NumPy pass fits every series
 
     season_length: int = 7
     alphas: tuple[float, ...] = kernels.DEFAULT_ALPHAS
@@ -83,6 +90,8 @@ class ExponentialSmoothing:
 class Croston:
     """Croston's intermittent-demand method; ``sba=True`` is the Syntetos-Boylan correction."""
 
+    vectorised: ClassVar[bool] = True  # one NumPy pass fits every series
+
     alpha: float = 0.1
     sba: bool = False
     name: str = "croston"
@@ -95,6 +104,8 @@ class Croston:
 @dataclass(frozen=True, slots=True)
 class TSB:
     """Teunter-Syntetos-Babai intermittent-demand method (decays when demand stops)."""
+
+    vectorised: ClassVar[bool] = True  # one NumPy pass fits every series
 
     alpha: float = 0.1
     beta: float = 0.1

@@ -103,8 +103,6 @@ def cdnow_daily_sales(
     full = pd.MultiIndex.from_product([ids, periods], names=["series_id", "date"])
     out = grouped.reindex(full, fill_value=0).reset_index()
     out = out.rename(columns={"cds": "units"})
-    price = (out["revenue_cents"] / out["units"].where(out["units"] > 0)).groupby(
-        out["series_id"]
-    )
+    price = (out["revenue_cents"] / out["units"].where(out["units"] > 0)).groupby(out["series_id"])
     out["avg_price_cents"] = price.transform(lambda s: s.ffill().bfill()).fillna(0.0).round(1)
     return out[["series_id", "date", "units", "revenue_cents", "avg_price_cents"]]

@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from policies.forecasting.base import Forecast, Forecaster, FittedForecaster, check_horizon_level
+from policies.forecasting.base import FittedForecaster, Forecast, Forecaster, check_horizon_level
 from policies.forecasting.errors import ForecastingError
 from policies.forecasting.panel import Panel
 
@@ -35,6 +35,11 @@ class Ensemble:
             raise ForecastingError("members", self.members, "an ensemble needs at least one")
         if self.combine not in ("median", "mean", "inverse_error"):
             raise ForecastingError("combine", self.combine, "must be median, mean or inverse_error")
+
+    @property
+    def vectorised(self) -> bool:
+        """True when every member fits all series in one vectorised pass."""
+        return all(getattr(m, "vectorised", False) for m in self.members)
 
     def fit(self, history: Panel) -> FittedEnsemble:
         weights = None
@@ -78,8 +83,10 @@ class FittedEnsemble:
         future_regressors: Mapping[str, np.ndarray] | None = None,
     ) -> Forecast:
         check_horizon_level(horizon, level)
-        fcs = [m.predict(horizon, level=level, future_regressors=future_regressors)
-               for m in self.members]
+        fcs = [
+            m.predict(horizon, level=level, future_regressors=future_regressors)
+            for m in self.members
+        ]
 
         def comb(attr: str) -> np.ndarray:
             stack = np.stack([getattr(f, attr) for f in fcs])

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from policies.registry import PolicyError
 
-class ForecastingError(ValueError):
+
+class ForecastingError(PolicyError, ValueError):
     """Bad input to a forecaster or the backtest: names the field and the bad value.
+
+    A :class:`~policies.registry.PolicyError` (the ``policies`` package's root) and a
+    ``ValueError``.
 
     Attributes:
         field: the argument, column or parameter that was wrong.

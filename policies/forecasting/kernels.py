@@ -64,7 +64,9 @@ class LinearState:
         m = self.season.shape[1]
         j = np.arange(horizon)
         mean = self.level[:, None] + self.season[:, (self.phase + j) % m]
-        var = 1.0 + j[None, :] * self.var_step[:, None] + (j // m)[None, :] * self.var_season[:, None]
+        var = (
+            1.0 + j[None, :] * self.var_step[:, None] + (j // m)[None, :] * self.var_season[:, None]
+        )
         std = self.sigma[:, None] * np.sqrt(var)
         return mean, std
 

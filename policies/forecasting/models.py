@@ -1,8 +1,12 @@
-"""Forecasters by name, for the CLI, scenarios and benchmarks."""
+"""Forecasters by name, for the CLI, scenarios and benchmarks.
+
+Every name in :data:`MODEL_NAMES` is also registered in :mod:`policies.registry` under kind
+``"forecasting"``: ``create("forecasting", "ets", season_length=7)``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from policies.forecasting.base import Forecaster
 from policies.forecasting.baselines import (
@@ -15,6 +19,7 @@ from policies.forecasting.baselines import (
 from policies.forecasting.ensemble import Ensemble
 from policies.forecasting.errors import ForecastingError
 from policies.forecasting.prophet_model import ProphetForecaster
+from policies.registry import register
 
 MODEL_NAMES: tuple[str, ...] = (
     "seasonal_naive",
@@ -67,13 +72,15 @@ def make_model(
         if "ensemble" in ensemble_members:
             raise ForecastingError("ensemble_members", list(ensemble_members), "cannot nest")
         members = tuple(
-            make_model(m, season_length=season_length, window=window,
-                       holidays_country=holidays_country)
+            make_model(
+                m, season_length=season_length, window=window, holidays_country=holidays_country
+            )
             for m in ensemble_members
         )
         if ensemble_combine not in ("median", "mean", "inverse_error"):
-            raise ForecastingError("ensemble_combine", ensemble_combine,
-                                   "must be median, mean or inverse_error")
+            raise ForecastingError(
+                "ensemble_combine", ensemble_combine, "must be median, mean or inverse_error"
+            )
         return Ensemble(members, combine=ensemble_combine)  # type: ignore[arg-type]
     raise ForecastingError("model", name, f"must be one of {', '.join(MODEL_NAMES)}")
 
@@ -81,3 +88,29 @@ def make_model(
 def make_models(names: Sequence[str], **kwargs: object) -> list[Forecaster]:
     """Several models by name (see :func:`make_model` for the keyword arguments)."""
     return [make_model(n.strip(), **kwargs) for n in names if n.strip()]  # type: ignore[arg-type]
+
+
+def _registered_factory(name: str) -> Callable[..., Forecaster]:
+    def build(
+        season_length: int = 7,
+        window: int = 28,
+        holidays_country: str | None = "US",
+        ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
+        ensemble_combine: str = "median",
+    ) -> Forecaster:
+        return make_model(
+            name,
+            season_length=season_length,
+            window=window,
+            holidays_country=holidays_country,
+            ensemble_members=ensemble_members,
+            ensemble_combine=ensemble_combine,
+        )
+
+    build.__name__ = build.__qualname__ = f"forecaster_{name}"
+    build.__doc__ = f"The {name!r} forecaster (see :func:`make_model`)."
+    return build
+
+
+for _name in MODEL_NAMES:
+    register("forecasting", _name)(_registered_factory(_name))

@@ -36,7 +36,9 @@ def _prophet_class() -> Any:
         from cmdstanpy.utils import get_logger
         from prophet import Prophet
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ForecastingError("model", "prophet", "needs `pip install shopsphere[forecast]`") from exc
+        raise ForecastingError(
+            "model", "prophet", "needs `pip install shopsphere[forecast]`"
+        ) from exc
     # cmdstanpy configures its logger (DEBUG, own handler) on first use; do that now, then
     # raise its level so the two INFO lines per fit stay quiet.
     get_logger().setLevel(logging.WARNING)
@@ -130,8 +132,9 @@ class FittedProphet:
             if r not in future:
                 raise ForecastingError("future_regressors", r, "is needed by the fitted model")
             if np.shape(future[r]) != (n, horizon):
-                raise ForecastingError(f"future_regressors[{r}]", np.shape(future[r]),
-                                       f"must be ({n}, {horizon})")
+                raise ForecastingError(
+                    f"future_regressors[{r}]", np.shape(future[r]), f"must be ({n}, {horizon})"
+                )
         dates = self.history.future_dates(horizon)
         mean = np.zeros((n, horizon))
         std = np.zeros((n, horizon))

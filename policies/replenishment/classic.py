@@ -48,6 +48,11 @@ def _fit(name: str, levels: NDArray[np.float64], n: int) -> NDArray[np.float64]:
     )
 
 
+def _full(levels: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """``levels`` as an ``(n,)`` array (cheaper than ``np.broadcast_to`` for hot loops)."""
+    return levels if levels.ndim == 1 else np.full(n, float(levels))
+
+
 def _orders(raw: NDArray[Any]) -> NDArray[np.int64]:
     return np.maximum(np.ceil(raw - 1e-9), 0).astype(np.int64)
 
@@ -65,7 +70,7 @@ class BaseStock:
 
     def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
         s = _fit("base_stock", self.base_stock, observation.n)
-        target = np.broadcast_to(s, (observation.n,))
+        target = _full(s, observation.n)
         return ReplenishmentDecision(_orders(target - observation.inventory_position), target)
 
     def __repr__(self) -> str:
@@ -90,7 +95,7 @@ class CappedBaseStock:
         s = _fit("base_stock", self.base_stock, n)
         cap = _fit("cap", self.cap, n)
         raw = np.minimum(s - observation.inventory_position, np.floor(cap))
-        return ReplenishmentDecision(_orders(raw), np.broadcast_to(s, (n,)))
+        return ReplenishmentDecision(_orders(raw), _full(s, n))
 
     def __repr__(self) -> str:
         return f"CappedBaseStock(base_stock={self.base_stock.tolist()}, cap={self.cap.tolist()})"
@@ -123,7 +128,7 @@ class SS:
         return np.where(ip <= s, big_s - ip, 0.0)
 
     def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
-        target = np.broadcast_to(_fit("S", self.S, observation.n), (observation.n,))
+        target = _full(_fit("S", self.S, observation.n), observation.n)
         return ReplenishmentDecision(_orders(self._raw(observation)), target)
 
     def __repr__(self) -> str:
@@ -154,7 +159,7 @@ class PeriodicSS(SS):
         n = observation.n
         review = (observation.period % self.R) == _fit("offset", self.offset, n)
         raw = np.where(review, self._raw(observation), 0.0)
-        return ReplenishmentDecision(_orders(raw), np.broadcast_to(_fit("S", self.S, n), (n,)))
+        return ReplenishmentDecision(_orders(raw), _full(_fit("S", self.S, n), n))
 
     def __repr__(self) -> str:
         return f"PeriodicSS(R={self.R}, s={self.s.tolist()}, S={self.S.tolist()})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -51,6 +52,7 @@ class TrainConfig:
         output_dir: where logs/checkpoints/artifact go (``{name}`` is substituted).
         progress_bar: show stable-baselines3's progress bar.
         torch_threads: threads torch may use.
+        time_budget_s: stop training after this many wall-clock seconds (``None``: no limit).
     """
 
     name: str
@@ -73,6 +75,7 @@ class TrainConfig:
     output_dir: str = "runs/rl/{name}"
     progress_bar: bool = False
     torch_threads: int = 1
+    time_budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", str(self.name)):
@@ -207,6 +210,15 @@ def _exact_metric(config: TrainConfig) -> tuple[Any, str] | None:
     return None
 
 
+def _log_formats() -> list[str]:
+    """CSV always; TensorBoard when its writer can be imported."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except ImportError:
+        return ["csv"]
+    return ["csv", "tensorboard"]
+
+
 def _warm_start(model: Any, config: TrainConfig, env: Any) -> None:
     """Bias the initial discrete policy towards a sensible action (the critical-fractile
     base-stock level; the revenue-maximising static price), so exploration starts near a
@@ -249,7 +261,7 @@ def train(config: TrainConfig) -> TrainResult:
     )
     if config.warm_start:
         _warm_start(model, config, env)
-    model.set_logger(configure(str(out / "logs"), ["csv", "tensorboard"]))
+    model.set_logger(configure(str(out / "logs"), _log_formats()))
 
     def export() -> FrameworkFreePolicy:
         return export_sb3(
@@ -276,13 +288,16 @@ def train(config: TrainConfig) -> TrainResult:
         if v is None or (value < v if direction == "min" else value > v):
             best.update(value=value, policy=pol)
 
+    started = time.monotonic()
+
     class ExactEval(BaseCallback):
         def _on_step(self) -> bool:
             if config.eval_every and self.num_timesteps // config.eval_every != (
                 self.num_timesteps - self.training_env.num_envs
             ) // config.eval_every:
                 evaluate_now()
-            return True
+            budget = config.time_budget_s
+            return budget is None or time.monotonic() - started < budget
 
     callbacks: list[BaseCallback] = [ExactEval()]
     if config.checkpoint_every:

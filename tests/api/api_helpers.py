@@ -175,3 +175,10 @@ def server(env: Env) -> Iterator[ServerThread]:
 
 
 ClientFactory = Callable[[str, str | None], "InProcessClient | HttpClient"]
+
+
+@pytest.fixture
+def fresh_staff(backend: str, tmp_path: Path, clock: ManualClock) -> Iterator[InProcessClient]:
+    """A staff client on a database of its own (for tests that count global effects)."""
+    with fresh_engine(backend, tmp_path) as eng:
+        yield InProcessClient(make_test_env(eng, clock), Principal(role="staff", key_id=1))

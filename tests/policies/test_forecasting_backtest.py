@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from policies.forecasting import (
+    Fold,
     Forecast,
     ForecastingError,
-    Fold,
     Panel,
     SeasonalNaive,
     backtest,
@@ -125,7 +125,14 @@ def long_table() -> pd.DataFrame:
         {
             "sku": ["a", "a", "a", "b", "b", "b"],
             "store": ["s1"] * 6,
-            "day": ["2024-01-01", "2024-01-03", "2024-01-03", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "day": [
+                "2024-01-01",
+                "2024-01-03",
+                "2024-01-03",
+                "2024-01-02",
+                "2024-01-03",
+                "2024-01-04",
+            ],
             "units": [1, 2, 3, 5, 0, 7],
             "price": [10.0, 11.0, 13.0, 20.0, None, 22.0],
         }
@@ -134,7 +141,11 @@ def long_table() -> pd.DataFrame:
 
 def test_from_long_fills_gaps_with_zero_after_start_and_nan_before() -> None:
     panel = Panel.from_long(
-        long_table(), id_col=["sku", "store"], date_col="day", value_col="units", regressors=["price"]
+        long_table(),
+        id_col=["sku", "store"],
+        date_col="day",
+        value_col="units",
+        regressors=["price"],
     )
     assert panel.ids == ("a/s1", "b/s1")
     assert panel.dates[0] == np.datetime64("2024-01-01")

@@ -40,9 +40,7 @@ def test_weekly_panels_keep_whole_weeks_only() -> None:
 
 
 def test_ensemble_beats_seasonal_naive_on_real_sales(cdnow_panel: Panel) -> None:
-    result = backtest(
-        cdnow_panel, make_models(["seasonal_naive", "ensemble"]), horizon=14, folds=4
-    )
+    result = backtest(cdnow_panel, make_models(["seasonal_naive", "ensemble"]), horizon=14, folds=4)
     summary = result.summary().set_index("model")
     assert summary.loc["ensemble", "n_series"] == 20
     assert summary.loc["ensemble", "mase"] < 0.9 * summary.loc["seasonal_naive", "mase"]

@@ -97,10 +97,14 @@ def promo_series(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
 def test_prophet_learns_weekly_pattern_and_promotion_effect() -> None:
     rng = np.random.default_rng(2024)
     y, promo = promo_series(300 + 28, rng)
-    panel = Panel.from_arrays(y[None, :300], start="2023-01-02", regressors={"promo": promo[None, :300]})
+    panel = Panel.from_arrays(
+        y[None, :300], start="2023-01-02", regressors={"promo": promo[None, :300]}
+    )
     future = {"promo": promo[None, 300:]}
     truth = y[300:]
-    with_promo = ProphetForecaster(holidays_country=None).fit(panel).predict(28, future_regressors=future)
+    with_promo = (
+        ProphetForecaster(holidays_country=None).fit(panel).predict(28, future_regressors=future)
+    )
     without = ProphetForecaster(holidays_country=None, regressors=()).fit(panel).predict(28)
     mae_with = np.mean(np.abs(with_promo.mean[0] - truth))
     mae_without = np.mean(np.abs(without.mean[0] - truth))

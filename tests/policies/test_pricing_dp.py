@@ -149,6 +149,16 @@ def test_simulated_dp_policy_revenue_matches_the_dp_value_within_its_ci() -> Non
     assert abs(mc_fixed.mean - fixed.revenue) <= 4.0 * mc_fixed.std_error
 
 
+def test_simulated_bernoulli_dp_policy_matches_the_dp_value_within_its_ci() -> None:
+    stock, horizon, a, b = 10, 40, 0.8, 1.0  # z = 4 as above
+    sol = solve_dynamic_pricing(stock, horizon, a, b, demand="bernoulli")
+    mc = simulate_revenue(
+        sol.price, stock, horizon, a, b, 20_000, np.random.default_rng(99), "bernoulli"
+    )
+    assert abs(mc.mean - sol.optimum) <= 4.0 * mc.std_error
+    assert mc.std_error < 0.01 * sol.optimum
+
+
 def test_simulation_is_reproducible_from_the_seed() -> None:
     sol = solve_dynamic_pricing(5, 8, 2.0, 1.0, GRID, demand="poisson")
     runs = [

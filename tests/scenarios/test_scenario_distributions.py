@@ -31,6 +31,7 @@ def test_sample_mean_is_within_five_standard_errors(
 ) -> None:
     dist = ADAPTER.validate_python(spec)
     assert dist.mean_value() == pytest.approx(mean, rel=1e-12)  # type: ignore[attr-defined]
+    assert dist.mean() == dist.mean_value()  # type: ignore[attr-defined]
     assert dist.support() == support  # type: ignore[attr-defined]
     n = 200_000
     x = dist.sample(np.random.default_rng(11), n)  # type: ignore[attr-defined]
@@ -60,3 +61,8 @@ def test_same_generator_state_gives_same_draws() -> None:
     b = d.sample(np.random.default_rng(5), 100)  # type: ignore[attr-defined]
     c = d.sample(np.random.default_rng(6), 100)  # type: ignore[attr-defined]
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_mean_key_is_read_and_written_as_mean() -> None:
+    d = ADAPTER.validate_python({"kind": "gamma", "mean": 2.0, "cv": 0.5})
+    assert ADAPTER.dump_python(d) == {"kind": "gamma", "mean": 2.0, "cv": 0.5}

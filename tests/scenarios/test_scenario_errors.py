@@ -143,7 +143,17 @@ CASES: list[tuple[str, list[tuple[str, Any]], list[str]]] = [
     (
         "event window backwards",
         [("events", [{**FLASH, "start_day": 5, "end_day": 3}])],
-        ["events[0]: end_day 3.0 is not after start_day 5.0 (allowed: start_day < end_day)"],
+        ["events[0].end_day: 3.0 is not after start_day 5.0 (allowed: > start_day)"],
+    ),
+    (
+        "closing before opening",
+        [("world.stores[2].opening_hours", {"open": 10, "close": 9.5})],
+        ["world.stores[2].opening_hours.close: 9.5 is not after open 10.0 (allowed: > open)"],
+    ),
+    (
+        "uniform upside down",
+        [("catalog.cost_ratio", {"kind": "uniform", "low": 0.7, "high": 0.5})],
+        ["catalog.cost_ratio.high: 0.5 is below low 0.7 (allowed: >= low)"],
     ),
     (
         "discount of 100% is not a sale",

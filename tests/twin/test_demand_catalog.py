@@ -150,3 +150,16 @@ def test_nearest_warehouse_serves_a_store_without_one() -> None:
     assert haversine_km(52.52, 13.405, 48.137, 11.575) == pytest.approx(
         504.2, abs=1.0
     )  # Berlin-Munich
+
+
+def test_segments_weigh_price_response_by_units_demanded() -> None:
+    sc, skus, params, _ = _build("baseline")
+    segs = sc.customers.segments
+    units = np.array([s.share * s.visits_per_week * s.basket_size.mean_value() for s in segs])
+    assert params.segment_weights is not None and params.segment_sensitivity is not None
+    np.testing.assert_allclose(params.segment_weights, units / units.sum(), rtol=1e-14)
+    assert params.segment_sensitivity.tolist() == [s.price_sensitivity for s in segs]
+    # at list price every segment buys its base share: no price effect at all
+    np.testing.assert_allclose(
+        demand_rates(params, 0, skus.list_price_cents), demand_rates(params, 0), rtol=1e-14
+    )

@@ -219,3 +219,18 @@ def test_arrival_times_lie_in_opening_hours_and_follow_the_profile() -> None:
     assert sample_arrival_times(rng, 0).size == 0
     with pytest.raises(ValueError, match="no weight"):
         sample_arrival_times(rng, 3, profile, open_hour=12, close_hour=20)
+
+
+def test_segment_mixture_averages_the_segments_price_responses() -> None:
+    p = _params(
+        elasticity=np.full(4, -1.0),
+        segment_weights=np.array([0.25, 0.75]),
+        segment_sensitivity=np.array([2.0, 0.5]),
+    )
+    rates = demand_rates(p, 0, np.full(4, 500))  # half the list price
+    expected = 0.25 * 0.5**-2.0 + 0.75 * 0.5**-0.5
+    np.testing.assert_allclose(rates, p.base_rate * expected, rtol=1e-14)
+    with pytest.raises(ValueError, match="sum to 1"):
+        _params(segment_weights=np.array([0.5, 0.6]), segment_sensitivity=np.ones(2))
+    with pytest.raises(ValueError, match="prices have shape"):
+        demand_rates(p, 0, np.full(3, 500))

@@ -115,6 +115,10 @@ class DemandParams:
         closed_weekdays: (7, n_locations) bool, True where a location is closed that weekday.
         store_mask: (n_locations,) bool, True for stores (holiday closures apply to stores only).
         n_categories: number of categories.
+        segment_weights, segment_sensitivity: (K,) optional customer-segment mixture: the
+            price factor is ``sum_k weight_k * (price/list) ** (elasticity * sensitivity_k)``
+            (weights: each segment's share of units demanded, summing to 1). None: one segment
+            with sensitivity 1, i.e. ``(price/list) ** elasticity``.
     """
 
     base_rate: np.ndarray
@@ -129,6 +133,8 @@ class DemandParams:
     closed_weekdays: np.ndarray | None = None
     store_mask: np.ndarray | None = None
     n_categories: int = 1
+    segment_weights: np.ndarray | None = None
+    segment_sensitivity: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.base_rate.ndim != 2:
@@ -158,6 +164,18 @@ class DemandParams:
             )
         if self.store_mask is not None and self.store_mask.shape != (n_loc,):
             raise ValueError(f"store_mask has shape {self.store_mask.shape}, expected ({n_loc},)")
+        if (self.segment_weights is None) != (self.segment_sensitivity is None):
+            raise ValueError("give both segment_weights and segment_sensitivity, or neither")
+        if self.segment_weights is not None and self.segment_sensitivity is not None:
+            w, sens = self.segment_weights, self.segment_sensitivity
+            if w.ndim != 1 or w.shape != sens.shape:
+                raise ValueError(
+                    f"segment arrays have shapes {w.shape} and {sens.shape}, expected (K,)"
+                )
+            if np.any(w < 0) or abs(float(w.sum()) - 1.0) > 1e-9 or np.any(sens < 0):
+                raise ValueError(
+                    "segment_weights must be >= 0 and sum to 1, segment_sensitivity >= 0"
+                )
 
     @property
     def n_skus(self) -> int:
@@ -227,17 +245,31 @@ def event_factors(
 
 
 def price_factors(params: DemandParams, prices_cents: np.ndarray) -> np.ndarray:
-    """``(price / list_price) ** elasticity``, shape of ``prices_cents`` ((n_skus,) or (n_skus, n_loc)).
+    """Demand multiplier of selling at ``prices_cents``: ``(price / list_price) ** elasticity``.
+
+    With a segment mixture, ``sum_k weight_k * (price / list) ** (elasticity * sensitivity_k)``.
+    Shape of ``prices_cents``: (n_skus,) or (n_skus, n_locations).
 
     Raises:
-        ValueError: on a non-positive price.
+        ValueError: on a non-positive price or a wrong shape.
     """
     prices = np.asarray(prices_cents, dtype=np.float64)
+    if prices.shape not in ((params.n_skus,), params.base_rate.shape):
+        raise ValueError(
+            f"prices have shape {prices.shape}, expected ({params.n_skus},) or {params.base_rate.shape}"
+        )
     if np.any(prices <= 0):
         raise ValueError("prices must be positive (cents)")
     if prices.ndim == 1:
-        return np.power(prices / params.list_price_cents, params.elasticity)
-    return np.power(prices / params.list_price_cents[:, None], params.elasticity[:, None])
+        ratio, elasticity = prices / params.list_price_cents, params.elasticity
+    else:
+        ratio, elasticity = prices / params.list_price_cents[:, None], params.elasticity[:, None]
+    if params.segment_weights is None or params.segment_sensitivity is None:
+        return np.power(ratio, elasticity)
+    total = np.zeros_like(ratio)
+    for weight, sensitivity in zip(params.segment_weights, params.segment_sensitivity, strict=True):
+        total += weight * np.power(ratio, elasticity * sensitivity)
+    return total
 
 
 def demand_rates(

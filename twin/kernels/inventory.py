@@ -197,7 +197,7 @@ def _as_vector(name: str, value: ArrayLike, n: int) -> Quantities:
     arr = np.asarray(value)
     if arr.ndim == 0:
         return np.full(n, arr)
-    if arr.shape != (n,):
+    if arr.shape[0] != n or arr.ndim != 1:
         raise InventoryKernelError(f"{name} must be a scalar or shape ({n},), got {arr.shape}")
     return arr
 
@@ -237,8 +237,8 @@ def inventory_step(
     """
     n = state.n
     width = state.lead_time
-    q = _as_vector("orders", orders, n) if validate else np.broadcast_to(orders, (n,))
-    d = _as_vector("demand", demand, n) if validate else np.broadcast_to(demand, (n,))
+    q = _as_vector("orders", orders, n)
+    d = _as_vector("demand", demand, n)
     if validate:
         if q.min() < 0:
             raise InventoryKernelError(f"orders must be >= 0, got min {q.min()}")
@@ -305,9 +305,10 @@ def inventory_step(
     hold = h * end_on_hand
     pen = p * (lost if lost_sales else end_bo)
     woc = w * write_offs
-    hold = np.broadcast_to(hold, (n,)).astype(np.float64)
-    pen = np.broadcast_to(pen, (n,)).astype(np.float64)
-    woc = np.broadcast_to(woc, (n,)).astype(np.float64)
+    # end_on_hand, lost, end_bo and write_offs are (n,), so the products already are.
+    hold = hold.astype(np.float64, copy=False)
+    pen = pen.astype(np.float64, copy=False)
+    woc = woc.astype(np.float64, copy=False)
 
     new_state = InventoryState(
         on_hand=end_on_hand, pipeline=new_pipeline, backorders=end_bo, age_stock=new_ages

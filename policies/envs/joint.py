@@ -1,0 +1,168 @@
+"""``ShopSphere/JointPricingReplenishment-v0``: set a price and an order each period for one
+SKU, with optional perishability (the kernel's FIFO age buckets and write-offs)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from policies.artifacts import ActionMapping
+from twin.kernels.inventory import InventoryState, initial_state, inventory_step
+
+__all__ = ["JointConfig", "JointPricingReplenishmentEnv"]
+
+
+@dataclass(frozen=True, slots=True)
+class JointConfig:
+    """Parameters of :class:`JointPricingReplenishmentEnv` (prices and costs in currency units)."""
+
+    a: float = 10.0
+    b: float = 0.4
+    unit_cost: float = 2.0
+    holding_cost: float = 0.1
+    write_off_cost: float = 0.0
+    lead_time: int = 1
+    shelf_life: int | None = None
+    n_prices: int = 11
+    price_low: float = 2.0
+    price_high: float = 10.0
+    max_order: int = 16
+    reward_scale: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not (self.a > 0 and self.b > 0):
+            raise ValueError(f"a and b must be > 0, got a={self.a}, b={self.b}")
+        if self.lead_time < 0:
+            raise ValueError(f"lead_time must be >= 0, got {self.lead_time}")
+        if self.shelf_life is not None and self.shelf_life < 1:
+            raise ValueError(f"shelf_life must be >= 1 or None, got {self.shelf_life}")
+        if not 0 <= self.price_low < self.price_high:
+            raise ValueError(f"need 0 <= price_low < price_high, got {self.price_low}, {self.price_high}")
+        if self.n_prices < 2 or self.max_order < 1:
+            raise ValueError(f"n_prices >= 2 and max_order >= 1 required, got {self.n_prices}, {self.max_order}")
+
+    @property
+    def prices(self) -> NDArray[np.float64]:
+        return np.linspace(self.price_low, self.price_high, self.n_prices)
+
+    @property
+    def n_actions(self) -> int:
+        return self.n_prices * (self.max_order + 1)
+
+    @property
+    def obs_dim(self) -> int:
+        return 1 + self.lead_time + (self.shelf_life or 0)
+
+    @property
+    def obs_names(self) -> tuple[str, ...]:
+        ages = tuple(f"on_hand_life_{k + 1}_units" for k in range(self.shelf_life or 0))
+        pipe = tuple(f"pipeline_{j}_units" for j in range(self.lead_time))
+        return ("on_hand_units", *pipe, *ages)
+
+    def table(self) -> NDArray[np.float64]:
+        """Action ``k`` -> ``(price, order_units)``: ``k = price_index * (max_order+1) + order``."""
+        p, q = np.meshgrid(self.prices, np.arange(self.max_order + 1), indexing="ij")
+        return np.column_stack([p.ravel(), q.ravel()])
+
+    def action_mapping(self) -> ActionMapping:
+        return ActionMapping(
+            kind="discrete", decision_names=("price", "order_units"),
+            decision_low=np.array([self.price_low, 0.0]),
+            decision_high=np.array([self.price_high, float(self.max_order)]),
+            table=self.table(),
+        )
+
+    def warm_start_action(self) -> int:
+        """Price index nearest ``1/b + unit_cost`` with an order of its mean demand."""
+        p_idx = int(np.argmin(np.abs(self.prices - (1.0 / self.b + self.unit_cost))))
+        q = min(self.max_order, round(self.a * math.exp(-self.b * self.prices[p_idx])))
+        return p_idx * (self.max_order + 1) + q
+
+
+class JointPricingReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
+    """One SKU: post a price and place an order every period; optional perishability.
+
+    ## Description
+    Each period the agent picks a price from a grid and an order quantity. The order arrives
+    after ``lead_time`` periods (the kernel's timing). Demand is ``Poisson(a * exp(-b * price))``
+    (the twin's exponential price response); unmet demand is lost. With ``shelf_life`` stock
+    is issued oldest first and units reaching the end of their life are written off.
+
+    ## Action Space
+    ``Discrete(n_prices * (max_order + 1))``; action ``k`` posts ``prices[k // (max_order+1)]``
+    and orders ``k % (max_order+1)`` units.
+
+    ## Observation Space
+    ``Box(0, inf, (1 + L + shelf_life,), float32)``: on-hand, the pipeline (``L`` slots,
+    slot 0 arrives this period) and, if perishable, on-hand by remaining life (1..shelf_life).
+
+    ## Rewards
+    ``(price * sales - unit_cost * order - holding_cost * end_on_hand - write_off_cost *
+    write_offs) / reward_scale``: the period's profit, scaled.
+
+    ## Starting State
+    On-hand uniform on ``0..max_order`` (fresh), empty pipeline.
+
+    ## Episode End
+    Never terminates; ``TimeLimit`` truncates (``max_episode_steps=365`` registered).
+
+    ## Info
+    ``price``, ``order``, ``demand``, ``sales``, ``lost``, ``write_offs``, ``profit``.
+
+    ## Arguments
+    ``a=10, b=0.4, unit_cost=2, holding_cost=0.1, write_off_cost=0, lead_time=1,
+    shelf_life=None, n_prices=11, price_low=2, price_high=10, max_order=16, reward_scale=10``.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = c = JointConfig(**kwargs)
+        self.action_space = spaces.Discrete(c.n_actions)
+        self.observation_space = spaces.Box(0.0, np.inf, shape=(c.obs_dim,), dtype=np.float32)
+        self._table = c.table()
+        self._state: InventoryState = initial_state(1, c.lead_time, shelf_life=c.shelf_life)
+
+    def _obs(self) -> NDArray[np.float32]:
+        s = self._state
+        parts = [s.on_hand, s.pipeline[0]]
+        if s.age_stock is not None:
+            parts.append(s.age_stock[0])
+        return np.concatenate([np.atleast_1d(p) for p in parts]).astype(np.float32)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        super().reset(seed=seed)
+        c = self.config
+        start = int(self.np_random.integers(0, c.max_order + 1))
+        self._state = initial_state(1, c.lead_time, on_hand=start, shelf_life=c.shelf_life)
+        return self._obs(), {}
+
+    def step(self, action: Any) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
+        k = int(action)
+        if not 0 <= k < len(self._table):
+            raise ValueError(f"action must be in 0..{len(self._table) - 1}, got {action}")
+        c = self.config
+        price, order = float(self._table[k, 0]), int(self._table[k, 1])
+        demand = int(self.np_random.poisson(c.a * math.exp(-c.b * price)))
+        self._state, res = inventory_step(
+            self._state, order, demand, lost_sales=True, holding_cost=c.holding_cost,
+            write_off_cost=c.write_off_cost, validate=False,
+        )
+        sales = int(res.sales[0])
+        profit = price * sales - c.unit_cost * order - float(res.cost[0])
+        info = {
+            "price": price, "order": order, "demand": demand, "sales": sales,
+            "lost": int(res.lost[0]), "write_offs": int(res.write_offs[0]), "profit": profit,
+        }
+        return self._obs(), profit / c.reward_scale, False, False, info
