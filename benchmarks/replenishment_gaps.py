@@ -19,6 +19,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from policies.exact import (
     InventoryMDP,
@@ -29,7 +30,7 @@ from policies.exact import (
 )
 
 
-def run_case(mean: float, penalty: float, lead_time: int, tolerance: float) -> dict[str, float | int]:
+def run_case(mean: float, penalty: float, lead_time: int, tolerance: float) -> dict[str, Any]:
     """Solve one case and return its row."""
     mdp = InventoryMDP(poisson_demand(mean), lead_time, 1.0, penalty)
     t0 = time.perf_counter()
@@ -57,7 +58,7 @@ def run_case(mean: float, penalty: float, lead_time: int, tolerance: float) -> d
     }
 
 
-def markdown(rows: list[dict[str, float | int]]) -> str:
+def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     head = (
         "| p | L | optimal (DP) | best base-stock (S) | gap | best capped base-stock (S, cap) | gap |\n"

@@ -31,9 +31,9 @@ PENALTIES = (4, 9, 19, 39)
 LEADS = (1, 2, 3, 4)
 
 
-def run_case(args: tuple[int, int, float, int, str | None]) -> dict[str, Any]:
+def run_case(args: tuple[int, int, float, int, str | None, int]) -> dict[str, Any]:
     """Train and evaluate one (p, L) case; returns the row of the table."""
-    p, lead, budget, seed, artifacts = args
+    p, lead, budget, seed, artifacts, total_steps = args
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP, solve
@@ -49,7 +49,7 @@ def run_case(args: tuple[int, int, float, int, str | None]) -> dict[str, Any]:
     out_dir = (artifacts or "/tmp/shopsphere-rl-bench") + f"/p{p}-L{lead}"
     cfg = type(cfg).from_mapping({
         **cfg.to_dict(), "name": f"replenishment-p{p}-L{lead}", "env_kwargs": kwargs,
-        "seed": seed, "time_budget_s": budget, "total_timesteps": 50_000_000, "output_dir": out_dir,
+        "seed": seed, "time_budget_s": budget, "eval_every": 100_000 if lead >= 4 else 50_000, "total_timesteps": total_steps, "output_dir": out_dir,
     })
     t0 = time.monotonic()
     result = train(cfg)
@@ -73,6 +73,8 @@ def main() -> None:
     ap.add_argument("--cases", nargs="*", default=None, help="p:L pairs (default: all 16)")
     ap.add_argument("--budget", type=float, default=120.0, help="training seconds per case")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--total-steps", type=int, default=1_000_000,
+                    help="PPO steps per case (the learning rate decays over them; --budget may stop earlier)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     ap.add_argument("--artifacts", default=None, help="folder for run outputs and artifacts")
@@ -81,7 +83,7 @@ def main() -> None:
     cases = [(p, lead) for p in PENALTIES for lead in LEADS]
     if a.cases:
         cases = [(int(c.split(":")[0]), int(c.split(":")[1])) for c in a.cases]
-    jobs = [(p, lead, a.budget, a.seed, a.artifacts) for p, lead in cases]
+    jobs = [(p, lead, a.budget, a.seed, a.artifacts, a.total_steps) for p, lead in cases]
     t0 = time.monotonic()
     with ProcessPoolExecutor(max_workers=a.processes) as pool:
         rows = list(pool.map(run_case, jobs))

@@ -131,7 +131,9 @@ def evaluate(
     total = warm + periods
     per_batch = periods // batches
     used = per_batch * batches
-    sums = {k: np.zeros((n, batches)) for k in ("cost", "on_hand", "short", "served", "order", "demand")}
+    # Per-period records after warm-up, (used, n); reduced into batches at the end.
+    rec = {k: np.zeros((used, n)) for k in ("cost", "on_hand", "short", "served", "order")}
+    demand_used = 0.0
     chunk = 4096
     draws = _draw(cdf, rng, (min(chunk, total), n))
     for t in range(total):
@@ -155,13 +157,13 @@ def evaluate(
             hist = np.concatenate([hist[:, 1:], d[:, None]], axis=1)
         k = t - warm
         if 0 <= k < used:
-            b = k // per_batch
-            sums["cost"][:, b] += r.cost
-            sums["on_hand"][:, b] += r.end_on_hand
-            sums["short"][:, b] += r.lost if instance.lost_sales else r.end_backorders
-            sums["served"][:, b] += r.sales - np.minimum(before_bo, r.sales)
-            sums["order"][:, b] += orders
-            sums["demand"][:, b] += d
+            rec["cost"][k] = r.cost
+            rec["on_hand"][k] = r.end_on_hand
+            rec["short"][k] = r.lost if instance.lost_sales else r.end_backorders
+            rec["served"][k] = r.sales - np.minimum(before_bo, r.sales)
+            rec["order"][k] = orders
+            demand_used += float(d.sum())
+    sums = {k: v.reshape(batches, per_batch, n).sum(axis=1).T for k, v in rec.items()}
 
     batch_cost = (sums["cost"] / per_batch).ravel()
     m = batch_cost.size
@@ -169,7 +171,7 @@ def evaluate(
     se = float(batch_cost.std(ddof=1)) / math.sqrt(m)
     half = float(stats.t.ppf(0.5 + confidence / 2, m - 1)) * se
     total_used = used * n
-    dem = float(sums["demand"].sum())
+    dem = demand_used
     return EvaluationResult(
         average_cost=avg,
         ci_low=avg - half,

@@ -80,6 +80,9 @@ class TwinResult:
     kpis_digest: str
     wall_seconds: float
     final_on_hand: np.ndarray
+    final_reserved: np.ndarray
+    initial_on_hand: np.ndarray
+    flows: dict[str, np.ndarray]
     world: World
 
 
@@ -126,6 +129,9 @@ class Twin:
         self.on_hand = initial_stock(w)
         self.initial = self.on_hand.copy()
         self.reserved = np.zeros_like(self.on_hand)
+        # cumulative flows per (location, SKU) since the initial stock, for reconciliation
+        self.flows = {k: np.zeros_like(self.on_hand) for k in
+                      ("receipt", "sale", "transfer_in", "transfer_out", "write_off", "return")}
         self.incoming: dict[int, np.ndarray] = {}
         self.pos_qty = np.zeros((w.n_stores, w.n_skus), dtype=np.int64)
         self.pos_value = np.zeros(w.n_stores, dtype=np.int64)
@@ -209,7 +215,9 @@ class Twin:
         return TwinResult(kpis=kpis, daily=self.kpis.network_daily(), book=self.kpis,
                           events=self.events, events_digest=kpis["events_digest"],
                           kpis_digest=kpis_digest, wall_seconds=wall,
-                          final_on_hand=self.on_hand.copy(), world=self.world)
+                          final_on_hand=self.on_hand.copy(), final_reserved=self.reserved.copy(),
+                          initial_on_hand=self.initial.copy(),
+                          flows={k: v.copy() for k, v in self.flows.items()}, world=self.world)
 
     # ---- daily processes -----------------------------------------------------------------
     def _controller(self) -> Generator[simpy.Event, Any, None]:
@@ -243,8 +251,10 @@ class Twin:
                             sales=[PosSale(sku=codes[i], quantity=int(qty[i]), unit_price_cents=prices[i])
                                    for i in nz.tolist()])
         res = self.client.pos_sales(body, idempotency_key=ref)
+        self.flows["sale"][s] += qty
         for rej in res.rejected:
             i = self.world.skus.index_of(rej.sku)
+            self.flows["sale"][s, i] -= rej.requested
             self.pos_rejected += rej.requested
             self.on_hand[s, i] += rej.requested  # the shelf never had it: restore the view
             self.events.add(self.env.now, EventKind.POS_REJECTED, s, i, rej.requested)
@@ -433,12 +443,15 @@ class Twin:
     # ---- operations called by the processes ------------------------------------------------
     def api_transfer(self, src: int, dst: int, lines: np.ndarray, ref: str) -> None:
         send_transfer(self, src, dst, lines, ref)
+        self.flows["transfer_out"][src] += lines
+        self.flows["transfer_in"][dst] += lines
         self.on_hand[src] -= lines
         self.on_hand[dst] += lines
         self.inflow[dst] += lines
 
     def api_receive(self, row: int, lines: np.ndarray, ref: str) -> None:
         send_receipt(self, row, lines, ref)
+        self.flows["receipt"][row] += lines
         self.on_hand[row] += lines
         self.inflow[row] += lines
         self.kpis.add("received_units", self.day, row, int(lines.sum()))
@@ -488,6 +501,7 @@ class Twin:
             logger.warning("order %s could not be shipped", o.order_id)
             return
         for s, q in o.lines.items():
+            self.flows["sale"][row, s] += q
             self.on_hand[row, s] -= q
             self.reserved[row, s] -= q
 
@@ -498,5 +512,6 @@ class Twin:
                                             delta=-units, reason="expired"),
                            idempotency_key=f"EXP-{self.day}-{row}-{sku}")
         self.on_hand[row, sku] -= units
+        self.flows["write_off"][row, sku] += units
         self.kpis.add("write_off_units", self.day, row, units)
         self.events.add(self.env.now, EventKind.WRITE_OFF, row, sku, units)

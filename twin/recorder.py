@@ -175,7 +175,7 @@ class RecordingClient:
 
     # ---- stock ---------------------------------------------------------------------------
     def stock_levels(self, query: StockQuery) -> list[StockLevel]:
-        return self._call("stock_levels", "POST", "/v1/stock/query", _dump(query),
+        return self._call("stock_levels", "POST", "/v1/stock/levels", _dump(query),
                           lambda: self.inner.stock_levels(query))
 
     def receive(self, body: ReceiptCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
@@ -194,7 +194,7 @@ class RecordingClient:
                           idempotency_key)
 
     def pos_sales(self, body: PosSaleBatch, *, idempotency_key: str | None = None) -> PosSaleResult:
-        return self._call("pos_sales", "POST", "/v1/pos/sales", _dump(body),
+        return self._call("pos_sales", "POST", "/v1/stock/pos-sales", _dump(body),
                           lambda: self.inner.pos_sales(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
@@ -208,12 +208,12 @@ class RecordingClient:
 
     # ---- prices --------------------------------------------------------------------------
     def set_prices(self, prices: Sequence[PriceSet]) -> PriceBulkResult:
-        return self._call("set_prices", "POST", "/v1/prices/bulk", [_dump(p) for p in prices],
+        return self._call("set_prices", "POST", "/v1/prices", [_dump(p) for p in prices],
                           lambda: self.inner.set_prices(prices))
 
     def get_prices(self, skus: Sequence[str], channel: str) -> list[PriceRead]:
         return self._call("get_prices", "GET", "/v1/prices",
-                          {"skus": list(skus), "channel": str(channel)},
+                          {"sku": list(skus), "channel": str(channel)},
                           lambda: self.inner.get_prices(skus, channel))
 
     # ---- carts ---------------------------------------------------------------------------

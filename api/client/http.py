@@ -90,6 +90,7 @@ class HttpClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
         if json is not None:
             content = json.model_dump_json().encode()
+        if content is not None:
             headers = {**(headers or {}), "Content-Type": "application/json"}
         resp = self._http.request(method, path, content=content, params=params, headers=headers)
         if resp.status_code >= 400:

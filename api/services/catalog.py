@@ -15,7 +15,6 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
-    bindparam,
     exists,
     func,
     insert,
@@ -38,7 +37,7 @@ from api.schemas import (
     SkuImportRow,
     SkuRead,
 )
-from api.services.context import Env, Principal, chunks, decode_cursor, encode_cursor, require_staff
+from api.services.context import Env, Principal, decode_cursor, encode_cursor, require_staff
 
 _CAT, _PROD, _SKU, _STOCK = T["categories"], T["products"], T["skus"], T["stock"]
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -73,63 +72,63 @@ def create_category(env: Env, who: Principal, body: CategoryCreate) -> CategoryR
 def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> ImportResult:
     """Create or update SKUs (and missing categories/products) in one transaction.
 
-    Set-based: one upsert per table, executed as batched multi-row statements. A SKU code
-    appearing twice keeps its last row. Returns how many SKUs were created and updated.
+    Set-based: the rows are bulk-loaded into a temporary table (PostgreSQL ``COPY``, SQLite
+    ``executemany``), then one ``INSERT ... SELECT ... ON CONFLICT`` per table merges them;
+    unchanged SKUs are not rewritten. A SKU code appearing twice keeps its last row. Returns
+    how many SKUs were created and how many already existed.
     """
     require_staff(who, "importing SKUs")
     if not rows:
         return ImportResult(created=0, updated=0)
-    by_code: dict[str, SkuImportRow] = {r.sku: r for r in rows}
-    cat_codes = sorted({r.category for r in by_code.values()})
-    products: dict[str, SkuImportRow] = {}
-    for r in by_code.values():
-        products.setdefault(r.product, r)
+    by_code: dict[str, tuple[Any, ...]] = {
+        r.sku: (r.sku, r.product, r.name, r.category, r.description,
+                json.dumps(r.attributes, sort_keys=True), r.cost_cents, r.list_price_cents)
+        for r in rows
+    }
     with env.uow() as u:
         c = u.conn
-        ins = upsert_insert(env, _CAT)
-        c.execute(ins.on_conflict_do_nothing(index_elements=["code"]),
-                  [{"code": code, "name": code, "parent_id": None} for code in cat_codes])
-        cat_ids = _code_map(c, _CAT, cat_codes)
-        ins = upsert_insert(env, _PROD)
-        c.execute(
-            ins.on_conflict_do_nothing(index_elements=["code"]),
-            [{"code": p, "name": r.name, "category_id": cat_ids[r.category]} for p, r in products.items()],
-        )
-        prod_ids = _code_map(c, _PROD, list(products))
-        existing = 0
-        codes = list(by_code)
-        for chunk in chunks(codes, 5000):
-            existing += c.scalar(
-                select(func.count()).select_from(_SKU).where(_SKU.c.code.in_(bindparam("c", expanding=True))),
-                {"c": chunk},
-            ) or 0
-        ins = upsert_insert(env, _SKU)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["code"],
-            set_={k: ins.excluded[k] for k in ("product_id", "category_id", "name", "description",
-                                                "attributes", "cost_cents", "list_price_cents")},
-        )
-        payload = [
-            {
-                "code": r.sku, "product_id": prod_ids[r.product], "category_id": cat_ids[r.category],
-                "name": r.name, "description": r.description,
-                "attributes": json.dumps(r.attributes, sort_keys=True),
-                "cost_cents": r.cost_cents, "list_price_cents": r.list_price_cents,
-            }
-            for r in by_code.values()
-        ]
-        for chunk in chunks(payload, 20000):
-            c.execute(stmt, list(chunk))
+        _load_import_table(env, c, list(by_code.values()))
+        c.execute(text("INSERT INTO categories (code, name) SELECT DISTINCT category, category "
+                       "FROM tmp_sku_import WHERE true ON CONFLICT (code) DO NOTHING"))
+        c.execute(text("INSERT INTO products (code, name, category_id) "
+                       "SELECT t.product, MIN(t.name), MIN(c.id) FROM tmp_sku_import t "
+                       "JOIN categories c ON c.code = t.category GROUP BY t.product "
+                       "ON CONFLICT (code) DO NOTHING"))
+        existing = int(c.scalar(text("SELECT COUNT(*) FROM tmp_sku_import t JOIN skus s ON s.code = t.code")) or 0)
+        cols = ("product_id", "category_id", "name", "description", "attributes", "cost_cents", "list_price_cents")
+        if env.is_pg:
+            changed = f"({', '.join('skus.' + k for k in cols)}) IS DISTINCT FROM ({', '.join('excluded.' + k for k in cols)})"
+        else:
+            changed = " OR ".join(f"skus.{k} IS NOT excluded.{k}" for k in cols)
+        c.execute(text(
+            "INSERT INTO skus (code, product_id, category_id, name, description, attributes, cost_cents, "
+            "list_price_cents) SELECT t.code, p.id, c.id, t.name, t.description, t.attributes, t.cost_cents, "
+            "t.list_price_cents FROM tmp_sku_import t JOIN products p ON p.code = t.product "
+            "JOIN categories c ON c.code = t.category WHERE true ON CONFLICT (code) DO UPDATE SET "
+            + ", ".join(f"{k} = excluded.{k}" for k in cols) + f" WHERE {changed}"
+        ))
+        c.execute(text("DROP TABLE tmp_sku_import"))
         u.commit()
     return ImportResult(created=len(by_code) - existing, updated=existing)
 
 
-def _code_map(c: Connection, table: Any, codes: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in chunks(codes, 5000):
-        out.update(c.execute(select(table.c.code, table.c.id)
-                             .where(table.c.code.in_(bindparam("c", expanding=True))), {"c": chunk}).tuples().all())
-    return out
+_IMPORT_COLS = "code, product, name, category, description, attributes, cost_cents, list_price_cents"
+
+
+def _load_import_table(env: Env, c: Connection, data: list[tuple[Any, ...]]) -> None:
+    ddl = ("CREATE TEMP TABLE tmp_sku_import (code VARCHAR(64) PRIMARY KEY, product VARCHAR(64), "
+           "name VARCHAR(300), category VARCHAR(64), description TEXT, attributes TEXT, "
+           "cost_cents BIGINT, list_price_cents BIGINT)")
+    c.execute(text(ddl))
+    raw: Any = c.connection.driver_connection
+    if env.is_pg:
+        with raw.cursor() as cur, cur.copy(f"COPY tmp_sku_import ({_IMPORT_COLS}) FROM STDIN") as cp:
+            for row in data:
+                cp.write_row(row)
+    else:
+        cur = raw.cursor()
+        cur.executemany(f"INSERT INTO tmp_sku_import ({_IMPORT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+        cur.close()
 
 
 def _sku_select() -> Select[Any]:

@@ -25,6 +25,7 @@ from twin.kernels.inventory import initial_state, inventory_step, scalar_step
 __all__ = ["BatchedReplenishment", "ReplenishmentConfig", "ReplenishmentEnv", "observation_batch"]
 
 _DEMAND_BLOCK = 2048
+_BATCH_BLOCK = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +129,14 @@ def observation_batch(net_stock: NDArray[Any], pipeline: NDArray[Any]) -> NDArra
     with ``x = net_stock + pipeline_0`` (stock available this period, the DP's state)."""
     n, L = pipeline.shape
     out = np.empty((n, max(L, 1) + 1), dtype=np.float32)
-    out[:, 0] = net_stock + (pipeline[:, 0] if L else 0)
-    if L > 1:
-        out[:, 1:-1] = pipeline[:, 1:]
-    out[:, -1] = net_stock + pipeline.sum(axis=1)
+    x = net_stock + pipeline[:, 0] if L else net_stock
+    out[:, 0] = x
+    ip = x
+    for j in range(1, L):
+        col = pipeline[:, j]
+        out[:, j] = col
+        ip = ip + col
+    out[:, -1] = ip
     return out
 
 
@@ -332,6 +337,26 @@ class BatchedReplenishment:
         self.rng = np.random.default_rng(seed)
         self.t = 0
         self.state = initial_state(n, lead_time)
+        # One mean for all copies: sample Poisson demand by inverse CDF on a table, in blocks
+        # of periods (several times faster than Generator.poisson for small means).
+        self._cdf: NDArray[np.float64] | None = None
+        if np.all(mean == mean[0]):
+            from scipy import stats
+
+            top = int(stats.poisson.isf(1e-16, mean[0])) + 2
+            self._cdf = np.cumsum(stats.poisson.pmf(np.arange(top), mean[0]))[:-1]
+        self._block: NDArray[np.int64] = np.empty((0, n), dtype=np.int64)
+        self._k = 0
+
+    def _demand(self) -> NDArray[np.int64]:
+        if self._cdf is None:
+            return self.rng.poisson(self.mean)
+        if self._k >= self._block.shape[0]:
+            u = self.rng.random((_BATCH_BLOCK, self.n))
+            self._block = np.searchsorted(self._cdf, u, side="right")
+            self._k = 0
+        self._k += 1
+        return self._block[self._k - 1]
 
     def reset(self, seed: int | None = None) -> NDArray[np.float32]:
         """Reset every copy (a new generator when ``seed`` is given); returns ``(n, obs_dim)``."""
@@ -343,6 +368,7 @@ class BatchedReplenishment:
         pipe = self.rng.poisson(self.mean[:, None], (self.n, L))
         self.state = initial_state(self.n, L, on_hand=on_hand, pipeline=pipe)
         self.t = 0
+        self._block = np.empty((0, self.n), dtype=np.int64)
         return self.observe()
 
     def observe(self) -> NDArray[np.float32]:
@@ -360,10 +386,14 @@ class BatchedReplenishment:
         """
         a = np.asarray(actions, dtype=np.int64)
         if self.config.action_mode == "order_up_to":
-            q = np.clip(a - self.state.inventory_position, 0, self.config.order_cap)
+            s = self.state
+            ip = s.on_hand - s.backorders if not self.lost_sales else s.on_hand
+            for j in range(s.pipeline.shape[1]):
+                ip = ip + s.pipeline[:, j]
+            q = np.clip(a - ip, 0, self.config.order_cap)
         else:
             q = np.clip(a, 0, self.config.order_cap)
-        demand = self.rng.poisson(self.mean)
+        demand = self._demand()
         self.state, res = inventory_step(
             self.state, q, demand, lost_sales=self.lost_sales,
             holding_cost=self.h, penalty_cost=self.p, validate=False,

@@ -11,6 +11,7 @@ base-stock and capped base-stock policies, whose states satisfy ``x + q_1 + ... 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from policies.registry import PolicyParameterError, register
 from policies.replenishment.types import ReplenishmentDecision, ReplenishmentObservation
 
-__all__ = ["BaseStock", "CappedBaseStock", "PeriodicSS", "SS", "as_levels"]
+__all__ = ["SS", "BaseStock", "CappedBaseStock", "PeriodicSS", "as_levels"]
 
 Level = float | int | Sequence[float] | NDArray[Any]
 

@@ -32,7 +32,7 @@ class ObservationError(PolicyError, ValueError):
 def _vec(name: str, value: ArrayLike | None, n: int, dtype: type) -> NDArray[Any] | None:
     if value is None:
         return None
-    arr = np.asarray(value, dtype=dtype)
+    arr: NDArray[Any] = np.asarray(value, dtype=dtype)
     if arr.ndim == 0:
         return np.full(n, arr, dtype=dtype)
     if arr.shape != (n,):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from api_helpers import seed
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +21,6 @@ from api.schemas import (
     TransferCreate,
 )
 from api.services.stock import ledger_mismatches
-from api_helpers import seed
 
 
 def _levels(client: InProcessClient, skus: list[str]) -> dict[tuple[str, str], tuple[int, int]]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from policies.forecasting import (
+    MODEL_NAMES,
     TSB,
     Croston,
     ExponentialSmoothing,
@@ -138,3 +139,13 @@ def test_intervals_widen_with_level_and_contain_the_mean() -> None:
     narrow, wide = fitted.predict(7, level=0.5), fitted.predict(7, level=0.95)
     assert np.all(wide.lower < narrow.lower) and np.all(wide.upper > narrow.upper)
     assert np.all(narrow.lower <= narrow.mean) and np.all(narrow.mean <= narrow.upper)
+
+
+def test_every_model_name_is_in_the_policy_registry() -> None:
+    from policies.registry import PolicyError, available, create
+
+    assert set(available("forecasting")["forecasting"]) >= set(MODEL_NAMES)
+    model = create("forecasting", "ensemble", {"ensemble_members": ["ets", "tsb"]})
+    assert [m.name for m in model.members] == ["ets", "tsb"]
+    with pytest.raises(PolicyError, match="model='x'"):
+        create("forecasting", "ensemble", ensemble_members=["x"])

@@ -250,7 +250,8 @@ def inventory_step(
     new_pipeline = np.zeros((n, width), dtype=dtype)
     if width > 1:
         new_pipeline[:, :-1] = state.pipeline[:, 1:]
-    arrivals = (state.pipeline[:, 0] if width else np.zeros(n, dtype=dtype)).astype(dtype)
+    # A view of the (immutable by contract) old pipeline: no copy needed.
+    arrivals = state.pipeline[:, 0].astype(dtype, copy=False) if width else np.zeros(n, dtype=dtype)
     if lead_time is None:
         if width:
             new_pipeline[:, -1] += q
@@ -299,16 +300,18 @@ def inventory_step(
         new_ages[:, :-1] = left[:, 1:]
         end_on_hand = end_on_hand - write_offs
 
-    h = np.asarray(holding_cost, dtype=np.float64)
-    p = np.asarray(penalty_cost, dtype=np.float64)
-    w = np.asarray(write_off_cost, dtype=np.float64)
-    hold = h * end_on_hand
-    pen = p * (lost if lost_sales else end_bo)
-    woc = w * write_offs
-    # end_on_hand, lost, end_bo and write_offs are (n,), so the products already are.
-    hold = hold.astype(np.float64, copy=False)
-    pen = pen.astype(np.float64, copy=False)
-    woc = woc.astype(np.float64, copy=False)
+    hold = np.multiply(holding_cost, end_on_hand, dtype=np.float64)
+    pen = np.multiply(penalty_cost, lost if lost_sales else end_bo, dtype=np.float64)
+    if new_ages is None:
+        woc = np.zeros(n)
+        cost = hold + pen
+    else:
+        woc = np.multiply(write_off_cost, write_offs, dtype=np.float64)
+        cost = hold + pen + woc
+    if validate and (hold.shape != (n,) or pen.shape != (n,) or woc.shape != (n,)):
+        raise InventoryKernelError(
+            f"holding_cost, penalty_cost and write_off_cost must be scalars or shape ({n},)"
+        )
 
     new_state = InventoryState(
         on_hand=end_on_hand, pipeline=new_pipeline, backorders=end_bo, age_stock=new_ages
@@ -326,7 +329,7 @@ def inventory_step(
         holding_cost=hold,
         penalty_cost=pen,
         write_off_cost=woc,
-        cost=hold + pen + woc,
+        cost=cost,
     )
     return new_state, result
 

@@ -1,0 +1,240 @@
+"""Running scenarios: one run with a run directory, and policy comparisons with CRN.
+
+* :func:`run_scenario` opens the commerce service the scenario names (in-process SQLite on a
+  simulated clock, or HTTP against ``shopsphere serve``), runs the twin and writes the run
+  directory (see :mod:`twin.rundir`).
+* :func:`compare` runs several policy variants of one scenario on the same seeds. Each seed
+  gives every variant the same catalog, customers and daily demand streams (common random
+  numbers), so differences between variants are mostly policy, not luck; with several seeds
+  (replications) each KPI gets a mean, a 95% confidence interval, and the paired difference to
+  the first variant with its own interval.
+
+Errors a user can cause (a bad policy string, an HTTP mode without a key, a database file that
+already holds data) raise :class:`RunError` with a message naming the value.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import yaml
+
+from api.client.base import CommerceClient
+from api.clock import ManualClock
+from scenarios.schema import CommerceHttp, Policies, PolicyRef, Scenario, load_scenario
+
+__all__ = ["CompareResult", "RunError", "RunOutcome", "compare", "open_commerce", "parse_policy",
+           "run_scenario"]
+
+COMPARE_KPIS = ("revenue_cents", "gross_margin_cents", "units_sold", "lost_units", "fill_rate",
+                "availability", "stockout_sku_days", "holding_cost_cents", "avg_on_hand_units",
+                "inventory_turns", "online_cycle_time_hours_mean", "write_off_units")
+
+
+class RunError(ValueError):
+    """A run cannot start as asked; the message names the bad value."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """A finished run: its KPIs and where its run directory is (None if not written)."""
+
+    kpis: dict[str, Any]
+    run_dir: Path | None
+    result: Any  # twin.engine.TwinResult (kept untyped to keep this import light)
+    client: CommerceClient | None = None  # still open when run with keep_client=True
+    close: Callable[[], None] = lambda: None
+
+
+def open_commerce(scenario: Scenario, clock: ManualClock, *, database: str | None = None) -> tuple[CommerceClient, Callable[[], None], str]:
+    """The commerce client the scenario asks for, a close function, and the mode's name.
+
+    Args:
+        database: overrides the in-process database (``:memory:``, a SQLite file path, or a
+            SQLAlchemy URL such as ``postgresql+psycopg://...``).
+
+    Raises:
+        RunError: HTTP mode without an API key, or a SQLite file that already exists.
+    """
+    com = scenario.commerce
+    if isinstance(com, CommerceHttp):
+        from api.client.http import HttpClient
+
+        key = com.api_key or (os.environ.get(com.api_key_env) if com.api_key_env else None)
+        if not key:
+            raise RunError(f"commerce.mode http needs an API key: set commerce.api_key or the "
+                           f"environment variable {com.api_key_env!r}")
+        client = HttpClient(com.base_url, key, timeout_s=com.timeout_s)
+        return client, client.close, f"http {com.base_url}"
+    from api.client.inprocess import InProcessClient
+
+    target = database or com.database
+    if "://" in target:
+        ipc = InProcessClient.for_url(target, clock)
+        return ipc, ipc.close, "inprocess " + target.split("://", 1)[0]
+    if target != ":memory:" and Path(target).exists():
+        raise RunError(f"commerce.database {target!r} already exists; the twin seeds a fresh "
+                       f"database each run (remove the file or use ':memory:')")
+    ipc = InProcessClient.for_sqlite(target, clock)
+    return ipc, ipc.close, "inprocess sqlite"
+
+
+def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, days: int | None = None,
+                 out: Path | None = None, policies: Policies | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 client: CommerceClient | None = None, database: str | None = None,
+                 write: bool = True, keep_client: bool = False) -> RunOutcome:
+    """Run a scenario once; write the run directory ``out`` (default ``runs/<name>-seed<seed>``).
+
+    Args:
+        scenario: a validated scenario or a path to a YAML file.
+        seed, days: override the scenario's seed and duration.
+        policies: override the scenario's policies.
+        progress: ``progress(day_done, days)`` after each simulated day.
+        client: an existing commerce client to use instead of opening one (its database
+            must be empty); ``database`` overrides the in-process database.
+        write: write the run directory (False: KPIs only, for comparisons).
+        keep_client: leave the client open and return it (and its close function) in the
+            outcome, e.g. to reconcile the twin against the ledger.
+    """
+    from twin.engine import Twin
+    from twin.rundir import write_run_dir
+
+    sc = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario
+    run_seed = sc.seed if seed is None else int(seed)
+    run_days = sc.duration_days if days is None else int(days)
+    if run_days < 1:
+        raise RunError(f"days {run_days} must be >= 1")
+    clock = ManualClock(datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC))
+    close: Callable[[], None] = lambda: None  # noqa: E731
+    mode = "client"
+    if client is None:
+        client, close, mode = open_commerce(sc, clock, database=database)
+    run_dir = out if out is not None else Path("runs") / f"{sc.name}-seed{run_seed}"
+    traffic: IO[bytes] | None = None
+    try:
+        if write:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            traffic = (run_dir / "traffic.jsonl").open("wb")
+        twin = Twin(sc, client, clock, seed=run_seed, days=run_days, traffic=traffic, policies=policies)
+        result = twin.run(progress)
+    except BaseException:
+        close()
+        raise
+    finally:
+        if traffic is not None:
+            traffic.close()
+    if not keep_client:
+        close()
+    if write:
+        write_run_dir(run_dir, sc if policies is None else sc.model_copy(update={"policies": policies}),
+                      result, seed=run_seed, days=run_days, mode=mode)
+    return RunOutcome(kpis=result.kpis, run_dir=run_dir if write else None, result=result,
+                      client=client if keep_client else None,
+                      close=close if keep_client else (lambda: None))
+
+
+# ---- comparisons ---------------------------------------------------------------------------
+def _value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_policy(spec: str) -> tuple[str, PolicyRef]:
+    """``[kind/]name[:k=v,k=v]`` -> (kind, PolicyRef); kind found in the registry if omitted.
+
+    Values are YAML scalars (``base_stock:base_stock=20``, ``static:multiplier=0.9``).
+
+    Raises:
+        RunError: unknown name or kind, or a parameter without ``=``.
+    """
+    from policies import registry
+
+    head, _, tail = spec.partition(":")
+    kind, _, name = head.rpartition("/")
+    params: dict[str, Any] = {}
+    if tail:
+        for part in tail.split(","):
+            k, eq, v = part.partition("=")
+            if not eq or not k.strip():
+                raise RunError(f"policy {spec!r}: parameter {part!r} is not key=value")
+            params[k.strip()] = _value(v.strip())
+    known = {k: registry.available(k).get(k, []) for k in ("replenishment", "pricing")}
+    if kind:
+        if kind not in known:
+            raise RunError(f"policy {spec!r}: kind {kind!r} is not one of {sorted(known)}")
+        if name not in known[kind]:
+            raise RunError(f"policy {spec!r}: {name!r} is not a {kind} policy (known: {known[kind]})")
+    else:
+        kinds = [k for k, names in known.items() if name in names]
+        if not kinds:
+            raise RunError(f"policy {spec!r}: {name!r} is not a known policy (replenishment: "
+                           f"{known['replenishment']}; pricing: {known['pricing']})")
+        kind = kinds[0]
+    return kind, PolicyRef(name=name, params=params)
+
+
+def with_policy(base: Policies, kind: str, ref: PolicyRef) -> Policies:
+    """``base`` with the store replenishment (and warehouse, if it followed it) or pricing replaced."""
+    if kind == "pricing":
+        return base.model_copy(update={"pricing": ref})
+    return base.model_copy(update={"replenishment": ref})
+
+
+@dataclass(slots=True)
+class CompareResult:
+    """KPIs per variant and seed, with summaries (mean, CI half-width, paired difference)."""
+
+    variants: list[str]
+    seeds: list[int]
+    kpis: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # variant -> per seed
+
+    def summary(self, names: Sequence[str] = COMPARE_KPIS) -> dict[str, dict[str, dict[str, float]]]:
+        """variant -> KPI -> {mean, ci95, diff, diff_ci95} (diff: paired, vs the first variant)."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        base = self.variants[0]
+        for v in self.variants:
+            out[v] = {}
+            for k in names:
+                x = np.array([float(r.get(k, 0.0)) for r in self.kpis[v]])
+                b = np.array([float(r.get(k, 0.0)) for r in self.kpis[base]])
+                out[v][k] = {"mean": float(x.mean()), "ci95": _half_width(x),
+                             "diff": float((x - b).mean()), "diff_ci95": _half_width(x - b)}
+        return out
+
+
+def _half_width(x: np.ndarray) -> float:
+    if x.size < 2:
+        return float("nan")
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def compare(variants: Sequence[tuple[str, Scenario]], seeds: Sequence[int], *, days: int | None = None,
+            progress: Callable[[str, int, int, int], None] | None = None) -> CompareResult:
+    """Run every (variant, seed) pair and collect KPIs; the same seed means the same CRN streams.
+
+    Args:
+        variants: (label, scenario) pairs; a policy variant is the scenario with its policies
+            replaced (see :func:`parse_policy`, :func:`with_policy`).
+        seeds: replication seeds, shared by all variants.
+        progress: ``progress(label, seed, day_done, days)``.
+    """
+    res = CompareResult(variants=[v for v, _ in variants], seeds=list(seeds))
+    for label, sc in variants:
+        res.kpis[label] = []
+        for s in seeds:
+            cb = None if progress is None else (lambda d, n, lb=label, sd=s: progress(lb, sd, d, n))
+            outcome = run_scenario(sc, seed=s, days=days, progress=cb, write=False)
+            res.kpis[label].append(outcome.kpis)
+    return res
