@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 T = TypeVar("T")
 
@@ -320,3 +320,88 @@ class CountResult(Strict):
 class ReturnCreate(Strict):
     lines: list[StockLine] = Field(min_length=1)
     restock: bool = True
+
+
+# ---- policy serving (replenishment plans, price quotes) ----------------------------------
+class PolicySpec(Strict):
+    """A registered policy by name with its parameters (see ``shopsphere policies list``)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class PipelineLine(Strict):
+    """Units already ordered for a SKU, arriving ``arrives_in_days`` days from now (0: today)."""
+
+    sku: str = Code
+    quantity: int = Field(gt=0, le=MAX_QTY)
+    arrives_in_days: int = Field(ge=0, le=365)
+
+
+class ReplenishmentPlanRequest(Strict):
+    """Order quantities for SKUs at one location from the configured (or named) policy."""
+
+    location: str = Code
+    skus: list[str] | None = Field(default=None, min_length=1, max_length=20_000)  # None: all stocked there
+    policy: PolicySpec | None = None  # None: SHOPSPHERE_REPLENISHMENT_POLICY / _ARTIFACT
+    lead_time_days: int | None = Field(default=None, ge=0, le=365)  # None: server default
+    pipeline: list[PipelineLine] = Field(default_factory=list, max_length=100_000)
+    history_days: int | None = Field(default=None, ge=2, le=730)  # None: server default
+
+
+class ReplenishmentPlanLine(Strict):
+    sku: str
+    on_hand: int
+    available: int  # on_hand - reserved
+    on_order: int  # units in the pipeline
+    inventory_position: int  # available + on_order
+    demand_mean: float  # units/day over the history window
+    demand_std: float
+    order_quantity: int
+    target: float | None  # the level the policy aimed at, where it has one
+
+
+class ReplenishmentPlan(Strict):
+    location: str
+    policy: str
+    params: dict[str, JsonValue]
+    lead_time_days: int
+    history_days: int
+    generated_at: datetime
+    lines: list[ReplenishmentPlanLine]
+
+
+class PriceQuoteRequest(Strict):
+    """Prices for SKUs on a channel from the configured (or named) pricing policy."""
+
+    skus: list[str] = Field(min_length=1, max_length=20_000)
+    channel: Channel
+    location: str | None = None  # stock and sales at one location; None: all locations
+    policy: PolicySpec | None = None  # None: SHOPSPHERE_PRICING_POLICY / _ARTIFACT
+    days_left: int | None = Field(default=None, ge=0, le=3650)  # selling days left; None: server default
+    history_days: int | None = Field(default=None, ge=2, le=730)
+    min_price_ratio: float | None = Field(default=None, ge=0, le=100)  # lower bound, x list price
+    max_price_ratio: float | None = Field(default=None, gt=0, le=100)  # upper bound, x list price
+    apply: bool = False  # write the quoted prices (changed ones) through the price service
+
+
+class PriceQuoteLine(Strict):
+    sku: str
+    current_price_cents: int
+    list_price_cents: int
+    cost_cents: int
+    on_hand: int
+    min_price_cents: int
+    max_price_cents: int
+    quoted_price_cents: int
+
+
+class PriceQuote(Strict):
+    channel: Channel
+    location: str | None
+    policy: str
+    params: dict[str, JsonValue]
+    generated_at: datetime
+    applied: bool
+    updated: int  # price rows written (changed prices only; 0 unless ``apply``)
+    lines: list[PriceQuoteLine]

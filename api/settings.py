@@ -15,7 +15,7 @@ key shorter than 20 characters or equal to a development default.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +80,28 @@ class Settings(BaseSettings):
     auto_create_schema: bool = Field(
         default=False, description="Run migrations at app start (development convenience)."
     )
+    # ---- policy serving (api.services.policy_serving; validated when the app is built) ----
+    replenishment_policy: str = Field(default="forecast_order_up_to", min_length=1,
+                                      description="Registered replenishment policy served by default.")
+    replenishment_params: dict[str, Any] = Field(default_factory=dict, description="Its parameters (JSON).")
+    pricing_policy: str = Field(default="static", min_length=1,
+                                description="Registered pricing policy served by default.")
+    pricing_params: dict[str, Any] = Field(default_factory=dict, description="Its parameters (JSON).")
+    policy_registry_dir: str | None = Field(default=None, description="Root of the RL policy registry.")
+    replenishment_artifact: str | None = Field(
+        default=None, description="Validated RL artifact ('name' or 'name@v0003') served instead of "
+        "replenishment_policy; loaded and verified at start-up.")
+    pricing_artifact: str | None = Field(
+        default=None, description="Validated RL artifact served instead of pricing_policy.")
+    replenishment_lead_time_days: int = Field(default=2, ge=0, le=365)
+    policy_history_days: int = Field(default=28, ge=2, le=730,
+                                     description="Days of sales history read for a decision.")
+    pricing_days_left: int = Field(default=90, ge=0, le=3650,
+                                   description="Selling days left assumed when a quote names none.")
+    pricing_min_price_ratio: float = Field(default=0.5, ge=0, le=100,
+                                           description="Lowest quoted price, times list price.")
+    pricing_max_price_ratio: float = Field(default=1.5, gt=0, le=100,
+                                           description="Highest quoted price, times list price.")
 
     @field_validator("database_url")
     @classmethod

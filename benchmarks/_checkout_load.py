@@ -143,13 +143,13 @@ class HttpxTransport:
             self._c = None
 
 
-def cpu_snapshot(server_pid: int, db_name: str) -> dict[str, float]:
-    """CPU seconds so far: the server's process tree, PostgreSQL processes (backends of
-    ``db_name`` vs the rest) and the whole machine (``/proc/stat``, all processes)."""
-    out = {"server": 0.0, "postgres_ours": 0.0, "postgres_other": 0.0}
+def cpu_snapshot(server_pid: int, db_name: str) -> dict[str, Any]:
+    """CPU seconds used so far per process of the server's tree and per PostgreSQL backend of
+    ``db_name`` (``{"server": {pid: s}, "postgres": {pid: s}}``), and by the whole machine
+    (``"machine_busy"``, from ``/proc/stat``: every process, kernel included)."""
     parent: dict[int, int] = {}
     times: dict[int, float] = {}
-    pg: dict[int, bool] = {}
+    ours: set[int] = set()
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -158,25 +158,32 @@ def cpu_snapshot(server_pid: int, db_name: str) -> dict[str, float]:
                 st = f.read()
             with open(f"/proc/{d}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+        except OSError:  # the process ended meanwhile
             continue
         rest = st[st.rfind(")") + 2:].split()
         pid = int(d)
         parent[pid] = int(rest[1])
         times[pid] = (int(rest[11]) + int(rest[12])) / _TICK
-        if cmd.startswith("postgres"):
-            pg[pid] = f" {db_name} " in cmd
+        if cmd.startswith("postgres") and f" {db_name} " in cmd:
+            ours.add(pid)
+    server: dict[int, float] = {}
     for pid, t in times.items():
         p = pid
         while p > 1 and p != server_pid:
             p = parent.get(p, 1)
         if p == server_pid:
-            out["server"] += t
-        elif pid in pg:
-            out["postgres_ours" if pg[pid] else "postgres_other"] += t
+            server[pid] = t
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
-    out["machine_busy"] = (sum(cpu) - cpu[3] - cpu[4]) / _TICK  # minus idle and iowait
+    return {"server": server, "postgres": {pid: times[pid] for pid in ours},
+            "machine_busy": (sum(cpu) - cpu[3] - cpu[4]) / _TICK}  # minus idle and iowait
+
+
+def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds between two snapshots per component. A process that ended in between is
+    missing from ``after`` and its share is lost (an underestimate, never negative)."""
+    out = {k: sum(t - before[k].get(pid, 0.0) for pid, t in after[k].items()) for k in ("server", "postgres")}
+    out["machine_busy"] = after["machine_busy"] - before["machine_busy"]
     return out
 
 
@@ -263,7 +270,7 @@ class _Run:
         cpu1, own1 = cpu_snapshot(p.server_pid, p.db_name), time.process_time()
         self.res.window_s = p.duration_s
         self.res.loadgen_cpu_s = own1 - own0
-        self.res.cpu_s = {k: cpu1[k] - cpu0[k] for k in cpu0}
+        self.res.cpu_s = cpu_delta(cpu0, cpu1)
         await asyncio.gather(*tasks)
         return self.res
 

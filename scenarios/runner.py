@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,7 +28,14 @@ import yaml
 
 from api.client.base import CommerceClient
 from api.clock import ManualClock
-from scenarios.schema import CommerceHttp, Policies, PolicyRef, Scenario, load_scenario
+from scenarios.schema import (
+    CommerceHttp,
+    Policies,
+    PolicyRef,
+    Scenario,
+    load_scenario,
+    with_overrides,
+)
 
 __all__ = ["CompareResult", "RunError", "RunOutcome", "compare", "open_commerce", "parse_policy",
            "run_scenario"]
@@ -86,11 +93,32 @@ def open_commerce(scenario: Scenario, clock: ManualClock, *, database: str | Non
     return ipc, ipc.close, "inprocess sqlite"
 
 
+def resolve(sc: Scenario, *, seed: int | None = None, days: int | None = None,
+            policies: Policies | None = None) -> Scenario:
+    """The scenario as it will run: seed, duration and policies replaced where given.
+
+    A warm-up as long as the run is dropped (KPIs then cover every day).
+
+    Raises:
+        RunError: ``days`` below 1.
+    """
+    if days is not None and days < 1:
+        raise RunError(f"days {days} must be >= 1")
+    changes: dict[str, Any] = {"seed": seed, "duration_days": days}
+    if days is not None and sc.warmup_days >= days:
+        changes["warmup_days"] = 0
+    out = with_overrides(sc, **changes) if any(v is not None for v in changes.values()) else sc
+    if policies is not None:
+        out = out.model_copy(update={"policies": policies})
+    return out
+
+
 def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, days: int | None = None,
                  out: Path | None = None, policies: Policies | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  client: CommerceClient | None = None, database: str | None = None,
-                 write: bool = True, keep_client: bool = False) -> RunOutcome:
+                 write: bool = True, keep_client: bool = False,
+                 clock: ManualClock | None = None) -> RunOutcome:
     """Run a scenario once; write the run directory ``out`` (default ``runs/<name>-seed<seed>``).
 
     Args:
@@ -103,16 +131,17 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, da
         write: write the run directory (False: KPIs only, for comparisons).
         keep_client: leave the client open and return it (and its close function) in the
             outcome, e.g. to reconcile the twin against the ledger.
+        clock: the clock injected into ``client``'s service (moved with simulated time);
+            default a new one at the scenario's start.
     """
     from twin.engine import Twin
     from twin.rundir import write_run_dir
 
     sc = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario
-    run_seed = sc.seed if seed is None else int(seed)
-    run_days = sc.duration_days if days is None else int(days)
-    if run_days < 1:
-        raise RunError(f"days {run_days} must be >= 1")
-    clock = ManualClock(datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC))
+    sc = resolve(sc, seed=seed, days=days, policies=policies)
+    run_seed = sc.seed
+    if clock is None:
+        clock = ManualClock(datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC))
     close: Callable[[], None] = lambda: None  # noqa: E731
     mode = "client"
     if client is None:
@@ -123,7 +152,7 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, da
         if write:
             run_dir.mkdir(parents=True, exist_ok=True)
             traffic = (run_dir / "traffic.jsonl").open("wb")
-        twin = Twin(sc, client, clock, seed=run_seed, days=run_days, traffic=traffic, policies=policies)
+        twin = Twin(sc, client, clock, traffic=traffic)
         result = twin.run(progress)
     except BaseException:
         close()
@@ -134,8 +163,7 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, da
     if not keep_client:
         close()
     if write:
-        write_run_dir(run_dir, sc if policies is None else sc.model_copy(update={"policies": policies}),
-                      result, seed=run_seed, days=run_days, mode=mode)
+        write_run_dir(run_dir, sc, result, mode=mode)
     return RunOutcome(kpis=result.kpis, run_dir=run_dir if write else None, result=result,
                       client=client if keep_client else None,
                       close=close if keep_client else (lambda: None))

@@ -59,6 +59,7 @@ def run_cmd(
     from twin.reconcile import reconcile_stock
     from twin.report import HEADLINE, format_kpi
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     sc = _load(scenario)
     console = Console()
     n_days = days or sc.duration_days
@@ -139,7 +140,7 @@ def compare_cmd(
         cells = []
         for i, v in enumerate(labels):
             s = summ[v][name]
-            text = format_kpi(name, s["mean"] if not name.endswith("_cents") else s["mean"])
+            text = format_kpi(name, s["mean"])
             if len(seed_list) > 1:
                 text += f" ±{format_kpi(name, s['ci95']).lstrip('-')}"
             if i > 0:

@@ -12,7 +12,7 @@ Units: coordinates in degrees, distances in km, time in days.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import mesa
@@ -118,7 +118,7 @@ class ShopModel(mesa.Model):
         return out
 
 
-def form_baskets(units: np.ndarray, segment_probs: np.ndarray, basket_samplers: list[Callable[[int], np.ndarray]],
+def form_baskets(units: np.ndarray, segment_probs: np.ndarray, basket_samplers: Sequence[Callable[[int], np.ndarray]],
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Group a day's demanded units at one location into shopping sessions.
 
@@ -136,7 +136,7 @@ def form_baskets(units: np.ndarray, segment_probs: np.ndarray, basket_samplers: 
     segs_parts: list[np.ndarray] = []
     size_parts: list[np.ndarray] = []
     total = 0
-    guess = max(8, int(math.ceil(m / 2.0)))
+    guess = max(8, math.ceil(m / 2.0))
     while total < m:
         segs = rng.choice(segment_probs.size, size=guess, p=segment_probs)
         sizes = np.empty(guess, dtype=np.int64)

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import IO, Any
 
 import numpy as np
@@ -66,6 +67,10 @@ logger = logging.getLogger(__name__)
 DECIDE_AT = 1.0 / 96.0  # 00:15
 DAY_END = 1.0 - 1.0 / 1440.0  # 23:59
 ONLINE_HOURS = (0.0, 24.0)
+
+
+def _draw(dist: Any, rng: np.random.Generator, k: int) -> np.ndarray:
+    return np.asarray(dist.sample(rng, k))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,8 @@ class Twin:
         segs = scenario.customers.segments
         weight = np.array([s.share * s.visits_per_week for s in segs])
         self.segment_probs = weight / weight.sum()
-        self.basket = [lambda k, d=s.basket_size, r=self.rng_sessions: d.sample(r, k) for s in segs]
+        self.basket: list[Callable[[int], np.ndarray]] = [
+            partial(_draw, s.basket_size, self.rng_sessions) for s in segs]
         mix = scenario.customers.channel_mix
         self.p_web = mix.web / (mix.web + mix.app) if (mix.web + mix.app) > 0 else 1.0
         prof = scenario.customers.hourly_profile
@@ -300,8 +306,7 @@ class Twin:
                 oh = self.scenario.world.stores[loc].opening_hours
                 lo, hi = oh.open, oh.close
                 where = loc
-            times = day + sample_arrival_times(rng, n, self.profile if online or self.profile is None
-                                               else self.profile, lo, hi)
+            times = day + sample_arrival_times(rng, n, self.profile, lo, hi)
             times = np.minimum(times, day + DAY_END - 2e-6)
             customers = self.model.pick(online, where, segs, rng)
             web = rng.random(n) < self.p_web

@@ -113,8 +113,8 @@ class Fleet:
                 tw.delivery_failures += 1
                 continue
             hours = (env.now - o.placed_at) * 24.0
-            tw.kpis.cycle_times_hours.append(hours)
-            tw.events.add(env.now, EventKind.DELIVERY, row, -1, o.units, int(round(hours * 60)), o.order_id)
+            tw.kpis.cycle_times_hours.append((int(o.placed_at), hours))
+            tw.events.add(env.now, EventKind.DELIVERY, row, -1, o.units, round(hours * 60), o.order_id)
         km = tw.world.distance_km(here[0], here[1], lat0, lon0)
         yield env.timeout(km / vehicle.speed_kmh / 24.0)
         yield self.garages[wh].put(vehicle)

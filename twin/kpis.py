@@ -57,7 +57,7 @@ class KpiBook:
     annual_holding_rate: float = 0.25
     warmup: int = 0
     data: dict[str, np.ndarray] = field(default_factory=dict)
-    cycle_times_hours: list[float] = field(default_factory=list)
+    cycle_times_hours: list[tuple[int, float]] = field(default_factory=list)  # (order day, hours)
 
     def __post_init__(self) -> None:
         shape = (self.days, len(self.locations))
@@ -121,7 +121,7 @@ class KpiBook:
         stockouts = int(data["stockout_skus"][:, stores].sum())
         avg_value = float(data["on_hand_value_cents"].sum(axis=1).mean()) if days else 0.0
         avg_units = float(data["on_hand_units"].sum(axis=1).mean()) if days else 0.0
-        cycle = np.asarray(self.cycle_times_hours, dtype=float)
+        cycle = np.asarray([h for d, h in self.cycle_times_hours if d >= w], dtype=float)
         return {
             "days": days,
             "warmup_days": w,
@@ -136,7 +136,7 @@ class KpiBook:
             "service_level": 1.0 - lost / demand if demand else 1.0,
             "availability": 1.0 - stockouts / carried if carried else 1.0,
             "stockout_sku_days": stockouts,
-            "holding_cost_cents": int(round(float(d["holding_cost_cents"]))),
+            "holding_cost_cents": round(float(d["holding_cost_cents"])),
             "avg_on_hand_units": avg_units,
             "avg_inventory_value_cents": avg_value,
             "inventory_turns": (cogs / avg_value) * (365.0 / days) if avg_value and days else 0.0,

@@ -11,7 +11,7 @@ call counts and latencies become the run's API KPIs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
@@ -53,7 +53,7 @@ from api.schemas import (
 
 R = TypeVar("R")
 
-Json = dict[str, object] | list[object] | None
+Json = Mapping[str, object] | Sequence[object] | None
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from scenarios.schema import Scenario, dump_scenario, with_overrides
+from scenarios.schema import Scenario, dump_scenario
 from twin.engine import TwinResult
 from twin.report import write_report
 
@@ -62,14 +62,18 @@ def _json(path: Path, data: Any) -> None:
                                   | orjson.OPT_SERIALIZE_NUMPY))
 
 
-def write_run_dir(run_dir: Path, scenario: Scenario, result: TwinResult, *, seed: int, days: int,
-                  mode: str, extra: dict[str, Any] | None = None) -> None:
-    """Write every file of the run directory except ``traffic.jsonl`` (streamed during the run)."""
+def write_run_dir(run_dir: Path, scenario: Scenario, result: TwinResult, *, mode: str,
+                  extra: dict[str, Any] | None = None) -> None:
+    """Write every file of the run directory except ``traffic.jsonl`` (streamed during the run).
+
+    ``scenario`` is the scenario exactly as run (seed, days and policies resolved).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = with_overrides(scenario, seed=seed, duration_days=days)
+    resolved = scenario
+    seed, days = scenario.seed, scenario.duration_days
     (run_dir / "scenario.yaml").write_text(dump_scenario(resolved), encoding="utf-8")
     _json(run_dir / "kpis.json", result.kpis)
     meta = {

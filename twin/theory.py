@@ -113,10 +113,10 @@ def lost_sales_base_stock(rate: float, lead_time_days: int, base_stock: int) -> 
         mean_sales += w * float(ks @ p)
         p_out += w * float(p[avail])
     return BaseStockTheory(
-        fill_rate=mean_sales / rate,
-        mean_sales=mean_sales,
-        mean_end_on_hand=S - (L + 1) * mean_sales,
-        stockout_probability=p_out,
+        fill_rate=float(mean_sales / rate),
+        mean_sales=float(mean_sales),
+        mean_end_on_hand=float(S - (L + 1) * mean_sales),
+        stockout_probability=float(p_out),
     )
 
 
@@ -136,3 +136,26 @@ def batch_means_ci(series: np.ndarray, batches: int = 20, z: float = 3.0) -> tup
     means = x[: m * batches].reshape(batches, m).mean(axis=1)
     se = means.std(ddof=1) / math.sqrt(batches)
     return float(x[: m * batches].mean()), float(z * se)
+
+
+def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, batches: int = 20,
+             z: float = 3.0) -> tuple[float, float]:
+    """``sum(numerator) / sum(denominator)`` (e.g. a fill rate) and its ``z``-sigma half-width.
+
+    The half-width comes from the spread of the ratio over non-overlapping batches of days.
+
+    Raises:
+        TheoryError: if the series are shorter than ``2 * batches`` days or differ in length.
+    """
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    if num.shape != den.shape:
+        raise TheoryError(f"series lengths differ: {num.shape} vs {den.shape}")
+    if num.size < 2 * batches:
+        raise TheoryError(f"series of {num.size} days is too short for {batches} batches")
+    m = num.size // batches
+    nb = num[: m * batches].reshape(batches, m).sum(axis=1)
+    db = den[: m * batches].reshape(batches, m).sum(axis=1)
+    ratios = nb / np.maximum(db, 1e-12)
+    se = ratios.std(ddof=1) / math.sqrt(batches)
+    return float(nb.sum() / db.sum()), float(z * se)

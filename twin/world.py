@@ -237,4 +237,4 @@ def dist_mean(dist: object) -> float:
 
 def round_days(x: float) -> int:
     """A lead time or delay in whole days (the twin reviews once a day), never negative."""
-    return max(0, int(math.floor(x + 0.5)))
+    return max(0, math.floor(x + 0.5))

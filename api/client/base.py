@@ -34,9 +34,13 @@ from api.schemas import (
     PosSaleBatch,
     PosSaleResult,
     PriceBulkResult,
+    PriceQuote,
+    PriceQuoteRequest,
     PriceRead,
     PriceSet,
     ReceiptCreate,
+    ReplenishmentPlan,
+    ReplenishmentPlanRequest,
     ReturnCreate,
     SearchQuery,
     SkuImportRow,
@@ -115,3 +119,8 @@ class CommerceClient(Protocol):
     # housekeeping (driven by the injected clock; staff/service only)
     def expire_reservations(self) -> int: ...
     def expire_unpaid_orders(self) -> int: ...
+
+    # policies (staff/service only): the configured replenishment and pricing policies
+    def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan: ...
+    def quote_prices(self, body: PriceQuoteRequest, *,
+                     idempotency_key: str | None = None) -> PriceQuote: ...

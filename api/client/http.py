@@ -39,9 +39,13 @@ from api.schemas import (
     PosSaleBatch,
     PosSaleResult,
     PriceBulkResult,
+    PriceQuote,
+    PriceQuoteRequest,
     PriceRead,
     PriceSet,
     ReceiptCreate,
+    ReplenishmentPlan,
+    ReplenishmentPlanRequest,
     ReturnCreate,
     SearchQuery,
     SkuImportRow,
@@ -230,3 +234,14 @@ class HttpClient:
     def expire_unpaid_orders(self) -> int:
         out: CountResult = self._call("POST", "/v1/admin/expire-unpaid-orders", CountResult)
         return out.count
+
+    # ---- policies --------------------------------------------------------------------
+    def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
+        out: ReplenishmentPlan = self._call("POST", "/v1/replenishment/plan", ReplenishmentPlan, json=body)
+        return out
+
+    def quote_prices(self, body: PriceQuoteRequest, *,
+                     idempotency_key: str | None = None) -> PriceQuote:
+        out: PriceQuote = self._call("POST", "/v1/pricing/quote", PriceQuote, json=body,
+                                     idempotency_key=idempotency_key)
+        return out

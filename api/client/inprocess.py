@@ -41,9 +41,13 @@ from api.schemas import (
     PosSaleBatch,
     PosSaleResult,
     PriceBulkResult,
+    PriceQuote,
+    PriceQuoteRequest,
     PriceRead,
     PriceSet,
     ReceiptCreate,
+    ReplenishmentPlan,
+    ReplenishmentPlanRequest,
     ReturnCreate,
     SearchQuery,
     SkuImportRow,
@@ -232,3 +236,16 @@ class InProcessClient:
 
     def expire_unpaid_orders(self) -> int:
         return orders.expire_unpaid_orders(self.env, self.principal)
+
+    # ---- policies (defaults from SHOPSPHERE_* settings; a request may name its policy) -----
+    def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
+        from api.services import policy_serving
+
+        return policy_serving.plan_replenishment(self.env, self.principal, body)
+
+    def quote_prices(self, body: PriceQuoteRequest, *,
+                     idempotency_key: str | None = None) -> PriceQuote:
+        from api.services import policy_serving
+
+        return self._idem(idempotency_key, "pricing_quote", body, policy_serving.A_QUOTE,
+                          lambda: policy_serving.quote_prices(self.env, self.principal, body))

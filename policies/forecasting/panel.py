@@ -136,6 +136,7 @@ class Panel:
         regressors: Sequence[str] = (),
         freq: str | None = None,
         fill_value: float = 0.0,
+        day_origin: str = "2000-01-03",
     ) -> Panel:
         """Pivot a long table (one row per series and date) onto a regular grid.
 
@@ -144,7 +145,9 @@ class Panel:
                 (regressors).
             id_col: column(s) naming the series; several columns are joined with ``"/"``
                 (e.g. ``["sku", "location"]``).
-            date_col: date column (anything ``pandas.to_datetime`` reads).
+            date_col: date column (anything ``pandas.to_datetime`` reads); an integer column
+                is read as day numbers counted from ``day_origin`` (the twin's simulated
+                ``day``; the default origin is a Monday).
             value_col: demand column (units per period, non-negative).
             regressors: covariate columns, forward- then backward-filled along time.
             freq: pandas frequency of the grid (``"D"``, ``"W-SUN"``); inferred if omitted.
@@ -164,7 +167,10 @@ class Panel:
             raise ForecastingError("table", 0, "has no rows")
         work = pd.DataFrame({"__id": df[id_cols].astype(str).agg("/".join, axis=1)})
         try:
-            work["__date"] = pd.to_datetime(df[date_col])
+            if pd.api.types.is_integer_dtype(df[date_col]):
+                work["__date"] = pd.Timestamp(day_origin) + pd.to_timedelta(df[date_col], "D")
+            else:
+                work["__date"] = pd.to_datetime(df[date_col])
         except (ValueError, TypeError) as exc:
             raise ForecastingError(date_col, df[date_col].iloc[0], "is not a date") from exc
         for col in [value_col, *regressors]:

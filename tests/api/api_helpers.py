@@ -36,7 +36,7 @@ PG_URL = os.environ.get("SHOPSPHERE_TEST_PG_URL")
 PEPPER = "test-pepper-0123456789"
 
 
-def _require_pg() -> str:
+def require_pg() -> str:
     if PG_URL:
         return PG_URL
     if os.environ.get("CI") == "true":
@@ -55,12 +55,12 @@ def fresh_engine(backend: str, tmp_dir: Path) -> Iterator[Engine]:
         finally:
             engine.dispose()
         return
-    url = _require_pg()
+    url = require_pg()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(url, pool_size=30, max_overflow=40, pg_schema=schema)
+    engine = make_engine(url, pool_size=30, max_overflow=40, pg_schema=schema, pg_synchronous_commit=False)
     try:
         upgrade_schema(engine)
         yield engine
@@ -74,7 +74,7 @@ def fresh_engine(backend: str, tmp_dir: Path) -> Iterator[Engine]:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
-        _require_pg()
+        require_pg()
     return str(request.param)
 
 
@@ -142,7 +142,8 @@ class ServerThread:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on",
-                                                    access_log=False, backlog=512))
+                                                    access_log=False, backlog=512,
+                                                    timeout_keep_alive=600))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property

@@ -81,7 +81,8 @@ def test_pos_batch_accepts_what_is_available_and_prices_at_store_price(staff: In
 def test_database_check_forbids_available_below_zero(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=1, stock=2)
     with pytest.raises(IntegrityError), staff.env.engine.begin() as conn:
-        conn.execute(text("UPDATE stock SET reserved = on_hand + 1"))
+        conn.execute(text("UPDATE stock SET reserved = on_hand + 1 WHERE location_id = "
+                          "(SELECT id FROM locations WHERE code = :loc)"), {"loc": s.location})
 
 
 def test_movements_page_through_the_ledger_in_order(staff: InProcessClient) -> None:

@@ -172,3 +172,12 @@ def test_from_long_refuses_dates_off_a_regular_grid() -> None:
     df = pd.DataFrame({"id": "x", "date": ["2024-01-01", "2024-01-03", "2024-01-06"], "y": 1})
     with pytest.raises(ForecastingError, match="regular grid"):
         Panel.from_long(df, id_col="id", date_col="date", value_col="y")
+
+
+def test_integer_day_numbers_become_daily_dates() -> None:
+    df = pd.DataFrame({"location": ["s1"] * 3, "day": [0, 1, 2], "demand_units": [4, 5, 6]})
+    panel = Panel.from_long(
+        df, id_col="location", date_col="day", value_col="demand_units", day_origin="2025-01-06"
+    )
+    assert list(panel.dates) == list(pd.date_range("2025-01-06", periods=3).to_numpy())
+    assert panel.step == np.timedelta64(1, "D")

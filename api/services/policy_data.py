@@ -1,0 +1,163 @@
+"""Set-based reads that feed policy observations: stock counters, daily sales, daily prices.
+
+One query per kind of data for the whole SKU list (chunked at 5,000 ids for the bound-parameter
+limits), never one per SKU; the per-day arrays are assembled with NumPy. Days are UTC calendar
+days; a history window of ``h`` days ends *before* the clock's current day (today's partial
+sales would bias a daily rate), so column ``h - 1`` is yesterday.
+
+Sales are the ledger's SALE movements (POS sales and shipped orders), negated to units sold.
+They are sales, not demand: days out of stock censor demand, which the policies see as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, bindparam, func, or_, select
+
+from api.models import T
+from api.schemas import MovementKind
+from api.services.context import Env, chunks
+
+_STOCK, _MOV, _SKU, _PRICE = T["stock"], T["movements"], T["skus"], T["prices"]
+_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``days`` whole UTC days ``[start, end)`` ending at the start of the clock's day."""
+
+    start: datetime
+    end: datetime
+    days: int
+
+    @classmethod
+    def before(cls, now: datetime, days: int) -> Window:
+        end = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+        return cls(start=end - timedelta(days=days), end=end, days=days)
+
+    @property
+    def first_day(self) -> date:
+        return self.start.date()
+
+
+def stocked_skus(conn: Connection, location_id: int) -> dict[str, int]:
+    """Code -> id of every SKU with a stock row at the location, ordered by code."""
+    rows = conn.execute(
+        select(_SKU.c.code, _SKU.c.id)
+        .select_from(_STOCK.join(_SKU, _SKU.c.id == _STOCK.c.sku_id))
+        .where(_STOCK.c.location_id == location_id)
+        .order_by(_SKU.c.code)
+    ).all()
+    return {str(code): int(i) for code, i in rows}
+
+
+def stock_counters(conn: Connection, sku_ids: Sequence[int],
+                   location_id: int | None) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``(on_hand, reserved)`` per SKU id (in the order given), at one location or summed over
+    all locations (``location_id=None``); 0 without a stock row."""
+    index = {s: i for i, s in enumerate(sku_ids)}
+    on_hand = np.zeros(len(sku_ids), dtype=np.int64)
+    reserved = np.zeros(len(sku_ids), dtype=np.int64)
+    stmt = select(_STOCK.c.sku_id, func.sum(_STOCK.c.on_hand), func.sum(_STOCK.c.reserved)).where(
+        _STOCK.c.sku_id.in_(bindparam("ids", expanding=True))).group_by(_STOCK.c.sku_id)
+    if location_id is not None:
+        stmt = stmt.where(_STOCK.c.location_id == location_id)
+    for chunk in chunks(list(sku_ids), _CHUNK):
+        rows = conn.execute(stmt, {"ids": list(chunk)}).all()
+        if rows:
+            arr = np.asarray(rows, dtype=np.int64)
+            pos = np.fromiter((index[s] for s in arr[:, 0]), dtype=np.int64, count=len(arr))
+            on_hand[pos] = arr[:, 1]
+            reserved[pos] = arr[:, 2]
+    return on_hand, reserved
+
+
+def _day_expr(env: Env) -> Any:
+    # SQLite stores naive UTC text ('YYYY-MM-DD HH:MM:SS.ffffff'); PostgreSQL timestamptz is
+    # turned into UTC wall time first so the day never depends on the session time zone.
+    if env.is_pg:
+        return func.date(func.timezone("UTC", _MOV.c.created_at))
+    return func.date(_MOV.c.created_at)
+
+
+def daily_sales(env: Env, conn: Connection, sku_ids: Sequence[int], location_id: int | None,
+                window: Window) -> NDArray[np.float64]:
+    """Units sold per SKU (rows, order given) and UTC day (columns, oldest first) in ``window``,
+    at one location or all (``location_id=None``). Days without a sale are 0."""
+    index = {s: i for i, s in enumerate(sku_ids)}
+    out = np.zeros((len(sku_ids), window.days), dtype=np.float64)
+    day = _day_expr(env).label("day")
+    stmt = (
+        select(_MOV.c.sku_id, day, -func.sum(_MOV.c.quantity))
+        .where(_MOV.c.kind == MovementKind.SALE.value,
+               _MOV.c.created_at >= window.start, _MOV.c.created_at < window.end,
+               _MOV.c.sku_id.in_(bindparam("ids", expanding=True)))
+        .group_by(_MOV.c.sku_id, day)
+    )
+    if location_id is not None:
+        stmt = stmt.where(_MOV.c.location_id == location_id)
+    first = np.datetime64(window.first_day, "D")
+    for chunk in chunks(list(sku_ids), _CHUNK):
+        rows = conn.execute(stmt, {"ids": list(chunk)}).all()
+        if not rows:
+            continue
+        sku_pos = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+        days = np.array([str(r[1])[:10] for r in rows], dtype="datetime64[D]")
+        col = (days - first).astype(np.int64)
+        ok = (col >= 0) & (col < window.days)
+        qty = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
+        np.add.at(out, (sku_pos[ok], col[ok]), qty[ok])
+    return out
+
+
+def daily_prices(conn: Connection, sku_ids: Sequence[int], list_price: NDArray[np.int64],
+                 channel: str, window: Window) -> NDArray[np.int64]:
+    """Price in effect at noon UTC of each day of ``window`` per SKU on ``channel``, cents.
+
+    The rule of :mod:`api.services.prices`: the valid row with the latest ``valid_from``
+    (ties: the latest written), else the list price. One query for the price rows overlapping
+    the window; the per-day choice is a NumPy maximum over (row, day).
+    """
+    n, h = len(sku_ids), window.days
+    out = np.repeat(np.asarray(list_price, dtype=np.int64)[:, None], h, axis=1)
+    if n == 0 or h == 0:
+        return out
+    index = {s: i for i, s in enumerate(sku_ids)}
+    noon = window.start + timedelta(hours=12)
+    stmt = (
+        select(_PRICE.c.id, _PRICE.c.sku_id, _PRICE.c.price_cents, _PRICE.c.valid_from,
+               _PRICE.c.valid_to)
+        .where(_PRICE.c.channel == channel, _PRICE.c.valid_from < window.end,
+               or_(_PRICE.c.valid_to.is_(None), _PRICE.c.valid_to > noon),
+               _PRICE.c.sku_id.in_(bindparam("ids", expanding=True)))
+    )
+    rows: list[Any] = []
+    for chunk in chunks(list(sku_ids), _CHUNK):
+        rows.extend(conn.execute(stmt, {"ids": list(chunk)}).all())
+    if not rows:
+        return out
+    # Rank rows so that "latest valid_from, then latest id" is the largest rank.
+    rows.sort(key=lambda r: (r.valid_from, r.id))
+    sku_pos = np.fromiter((index[r.sku_id] for r in rows), dtype=np.int64, count=len(rows))
+    price = np.fromiter((r.price_cents for r in rows), dtype=np.int64, count=len(rows))
+    t0 = window.start.timestamp()
+    vfrom = np.fromiter((r.valid_from.timestamp() - t0 for r in rows), dtype=np.float64, count=len(rows))
+    vto = np.fromiter((np.inf if r.valid_to is None else r.valid_to.timestamp() - t0 for r in rows),
+                      dtype=np.float64, count=len(rows))
+    noons = 43_200.0 + 86_400.0 * np.arange(h)
+    rank = np.arange(len(rows))
+    best = np.full((n, h), -1, dtype=np.int64)
+    for start in range(0, len(rows), 4096):  # bounds the (rows, days) temporary
+        sl = slice(start, start + 4096)
+        live = (vfrom[sl, None] <= noons[None, :]) & (noons[None, :] < vto[sl, None])
+        score = np.where(live, rank[sl, None], -1)
+        np.maximum.at(best, sku_pos[sl], score)
+    has = best >= 0
+    out[has] = price[best[has]]
+    return out

@@ -1,0 +1,223 @@
+"""Exported RL artifacts behind the replenishment and pricing policy protocols.
+
+A :class:`~policies.artifacts.FrameworkFreePolicy` maps its environment's observation vector to
+a decision. The adapters here build that vector from the observations every other policy
+receives, so a validated artifact is served, simulated or compared exactly like
+``base_stock`` or ``markdown`` (NumPy only: no torch, gymnasium or twin import).
+
+* :class:`ArtifactReplenishmentPolicy` serves ``ShopSphere/Replenishment-v0`` artifacts:
+  observation ``[available, pipeline_1 .. pipeline_{L-1}, inventory_position]`` in units, as in
+  :func:`policies.envs.replenishment.observation_batch`, decision ``order_units``.
+* :class:`ArtifactPricingPolicy` serves ``ShopSphere/DynamicPricing-v0`` artifacts:
+  observation ``[on_hand / stock, days_left / horizon]``, decision ``price`` in price units
+  (``minor_units_per_price_unit`` cents each).
+
+Both are registered under the name ``rl_artifact`` (kinds ``replenishment`` and ``pricing``)
+when this module is imported; the factories load through
+:func:`policies.artifacts.load_validated`, so only validated, untampered artifacts are built.
+An RL artifact is one trained instance (``manifest.env_kwargs``): it applies its learned rule to
+every row it is given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from policies.artifacts import ArtifactFormatError, FrameworkFreePolicy, load_validated
+from policies.pricing.types import (
+    PricingDecision,
+    PricingError,
+    PricingObservation,
+    to_bounded_cents,
+)
+from policies.registry import register
+from policies.replenishment.types import (
+    ObservationError,
+    ReplenishmentDecision,
+    ReplenishmentObservation,
+)
+
+__all__ = [
+    "ArtifactPricingPolicy",
+    "ArtifactReplenishmentPolicy",
+    "load_served_artifact",
+    "parse_artifact_spec",
+]
+
+REPLENISHMENT_ENV = "ShopSphere/Replenishment-v"
+PRICING_ENV = "ShopSphere/DynamicPricing-v"
+
+
+def parse_artifact_spec(spec: str) -> tuple[str, str | None]:
+    """``"name"`` or ``"name@v0003"`` -> ``(name, version or None)``.
+
+    Raises:
+        ArtifactFormatError: an empty name or version.
+    """
+    name, _, version = spec.strip().partition("@")
+    if not name or (spec.count("@") and not version):
+        raise ArtifactFormatError(f"artifact {spec!r} must be 'name' or 'name@vNNNN'")
+    return name, version or None
+
+
+def _label(policy: FrameworkFreePolicy) -> str:
+    return f"{policy.manifest.name} ({policy.manifest.env_id})"
+
+
+class ArtifactReplenishmentPolicy:
+    """A ``ShopSphere/Replenishment-v0`` artifact as a :class:`ReplenishmentPolicy`.
+
+    Args:
+        policy: the loaded artifact.
+
+    Raises:
+        ArtifactFormatError: the artifact was trained on another environment, or its
+            observation width does not match its lead time.
+    """
+
+    def __init__(self, policy: FrameworkFreePolicy) -> None:
+        if not policy.manifest.env_id.startswith(REPLENISHMENT_ENV):
+            raise ArtifactFormatError(
+                f"artifact {_label(policy)} cannot serve replenishment plans: only "
+                f"{REPLENISHMENT_ENV}N artifacts (single SKU-location) can"
+            )
+        self.lead_time = int(policy.manifest.env_kwargs.get("lead_time", 2))
+        if policy.obs_dim != max(self.lead_time, 1) + 1:
+            raise ArtifactFormatError(
+                f"artifact {_label(policy)} has obs_dim {policy.obs_dim}, expected "
+                f"{max(self.lead_time, 1) + 1} for lead time {self.lead_time}"
+            )
+        self.artifact = policy
+
+    def observation_vectors(self, observation: ReplenishmentObservation) -> NDArray[np.float64]:
+        """The environment's observation rows ``(n, obs_dim)`` for ``observation``.
+
+        Raises:
+            ObservationError: a row's lead time differs from the artifact's, or units are in
+                the pipeline beyond it.
+        """
+        L = self.lead_time
+        bad = observation.lead_time != L
+        if np.any(bad):
+            raise ObservationError(
+                f"artifact {self.artifact.manifest.name} was trained for lead_time {L}, "
+                f"got lead_time {int(observation.lead_time[bad][0])}"
+            )
+        pipe = np.asarray(observation.pipeline, dtype=np.float64)
+        if pipe.shape[1] > L:
+            if np.any(pipe[:, L:] != 0):
+                raise ObservationError(
+                    f"pipeline has units arriving in {L} or more days, beyond the artifact's "
+                    f"lead time {L}"
+                )
+            pipe = pipe[:, :L]
+        elif pipe.shape[1] < L:
+            pipe = np.pad(pipe, ((0, 0), (0, L - pipe.shape[1])))
+        net = np.asarray(observation.on_hand, np.float64) - np.asarray(observation.backorders, np.float64)
+        if L == 0:
+            return np.column_stack([net, net])
+        x = net + pipe[:, 0]
+        return np.column_stack([x, pipe[:, 1:], net + pipe.sum(axis=1)])
+
+    def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
+        """Order units per row (within the artifact's safety bounds); the target is the chosen
+        order-up-to level for order-up-to artifacts, else ``None``."""
+        obs = self.observation_vectors(observation)
+        actions = self.artifact.act(obs)
+        mapping = self.artifact.mapping
+        orders = mapping.to_decision(actions, obs)[:, 0]
+        target = None
+        if mapping.kind == "discrete" and mapping.relative_obs_index is not None:
+            assert mapping.table is not None
+            target = mapping.table[np.asarray(actions, dtype=np.int64), 0]
+        return ReplenishmentDecision(np.maximum(np.rint(orders), 0).astype(np.int64), target)
+
+    def __repr__(self) -> str:
+        return f"ArtifactReplenishmentPolicy({self.artifact.manifest.name!r})"
+
+
+class ArtifactPricingPolicy:
+    """A ``ShopSphere/DynamicPricing-v0`` artifact as a :class:`PricingPolicy`.
+
+    Rows whose season is over (``days_left == 0``) keep their current price; every price is
+    rounded to cents and clipped to the observation's bounds.
+
+    Args:
+        policy: the loaded artifact.
+        minor_units_per_price_unit: cents per price unit of the environment (100: currency units).
+
+    Raises:
+        ArtifactFormatError: the artifact was trained on another environment.
+    """
+
+    def __init__(self, policy: FrameworkFreePolicy, minor_units_per_price_unit: int = 100) -> None:
+        if not policy.manifest.env_id.startswith(PRICING_ENV) or policy.obs_dim != 2:
+            raise ArtifactFormatError(
+                f"artifact {_label(policy)} cannot serve price quotes: only {PRICING_ENV}N "
+                "artifacts can"
+            )
+        if minor_units_per_price_unit < 1:
+            raise PricingError("minor_units_per_price_unit", minor_units_per_price_unit, "must be >= 1")
+        kw = policy.manifest.env_kwargs
+        self.stock = int(kw.get("stock", 20))
+        self.horizon = int(kw.get("horizon", 20))
+        self.minor_units = int(minor_units_per_price_unit)
+        self.artifact = policy
+
+    def decide(self, observation: PricingObservation) -> PricingDecision:
+        """Prices in cents per SKU.
+
+        Raises:
+            PricingError: a SKU has more units or more days left than the artifact was trained
+                for (naming the field and the value).
+        """
+        for name, values, limit in (("on_hand", observation.on_hand, self.stock),
+                                    ("days_left", observation.days_left, self.horizon)):
+            over = values > limit
+            if np.any(over):
+                raise PricingError(name, int(values[over][0]),
+                                   f"exceeds the artifact's trained {name} limit {limit}")
+        obs = np.column_stack([observation.on_hand / self.stock, observation.days_left / self.horizon])
+        price = self.artifact.decide(obs)[:, 0] * self.minor_units
+        live = observation.days_left > 0
+        target = np.where(live, price, observation.price_cents.astype(np.float64))
+        return PricingDecision(to_bounded_cents(target, observation))
+
+    def __repr__(self) -> str:
+        return f"ArtifactPricingPolicy({self.artifact.manifest.name!r})"
+
+
+def load_served_artifact(kind: str, registry_dir: str | Path, spec: str) -> Any:
+    """Load the validated artifact ``spec`` (``name`` or ``name@vNNNN``) and wrap it for ``kind``.
+
+    Raises:
+        ArtifactError: (a subclass) not found, not validated, tampered, or the wrong environment.
+        ValueError: ``kind`` is neither ``"replenishment"`` nor ``"pricing"``.
+    """
+    name, version = parse_artifact_spec(spec)
+    policy = load_validated(registry_dir, name, version)
+    if kind == "replenishment":
+        return ArtifactReplenishmentPolicy(policy)
+    if kind == "pricing":
+        return ArtifactPricingPolicy(policy)
+    raise ValueError(f"kind {kind!r} must be 'replenishment' or 'pricing'")
+
+
+@register("replenishment", "rl_artifact")
+def rl_replenishment_artifact(artifact: str, registry_dir: str) -> ArtifactReplenishmentPolicy:
+    """Registry factory: the validated replenishment artifact ``artifact`` (``name[@vNNNN]``)
+    from the registry at ``registry_dir``."""
+    out: ArtifactReplenishmentPolicy = load_served_artifact("replenishment", registry_dir, artifact)
+    return out
+
+
+@register("pricing", "rl_artifact")
+def rl_pricing_artifact(artifact: str, registry_dir: str) -> ArtifactPricingPolicy:
+    """Registry factory: the validated pricing artifact ``artifact`` (``name[@vNNNN]``) from the
+    registry at ``registry_dir``."""
+    out: ArtifactPricingPolicy = load_served_artifact("pricing", registry_dir, artifact)
+    return out
