@@ -109,8 +109,8 @@ def prepare_database(url: str, keys: Keys) -> None:
 
 @contextmanager
 def api_server(url: str, keys: Keys, workers: int, pool_size: int, max_overflow: int,
-               logdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """Run uvicorn on 127.0.0.1 until every worker reported start-up; yield (process, port)."""
+               logdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    """Run uvicorn on 127.0.0.1 until every worker reported start-up; yield (process, port, log)."""
     port = free_port()
     env = dict(os.environ, SHOPSPHERE_DATABASE_URL=url, SHOPSPHERE_MODE="production",
                SHOPSPHERE_API_KEY_PEPPER=keys.pepper, SHOPSPHERE_BOOTSTRAP_API_KEYS=keys.spec(),
@@ -130,7 +130,7 @@ def api_server(url: str, keys: Keys, workers: int, pool_size: int, max_overflow:
             time.sleep(0.2)
         httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=10).raise_for_status()
         log.info("uvicorn up: %d worker(s), pool %d+%d, port %d", workers, pool_size, max_overflow, port)
-        yield proc, port
+        yield proc, port, logfile
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -246,6 +246,17 @@ def verify(api: httpx.Client, store: Store, dangling: list[int]) -> dict[str, An
             "problems": problems[:20]}
 
 
+def pg_counters(url: str) -> dict[str, int]:
+    """Cumulative ``pg_stat_database`` counters of the benchmark database (diagnostics only)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        row = conn.execute("SELECT xact_commit, xact_rollback, sessions, deadlocks FROM pg_stat_database "
+                           "WHERE datname = current_database()").fetchone()
+    assert row is not None
+    return dict(zip(("commits", "rollbacks", "sessions", "deadlocks"), (int(v) for v in row), strict=True))
+
+
 def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
@@ -255,6 +266,7 @@ def summarise(res: LoadResult, ncpu: int) -> dict[str, Any]:
     cpu = dict(res.cpu_s)
     cpu["loadgen"] = res.loadgen_cpu_s
     cpu["rest_of_machine"] = cpu.pop("machine_busy") - sum(cpu.values())  # other users, PG background, kernel
+    ours = 1000 * (cpu["server"] + cpu["postgres"] + cpu["loadgen"]) / n  # CPU ms per checkout
     return {
         "checkouts_per_s": res.checkouts_in_window / res.window_s,
         "checkout_ms": {f"p{q}": pct(res.checkout_ms, q) for q in (50, 95, 99)},
@@ -262,11 +274,16 @@ def summarise(res: LoadResult, ncpu: int) -> dict[str, Any]:
         "errors": dict(res.errors.most_common()),
         "cpu_ms_per_checkout": {k: 1000 * v / n for k, v in cpu.items()},
         "machine_busy_share": (res.cpu_s["machine_busy"] / (res.window_s * ncpu)),
+        # what server + PostgreSQL + load generator could do with every CPU to themselves
+        "cpu_bound_capacity_per_s": 1000 * ncpu / ours if res.checkouts_in_window else float("nan"),
+        "paid_orders_whole_run": res.paid_orders,
     }
 
 
-def one_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: LoadPlan) -> dict[str, Any]:
+def one_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: LoadPlan,
+            url: str) -> dict[str, Any]:
     restock_hot(api, store, args.hot_stock, f"restock-{plan.run_tag}")
+    pg0 = pg_counters(url)
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     proc = ctx.Process(target=run_load, args=(plan, q), name="shopsphere-load")
@@ -279,6 +296,9 @@ def one_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: Loa
     assert store.client_paid_units is not None
     store.client_paid_units.update(res.paid_units)
     out = summarise(res, os.cpu_count() or 1)
+    time.sleep(1.0)  # PostgreSQL flushes backend statistics about once a second
+    pg1 = pg_counters(url)
+    out["postgres_per_checkout"] = {k: (pg1[k] - pg0[k]) / max(res.paid_orders, 1) for k in pg0}
     out["verification"] = verify(api, store, res.dangling_carts)
     return out
 
@@ -286,11 +306,20 @@ def one_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: Loa
 def _fmt(r: dict[str, Any]) -> str:
     c, f, v = r["checkout_ms"], r["flow_ms"], r["verification"]
     cpu = " ".join(f"{k} {x:.2f}" for k, x in r["cpu_ms_per_checkout"].items())
+    pg = r["postgres_per_checkout"]
     return (f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 {c['p50']:.1f}/{c['p95']:.1f}/"
             f"{c['p99']:.1f} ms | flow {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms | "
-            f"CPU ms/checkout: {cpu} | busy {100 * r['machine_busy_share']:.0f}% | "
+            f"CPU ms/checkout: {cpu} | busy {100 * r['machine_busy_share']:.0f}% | CPU-bound capacity "
+            f"{r['cpu_bound_capacity_per_s']:.0f}/s | per checkout: {pg['commits']:.1f} commits, "
+            f"{pg['sessions']:.2f} new PG sessions | "
             f"oversold {v['oversold_units']} negative {v['negative_counters']} "
             f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}\n      errors {r['errors']}")
+
+
+def _error_lines(logfile: Path, n: int = 12) -> str:
+    lines = logfile.read_text(errors="replace").splitlines()
+    hits = [ln for ln in lines if "Error" in ln or "error" in ln or "Exception" in ln]
+    return "\n".join("    " + ln[:300] for ln in hits[-n:])
 
 
 def _ints(text: str) -> list[int]:
@@ -331,7 +360,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def profile_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: LoadPlan,
-                server_pid: int, name: str) -> None:
+                server_pid: int, name: str, url: str) -> None:
     args.py_spy.mkdir(parents=True, exist_ok=True)
     out = args.py_spy / f"{name}.txt"
     exe = Path(sys.executable).parent / "py-spy"
@@ -339,7 +368,7 @@ def profile_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan:
                             "--pid", str(server_pid), "--duration", str(int(plan.warmup_s + plan.duration_s)),
                             "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        r = one_run(api, store, args, plan)
+        r = one_run(api, store, args, plan, url)
     finally:
         spy.wait(timeout=120)
     print(f"  py-spy run (not counted) -> {out}\n    " + _fmt(r))
@@ -363,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_database(url, keys)
         db_name = url.rsplit("/", 1)[1].split("?")[0]
         for workers, pool in itertools.product(args.workers, args.pool_size):
-            with api_server(url, keys, workers, pool, args.max_overflow, Path(tmp)) as (proc, port), \
+            with api_server(url, keys, workers, pool, args.max_overflow, Path(tmp)) as (proc, port, logfile), \
                     httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": keys.staff},
                                  timeout=120) as api:
                 store = store or seed(api, args.skus, tag)
@@ -383,13 +412,15 @@ def main(argv: list[str] | None = None) -> int:
                             run_tag=f"{tag}-w{workers}p{pool}c{conc}r{rep}", server_pid=proc.pid,
                             db_name=db_name)
                         if rep == args.repeats:
-                            profile_run(api, store, args, plan, proc.pid, f"w{workers}-p{pool}-c{conc}")
+                            profile_run(api, store, args, plan, proc.pid, f"w{workers}-p{pool}-c{conc}", url)
                             continue
-                        r = one_run(api, store, args, plan)
+                        r = one_run(api, store, args, plan, url)
                         r.update(cfg, repeat=rep + 1)
                         runs.append(r)
                         reps.append(r)
                         print(f"  run {rep + 1}: " + _fmt(r))
+                        if any(k.split()[1].startswith("5") or k.startswith("transport") for k in r["errors"]):
+                            print("  server errors (log tail):\n" + _error_lines(logfile))
                     med = {k: statistics.median(r[k] for r in reps) for k in ("checkouts_per_s",)}
                     for part in ("checkout_ms", "flow_ms"):
                         med[part] = {q: statistics.median(r[part][q] for r in reps) for q in ("p50", "p95", "p99")}

@@ -209,15 +209,19 @@ def load_served_artifact(kind: str, registry_dir: str | Path, spec: str) -> Any:
 
 @register("replenishment", "rl_artifact")
 def rl_replenishment_artifact(artifact: str, registry_dir: str) -> ArtifactReplenishmentPolicy:
-    """Registry factory: the validated replenishment artifact ``artifact`` (``name[@vNNNN]``)
-    from the registry at ``registry_dir``."""
+    """A validated RL artifact (``name[@vNNNN]``) from the registry at ``registry_dir``.
+
+    Served through :class:`ArtifactReplenishmentPolicy`; refuses unvalidated or tampered ones.
+    """
     out: ArtifactReplenishmentPolicy = load_served_artifact("replenishment", registry_dir, artifact)
     return out
 
 
 @register("pricing", "rl_artifact")
 def rl_pricing_artifact(artifact: str, registry_dir: str) -> ArtifactPricingPolicy:
-    """Registry factory: the validated pricing artifact ``artifact`` (``name[@vNNNN]``) from the
-    registry at ``registry_dir``."""
+    """A validated RL artifact (``name[@vNNNN]``) from the registry at ``registry_dir``.
+
+    Served through :class:`ArtifactPricingPolicy`; refuses unvalidated or tampered ones.
+    """
     out: ArtifactPricingPolicy = load_served_artifact("pricing", registry_dir, artifact)
     return out

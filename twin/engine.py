@@ -49,6 +49,7 @@ from api.schemas import (
     OrderStatus,
     PosSale,
     PosSaleBatch,
+    SearchQuery,
 )
 from scenarios.schema import Policies, Scenario
 from twin.agents import Customer, ShopModel, form_baskets
@@ -340,6 +341,21 @@ class Twin:
             return -1
         return int(ok[int(self.rng_subst.random() * ok.size)])
 
+    def _search_substitute(self, row: int, sku: int, taken: dict[int, int]) -> int:
+        """Online: search the category for items in stock at the warehouse and take one, or -1."""
+        if self.subst_p <= 0.0 or self.rng_subst.random() >= self.subst_p:
+            return -1
+        w = self.world
+        cat = w.skus.category_names[int(w.skus.category[sku])]
+        page = self.client.search(SearchQuery(category=cat, in_stock_at=w.location_codes[row],
+                                              sort="name", limit=100))
+        oh, res = self.on_hand[row], self.reserved[row]
+        ok = [j for j in (w.skus.index_of(item.sku) for item in page.items)
+              if oh[j] - res[j] - taken.get(j, 0) > 0]
+        if not ok:
+            return -1
+        return ok[int(self.rng_subst.random() * len(ok))]
+
     def _store_shopper(self, loc: int, basket: list[int]) -> Callable[[Customer], None]:
         def shop(c: Customer) -> None:
             self.shop_in_store(c, loc, basket)
@@ -404,7 +420,7 @@ class Twin:
             if oh[s] - res[s] - want.get(s, 0) > 0:
                 t = s
             else:
-                t = self._substitute(row, s, want)
+                t = self._search_substitute(row, s, want)
                 if t < 0:
                     lost += 1
                     self.events.add(now, EventKind.LOST, row, s, 1, 0, c.unique_id)

@@ -39,9 +39,13 @@ from api.schemas import (
     PosSaleBatch,
     PosSaleResult,
     PriceBulkResult,
+    PriceQuote,
+    PriceQuoteRequest,
     PriceRead,
     PriceSet,
     ReceiptCreate,
+    ReplenishmentPlan,
+    ReplenishmentPlanRequest,
     ReturnCreate,
     SearchQuery,
     SkuImportRow,
@@ -53,7 +57,6 @@ from api.schemas import (
 
 R = TypeVar("R")
 
-Json = Mapping[str, object] | Sequence[object] | None
 
 
 @dataclass(slots=True)
@@ -80,6 +83,18 @@ class CallStats:
 
 def _dump(model: BaseModel) -> dict[str, object]:
     return model.model_dump(mode="json", exclude_none=True)
+
+
+Body = BaseModel | Sequence[BaseModel] | Mapping[str, object] | None
+
+
+def _json_body(body: Body) -> object:
+    """The JSON body of a call, built only when a trace is written."""
+    if body is None or isinstance(body, Mapping):
+        return body
+    if isinstance(body, BaseModel):
+        return _dump(body)
+    return [_dump(b) for b in body]
 
 
 class RecordingClient:
@@ -115,7 +130,7 @@ class RecordingClient:
         name: str,
         method: str,
         path: str,
-        body: Json,
+        body: Body,
         fn: Callable[[], R],
         idempotency_key: str | None = None,
     ) -> R:
@@ -140,7 +155,7 @@ class RecordingClient:
                     "timestamp": self._clock.now().isoformat(),
                     "method": method,
                     "path": path,
-                    "body": body,
+                    "body": _json_body(body),
                     "status": status,
                     "latency_ms": round(ms, 4),
                 }
@@ -150,23 +165,23 @@ class RecordingClient:
 
     # ---- catalog -------------------------------------------------------------------------
     def create_category(self, body: CategoryCreate) -> CategoryRead:
-        return self._call("create_category", "POST", "/v1/categories", _dump(body),
+        return self._call("create_category", "POST", "/v1/categories", body,
                           lambda: self.inner.create_category(body))
 
     def import_skus(self, rows: Sequence[SkuImportRow]) -> ImportResult:
-        return self._call("import_skus", "POST", "/v1/skus/import", [_dump(r) for r in rows],
+        return self._call("import_skus", "POST", "/v1/skus/import", rows,
                           lambda: self.inner.import_skus(rows))
 
     def get_sku(self, sku: str) -> SkuRead:
         return self._call("get_sku", "GET", f"/v1/skus/{sku}", None, lambda: self.inner.get_sku(sku))
 
     def search(self, query: SearchQuery) -> Page[SkuRead]:
-        return self._call("search", "GET", "/v1/search", _dump(query),
+        return self._call("search", "GET", "/v1/search", query,
                           lambda: self.inner.search(query))
 
     # ---- locations -----------------------------------------------------------------------
     def create_location(self, body: LocationCreate) -> LocationRead:
-        return self._call("create_location", "POST", "/v1/locations", _dump(body),
+        return self._call("create_location", "POST", "/v1/locations", body,
                           lambda: self.inner.create_location(body))
 
     def list_locations(self) -> list[LocationRead]:
@@ -175,26 +190,26 @@ class RecordingClient:
 
     # ---- stock ---------------------------------------------------------------------------
     def stock_levels(self, query: StockQuery) -> list[StockLevel]:
-        return self._call("stock_levels", "POST", "/v1/stock/levels", _dump(query),
+        return self._call("stock_levels", "POST", "/v1/stock/levels", query,
                           lambda: self.inner.stock_levels(query))
 
     def receive(self, body: ReceiptCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        return self._call("receive", "POST", "/v1/stock/receipts", _dump(body),
+        return self._call("receive", "POST", "/v1/stock/receipts", body,
                           lambda: self.inner.receive(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
     def transfer(self, body: TransferCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        return self._call("transfer", "POST", "/v1/stock/transfers", _dump(body),
+        return self._call("transfer", "POST", "/v1/stock/transfers", body,
                           lambda: self.inner.transfer(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
     def adjust(self, body: AdjustmentCreate, *, idempotency_key: str | None = None) -> MovementRead:
-        return self._call("adjust", "POST", "/v1/stock/adjustments", _dump(body),
+        return self._call("adjust", "POST", "/v1/stock/adjustments", body,
                           lambda: self.inner.adjust(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
     def pos_sales(self, body: PosSaleBatch, *, idempotency_key: str | None = None) -> PosSaleResult:
-        return self._call("pos_sales", "POST", "/v1/stock/pos-sales", _dump(body),
+        return self._call("pos_sales", "POST", "/v1/stock/pos-sales", body,
                           lambda: self.inner.pos_sales(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
@@ -208,7 +223,7 @@ class RecordingClient:
 
     # ---- prices --------------------------------------------------------------------------
     def set_prices(self, prices: Sequence[PriceSet]) -> PriceBulkResult:
-        return self._call("set_prices", "POST", "/v1/prices", [_dump(p) for p in prices],
+        return self._call("set_prices", "POST", "/v1/prices", prices,
                           lambda: self.inner.set_prices(prices))
 
     def get_prices(self, skus: Sequence[str], channel: str) -> list[PriceRead]:
@@ -218,12 +233,12 @@ class RecordingClient:
 
     # ---- carts ---------------------------------------------------------------------------
     def create_cart(self, body: CartCreate, *, idempotency_key: str | None = None) -> CartRead:
-        return self._call("create_cart", "POST", "/v1/carts", _dump(body),
+        return self._call("create_cart", "POST", "/v1/carts", body,
                           lambda: self.inner.create_cart(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
     def set_cart_line(self, cart_id: int, body: CartLineSet) -> CartRead:
-        return self._call("set_cart_line", "PUT", f"/v1/carts/{cart_id}/lines", _dump(body),
+        return self._call("set_cart_line", "PUT", f"/v1/carts/{cart_id}/lines", body,
                           lambda: self.inner.set_cart_line(cart_id, body))
 
     def get_cart(self, cart_id: int) -> CartRead:
@@ -232,7 +247,7 @@ class RecordingClient:
 
     # ---- checkout and orders -------------------------------------------------------------
     def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
-        return self._call("checkout", "POST", "/v1/checkout", _dump(body),
+        return self._call("checkout", "POST", "/v1/checkout", body,
                           lambda: self.inner.checkout(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
@@ -257,9 +272,19 @@ class RecordingClient:
 
     def return_order(self, order_id: int, body: ReturnCreate, *,
                      idempotency_key: str | None = None) -> OrderRead:
-        return self._call("return_order", "POST", f"/v1/orders/{order_id}/returns", _dump(body),
+        return self._call("return_order", "POST", f"/v1/orders/{order_id}/returns", body,
                           lambda: self.inner.return_order(order_id, body,
                                                           idempotency_key=idempotency_key),
+                          idempotency_key)
+
+    # ---- policies --------------------------------------------------------------------------
+    def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
+        return self._call("plan_replenishment", "POST", "/v1/replenishment/plan", body,
+                          lambda: self.inner.plan_replenishment(body))
+
+    def quote_prices(self, body: PriceQuoteRequest, *, idempotency_key: str | None = None) -> PriceQuote:
+        return self._call("quote_prices", "POST", "/v1/pricing/quote", body,
+                          lambda: self.inner.quote_prices(body, idempotency_key=idempotency_key),
                           idempotency_key)
 
     # ---- housekeeping --------------------------------------------------------------------

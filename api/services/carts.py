@@ -19,7 +19,7 @@ from api.errors import ConflictError, InsufficientStockError, InvalidInputError,
 from api.models import T
 from api.schemas import CartCreate, CartLineRead, CartLineSet, CartRead, Channel, LineError
 from api.services.context import Env, Principal, require_staff, values_cte
-from api.services.prices import current_prices
+from api.services.prices import current_price
 from api.services.stock import available
 
 _CART, _LINE, _SKU, _STOCK = T["carts"], T["cart_lines"], T["skus"], T["stock"]
@@ -57,11 +57,12 @@ def _owned(stmt: Any, who: Principal) -> Any:
     return stmt.where(_CART.c.customer_id == who.customer_id) if who.role == "customer" else stmt
 
 
+_LINES = (select(_SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents)
+          .join(_SKU, _SKU.c.id == _LINE.c.sku_id).where(_LINE.c.cart_id == bindparam("cid")).order_by(_SKU.c.code))
+
+
 def _lines(conn: Connection, cart_id: int) -> list[CartLineRead]:
-    rows = conn.execute(
-        select(_SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents)
-        .join(_SKU, _SKU.c.id == _LINE.c.sku_id).where(_LINE.c.cart_id == cart_id).order_by(_SKU.c.code)
-    ).all()
+    rows = conn.execute(_LINES, {"cid": cart_id}).all()
     return [CartLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents) for r in rows]
 
 
@@ -91,6 +92,26 @@ def get_cart(env: Env, who: Principal, cart_id: int) -> CartRead:
     return cart
 
 
+# Hot path (the twin sets cart lines all day): statements are built once, executed with params.
+_CLAIM = (update(_CART).where(_CART.c.id == bindparam("cid"), _CART.c.status == "open")
+          .values(expires_at=bindparam("exp"))
+          .returning(_CART.c.id, _CART.c.customer_id, _CART.c.channel, _CART.c.location_id,
+                     _CART.c.status, _CART.c.expires_at))
+_CLAIM_OWN = _CLAIM.where(_CART.c.customer_id == bindparam("cust"))
+_LINE_HELD = select(_LINE.c.reserved_qty).where(_LINE.c.cart_id == bindparam("cid"), _LINE.c.sku_id == bindparam("sku"))
+_RESERVE = (update(_STOCK)
+            .where(_STOCK.c.sku_id == bindparam("sku"), _STOCK.c.location_id == bindparam("loc"),
+                   _STOCK.c.on_hand - _STOCK.c.reserved >= bindparam("q"))
+            .values(reserved=_STOCK.c.reserved + bindparam("q")))
+_UNRESERVE = (update(_STOCK).where(_STOCK.c.sku_id == bindparam("sku"), _STOCK.c.location_id == bindparam("loc"))
+              .values(reserved=_STOCK.c.reserved - bindparam("q")))
+_LINE_DEL = delete(_LINE).where(_LINE.c.cart_id == bindparam("cid"), _LINE.c.sku_id == bindparam("sku"))
+_LINE_UPD = (update(_LINE).where(_LINE.c.cart_id == bindparam("cid"), _LINE.c.sku_id == bindparam("sku"))
+             .values(quantity=bindparam("qty"), unit_price_cents=bindparam("price"), reserved_qty=bindparam("qty")))
+_LINE_INS = insert(_LINE).values(cart_id=bindparam("cid"), sku_id=bindparam("sku"), quantity=bindparam("qty"),
+                                 unit_price_cents=bindparam("price"), reserved_qty=bindparam("qty"))
+
+
 def set_cart_line(env: Env, who: Principal, cart_id: int, body: CartLineSet) -> CartRead:
     """Set a line's quantity (0 removes it), reserving or releasing the difference.
 
@@ -101,45 +122,33 @@ def set_cart_line(env: Env, who: Principal, cart_id: int, body: CartLineSet) -> 
     with env.uow() as u:
         c = u.conn
         # claims the cart row (PostgreSQL row lock) and extends its reservation window
-        row = c.execute(
-            _owned(update(_CART).where(_CART.c.id == cart_id, _CART.c.status == "open"), who)
-            .values(expires_at=now + env.reservation_ttl)
-            .returning(_CART.c.id, _CART.c.customer_id, _CART.c.channel, _CART.c.location_id,
-                       _CART.c.status, _CART.c.expires_at)
-        ).first()
+        if who.role == "customer":
+            row = c.execute(_CLAIM_OWN, {"cid": cart_id, "exp": now + env.reservation_ttl,
+                                         "cust": who.customer_id}).first()
+        else:
+            row = c.execute(_CLAIM, {"cid": cart_id, "exp": now + env.reservation_ttl}).first()
         if row is None:
             raise _missing_or_closed(c, who, cart_id)
         sku = env.sku_id(c, body.sku)
-        line = c.execute(select(_LINE.c.reserved_qty)
-                         .where(_LINE.c.cart_id == cart_id, _LINE.c.sku_id == sku)).first()
+        key = {"cid": cart_id, "sku": sku}
+        line = c.execute(_LINE_HELD, key).first()
         held = line[0] if line is not None else 0
         delta = body.quantity - held
         loc = row.location_id
         if delta > 0:
-            res = c.execute(
-                update(_STOCK)
-                .where(_STOCK.c.sku_id == sku, _STOCK.c.location_id == loc,
-                       _STOCK.c.on_hand - _STOCK.c.reserved >= delta)
-                .values(reserved=_STOCK.c.reserved + delta)
-            )
-            if res.rowcount != 1:
+            if c.execute(_RESERVE, {"sku": sku, "loc": loc, "q": delta}).rowcount != 1:
                 avail = available(c, loc, [sku])[sku] + held
                 raise InsufficientStockError(
                     f"only {avail} of {body.sku} available at this location",
                     details=[LineError(sku=body.sku, code="INSUFFICIENT_STOCK",
                                        requested=body.quantity, available=avail).model_dump()])
         elif delta < 0:
-            c.execute(update(_STOCK).where(_STOCK.c.sku_id == sku, _STOCK.c.location_id == loc)
-                      .values(reserved=_STOCK.c.reserved + delta))
+            c.execute(_UNRESERVE, {"sku": sku, "loc": loc, "q": -delta})
         if body.quantity == 0:
-            c.execute(delete(_LINE).where(_LINE.c.cart_id == cart_id, _LINE.c.sku_id == sku))
+            c.execute(_LINE_DEL, key)
         else:
-            price = current_prices(c, [sku], row.channel, now)[sku]
-            values = {"quantity": body.quantity, "unit_price_cents": price, "reserved_qty": body.quantity}
-            if line is not None:
-                c.execute(update(_LINE).where(_LINE.c.cart_id == cart_id, _LINE.c.sku_id == sku).values(**values))
-            else:
-                c.execute(insert(_LINE).values(cart_id=cart_id, sku_id=sku, **values))
+            price = current_price(c, sku, row.channel, now)
+            c.execute(_LINE_UPD if line is not None else _LINE_INS, {**key, "qty": body.quantity, "price": price})
         cart = _read(env, c, row, _lines(c, cart_id))
         u.commit()
     return cart

@@ -89,10 +89,10 @@ def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> Impor
         c = u.conn
         _load_import_table(env, c, list(by_code.values()))
         c.execute(text("INSERT INTO categories (code, name) SELECT DISTINCT category, category "
-                       "FROM tmp_sku_import WHERE true ON CONFLICT (code) DO NOTHING"))
+                       "FROM tmp_sku_import WHERE true ORDER BY category ON CONFLICT (code) DO NOTHING"))
         c.execute(text("INSERT INTO products (code, name, category_id) "
                        "SELECT t.product, MIN(t.name), MIN(c.id) FROM tmp_sku_import t "
-                       "JOIN categories c ON c.code = t.category GROUP BY t.product "
+                       "JOIN categories c ON c.code = t.category GROUP BY t.product ORDER BY t.product "
                        "ON CONFLICT (code) DO NOTHING"))
         existing = int(c.scalar(text("SELECT COUNT(*) FROM tmp_sku_import t JOIN skus s ON s.code = t.code")) or 0)
         cols = ("product_id", "category_id", "name", "description", "attributes", "cost_cents", "list_price_cents")
@@ -104,7 +104,7 @@ def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> Impor
             "INSERT INTO skus (code, product_id, category_id, name, description, attributes, cost_cents, "
             "list_price_cents) SELECT t.code, p.id, c.id, t.name, t.description, t.attributes, t.cost_cents, "
             "t.list_price_cents FROM tmp_sku_import t JOIN products p ON p.code = t.product "
-            "JOIN categories c ON c.code = t.category WHERE true ON CONFLICT (code) DO UPDATE SET "
+            "JOIN categories c ON c.code = t.category WHERE true ORDER BY t.code ON CONFLICT (code) DO UPDATE SET "
             + ", ".join(f"{k} = excluded.{k}" for k in cols) + f" WHERE {changed}"
         ))
         c.execute(text("DROP TABLE tmp_sku_import"))

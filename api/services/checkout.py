@@ -100,9 +100,9 @@ def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, 
 
 
 def _short(c: Any, loc: int, need: dict[int, int], ok: set[int], lines: Sequence[Any]) -> None:
-    bad = sorted(set(need) - ok)
-    avail = available(c, loc, bad)
     code = {ln.sku_id: ln.code for ln in lines}
+    bad = sorted(set(need) - ok, key=code.__getitem__)
+    avail = available(c, loc, bad)
     qty = {ln.sku_id: ln.quantity for ln in lines}
     held = {ln.sku_id: ln.reserved_qty for ln in lines}
     errs = [LineError(sku=code[s], code="INSUFFICIENT_STOCK", requested=qty[s],

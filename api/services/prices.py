@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select
+from sqlalchemy import Connection, bindparam, func, insert, or_, select
 
 from api.errors import InvalidInputError, NotFoundError
 from api.models import T
@@ -65,6 +65,20 @@ def _current_stmt(channel: str, now: datetime) -> Any:
     return select(_SKU.c.id, _SKU.c.code, _SKU.c.list_price_cents, _PRICE.c.price_cents,
                   _PRICE.c.valid_from, _PRICE.c.valid_to).select_from(
         _SKU.outerjoin(_PRICE, _PRICE.c.id == best))
+
+
+_P1 = _PRICE.alias("p1")
+_ONE_PRICE = select(func.coalesce(
+    select(_P1.c.price_cents)
+    .where(_P1.c.sku_id == bindparam("sku"), _P1.c.channel == bindparam("ch"), _P1.c.valid_from <= bindparam("now"),
+           or_(_P1.c.valid_to.is_(None), _P1.c.valid_to > bindparam("now")))
+    .order_by(_P1.c.valid_from.desc(), _P1.c.id.desc()).limit(1).scalar_subquery(),
+    _SKU.c.list_price_cents)).where(_SKU.c.id == bindparam("sku"))
+
+
+def current_price(conn: Connection, sku_id: int, channel: str, now: datetime) -> int:
+    """Current price in cents of one SKU on ``channel`` (its list price when none is set)."""
+    return int(conn.execute(_ONE_PRICE, {"sku": sku_id, "ch": channel, "now": now}).scalar_one())
 
 
 def current_prices(conn: Connection, sku_ids: Sequence[int], channel: str, now: datetime) -> dict[int, int]:

@@ -176,7 +176,7 @@ def receive(env: Env, who: Principal, body: ReceiptCreate) -> list[MovementRead]
 
 def _insufficient(conn: Connection, loc: int, wanted: dict[int, int], ok: set[int],
                   codes: dict[int, str]) -> list[LineError]:
-    bad = sorted(set(wanted) - ok)
+    bad = sorted(set(wanted) - ok, key=codes.__getitem__)
     avail = available(conn, loc, bad)
     return [LineError(sku=codes[s], code="INSUFFICIENT_STOCK", requested=wanted[s], available=avail[s])
             for s in bad]

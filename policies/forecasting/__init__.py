@@ -10,7 +10,7 @@ Quick use::
 
 For replenishment, :func:`forecast_arrays` maps a ``(n_series, T)`` history to the mean and
 standard deviation of the next periods with the vectorised baselines (NumPy only).
-Importing this package needs only NumPy and SciPy; pandas, Prophet and rich are imported by
+Importing this package needs only NumPy; pandas, Prophet and rich are imported by
 the functions that use them.
 """
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-from scipy.stats import norm
 
 from policies.forecasting.errors import ForecastingError
 from policies.forecasting.panel import Panel
@@ -119,7 +119,7 @@ def normal_forecast(
 
     With ``nonnegative`` (demand cannot be negative) the mean and both bounds are clipped at 0.
     """
-    z = float(norm.ppf(0.5 + level / 2.0))
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
     lower = mean - z * std
     upper = mean + z * std
     if nonnegative:

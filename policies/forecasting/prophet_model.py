@@ -4,9 +4,10 @@ Weekly and yearly seasonality, a country's public holidays and extra regressors 
 promotion, weather, holiday flags: any regressor column of the panel) are supported. Prophet
 and cmdstanpy are imported on first use; cmdstanpy's per-fit INFO logging is silenced.
 
-Prediction intervals are normal around Prophet's mean with Prophet's fitted observation noise
-(``sigma_obs`` times the series scale). Prophet's own simulated intervals are not used: they
-draw from NumPy's global random state (irreproducible here) and cost a simulation per series.
+Prediction intervals are normal around Prophet's mean, with the RMS of Prophet's in-sample
+errors over the last ``sigma_window`` periods (56; recent errors, as for the baselines).
+Prophet's own simulated intervals are not used: they draw from NumPy's global random state
+(irreproducible here) and cost a simulation per series.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class ProphetForecaster:
         regressors: panel regressors to add; ``None`` adds every regressor in the panel.
         changepoint_prior_scale: trend flexibility (Prophet's default 0.05).
         seasonality_mode: ``"additive"`` or ``"multiplicative"``.
+        sigma_window: recent periods whose in-sample errors set the interval width.
     """
 
     weekly: bool = True
@@ -64,6 +66,7 @@ class ProphetForecaster:
     regressors: tuple[str, ...] | None = None
     changepoint_prior_scale: float = 0.05
     seasonality_mode: Literal["additive", "multiplicative"] = "additive"
+    sigma_window: int = 56
     name: str = "prophet"
 
     def fit(self, history: Panel) -> FittedProphet:
@@ -99,7 +102,7 @@ class ProphetForecaster:
                 m.add_regressor(r)
             m.fit(frame)
             models.append(m)
-        return FittedProphet(self.name, history, names, tuple(models))
+        return FittedProphet(self.name, history, names, tuple(models), self.sigma_window)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -110,6 +113,7 @@ class FittedProphet:
     history: Panel
     regressor_names: tuple[str, ...]
     models: tuple[Any, ...]
+    sigma_window: int = 56
 
     def predict(
         self,
@@ -135,16 +139,28 @@ class FittedProphet:
                 raise ForecastingError(
                     f"future_regressors[{r}]", np.shape(future[r]), f"must be ({n}, {horizon})"
                 )
-        dates = self.history.future_dates(horizon)
+        hist = self.history
+        tail = slice(max(0, hist.n_periods - self.sigma_window), hist.n_periods)
+        dates = np.concatenate([hist.dates[tail], hist.future_dates(horizon)])
         mean = np.zeros((n, horizon))
         std = np.zeros((n, horizon))
         for i, m in enumerate(self.models):
             if isinstance(m, float):
                 mean[i] = m
                 continue
+            # one call predicts the recent history (for the error scale) and the future
             frame: pd.DataFrame = pd.DataFrame({"ds": dates})
             for r in self.regressor_names:
-                frame[r] = np.asarray(future[r], dtype=np.float64)[i]
-            mean[i] = m.predict(frame)["yhat"].to_numpy()
-            std[i] = float(np.mean(m.params["sigma_obs"])) * float(m.y_scale)
-        return normal_forecast(self.model, self.history, mean, std, level)
+                past = hist.regressors[r][i, tail]
+                frame[r] = np.concatenate([past, np.asarray(future[r], dtype=np.float64)[i]])
+            yhat = m.predict(frame)["yhat"].to_numpy()
+            k = len(yhat) - horizon
+            mean[i] = yhat[k:]
+            resid = hist.values[i, tail] - yhat[:k]
+            ok = ~np.isnan(resid)
+            std[i] = (
+                np.sqrt(np.mean(resid[ok] ** 2))
+                if ok.sum() >= 2
+                else float(np.mean(m.params["sigma_obs"])) * float(m.y_scale)
+            )
+        return normal_forecast(self.model, hist, mean, std, level)

@@ -27,7 +27,7 @@ from api.client.inprocess import InProcessClient
 from api.clock import ManualClock
 from api.db import make_engine, upgrade_schema
 from api.payments import SimulatedGateway
-from api.schemas import LocationCreate, ReceiptCreate, SkuImportRow, StockLine
+from api.schemas import LocationCreate, LocationKind, ReceiptCreate, SkuImportRow, StockLine
 from api.services.auth import create_api_key
 from api.services.context import Env, Principal
 from api.settings import Settings
@@ -123,7 +123,7 @@ def seed(client: InProcessClient | HttpClient, *, n_skus: int = 3, stock: int = 
                          cost_cents=price_cents // 2, list_price_cents=price_cents + i) for i in range(n_skus)]
     client.import_skus(rows)
     loc = f"{p}-W"
-    client.create_location(LocationCreate(code=loc, kind="warehouse", name="Warehouse", lat=52.5, lon=13.4))
+    client.create_location(LocationCreate(code=loc, kind=LocationKind.WAREHOUSE, name="Warehouse", lat=52.5, lon=13.4))
     if stock:
         client.receive(ReceiptCreate(location=loc, lines=[StockLine(sku=r.sku, quantity=stock) for r in rows]))
     return Seed(prefix=p, skus=[r.sku for r in rows], location=loc)

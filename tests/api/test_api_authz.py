@@ -15,7 +15,15 @@ import httpx
 from api_helpers import ServerThread, seed
 
 from api.client.inprocess import InProcessClient
-from api.schemas import CartCreate, CartLineSet, CheckoutRequest, LocationCreate, OrderStatus
+from api.schemas import (
+    CartCreate,
+    CartLineSet,
+    Channel,
+    CheckoutRequest,
+    LocationCreate,
+    LocationKind,
+    OrderStatus,
+)
 from api.services.context import Env, Principal
 
 ROLES = ("anon", "owner", "other", "staff", "service")
@@ -34,7 +42,7 @@ def test_every_role_against_every_endpoint(server: ServerThread, env: Env) -> No
     }
 
     def cart() -> int:
-        c = owner.create_cart(CartCreate(channel="web", location=s.location))
+        c = owner.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
         owner.set_cart_line(c.id, CartLineSet(sku=s.skus[0], quantity=1))
         return c.id
 
@@ -67,7 +75,7 @@ def test_every_role_against_every_endpoint(server: ServerThread, env: Env) -> No
                                                            "lines": [{"sku": s.skus[1], "quantity": 1}]}),
         "transfer": lambda: ("POST", "/v1/stock/transfers", {
             "from_location": s.location, "to_location": staff.create_location(
-                LocationCreate(code=u(), kind="store", name="S", lat=0, lon=0)).code,
+                LocationCreate(code=u(), kind=LocationKind.STORE, name="S", lat=0, lon=0)).code,
             "lines": [{"sku": s.skus[1], "quantity": 1}]}),
         "adjust": lambda: ("POST", "/v1/stock/adjustments", {"location": s.location, "sku": s.skus[1],
                                                              "delta": 1, "reason": "count"}),

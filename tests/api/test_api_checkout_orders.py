@@ -16,6 +16,7 @@ from api.payments import SimulatedGateway
 from api.schemas import (
     CartCreate,
     CartLineSet,
+    Channel,
     CheckoutRequest,
     OrderStatus,
     PriceSet,
@@ -33,7 +34,7 @@ def _level(client: InProcessClient, sku: str, loc: str) -> tuple[int, int]:
 
 
 def _cart(client: InProcessClient, loc: str, lines: dict[str, int]) -> int:
-    cart = client.create_cart(CartCreate(channel="web", location=loc))
+    cart = client.create_cart(CartCreate(channel=Channel.WEB, location=loc))
     for sku, q in lines.items():
         client.set_cart_line(cart.id, CartLineSet(sku=sku, quantity=q))
     return cart.id
@@ -69,7 +70,7 @@ def test_changing_a_line_extends_the_reservation_window(staff: InProcessClient, 
 def test_cart_line_beyond_available_is_refused_with_line_details(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=1, stock=2)
     shopper = staff.as_principal("customer", "c-short")
-    cart = shopper.create_cart(CartCreate(channel="web", location=s.location))
+    cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
     shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=1))
     with pytest.raises(CommerceError) as err:
         shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=3))
@@ -82,10 +83,10 @@ def test_cart_line_beyond_available_is_refused_with_line_details(staff: InProces
 
 def test_checkout_snapshots_price_and_charges_once(staff: InProcessClient, env: Env) -> None:
     s = seed(staff, n_skus=2, stock=10, price_cents=1000)
-    staff.set_prices([PriceSet(sku=s.skus[0], channel="web", price_cents=900)])
+    staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=900)])
     shopper = staff.as_principal("customer", "c-pay")
     cart_id = _cart(shopper, s.location, {s.skus[0]: 2, s.skus[1]: 1})
-    staff.set_prices([PriceSet(sku=s.skus[0], channel="web", price_cents=5000)])  # after the snapshot
+    staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=5000)])  # after the snapshot
     order = shopper.checkout(CheckoutRequest(cart_id=cart_id))
     assert order.status == OrderStatus.PAID and order.total_cents == 2 * 900 + 1001
     assert order.payment is not None and order.payment.captured_cents == order.total_cents

@@ -18,6 +18,7 @@ from api.payments import SimulatedGateway
 from api.schemas import (
     CartCreate,
     CartLineSet,
+    Channel,
     CheckoutRequest,
     StockQuery,
 )
@@ -37,7 +38,7 @@ def test_200_retried_checkouts_create_each_order_and_charge_once(server: ServerT
     shopper = staff.as_principal("customer", "retry-c")
     carts = []
     for _ in range(200):
-        cart = shopper.create_cart(CartCreate(channel="web", location=s.location))
+        cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
         shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=1))
         carts.append(cart.id)
     client: HttpClient = server.client("customer", "retry-c")

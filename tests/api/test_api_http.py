@@ -17,8 +17,10 @@ from api.clock import ManualClock
 from api.schemas import (
     CartCreate,
     CartLineSet,
+    Channel,
     CheckoutRequest,
     LocationCreate,
+    LocationKind,
     OrderStatus,
     PosSale,
     PosSaleBatch,
@@ -113,12 +115,12 @@ def _scenario(staff: CommerceClient, shopper: CommerceClient) -> list[Any]:
     out: list[Any] = []
     s = seed(staff, n_skus=3, stock=6, price_cents=1000)  # type: ignore[arg-type]
     out.append(staff.list_locations())
-    staff.create_location(LocationCreate(code=f"{s.prefix}-ST", kind="store", name="Store", lat=0.5, lon=0.5))
+    staff.create_location(LocationCreate(code=f"{s.prefix}-ST", kind=LocationKind.STORE, name="Store", lat=0.5, lon=0.5))
     out.append(staff.transfer(TransferCreate(from_location=s.location, to_location=f"{s.prefix}-ST",
                                              lines=[StockLine(sku=s.skus[0], quantity=2)])))
-    out.append(staff.set_prices([PriceSet(sku=s.skus[1], channel="web", price_cents=555)]))
+    out.append(staff.set_prices([PriceSet(sku=s.skus[1], channel=Channel.WEB, price_cents=555)]))
     out.append(staff.get_prices(s.skus, "web"))
-    cart = shopper.create_cart(CartCreate(channel="web", location=s.location), idempotency_key="cart-1")
+    cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location), idempotency_key="cart-1")
     out.append(shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[1], quantity=2)))
     out.append(shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[2], quantity=1)))
     order = shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-1")

@@ -27,6 +27,7 @@ from api.models import T
 from api.schemas import (
     CartCreate,
     CartLineSet,
+    Channel,
     PipelineLine,
     PolicySpec,
     PosSale,
@@ -36,7 +37,7 @@ from api.schemas import (
     ReplenishmentPlanRequest,
 )
 from api.services.auth import create_api_key
-from api.services.context import Env, Principal
+from api.services.context import Env
 from api.services.policy_serving import PolicyConfigError, PolicyServing
 from api.settings import Settings
 from policies.artifacts import (
@@ -80,7 +81,7 @@ def test_base_stock_plan_orders_level_minus_inventory_position(
     clock.set(T0 + 5 * DAY + timedelta(hours=8))
     _sell(staff, clock, s.location, 5, {s.skus[1]: 3})  # today: not in the history window
     shopper = staff.as_principal("customer", "c-plan")
-    cart = shopper.create_cart(CartCreate(channel="web", location=s.location))
+    cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
     shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=2))  # 2 reserved
     body = ReplenishmentPlanRequest(
         location=s.location, skus=s.skus, policy=PolicySpec(name="base_stock", params={"base_stock": 40}),
@@ -146,9 +147,9 @@ def test_configured_default_policy_serves_plans_and_quotes(env: Env, staff: InPr
 def test_static_quote_is_bounded_and_apply_writes_once_with_idempotency_key(
         staff: InProcessClient, server: ServerThread, env: Env) -> None:
     s = seed(staff, n_skus=3, stock=4)  # list 1000, 1001, 1002; cost 500
-    staff.set_prices([PriceSet(sku=s.skus[0], channel="web", price_cents=950)])
+    staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=950)])
     http = server.client("service")
-    body = PriceQuoteRequest(skus=s.skus, channel="web", policy=PolicySpec(name="static", params={"multiplier": 0.4}),
+    body = PriceQuoteRequest(skus=s.skus, channel=Channel.WEB, policy=PolicySpec(name="static", params={"multiplier": 0.4}),
                              min_price_ratio=0.6, max_price_ratio=1.2)
     quote = http.quote_prices(body)
     assert [(ln.current_price_cents, ln.list_price_cents, ln.cost_cents, ln.on_hand, ln.min_price_cents,
@@ -186,13 +187,13 @@ def test_elasticity_quote_fits_daily_sales_against_daily_prices(
     sku = s.skus[0]
     for d in range(1, 7):
         price = 1000 if d % 2 else 500
-        staff.set_prices([PriceSet(sku=sku, channel="store", price_cents=price, valid_from=T0 + d * DAY,
+        staff.set_prices([PriceSet(sku=sku, channel=Channel.STORE, price_cents=price, valid_from=T0 + d * DAY,
                                    valid_to=T0 + (d + 1) * DAY)])
     for d in range(1, 7):
         _sell(staff, clock, s.location, d, {sku: 1 if d % 2 else 8})
     clock.set(T0 + 7 * DAY + timedelta(hours=1))
     quote = staff.quote_prices(PriceQuoteRequest(
-        skus=[sku], channel="store", location=s.location, history_days=6,
+        skus=[sku], channel=Channel.STORE, location=s.location, history_days=6,
         policy=PolicySpec(name="elasticity", params={"history_days": 6, "min_observations": 3})))
     (line,) = quote.lines
     assert (line.current_price_cents, line.on_hand, line.quoted_price_cents) == (1000, 100 - 27, 750)
@@ -207,7 +208,7 @@ def test_customers_are_refused_and_anonymous_callers_unauthenticated(
         customer.plan_replenishment(ReplenishmentPlanRequest(location=s.location))
     assert (err.value.status, err.value.code) == (403, "FORBIDDEN")
     with pytest.raises(CommerceError) as err:
-        customer.quote_prices(PriceQuoteRequest(skus=s.skus, channel="web"))
+        customer.quote_prices(PriceQuoteRequest(skus=s.skus, channel=Channel.WEB))
     assert (err.value.status, err.value.code) == (403, "FORBIDDEN")
     r = httpx.post(f"{server.url}/v1/replenishment/plan", json={"location": s.location})
     assert r.status_code == 401
@@ -244,7 +245,7 @@ def test_unknown_location_skus_and_pipeline_lines_are_named(staff: InProcessClie
         staff.plan_replenishment(ReplenishmentPlanRequest(location="nowhere"))
     assert (err.value.status, err.value.details) == (404, {"location": "nowhere"})
     with pytest.raises(CommerceError) as err:
-        staff.quote_prices(PriceQuoteRequest(skus=[s.skus[0], "ghost"], channel="app"))
+        staff.quote_prices(PriceQuoteRequest(skus=[s.skus[0], "ghost"], channel=Channel.APP))
     assert (err.value.status, err.value.details) == (404, {"skus": ["ghost"]})
     with pytest.raises(CommerceError) as err:
         staff.plan_replenishment(ReplenishmentPlanRequest(
@@ -298,9 +299,9 @@ def _registry(tmp_path: Path, *, promote: bool) -> Path:
 def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_start_up(
         env: Env, staff: InProcessClient, tmp_path: Path) -> None:
     candidate = _registry(tmp_path / "cand", promote=False)
-    with pytest.raises(PolicyConfigError, match="REPLENISHMENT_ARTIFACT='repl-test' refused.*no validated version"):
+    with pytest.raises(PolicyConfigError, match=r"REPLENISHMENT_ARTIFACT='repl-test' refused.*no validated version"):
         create_app(_settings(policy_registry_dir=str(candidate), replenishment_artifact="repl-test"), env=env)
-    with pytest.raises(PolicyConfigError, match="refused.*candidate, not validated"):
+    with pytest.raises(PolicyConfigError, match=r"refused.*candidate, not validated"):
         create_app(_settings(policy_registry_dir=str(candidate), replenishment_artifact="repl-test@v0001"),
                    env=env)
 
@@ -328,8 +329,62 @@ def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_s
 
     weights = root / "repl-test" / "v0001" / "weights.npz"
     weights.write_bytes(weights.read_bytes() + b"\0")
-    with pytest.raises(PolicyConfigError, match="refused.*modified after registration"):
+    with pytest.raises(PolicyConfigError, match=r"refused.*modified after registration"):
         create_app(settings, env=env)
+
+
+def test_validated_pricing_artifact_quotes_prices_in_cents_within_bounds(
+        env: Env, staff: InProcessClient, tmp_path: Path) -> None:
+    grid = np.linspace(0.0, 20.0, 41)  # DynamicPricing-v0 price grid, currency units
+    bias = np.zeros(41)
+    bias[17] = 1.0  # always 8.5 -> 850 cents
+    policy = FrameworkFreePolicy(
+        weights=(np.zeros((41, 2)),), biases=(bias,), activation="tanh",
+        normalization=ObsNormalization.identity(2),
+        mapping=ActionMapping(kind="discrete", decision_names=("price",), decision_low=np.zeros(1),
+                              decision_high=np.array([20.0]), table=grid[:, None]),
+        manifest=Manifest(name="price-test", env_id="ShopSphere/DynamicPricing-v0", algo="PPO",
+                          obs_names=("stock_left_fraction", "periods_left_fraction"),
+                          env_kwargs={"stock": 20, "horizon": 20}))
+    reg = Registry(tmp_path / "registry")
+    entry = reg.register(policy)
+    obs = np.array([[x / 20, t / 20] for x in range(21) for t in range(21)])
+    reg.promote(entry.name, entry.version, ValidationReport(
+        artifact_sha256=entry.artifact_sha256, env_id=entry.env_id, simulator="kernel", baseline="fixed_price",
+        objective="revenue", seeds=(0, 1, 2, 3, 4), policy_values=(10.0, 10.2, 9.9, 10.1, 10.0),
+        baseline_values=(9.0, 9.1, 8.9, 9.0, 9.2), p_value=0.001, alpha=0.05,
+        safety=safety_checks(policy, obs), periods=20))
+    s = seed(staff, n_skus=2, stock=4)  # list 1000, 1001; cost 500
+    settings = _settings(policy_registry_dir=str(tmp_path / "registry"), pricing_artifact="price-test")
+    with _test_client(env, settings) as http:
+        r = http.post("/v1/pricing/quote", json={"skus": s.skus, "channel": "app", "days_left": 10,
+                                                 "min_price_ratio": 0.85})
+        assert r.status_code == 200, r.text
+        # 850 from the artifact; the second SKU's floor is ceil(0.85 * 1001) = 851
+        assert [ln["quoted_price_cents"] for ln in r.json()["lines"]] == [850, 851]
+        r = http.post("/v1/pricing/quote", json={"skus": s.skus, "channel": "app"})  # 90 days left
+        assert r.status_code == 422 and "days_left" in r.json()["message"]
+
+
+def test_cli_lists_policies_with_parameters_and_checks_the_served_configuration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from shopsphere_cli.main import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["policies", "list", "--kind", "replenishment", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["name"]: r for r in json.loads(out.output)["replenishment"]}
+    assert {"base_stock", "capped_base_stock", "rl_artifact"} <= rows.keys()
+    assert rows["capped_base_stock"]["params"] == [
+        {"name": "base_stock", "required": True, "default": None},
+        {"name": "cap", "required": True, "default": None}]
+    monkeypatch.setenv("SHOPSPHERE_PRICING_POLICY", "elasticity")
+    monkeypatch.setenv("SHOPSPHERE_PRICING_PARAMS", '{"min_observations": 1}')
+    out = runner.invoke(app, ["policies", "check"])
+    assert out.exit_code == 2
+    assert "SHOPSPHERE_PRICING_POLICY='elasticity'" in out.output and "min_observations" in out.output
 
 
 # ---- production imports ----------------------------------------------------------------------
@@ -378,4 +433,3 @@ def test_inprocess_default_serving_reads_the_environment(monkeypatch: pytest.Mon
         assert (plan.policy, plan.lines[0].order_quantity) == ("base_stock", 7)
     finally:
         policy_serving.default_serving.cache_clear()
-    assert isinstance(Principal(role="staff").is_staff, bool)

@@ -11,7 +11,9 @@ from api.client.base import CommerceError
 from api.client.inprocess import InProcessClient
 from api.schemas import (
     AdjustmentCreate,
+    Channel,
     LocationCreate,
+    LocationKind,
     PosSale,
     PosSaleBatch,
     PriceSet,
@@ -30,7 +32,7 @@ def _levels(client: InProcessClient, skus: list[str]) -> dict[tuple[str, str], t
 def test_receipt_transfer_adjust_keep_ledger_equal_to_counters(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=2, stock=10)
     store = f"{s.prefix}-ST"
-    staff.create_location(LocationCreate(code=store, kind="store", name="Store", lat=1.0, lon=2.0))
+    staff.create_location(LocationCreate(code=store, kind=LocationKind.STORE, name="Store", lat=1.0, lon=2.0))
     moves = staff.transfer(TransferCreate(from_location=s.location, to_location=store,
                                           lines=[StockLine(sku=s.skus[0], quantity=4)], reference="T1"))
     assert [(m.kind.value, m.location, m.quantity) for m in moves] == [
@@ -45,7 +47,7 @@ def test_receipt_transfer_adjust_keep_ledger_equal_to_counters(staff: InProcessC
 def test_transfer_short_on_one_line_changes_nothing(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=2, stock=5)
     store = f"{s.prefix}-ST"
-    staff.create_location(LocationCreate(code=store, kind="store", name="Store", lat=1.0, lon=2.0))
+    staff.create_location(LocationCreate(code=store, kind=LocationKind.STORE, name="Store", lat=1.0, lon=2.0))
     with pytest.raises(CommerceError) as err:
         staff.transfer(TransferCreate(from_location=s.location, to_location=store, lines=[
             StockLine(sku=s.skus[0], quantity=2), StockLine(sku=s.skus[1], quantity=6)]))
@@ -64,7 +66,7 @@ def test_adjustment_cannot_take_on_hand_below_zero(staff: InProcessClient) -> No
 
 def test_pos_batch_accepts_what_is_available_and_prices_at_store_price(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=3, stock=5, price_cents=1000)
-    staff.set_prices([PriceSet(sku=s.skus[0], channel="store", price_cents=777)])
+    staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.STORE, price_cents=777)])
     res = staff.pos_sales(PosSaleBatch(location=s.location, sales=[
         PosSale(sku=s.skus[0], quantity=2), PosSale(sku=s.skus[0], quantity=1),
         PosSale(sku=s.skus[1], quantity=6), PosSale(sku=s.skus[2], quantity=1, unit_price_cents=50),

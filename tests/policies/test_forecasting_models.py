@@ -149,3 +149,11 @@ def test_every_model_name_is_in_the_policy_registry() -> None:
     assert [m.name for m in model.members] == ["ets", "tsb"]
     with pytest.raises(PolicyError, match="model='x'"):
         create("forecasting", "ensemble", ensemble_members=["x"])
+
+
+def test_normal_interval_half_width_is_z_times_std() -> None:
+    rng = np.random.default_rng(8)
+    panel = Panel.from_arrays(weekly(84, 50.0) + rng.normal(0, 2, 84))
+    fc = ExponentialSmoothing(7).fit(panel).predict(7, level=0.8)
+    assert fc.upper - fc.mean == pytest.approx(1.2815515655446004 * fc.std)
+    assert fc.mean - fc.lower == pytest.approx(1.2815515655446004 * fc.std)

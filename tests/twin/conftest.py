@@ -29,7 +29,7 @@ def small_baseline(days: int = 5, n_skus: int = 40, population: int = 600, **cat
     """The baseline chain, shrunk: fewer SKUs and shoppers, a few days (every mechanism kept)."""
     d = scenario_data("baseline.yaml")
     d["duration_days"] = days
-    d["warmup_days"] = 1
+    d["warmup_days"] = min(1, days - 1)
     d["catalog"]["n_skus"] = n_skus
     d["catalog"].update(catalog)
     d["customers"]["population"] = population

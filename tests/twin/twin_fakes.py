@@ -1,5 +1,8 @@
 """An in-memory CommerceClient fake with the ledger semantics the twin relies on.
 
+As in the service: cart lines reserve stock, an order holds its reservation until it ships,
+and shipping turns it into a SALE movement.
+
 Used by the twin's unit tests (fast, no database). The contract tests of the real clients
 live with the API; the twin's integration tests run against the real in-process client.
 """
@@ -183,9 +186,7 @@ class FakeCommerce:
     def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
         c = self.carts[body.cart_id]
         lines = []
-        for s, (q, p) in c["lines"].items():
-            self.reserved[(s, c["location"])] -= q
-            self._move(s, c["location"], MovementKind.SALE, -q, f"order-{len(self.orders) + 1}")
+        for s, (q, p) in c["lines"].items():  # the reservation is held until the order ships
             lines.append(OrderLineRead(sku=s, quantity=q, unit_price_cents=p))
         c["status"] = "checked_out"
         oid = len(self.orders) + 1
@@ -207,6 +208,11 @@ class FakeCommerce:
         return Page[OrderRead](items=[o for o in self.orders.values() if status in (None, o.status)][:limit])
 
     def transition_order(self, order_id: int, to: OrderStatus) -> OrderRead:
+        if to == OrderStatus.SHIPPED:
+            o = self.orders[order_id]
+            for ln in o.lines:
+                self.reserved[(ln.sku, o.location)] -= ln.quantity
+                self._move(ln.sku, o.location, MovementKind.SALE, -ln.quantity, f"order-{order_id}")
         o = self.orders[order_id].model_copy(update={"status": to, "updated_at": self.clock.now()})
         self.orders[order_id] = o
         return o
