@@ -1,7 +1,9 @@
 """Twin speed: simulated shopper sessions per wall second through the real service layer.
 
 Runs scenarios in in-process mode (the SQLite service layer on the simulated clock, one
-Python process, so one core) and prints, per scenario, the median over ``--repeats`` runs of:
+Python process, so one core) and prints, per scenario, the median over ``--repeats`` runs of
+(baseline as shipped, and baseline with every session in store, which isolates the online
+channel's per-order API calls: cart, lines, checkout, allocate, ship, deliver):
 sessions per wall second, the wall time, the API calls made and the share of the wall time
 spent inside API calls (the rest is the twin itself: SimPy, Mesa, kernels, policies).
 
@@ -28,7 +30,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def one_run(path: Path, days: int | None) -> dict[str, Any]:
+def store_only(path: Path) -> Any:
+    """The scenario with every session in store (online channels switched off)."""
+    from scenarios.load import read_yaml
+    from scenarios.schema import parse_scenario
+
+    data, _ = read_yaml(path)
+    data["customers"]["channel_mix"] = {"web": 0.0, "app": 0.0, "store": 1.0}
+    return parse_scenario(data, source=f"{path} (store only)")
+
+
+def one_run(path: Path | Any, days: int | None) -> dict[str, Any]:
     from scenarios.runner import run_scenario
 
     t0 = time.perf_counter()
@@ -49,7 +61,7 @@ def one_run(path: Path, days: int | None) -> dict[str, Any]:
     }
 
 
-def bench(path: Path, days: int | None, repeats: int) -> dict[str, Any]:
+def bench(path: Path | Any, days: int | None, repeats: int) -> dict[str, Any]:
     runs = [one_run(path, days) for _ in range(repeats)]
     med = {key: statistics.median(r[key] for r in runs) for key in ("wall_s", "engine_s", "api_share", "setup_s")}
     sessions = int(runs[0]["sessions"])
@@ -78,6 +90,10 @@ def main() -> None:
     print(f"baseline.yaml: {b['days']} days, {b['sessions']:,} sessions, {b['api_calls']:,} API calls; "
           f"median of {b['repeats']}: wall {b['wall_s']:.1f} s, {b['sessions_per_s']:,.0f} sessions/s "
           f"(target >= 5,000), {100 * b['api_share']:.0f}% of the time inside API calls")
+    s = bench(store_only(Path(args.baseline)), None, args.repeats)
+    print(f"baseline.yaml, store channel only: {s['sessions']:,} sessions, {s['api_calls']:,} API calls; "
+          f"median of {s['repeats']}: wall {s['wall_s']:.1f} s, {s['sessions_per_s']:,.0f} sessions/s, "
+          f"{100 * s['api_share']:.0f}% inside API calls")
     if args.skip_large:
         return
     sc = load_scenario(args.large)

@@ -38,8 +38,9 @@ def _settings(db: str | None) -> Any:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise _fail(f"invalid setting {field}: {first['msg']}") from None
+        field = ".".join(str(p) for p in first["loc"])
+        where = f"setting SHOPSPHERE_{field.upper()}" if field else "settings"
+        raise _fail(f"invalid {where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def _safe_url(url: str) -> str:

@@ -165,7 +165,7 @@ def predict_cmd(
         ..., "--out", help="CSV of forecasts: id, date, mean, std, lower, upper."
     ),
 ) -> None:
-    """Forecast every series of a table ``horizon`` periods past its last date."""
+    """Forecast every series of a table HORIZON periods past its last date."""
     from policies.forecasting import ForecastingError, default_n_jobs, forecast_batch, make_model
 
     try:

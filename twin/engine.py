@@ -255,8 +255,9 @@ class Twin:
         prices = self.price_rows[s]
         ref = f"POS-{self.world.location_codes[s]}-{self.next_ref()}"
         body = PosSaleBatch(location=self.world.location_codes[s], reference=ref,
-                            sales=[PosSale(sku=codes[i], quantity=int(qty[i]), unit_price_cents=prices[i])
-                                   for i in nz.tolist()])
+                            # the twin builds valid lines itself: skip per-line validation
+                            sales=[PosSale.model_construct(sku=codes[i], quantity=q, unit_price_cents=prices[i])
+                                   for i, q in zip(nz.tolist(), qty[nz].tolist(), strict=True)])
         res = self.client.pos_sales(body, idempotency_key=ref)
         self.flows["sale"][s] += qty
         for rej in res.rejected:
@@ -475,7 +476,7 @@ class Twin:
         self.flows["receipt"][row] += lines
         self.on_hand[row] += lines
         self.inflow[row] += lines
-        self.kpis.add("received_units", self.day, row, int(lines.sum()))
+        self.kpis.add("received_units", int(self.env.now + 1e-9), row, int(lines.sum()))
 
     def dispatch_to_store(self, day: int, wh: int, store: int, lines: np.ndarray) -> None:
         """Send ``lines`` from warehouse ``wh`` to ``store`` with a sampled lead time."""

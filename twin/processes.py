@@ -222,7 +222,9 @@ def supplier_delivery(twin: Twin, ref: int, wh: int, supplier: int, due_day: int
 def transfer_lines(world: World, lines: np.ndarray) -> list[StockLine]:
     nz = np.flatnonzero(lines)
     codes = world.skus.codes
-    return [StockLine(sku=codes[i], quantity=int(lines[i])) for i in nz.tolist()]
+    # valid by construction (known codes, positive ints): skip per-line validation
+    return [StockLine.model_construct(sku=codes[i], quantity=q)
+            for i, q in zip(nz.tolist(), lines[nz].tolist(), strict=True)]
 
 
 def send_transfer(twin: Twin, src: int, dst: int, lines: np.ndarray, ref: str) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.csv_import import parse_sku_csv
 from api.routes.deps import EnvDep, IdemKey, WhoDep, idem
@@ -53,8 +54,6 @@ async def import_skus(request: Request, env: EnvDep, who: WhoDep, key: IdemKey =
             rows = _ROWS.validate_json(raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(
         idem, env, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(env, who, rows))
 

@@ -25,6 +25,9 @@ from api.services.stock import available
 _CART, _LINE, _SKU, _STOCK = T["carts"], T["cart_lines"], T["skus"], T["stock"]
 
 
+_CART_INS = insert(_CART).returning(_CART.c.id)
+
+
 def create_cart(env: Env, who: Principal, body: CartCreate) -> CartRead:
     """Open an empty cart reserving from ``body.location``.
 
@@ -43,11 +46,9 @@ def create_cart(env: Env, who: Principal, body: CartCreate) -> CartRead:
     expires = now + env.reservation_ttl
     with env.uow() as u:
         loc = env.location_id(u.conn, body.location)
-        cart_id = u.conn.execute(
-            insert(_CART).values(customer_id=customer, channel=body.channel.value, location_id=loc,
-                                 status="open", expires_at=expires, created_at=now)
-            .returning(_CART.c.id)
-        ).scalar_one()
+        cart_id = u.conn.execute(_CART_INS, {"customer_id": customer, "channel": body.channel.value,
+                                             "location_id": loc, "status": "open", "expires_at": expires,
+                                             "created_at": now}).scalar_one()
         u.commit()
     return CartRead(id=cart_id, customer_id=customer, channel=body.channel, location=body.location,
                     status="open", lines=[], total_cents=0, expires_at=expires)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from api.errors import (
     ConflictError,
@@ -44,16 +44,31 @@ _CART, _LINE, _SKU = T["carts"], T["cart_lines"], T["skus"]
 _ORD, _OL, _PAY = T["orders"], T["order_lines"], T["payments"]
 
 
+# Hot path: statements built once.
+_CLAIM = (update(_CART).where(_CART.c.id == bindparam("cid"), _CART.c.status.in_(("open", "expired")))
+          .values(status="checked_out").returning(_CART.c.customer_id, _CART.c.channel, _CART.c.location_id))
+_CLAIM_OWN = _CLAIM.where(_CART.c.customer_id == bindparam("cust"))
+_LINES = (select(_LINE.c.sku_id, _SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents, _LINE.c.reserved_qty)
+          .join(_SKU, _SKU.c.id == _LINE.c.sku_id).where(_LINE.c.cart_id == bindparam("cid")).order_by(_SKU.c.code))
+_ORDER_INS = insert(_ORD).returning(_ORD.c.id)
+_OL_INS = insert(_OL)
+_PAY_INS = insert(_PAY)
+_PAID = (update(_ORD).where(_ORD.c.id == bindparam("oid"), _ORD.c.status == OrderStatus.PLACED.value)
+         .values(status=OrderStatus.PAID.value, updated_at=bindparam("now")))
+_CAPTURED = (update(_PAY).where(_PAY.c.order_id == bindparam("oid"))
+             .values(authorized_cents=bindparam("amt"), captured_cents=bindparam("amt"), status="captured",
+                     gateway_ref=bindparam("ref")))
+
+
 def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, bool]:
     """Step 1. Returns the placed order and whether it is new (False: the cart's existing order)."""
     now = env.clock.now()
     with env.uow() as u:
         c = u.conn
-        stmt = update(_CART).where(_CART.c.id == body.cart_id, _CART.c.status.in_(("open", "expired")))
         if who.role == "customer":
-            stmt = stmt.where(_CART.c.customer_id == who.customer_id)
-        cart = c.execute(stmt.values(status="checked_out").returning(
-            _CART.c.customer_id, _CART.c.channel, _CART.c.location_id)).first()
+            cart = c.execute(_CLAIM_OWN, {"cid": body.cart_id, "cust": who.customer_id}).first()
+        else:
+            cart = c.execute(_CLAIM, {"cid": body.cart_id}).first()
         if cart is None:
             q = select(_CART.c.status).where(_CART.c.id == body.cart_id)
             if who.role == "customer":
@@ -65,10 +80,7 @@ def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, 
             if oid is None:
                 raise ConflictError(f"cart {body.cart_id} is {status}", details={"cart_id": body.cart_id})
             return read_order(env, c, who, oid), False
-        lines = c.execute(
-            select(_LINE.c.sku_id, _SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents, _LINE.c.reserved_qty)
-            .join(_SKU, _SKU.c.id == _LINE.c.sku_id).where(_LINE.c.cart_id == body.cart_id).order_by(_SKU.c.code)
-        ).all()
+        lines = c.execute(_LINES, {"cid": body.cart_id}).all()
         if not lines:
             raise InvalidInputError(f"cart {body.cart_id} is empty", details={"field": "cart_id", "value": body.cart_id})
         loc = cart.location_id
@@ -78,14 +90,14 @@ def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, 
             if len(ok) != len(need):
                 _short(c, loc, need, ok, lines)
         total = sum(ln.quantity * ln.unit_price_cents for ln in lines)
-        oid = c.execute(insert(_ORD).values(
-            cart_id=body.cart_id, customer_id=cart.customer_id, channel=cart.channel, location_id=loc,
-            status=OrderStatus.PLACED.value, total_cents=total, created_at=now, updated_at=now,
-        ).returning(_ORD.c.id)).scalar_one()
-        c.execute(insert(_OL), [{"order_id": oid, "sku_id": ln.sku_id, "quantity": ln.quantity,
-                                 "unit_price_cents": ln.unit_price_cents, "returned_qty": 0} for ln in lines])
-        c.execute(insert(_PAY).values(order_id=oid, amount_cents=total, authorized_cents=0, captured_cents=0,
-                                      refunded_cents=0, status="pending"))
+        oid = c.execute(_ORDER_INS, {
+            "cart_id": body.cart_id, "customer_id": cart.customer_id, "channel": cart.channel, "location_id": loc,
+            "status": OrderStatus.PLACED.value, "total_cents": total, "created_at": now, "updated_at": now,
+        }).scalar_one()
+        c.execute(_OL_INS, [{"order_id": oid, "sku_id": ln.sku_id, "quantity": ln.quantity,
+                             "unit_price_cents": ln.unit_price_cents, "returned_qty": 0} for ln in lines])
+        c.execute(_PAY_INS, {"order_id": oid, "amount_cents": total, "authorized_cents": 0, "captured_cents": 0,
+                             "refunded_cents": 0, "status": "pending"})
         order = OrderRead(
             id=oid, customer_id=cart.customer_id, channel=Channel(cart.channel),
             location=env.location_code(c, loc), status=OrderStatus.PLACED,
@@ -150,11 +162,8 @@ def checkout(env: Env, who: Principal, body: CheckoutRequest) -> OrderRead:
                                  details={"order_id": order.id}) from exc
     now = env.clock.now()
     with env.uow() as u:
-        moved = u.conn.execute(update(_ORD).where(_ORD.c.id == order.id, _ORD.c.status == OrderStatus.PLACED.value)
-                               .values(status=OrderStatus.PAID.value, updated_at=now)).rowcount
-        u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id).values(
-            authorized_cents=order.total_cents, captured_cents=order.total_cents, status="captured",
-            gateway_ref=auth.auth_id))
+        moved = u.conn.execute(_PAID, {"oid": order.id, "now": now}).rowcount
+        u.conn.execute(_CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id})
         u.commit()
     if moved != 1:  # expired (cancelled) while we were at the gateway: give the money back
         env.gateway.refund(auth.auth_id, order.total_cents)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import (
@@ -31,6 +31,9 @@ from api.services.context import Env, Principal
 
 R = TypeVar("R")
 _IK = T["idempotency_keys"]
+_IK_INS = insert(_IK)
+_IK_DONE = (update(_IK).where(_IK.c.principal == bindparam("who"), _IK.c.key == bindparam("k"))
+            .values(completed=True, status_code=bindparam("status"), response=bindparam("resp")))
 
 
 def request_hash(scope: str, body: Any) -> str:
@@ -79,12 +82,8 @@ def run_idempotent(
     digest = request_hash(scope, body)
     try:
         with env.uow() as u:
-            u.conn.execute(
-                insert(_IK).values(
-                    principal=who.ident, key=key, request_hash=digest, completed=False,
-                    created_at=env.clock.now(),
-                )
-            )
+            u.conn.execute(_IK_INS, {"principal": who.ident, "key": key, "request_hash": digest,
+                                     "completed": False, "created_at": env.clock.now()})
             u.commit()
     except IntegrityError:
         return _replay(env, who, key, digest, adapter)
@@ -107,11 +106,7 @@ def run_idempotent(
 
 def _finish(env: Env, who: Principal, key: str, status: int, response: str) -> None:
     with env.uow() as u:
-        u.conn.execute(
-            update(_IK)
-            .where(_IK.c.principal == who.ident, _IK.c.key == key)
-            .values(completed=True, status_code=status, response=response)
-        )
+        u.conn.execute(_IK_DONE, {"who": who.ident, "k": key, "status": status, "resp": response})
         u.commit()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, bindparam, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select
 
 from api.models import T
 from api.schemas import MovementKind
@@ -69,12 +69,12 @@ def stock_counters(conn: Connection, sku_ids: Sequence[int],
     if location_id is not None:
         stmt = stmt.where(_STOCK.c.location_id == location_id)
     for chunk in chunks(list(sku_ids), _CHUNK):
-        rows = conn.execute(stmt, {"ids": list(chunk)}).all()
+        rows = conn.execute(stmt, {"ids": list(chunk)}).tuples().all()
         if rows:
-            arr = np.asarray(rows, dtype=np.int64)
-            pos = np.fromiter((index[s] for s in arr[:, 0]), dtype=np.int64, count=len(arr))
-            on_hand[pos] = arr[:, 1]
-            reserved[pos] = arr[:, 2]
+            ids, oh, res = zip(*rows, strict=True)
+            pos = np.fromiter((index[s] for s in ids), dtype=np.int64, count=len(rows))
+            on_hand[pos] = np.fromiter(oh, dtype=np.int64, count=len(rows))
+            reserved[pos] = np.fromiter(res, dtype=np.int64, count=len(rows))
     return on_hand, reserved
 
 
@@ -104,14 +104,15 @@ def daily_sales(env: Env, conn: Connection, sku_ids: Sequence[int], location_id:
         stmt = stmt.where(_MOV.c.location_id == location_id)
     first = np.datetime64(window.first_day, "D")
     for chunk in chunks(list(sku_ids), _CHUNK):
-        rows = conn.execute(stmt, {"ids": list(chunk)}).all()
+        rows = conn.execute(stmt, {"ids": list(chunk)}).tuples().all()
         if not rows:
             continue
-        sku_pos = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-        days = np.array([str(r[1])[:10] for r in rows], dtype="datetime64[D]")
-        col = (days - first).astype(np.int64)
+        ids, day_values, sold = zip(*rows, strict=True)
+        sku_pos = np.fromiter((index[s] for s in ids), dtype=np.int64, count=len(rows))
+        # 'YYYY-MM-DD' text (SQLite) or date objects (PostgreSQL): both parse as datetime64[D]
+        col = (np.array(day_values, dtype="datetime64[D]") - first).astype(np.int64)
         ok = (col >= 0) & (col < window.days)
-        qty = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
+        qty = np.fromiter(sold, dtype=np.float64, count=len(rows))
         np.add.at(out, (sku_pos[ok], col[ok]), qty[ok])
     return out
 
@@ -121,8 +122,8 @@ def daily_prices(conn: Connection, sku_ids: Sequence[int], list_price: NDArray[n
     """Price in effect at noon UTC of each day of ``window`` per SKU on ``channel``, cents.
 
     The rule of :mod:`api.services.prices`: the valid row with the latest ``valid_from``
-    (ties: the latest written), else the list price. One query for the price rows overlapping
-    the window; the per-day choice is a NumPy maximum over (row, day).
+    (ties: the latest written), else the list price. One query for the price rows that can win
+    a day of the window; the per-day choice is a NumPy maximum over (row, day).
     """
     n, h = len(sku_ids), window.days
     out = np.repeat(np.asarray(list_price, dtype=np.int64)[:, None], h, axis=1)
@@ -130,34 +131,44 @@ def daily_prices(conn: Connection, sku_ids: Sequence[int], list_price: NDArray[n
         return out
     index = {s: i for i, s in enumerate(sku_ids)}
     noon = window.start + timedelta(hours=12)
+    # A row outranked by an open-ended row already live at the first noon never wins a day of
+    # the window: leaving those out keeps the read to about one row per SKU and price change.
+    p2 = _PRICE.alias("p2")
+    superseded = exists().where(
+        p2.c.sku_id == _PRICE.c.sku_id, p2.c.channel == _PRICE.c.channel, p2.c.valid_to.is_(None),
+        p2.c.valid_from <= noon,
+        or_(p2.c.valid_from > _PRICE.c.valid_from,
+            and_(p2.c.valid_from == _PRICE.c.valid_from, p2.c.id > _PRICE.c.id)))
     stmt = (
         select(_PRICE.c.id, _PRICE.c.sku_id, _PRICE.c.price_cents, _PRICE.c.valid_from,
                _PRICE.c.valid_to)
         .where(_PRICE.c.channel == channel, _PRICE.c.valid_from < window.end,
                or_(_PRICE.c.valid_to.is_(None), _PRICE.c.valid_to > noon),
-               _PRICE.c.sku_id.in_(bindparam("ids", expanding=True)))
+               _PRICE.c.sku_id.in_(bindparam("ids", expanding=True)), ~superseded)
     )
     rows: list[Any] = []
     for chunk in chunks(list(sku_ids), _CHUNK):
-        rows.extend(conn.execute(stmt, {"ids": list(chunk)}).all())
+        rows.extend(conn.execute(stmt, {"ids": list(chunk)}).tuples().all())
     if not rows:
         return out
-    # Rank rows so that "latest valid_from, then latest id" is the largest rank.
-    rows.sort(key=lambda r: (r.valid_from, r.id))
-    sku_pos = np.fromiter((index[r.sku_id] for r in rows), dtype=np.int64, count=len(rows))
-    price = np.fromiter((r.price_cents for r in rows), dtype=np.int64, count=len(rows))
+    k = len(rows)
+    row_id, row_sku, row_price, row_from, row_to = zip(*rows, strict=True)
     t0 = window.start.timestamp()
-    vfrom = np.fromiter((r.valid_from.timestamp() - t0 for r in rows), dtype=np.float64, count=len(rows))
-    vto = np.fromiter((np.inf if r.valid_to is None else r.valid_to.timestamp() - t0 for r in rows),
-                      dtype=np.float64, count=len(rows))
+    vfrom = np.fromiter((v.timestamp() - t0 for v in row_from), dtype=np.float64, count=k)
+    vto = np.fromiter((np.inf if v is None else v.timestamp() - t0 for v in row_to),
+                      dtype=np.float64, count=k)
+    # rank: larger = later valid_from, then later id (the row that wins when both are live)
+    order = np.lexsort((np.fromiter(row_id, dtype=np.int64, count=k), vfrom))
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(k)
+    sku_pos = np.fromiter((index[s] for s in row_sku), dtype=np.int64, count=k)
+    price = np.fromiter(row_price, dtype=np.int64, count=k)
     noons = 43_200.0 + 86_400.0 * np.arange(h)
-    rank = np.arange(len(rows))
     best = np.full((n, h), -1, dtype=np.int64)
-    for start in range(0, len(rows), 4096):  # bounds the (rows, days) temporary
+    for start in range(0, k, 4096):  # bounds the (rows, days) temporary
         sl = slice(start, start + 4096)
         live = (vfrom[sl, None] <= noons[None, :]) & (noons[None, :] < vto[sl, None])
-        score = np.where(live, rank[sl, None], -1)
-        np.maximum.at(best, sku_pos[sl], score)
+        np.maximum.at(best, sku_pos[sl], np.where(live, rank[sl, None], -1))
     has = best >= 0
-    out[has] = price[best[has]]
+    out[has] = price[order[best[has]]]
     return out

@@ -126,7 +126,7 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     def action_mapping(self) -> ActionMapping:
         """Box actions -> cover days per location."""
         k = self.n_stores + 1
-        names = tuple(f"store{j}_cover_days" for j in range(self.n_stores)) + ("warehouse_cover_days",)
+        names = (*(f"store{j}_cover_days" for j in range(self.n_stores)), "warehouse_cover_days")
         return ActionMapping(
             kind="box", decision_names=names, decision_low=np.zeros(k),
             decision_high=np.full(k, self.max_cover_days), action_low=np.zeros(k),

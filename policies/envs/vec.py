@@ -57,7 +57,7 @@ class BatchedVecEnv(VecEnv):
         seed, self._seed = self._seed, None
         return self.core.reset(seed)
 
-    def seed(self, seed: int | None = None) -> Sequence[None | int]:
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
         self._seed = seed
         return [seed] * self.num_envs
 

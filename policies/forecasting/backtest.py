@@ -8,7 +8,7 @@ promotion plans, holiday calendars, weather forecasts).
 Series are split into chunks; each (model, chunk) pair is one task, run in a process pool when
 ``n_jobs > 1`` and shown with a rich progress bar when ``progress`` is set. Vectorised models
 (the baselines) are split only for thousands of series; Prophet, one fit per series, is split
-into ``4 * n_jobs`` chunks.
+into chunks of at most 25 series (and at least ``4 * n_jobs`` chunks).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def rolling_origin_folds(
 
 
 VECTORISED_CHUNK = 1000  # series per process below which a vectorised model stays in one piece
+PER_SERIES_CHUNK = 25  # most series in one task of a model fitted series by series
 
 
 def _chunks(n: int, n_chunks: int) -> list[np.ndarray]:
@@ -78,13 +79,13 @@ def _chunks(n: int, n_chunks: int) -> list[np.ndarray]:
 def _model_chunks(model: Forecaster, n: int, n_jobs: int, n_chunks: int | None) -> list[np.ndarray]:
     """Series chunks for one model: a vectorised model is split only across processes, and only
     when each gets ``VECTORISED_CHUNK`` series (smaller pieces lose more to overhead than they
-    gain); a per-series model (Prophet) gets ``4 * n_jobs`` chunks for an even load and a
-    progress bar that moves."""
+    gain); a per-series model (Prophet) gets at least ``4 * n_jobs`` chunks of at most
+    ``PER_SERIES_CHUNK`` series, for an even load and a progress bar that moves."""
     if n_chunks is not None:
         return _chunks(n, n_chunks)
     if getattr(model, "vectorised", False):
         return _chunks(n, min(max(1, n_jobs), max(1, n // VECTORISED_CHUNK)))
-    return _chunks(n, 4 * max(1, n_jobs))
+    return _chunks(n, max(4 * max(1, n_jobs), -(-n // PER_SERIES_CHUNK)))
 
 
 def _backtest_task(

@@ -46,7 +46,7 @@ def _mdp(inst: dict[str, Any]) -> Any:
                         inst["penalty_cost"], inst["lost_sales"])
 
 
-def _s_S(low: NDArray[np.float64], high: NDArray[np.float64]) -> Any:
+def _s_big_s(low: NDArray[np.float64], high: NDArray[np.float64]) -> Any:
     def fn(obs: NDArray[np.float32]) -> NDArray[np.int64]:
         ip = obs[:, -1]
         return np.where(ip <= low, np.maximum(high - ip, 0), 0).astype(np.int64)
@@ -54,12 +54,12 @@ def _s_S(low: NDArray[np.float64], high: NDArray[np.float64]) -> Any:
     return fn
 
 
-def _best_s_S(level: int, sim: dict[str, Any]) -> tuple[int, int]:
+def _best_s_big_s(level: int, sim: dict[str, Any]) -> tuple[int, int]:
     pairs = [(s, big) for big in range(level - 2, level + 7) for s in range(max(level - 12, 0), big)]
     reps = len(sim["seeds"])
     lo = np.repeat([float(p[0]) for p in pairs], reps)
     hi = np.repeat([float(p[1]) for p in pairs], reps)
-    costs = simulate_costs(_s_S(lo, hi), copies=len(pairs), **sim).mean(axis=1)
+    costs = simulate_costs(_s_big_s(lo, hi), copies=len(pairs), **sim).mean(axis=1)
     return pairs[int(np.argmin(costs))]
 
 
@@ -93,7 +93,7 @@ def _compare_replenishment(policy: FrameworkFreePolicy, seeds: int, periods: int
     bs = best_base_stock(_mdp(inst)) if exact_ok else None
     cbs = best_capped_base_stock(_mdp(inst)) if exact_ok else None
     level = bs.base_stock if bs else round(inst["demand_mean"] * (inst["lead_time"] + 1))
-    s, big = _best_s_S(level, sim)
+    s, big = _best_s_big_s(level, sim)
     candidates: list[tuple[str, str, Any, float | None]] = [
         (f"learned ({policy.manifest.algo})", policy.manifest.name, from_artifact(policy),
          exact_replenishment_cost(from_artifact(policy), **inst) if exact_ok else None),
@@ -104,7 +104,7 @@ def _compare_replenishment(policy: FrameworkFreePolicy, seeds: int, periods: int
             ("capped base-stock", f"S={cbs.base_stock}, cap={cbs.cap}",
              capped_base_stock(cbs.base_stock, cbs.cap or 0), cbs.average_cost),
         ]
-    candidates.append(("(s,S)", f"s={s}, S={big}", _s_S(np.float64(s), np.float64(big)), None))
+    candidates.append(("(s,S)", f"s={s}, S={big}", _s_big_s(np.float64(s), np.float64(big)), None))
     rows = []
     for label, params, fn, exact in candidates:
         est = estimate_cost(simulate_costs(fn, **sim))

@@ -199,6 +199,29 @@ def test_elasticity_quote_fits_daily_sales_against_daily_prices(
     assert (line.current_price_cents, line.on_hand, line.quoted_price_cents) == (1000, 100 - 27, 750)
 
 
+def test_daily_price_history_follows_windows_and_the_latest_row(staff: InProcessClient, env: Env,
+                                                                 clock: ManualClock) -> None:
+    from api.services.policy_data import Window, daily_prices
+
+    s = seed(staff, n_skus=2, stock=1)
+    sku = s.skus[0]
+    day0 = T0 + 20 * DAY
+
+    def price(cents: int, start: int, end: int | None = None) -> PriceSet:
+        return PriceSet(sku=sku, channel=Channel.WEB, price_cents=cents, valid_from=day0 + start * DAY,
+                        valid_to=None if end is None else day0 + end * DAY)
+
+    staff.set_prices([price(900, -10), price(800, -5), price(500, 2, 4), price(700, 5),
+                      PriceSet(sku=sku, channel=Channel.APP, price_cents=1, valid_from=day0)])
+    clock.set(day0 + 7 * DAY + timedelta(hours=3))
+    window = Window.before(clock.now(), 7)
+    with env.engine.connect() as conn:
+        ids = env.sku_ids(conn, s.skus)
+        got = daily_prices(conn, [ids[sku], ids[s.skus[1]]], np.array([1000, 1001]), "web", window)
+        conn.rollback()
+    assert got.tolist() == [[800, 800, 500, 500, 800, 700, 700], [1001] * 7]
+
+
 # ---- access and errors -----------------------------------------------------------------------
 def test_customers_are_refused_and_anonymous_callers_unauthenticated(
         staff: InProcessClient, server: ServerThread) -> None:

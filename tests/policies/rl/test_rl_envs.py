@@ -151,7 +151,7 @@ def test_pricing_env_revenue_and_stock_are_consistent() -> None:
     batch = BatchedPricing(16, seed=0, stock=5, horizon=3)
     batch.reset()
     for _ in range(3):
-        obs, _, dones, _, _ = batch.step(np.full(16, 10))
+        obs, _, _, _, _ = batch.step(np.full(16, 10))
     assert np.all(obs >= 0) and np.all(obs <= 1)
 
 

@@ -141,12 +141,12 @@ def test_edited_manifest_or_forged_report_is_refused(tiny_ppo, tmp_path: Path) -
     meta = json.loads(manifest.read_text())
     meta["env_id"] = "ShopSphere/Other-v0"
     manifest.write_text(json.dumps(meta))
-    with pytest.raises(ArtifactTamperedError, match="manifest.json"):
+    with pytest.raises(ArtifactTamperedError, match=r"manifest\.json"):
         reg.load_validated("rep-test")
     entry2 = reg.register(_export(tiny_ppo))
     status = entry2.path / "status.json"
     status.write_text(json.dumps({"status": "validated"}))  # forged status, no report
-    with pytest.raises(ArtifactTamperedError, match="validation.json"):
+    with pytest.raises(ArtifactTamperedError, match=r"validation\.json"):
         reg.load_validated("rep-test", entry2.version)
 
 
