@@ -64,7 +64,7 @@ class LoadResult:
     errors: Counter[str] = field(default_factory=Counter)  # "step status CODE" -> count (whole run)
     paid_orders: int = 0  # whole run, warm-up and drain included
     paid_units: Counter[str] = field(default_factory=Counter)  # SKU -> units in paid orders
-    dangling_carts: list[int] = field(default_factory=list)  # reserved but not turned into orders
+    dangling_carts: list[int] = field(default_factory=list)  # may hold stock without an order
     cpu_s: dict[str, float] = field(default_factory=dict)  # component -> CPU seconds in window
     loadgen_cpu_s: float = 0.0
 
@@ -223,6 +223,7 @@ class _Run:
         p, res = self.plan, self.res
         idem_all = p.idempotency == "all"
         t0 = time.perf_counter()
+        cart_id = 0
         try:
             st, body = await t.send("POST", "/v1/carts", key, cart_body, f"{tag}-c" if idem_all else None)
             if st != 201:
@@ -241,6 +242,8 @@ class _Run:
             t2 = time.perf_counter()
         except (OSError, asyncio.IncompleteReadError, RuntimeError, ValueError, httpx.HTTPError) as exc:
             res.errors[f"transport - {type(exc).__name__}"] += 1
+            if cart_id:  # the server may have reserved stock for it: the verification looks
+                res.dangling_carts.append(cart_id)
             await t.close()
             return
         if st != 201:

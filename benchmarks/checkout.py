@@ -149,11 +149,14 @@ class Store:
     skus: tuple[str, ...]
     hot_sku: str
     received: Counter[str]
-    ordered: Counter[str]  # units of orders that hold stock, seen so far
-    orders_seen: int = 0
+    ordered: Counter[str]  # units of orders that hold stock (placed, paid, allocated) so far
+    paid: Counter[str]  # units of paid orders
+    paid_orders: int = 0
     max_order_id: int = 0
+    unpaid_orders: int = 0  # placed/cancelled after a failed checkout request
     client_paid_orders: int = 0
     client_paid_units: Counter[str] | None = None
+    dangling: list[int] | None = None  # carts that may still hold stock without an order
 
 
 def _ok(r: httpx.Response, what: str) -> Any:
@@ -178,7 +181,7 @@ def seed(api: httpx.Client, n_skus: int, tag: str) -> Store:
     _ok(api.post("/v1/stock/receipts", json={"location": loc, "lines": lines, "reference": "bench-seed"}),
         "receive stock")
     return Store(location=loc, skus=skus, hot_sku=hot, received=Counter(dict.fromkeys(skus, 1_000_000)),
-                 ordered=Counter(), client_paid_units=Counter())
+                 ordered=Counter(), paid=Counter(), client_paid_units=Counter(), dangling=[])
 
 
 def restock_hot(api: httpx.Client, store: Store, units: int, ref: str) -> None:
@@ -197,8 +200,12 @@ def _pages(api: httpx.Client, path: str, params: dict[str, Any]) -> Iterator[dic
             return
 
 
-def verify(api: httpx.Client, store: Store, dangling: list[int]) -> dict[str, Any]:
-    """Check the stock invariants through the API; returns the findings (``ok`` True if none)."""
+def verify(api: httpx.Client, store: Store) -> dict[str, Any]:
+    """Check the stock invariants through the API; returns the findings (``ok`` True if none).
+
+    Per SKU: no negative counter; reserved == units of orders holding stock + units of carts
+    still open; on hand == units received == movements ledger; ordered <= received (oversell);
+    and paid orders / units in the database == those the shoppers were told about."""
     problems: list[str] = []
     newest = store.max_order_id
     for o in _pages(api, "/v1/orders", {"limit": 500}):  # newest first: stop at the last seen
@@ -207,15 +214,17 @@ def verify(api: httpx.Client, store: Store, dangling: list[int]) -> dict[str, An
         newest = max(newest, o["id"])
         if o["location"] != store.location:
             continue
-        store.orders_seen += 1
-        if o["status"] in HOLDING:
-            for ln in o["lines"]:
+        for ln in o["lines"]:
+            if o["status"] in HOLDING:
                 store.ordered[ln["sku"]] += ln["quantity"]
-        if o["status"] != "paid":
-            problems.append(f"order {o['id']} is {o['status']}, not paid")
+            if o["status"] == "paid":
+                store.paid[ln["sku"]] += ln["quantity"]
+        store.paid_orders += o["status"] == "paid"
+        store.unpaid_orders += o["status"] != "paid"
     store.max_order_id = newest
     held: Counter[str] = Counter()
-    for cid in dangling:
+    assert store.dangling is not None
+    for cid in store.dangling:
         cart = _ok(api.get(f"/v1/carts/{cid}"), "get cart")
         if cart["status"] == "open":
             for ln in cart["lines"]:
@@ -236,14 +245,31 @@ def verify(api: httpx.Client, store: Store, dangling: list[int]) -> dict[str, An
             problems.append(f"{s}: reserved {lv['reserved']} != ordered {store.ordered[s]} + carts {held[s]}")
         if lv["on_hand"] != store.received[s] or ledger[s] != lv["on_hand"]:
             problems.append(f"{s}: on_hand {lv['on_hand']}, received {store.received[s]}, ledger {ledger[s]}")
-    if store.orders_seen != store.client_paid_orders or store.ordered != store.client_paid_units:
-        problems.append(f"database has {store.orders_seen} orders, shoppers saw {store.client_paid_orders} paid")
+    if store.paid_orders != store.client_paid_orders or store.paid != store.client_paid_units:
+        problems.append(f"database has {store.paid_orders} paid orders, shoppers saw {store.client_paid_orders}")
     hot = next(lv for lv in levels if lv["sku"] == store.hot_sku)
     return {"ok": not problems, "negative_counters": negative, "oversold_units": oversold,
-            "stock_rows": len(levels), "orders_checked": store.orders_seen, "open_carts_holding": sum(held.values()),
+            "stock_rows": len(levels), "paid_orders": store.paid_orders, "unpaid_orders": store.unpaid_orders,
+            "open_carts_holding": sum(held.values()),
             "hot_sku": {"received": store.received[store.hot_sku], "ordered": store.ordered[store.hot_sku],
                         "available": hot["available"]},
             "problems": problems[:20]}
+
+
+def warn_connection_budget(url: str, workers: int, pool: int, overflow: int) -> None:
+    """Log a warning when the server's pools could exceed PostgreSQL's free connection slots
+    (the API then answers 500 to requests that cannot get a connection)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        row = conn.execute("SELECT current_setting('max_connections')::int - "
+                           "current_setting('superuser_reserved_connections')::int, "
+                           "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')").fetchone()
+    assert row is not None
+    free = int(row[0]) - int(row[1]) + 1  # this connection is about to close
+    if workers * (pool + overflow) > free:
+        log.warning("%d workers x (pool %d + overflow %d) = %d connections may exceed the %d free "
+                    "PostgreSQL slots", workers, pool, overflow, workers * (pool + overflow), free)
 
 
 def pg_counters(url: str) -> dict[str, int]:
@@ -295,11 +321,13 @@ def one_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: Loa
     store.client_paid_orders += res.paid_orders
     assert store.client_paid_units is not None
     store.client_paid_units.update(res.paid_units)
+    assert store.dangling is not None
+    store.dangling.extend(res.dangling_carts)
     out = summarise(res, os.cpu_count() or 1)
     time.sleep(1.0)  # PostgreSQL flushes backend statistics about once a second
     pg1 = pg_counters(url)
     out["postgres_per_checkout"] = {k: (pg1[k] - pg0[k]) / max(res.paid_orders, 1) for k in pg0}
-    out["verification"] = verify(api, store, res.dangling_carts)
+    out["verification"] = verify(api, store)
     return out
 
 
@@ -392,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_database(url, keys)
         db_name = url.rsplit("/", 1)[1].split("?")[0]
         for workers, pool in itertools.product(args.workers, args.pool_size):
+            warn_connection_budget(url, workers, pool, args.max_overflow)
             with api_server(url, keys, workers, pool, args.max_overflow, Path(tmp)) as (proc, port, logfile), \
                     httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": keys.staff},
                                  timeout=120) as api:

@@ -232,6 +232,8 @@ class Twin:
         for day in range(self.days):
             yield env.timeout(day + DECIDE_AT - env.now)
             self.day = day
+            for k in [k for k in self.incoming if k < day]:
+                del self.incoming[k]  # every delivery due before today has arrived or moved on
             rates = self.market.morning(day)
             self.price_rows = self.market.effective.T.tolist()
             self.replenisher.run(day, rates)
@@ -489,7 +491,6 @@ class Twin:
             self.events.add(self.env.now, EventKind.TRANSFER_ARRIVAL, store, -1, int(lines.sum()), 0, ref)
             return
         self.api_transfer(src, w.transit_row(wh), lines, f"SHIP-{ref}-OUT")
-        self.inflow[w.transit_row(wh)] -= lines  # transit is not a shelf: no inflow bookkeeping
         arrive = day + lead
         self.incoming.setdefault(arrive, np.zeros_like(self.on_hand))[store] += lines
         self.events.add(self.env.now, EventKind.DISPATCH, src, -1, int(lines.sum()), 0, ref)

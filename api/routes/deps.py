@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Path, Request
-from pydantic import TypeAdapter
+from fastapi import Depends, Header, Path, Request, Response
+from pydantic import BaseModel, TypeAdapter
 
 from api.schemas import MAX_ID
 from api.services.auth import Authenticator
@@ -37,6 +37,11 @@ EnvDep = Annotated[Env, Depends(get_env)]
 WhoDep = Annotated[Principal, Depends(get_principal)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialise a schema once (hot routes skip FastAPI's re-validation of the return value)."""
+    return Response(content=model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def idem(env: Env, who: Principal, key: str | None, scope: str, body: object,

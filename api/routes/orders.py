@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from api.routes.deps import EnvDep, IdemKey, IdPath, WhoDep, idem
+from api.routes.deps import EnvDep, IdemKey, IdPath, WhoDep, idem, json_response
 from api.schemas import (
     CartCreate,
     CartLineSet,
@@ -27,25 +27,27 @@ router = APIRouter(prefix="/v1", tags=["orders"])
 _COUNT = TypeAdapter(CountResult)
 
 
-@router.post("/carts", status_code=201, tags=["carts"])
-def create_cart(body: CartCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> CartRead:
-    return idem(env, who, key, "create_cart", body, A_CART, lambda: carts.create_cart(env, who, body))
+@router.post("/carts", status_code=201, tags=["carts"], response_model=CartRead)
+def create_cart(body: CartCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> Response:
+    return json_response(idem(env, who, key, "create_cart", body, A_CART,
+                              lambda: carts.create_cart(env, who, body)), 201)
 
 
-@router.put("/carts/{cart_id}/lines", tags=["carts"])
-def set_cart_line(cart_id: IdPath, body: CartLineSet, env: EnvDep, who: WhoDep) -> CartRead:
+@router.put("/carts/{cart_id}/lines", tags=["carts"], response_model=CartRead)
+def set_cart_line(cart_id: IdPath, body: CartLineSet, env: EnvDep, who: WhoDep) -> Response:
     """Set one line's quantity (0 removes it); idempotent by nature."""
-    return carts.set_cart_line(env, who, cart_id, body)
+    return json_response(carts.set_cart_line(env, who, cart_id, body))
 
 
-@router.get("/carts/{cart_id}", tags=["carts"])
-def get_cart(cart_id: IdPath, env: EnvDep, who: WhoDep) -> CartRead:
-    return carts.get_cart(env, who, cart_id)
+@router.get("/carts/{cart_id}", tags=["carts"], response_model=CartRead)
+def get_cart(cart_id: IdPath, env: EnvDep, who: WhoDep) -> Response:
+    return json_response(carts.get_cart(env, who, cart_id))
 
 
-@router.post("/checkout", status_code=201)
-def checkout_cart(body: CheckoutRequest, env: EnvDep, who: WhoDep, key: IdemKey = None) -> OrderRead:
-    return idem(env, who, key, "checkout", body, A_ORDER, lambda: checkout.checkout(env, who, body))
+@router.post("/checkout", status_code=201, response_model=OrderRead)
+def checkout_cart(body: CheckoutRequest, env: EnvDep, who: WhoDep, key: IdemKey = None) -> Response:
+    return json_response(idem(env, who, key, "checkout", body, A_ORDER,
+                              lambda: checkout.checkout(env, who, body)), 201)
 
 
 @router.get("/orders")
@@ -59,9 +61,9 @@ def list_orders(
     return orders.list_orders(env, who, status=status, cursor=cursor, limit=limit)
 
 
-@router.get("/orders/{order_id}")
-def get_order(order_id: IdPath, env: EnvDep, who: WhoDep) -> OrderRead:
-    return orders.get_order(env, who, order_id)
+@router.get("/orders/{order_id}", response_model=OrderRead)
+def get_order(order_id: IdPath, env: EnvDep, who: WhoDep) -> Response:
+    return json_response(orders.get_order(env, who, order_id))
 
 
 @router.post("/orders/{order_id}/transition")

@@ -8,7 +8,7 @@ and ``TimeLimit.truncated=True`` (the episodes are truncated, not terminated).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -76,8 +76,8 @@ class BatchedVecEnv(VecEnv):
                     info["TimeLimit.truncated"] = True
         else:
             dones = np.asarray(over, dtype=bool)
-            for i in np.flatnonzero(dones):
-                infos[i]["terminal_observation"] = terminal[i]
+            for j in np.flatnonzero(dones).tolist():
+                infos[j]["terminal_observation"] = terminal[j]
         return obs, rewards, dones, infos
 
     def close(self) -> None:
@@ -95,9 +95,9 @@ class BatchedVecEnv(VecEnv):
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]], indices: Any = None) -> list[bool]:
         return [False] * len(self._indices(indices))
 
-    def _indices(self, indices: Any) -> Iterable[int]:
+    def _indices(self, indices: Any) -> list[int]:
         if indices is None:
-            return range(self.num_envs)
+            return list(range(self.num_envs))
         if isinstance(indices, int):
             return [indices]
         return list(indices)

@@ -46,7 +46,7 @@ def _mdp(inst: dict[str, Any]) -> Any:
                         inst["penalty_cost"], inst["lost_sales"])
 
 
-def _s_big_s(low: NDArray[np.float64], high: NDArray[np.float64]) -> Any:
+def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> Any:
     def fn(obs: NDArray[np.float32]) -> NDArray[np.int64]:
         ip = obs[:, -1]
         return np.where(ip <= low, np.maximum(high - ip, 0), 0).astype(np.int64)
@@ -211,7 +211,8 @@ def export_run(run_dir: Path, out: Path | None = None) -> Path:
     from policies.rl.train import _env_parts, load_config, make_training_env
 
     cfg = load_config(run_dir / "config.yaml")
-    model = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[cfg.algo].load(run_dir / "model.zip", device="cpu")
+    algo: Any = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[cfg.algo]
+    model = algo.load(run_dir / "model.zip", device="cpu")
     vecnorm = None
     if (run_dir / "vecnormalize.pkl").exists():
         venv = make_training_env(cfg)

@@ -153,8 +153,9 @@ def _env_parts(config: TrainConfig) -> tuple[Any, Any, Any]:
 
     import policies.envs  # noqa: F401  (registers the ids)
 
-    env = gym.make(config.env_id, **config.env_kwargs).unwrapped
-    return env, env.config.action_mapping(), env.config.obs_names
+    env: Any = gym.make(config.env_id, **config.env_kwargs).unwrapped
+    source = env.config if hasattr(env, "config") else env
+    return env, source.action_mapping(), source.obs_names
 
 
 def make_training_env(config: TrainConfig) -> Any:
@@ -166,7 +167,7 @@ def make_training_env(config: TrainConfig) -> Any:
     if config.env_id == "ShopSphere/Replenishment-v0":
         from policies.envs.vec import make_replenishment_vec_env
 
-        venv = make_replenishment_vec_env(
+        venv: Any = make_replenishment_vec_env(
             config.n_envs, seed=config.seed, episode_length=config.episode_length, **kw
         )
     elif config.env_id == "ShopSphere/DynamicPricing-v0":
@@ -225,8 +226,9 @@ def _warm_start(model: Any, config: TrainConfig, env: Any) -> None:
     good heuristic instead of uniformly over all actions."""
     import torch
 
-    centre = env.config.warm_start_action() if hasattr(env.config, "warm_start_action") else None
-    if centre is None or config.algo == "DQN":
+    source: Any = getattr(env, "config", None)
+    centre = source.warm_start_action() if hasattr(source, "warm_start_action") else None
+    if centre is None or config.algo == "DQN" or not hasattr(env.action_space, "n"):
         return
     n = int(env.action_space.n)
     k = torch.arange(n, dtype=torch.float32)

@@ -60,7 +60,7 @@ def fresh_engine(backend: str, tmp_dir: Path) -> Iterator[Engine]:
     admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(url, pool_size=30, max_overflow=40, pg_schema=schema, pg_synchronous_commit=False)
+    engine = make_engine(url, pool_size=12, max_overflow=8, pg_schema=schema, pg_synchronous_commit=False)
     try:
         upgrade_schema(engine)
         yield engine

@@ -3,12 +3,14 @@ same scenario giving the same results through the in-process and the HTTP client
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_helpers import ServerThread, fresh_engine, make_test_env, seed
+from sqlalchemy import Engine
 
 from api.app import create_app
 from api.client.base import CommerceClient, CommerceError
@@ -35,10 +37,18 @@ from api.services.context import Principal
 from api.settings import Settings
 
 
+@pytest.fixture(scope="module")
+def module_server(engine: Engine) -> Iterator[ServerThread]:
+    """One server for the many cheap request/answer checks of this module."""
+    with ServerThread(make_test_env(engine, ManualClock())) as srv:
+        yield srv
+
+
 @pytest.fixture
-def raw(server: ServerThread) -> httpx.Client:
-    token = server.client("staff")._http.headers["X-API-Key"]
-    return httpx.Client(base_url=server.url, headers={"X-API-Key": token}, timeout=30)
+def raw(module_server: ServerThread) -> Iterator[httpx.Client]:
+    token = module_server.client("staff")._http.headers["X-API-Key"]
+    with httpx.Client(base_url=module_server.url, headers={"X-API-Key": token}, timeout=30) as client:
+        yield client
 
 
 def _is_error(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -165,10 +175,13 @@ def test_same_scenario_same_results_through_both_clients(backend: str, tmp_path:
             env = make_test_env(eng, ManualClock())
             staff_ip = InProcessClient(env, Principal(role="staff", key_id=1))
             if door == "inprocess":
+                assert isinstance(staff_ip, CommerceClient)
                 data = _scenario(staff_ip, staff_ip.as_principal("customer", "c-parity"))
             else:
                 with ServerThread(env) as srv:
-                    data = _scenario(srv.client("staff"), srv.client("customer", "c-parity"))
+                    http_staff = srv.client("staff")
+                    assert isinstance(http_staff, CommerceClient)
+                    data = _scenario(http_staff, srv.client("customer", "c-parity"))
             prefix = data[0][0]["code"].split("-")[0]
             results.append(_strip_prefix(data, prefix))
     assert results[0] == results[1]

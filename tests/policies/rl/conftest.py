@@ -33,8 +33,9 @@ def tiny_ppo() -> Trained:
     model = PPO("MlpPolicy", venv, n_steps=32, batch_size=64, n_epochs=2, seed=0,
                 policy_kwargs={"net_arch": [16]}, verbose=0)
     with torch.no_grad():  # the training code's warm start: logits centred on level 20
-        k = torch.arange(model.policy.action_net.out_features, dtype=torch.float32)
-        model.policy.action_net.bias.copy_(-((k - 20.0) ** 2) / 18.0)
+        head: Any = model.policy.action_net
+        k = torch.arange(head.out_features, dtype=torch.float32)
+        head.bias.copy_(-((k - 20.0) ** 2) / 18.0)
     model.learn(512)
     return Trained(model, venv, kwargs)
 

@@ -4,6 +4,7 @@ the exact/kernel-based evaluation of the same policy."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -16,7 +17,7 @@ from policies.envs.replenishment import BatchedReplenishment, ReplenishmentEnv
 from twin.kernels.inventory import initial_state, inventory_step
 
 ALL_IDS = sorted(policies.envs.ENV_IDS)
-SMALL = {"ShopSphere/MultiEchelonReplenishment-v0": {"max_skus": 8}}
+SMALL: dict[str, dict[str, Any]] = {"ShopSphere/MultiEchelonReplenishment-v0": {"max_skus": 8}}
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)
@@ -56,7 +57,7 @@ def test_single_env_steps_exactly_as_the_inventory_kernel(lost_sales: bool, lead
     state = initial_state(1, lead_time, on_hand=env._on_hand, pipeline=np.array(env._pipeline))
     rng = np.random.default_rng(0)
     for _ in range(300):
-        q = int(rng.integers(0, env.action_space.n))
+        q = int(rng.integers(0, env.config.n_actions))
         obs, reward, _, _, info = env.step(q)
         state, res = inventory_step(state, q, info["demand"], lost_sales=lost_sales,
                                     holding_cost=1.0, penalty_cost=9.0)
@@ -74,8 +75,8 @@ def test_batched_env_matches_single_env_observation_and_action_semantics() -> No
     batch = BatchedReplenishment(64, penalty_cost=9.0, lead_time=2, seed=5)
     obs = batch.reset()
     single = ReplenishmentEnv(penalty_cost=9.0, lead_time=2)
-    assert obs.shape == (64, single.observation_space.shape[0])
-    assert batch.n_actions == single.action_space.n
+    assert obs.shape == (64, single.config.obs_dim)
+    assert batch.n_actions == single.config.n_actions
     levels = np.full(64, 19)
     before = batch.state
     obs2, rewards, over, _, costs = batch.step(levels)
@@ -159,7 +160,7 @@ def test_joint_env_with_perishability_writes_off_expired_stock() -> None:
     env = gym.make("ShopSphere/JointPricingReplenishment-v0", shelf_life=2, lead_time=0,
                    price_high=100.0, price_low=90.0)
     env.reset(seed=0)
-    u = env.unwrapped
+    u: Any = env.unwrapped
     top = u.action_space.n - 1  # highest price (no demand in practice), largest order
     total_written = 0
     for _ in range(6):
@@ -172,6 +173,7 @@ def test_multi_echelon_env_respects_truck_capacity_and_reports_kpis() -> None:
     env = gym.make("ShopSphere/MultiEchelonReplenishment-v0", max_skus=20, truck_capacity_units=30)
     env.reset(seed=0)
     _, _, _, _, info = env.step(np.ones(env.action_space.shape, dtype=np.float32))
-    assert info["shipped"] <= 30 * env.unwrapped.n_stores
+    unwrapped: Any = env.unwrapped
+    assert info["shipped"] <= 30 * unwrapped.n_stores
     assert info["truck_limited"] > 0
     assert 0.0 <= info["fill_rate"] <= 1.0

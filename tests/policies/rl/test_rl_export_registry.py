@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,10 +79,10 @@ def test_exported_box_policy_matches_sb3_means() -> None:
     model = PPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0,
                 policy_kwargs={"net_arch": [16]}, verbose=0)
     model.learn(64)
-    unwrapped = env.unwrapped
+    unwrapped: Any = env.unwrapped
     policy = export_sb3(model, mapping=unwrapped.action_mapping(), name="me", env_id="x",
                         obs_names=unwrapped.obs_names)
-    obs = np.random.default_rng(0).random((500, env.observation_space.shape[0])).astype(np.float32) * 3
+    obs = np.random.default_rng(0).random((500, unwrapped.observation_space.shape[0])).astype(np.float32) * 3
     sb3, _ = model.predict(obs, deterministic=True)
     np.testing.assert_allclose(policy.act(obs), sb3, atol=1e-5)
     assert np.all(policy.decide(obs) >= 0)
@@ -192,3 +193,24 @@ def test_policies_artifacts_imports_without_torch_sb3_or_gymnasium() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+TRAINED = Path(__file__).parent / "data" / "replenishment-p9-L1"
+
+
+def test_a_trained_policy_passes_crn_validation_is_promoted_and_served(tmp_path: Path) -> None:
+    """The PPO artifact of benchmarks/rl_replenishment.py (p=9, L=1; exact cost 5.455 vs 5.481
+    for the best capped base-stock) wins the paired test, is promoted and loads for serving."""
+    from policies.rl.compare import validation_report
+
+    reg = Registry(tmp_path)
+    entry = reg.register(load_artifact(TRAINED))
+    report = validation_report(reg.load_candidate(entry.name, entry.version), entry.artifact_sha256,
+                               seeds=8, periods=3000)
+    assert report.passed, report.refusal_reasons()
+    assert report.baseline.startswith("capped_base_stock") and report.simulator == "kernel"
+    reg.promote(entry.name, entry.version, report)
+    served = load_validated(tmp_path, "replenishment-p9-L1")
+    # L = 1: observation [available, inventory position] (equal: nothing else in the pipeline)
+    orders = served.decide(np.array([[0, 0], [10, 10], [30, 30]], dtype=np.float32))[:, 0]
+    assert orders[0] >= orders[1] >= orders[2] == 0 and orders[0] > 0

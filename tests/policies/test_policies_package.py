@@ -1,0 +1,52 @@
+"""The ``policies`` package: cheap to import, and ``policies.evaluate(policy, instance, periods,
+seed)`` callable whichever way the ``policies.evaluate`` module was imported first."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = """
+from policies.exact.demand import poisson_demand
+from policies.exact.dp import InventoryMDP
+from policies.replenishment import BaseStock
+mdp = InventoryMDP(poisson_demand(5.0), lead_time=1, holding=1.0, penalty=9.0, lost_sales=False)
+"""
+
+
+def _run(script: str) -> list[object]:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
+                         text=True, timeout=120, check=False, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result: list[object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("first", ["package", "module"])
+def test_policies_evaluate_is_callable_in_either_import_order(first: str) -> None:
+    imports = ("import policies\nfrom policies.evaluate import evaluate\n" if first == "package"
+               else "from policies.evaluate import evaluate\nimport policies\n")
+    got = _run(imports + RUN + """
+import json
+a = policies.evaluate(BaseStock(12), mdp, 2000, 3)
+b = evaluate(BaseStock(12), mdp, 2000, 3)
+import policies.evaluate as module
+print(json.dumps([a == b, a.average_cost > 0, module.evaluate is evaluate, callable(policies.evaluate)]))
+""")
+    assert got == [True, True, True, True]
+
+
+def test_importing_policies_loads_no_numpy_twin_or_training_code() -> None:
+    got = _run("""
+import json, sys
+import policies
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "scipy", "twin", "torch",
+                                                                 "gymnasium", "stable_baselines3"})))
+""")
+    assert got == []
