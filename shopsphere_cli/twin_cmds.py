@@ -52,9 +52,11 @@ def run_cmd(
                                    help="Check the twin's stock against the API's ledger at the end."),
 ) -> None:
     """Run a scenario through the twin and the commerce API; print KPIs, write a run directory."""
+    import httpx
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from api.client.base import CommerceError
     from scenarios.runner import RunError, run_scenario
     from twin.reconcile import reconcile_stock
     from twin.report import HEADLINE, format_kpi
@@ -73,6 +75,11 @@ def run_cmd(
                                    keep_client=reconcile)
         except RunError as exc:
             raise _fail(str(exc)) from None
+        except CommerceError as exc:
+            raise _fail(f"the commerce service refused a call: {exc} (the twin needs an empty "
+                        f"commerce database: a fresh server or SQLite file)") from None
+        except httpx.HTTPError as exc:
+            raise _fail(f"cannot reach the commerce service: {exc}") from None
     k = outcome.kpis
     rows = [(name, [format_kpi(name, k[name])]) for name in HEADLINE if name in k]
     console.print(_kpi_table(f"{sc.name}  seed {seed if seed is not None else sc.seed}  "

@@ -161,6 +161,10 @@ def release_reserved(conn: Connection, rows: dict[tuple[int, int], int]) -> None
         return
     cte, params = values_cte([(loc, sku, q) for (loc, sku), q in sorted(rows.items())],
                              ("location_id", "sku_id", "q"))
+    if conn.dialect.name == "postgresql" and len(rows) > 1:  # lock in key order: no deadlocks
+        conn.execute(text(cte + "SELECT 1 FROM stock JOIN v ON stock.location_id = v.location_id "
+                          "AND stock.sku_id = v.sku_id ORDER BY stock.location_id, stock.sku_id "
+                          "FOR UPDATE OF stock"), params)
     conn.execute(text(cte + "UPDATE stock SET reserved = stock.reserved - v.q FROM v "
                       "WHERE stock.location_id = v.location_id AND stock.sku_id = v.sku_id"), params)
 

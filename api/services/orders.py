@@ -37,6 +37,7 @@ from api.services.context import (
     Principal,
     decode_cursor,
     encode_cursor,
+    lock_stock_rows,
     require_staff,
     values_cte,
 )
@@ -168,6 +169,7 @@ def transition_order(env: Env, who: Principal, order_id: int, to: OrderStatus) -
             raise _refuse(c, who, order_id, to)
         if to == S.SHIPPED:
             lines = _order_lines(c, order_id)
+            lock_stock_rows(env, c, row.location_id, [ln.sku_id for ln in lines])
             cte, params = values_cte(sorted((ln.sku_id, ln.quantity) for ln in lines))
             params["loc"] = row.location_id
             c.execute(text(cte + "UPDATE stock SET on_hand = stock.on_hand - v.q, reserved = stock.reserved - v.q "

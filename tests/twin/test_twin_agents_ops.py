@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import scenario_data, small_baseline
+from twin_helpers import scenario_data, small_baseline
 
 from scenarios.runner import run_scenario
 from scenarios.schema import parse_scenario

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from conftest import clock_for, small_baseline
 from sqlalchemy import create_engine, text
+from twin_helpers import clock_for, small_baseline
 
 from api.clock import ManualClock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import clock_for, small_baseline
+from twin_helpers import clock_for, small_baseline
 
 from api.client.inprocess import InProcessClient
 from scenarios.runner import run_scenario

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from conftest import clock_for, dump, small_baseline
+from twin_helpers import clock_for, dump, small_baseline
 from typer.testing import CliRunner
 
 from api.client.base import CommerceError

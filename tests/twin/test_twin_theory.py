@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from twin_helpers import SCENARIOS
 
 from scenarios.runner import run_scenario
 from scenarios.schema import load_scenario
-from tests_paths import SCENARIOS
 from twin.kernels.inventory import scalar_step
 from twin.theory import TheoryError, batch_means_ci, lost_sales_base_stock, ratio_ci
 
@@ -52,9 +52,9 @@ def test_theory_rejects_parameters_outside_its_range() -> None:
 def test_twin_reproduces_analytic_fill_rate_and_on_hand_within_run_length_ci(fake_client) -> None:
     sc = load_scenario(SCENARIOS / "theory_single_sku.yaml")
     store = sc.world.stores[0]
-    lead = int(sc.world.warehouses[0].store_lead_time_days.value)
+    lead = int(sc.world.warehouses[0].store_lead_time_days.mean_value())
     level = int(sc.policies.replenishment.params["base_stock"])
-    rate = sc.catalog.base_demand.value * store.size_m2 / 1000.0
+    rate = sc.catalog.base_demand.mean_value() * store.size_m2 / 1000.0
     th = lost_sales_base_stock(rate, lead, level)
 
     out = run_scenario(sc, write=False, client=fake_client(sc))
