@@ -208,7 +208,9 @@ def search(env: Env, who: Principal, q: SearchQuery) -> Page[SkuRead]:
             keys = [_SKU.c.id] if col is None else [col, _SKU.c.id]
             if cur is not None and "k" in cur:
                 after = tuple(cur["k"]) if isinstance(cur["k"], list) else ()
-                if len(after) != len(keys) or not all(isinstance(a, int | str) for a in after):
+                kinds = (int,) if col is None else ((str if q.sort == "name" else int), int)
+                if len(after) != len(keys) or not all(
+                        isinstance(a, k) and not isinstance(a, bool) for a, k in zip(after, kinds, strict=False)):
                     raise InvalidInputError("cursor does not match the sort order",
                                             details={"field": "cursor", "value": q.cursor})
                 cmp = tuple_(*keys) < tuple_(*after) if desc else tuple_(*keys) > tuple_(*after)

@@ -174,6 +174,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         data = json.loads(base64.urlsafe_b64decode(cursor + pad))
         if not isinstance(data, dict):
             raise ValueError(data)
+        values = [v for x in data.values() for v in (x if isinstance(x, list) else [x])]
+        if any(isinstance(v, int) and not -(2**62) < v < 2**62 for v in values):
+            raise ValueError("cursor value out of range")  # would overflow a BIGINT comparison
         return data
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(

@@ -33,7 +33,7 @@ from api.schemas import (
     StockQuery,
     TransferCreate,
 )
-from api.services.context import Principal
+from api.services.context import Principal, encode_cursor
 from api.settings import Settings
 
 
@@ -72,6 +72,8 @@ def _is_error(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
     ("GET", "/v1/search?limit=100000", b""),
     ("GET", "/v1/search?sort=cheapest", b""),
     ("GET", "/v1/orders?cursor=%%%", b""),
+    ("GET", "/v1/orders?cursor=" + encode_cursor({"id": 10**30}), b""),
+    ("GET", "/v1/search?sort=price_asc&cursor=" + encode_cursor({"k": ["cheap", 1]}), b""),
     ("POST", "/v1/skus/import", b'[{"sku": "x"}]'),
 ])
 def test_malformed_input_is_a_422_error_body_not_a_500(raw: httpx.Client, method: str, path: str,
