@@ -18,15 +18,23 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
-from api.errors import ServiceError
+from api.errors import ServiceError, ServiceUnavailableError
 from api.payments import PaymentGateway, SimulatedGateway
 from api.routes import catalog, orders, policies, stock
 from api.schemas import ErrorBody
@@ -53,9 +61,28 @@ def _clean_errors(errors: Any) -> list[object]:
     return out
 
 
+RETRY_AFTER_S = 1
+"""``Retry-After`` (seconds) sent with every 503."""
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+)
+"""Database failures that mean "unavailable or overloaded, retry later", not a bug: pool
+timeout, connection slots exhausted, server gone, lock or statement timeout."""
+
+
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return JSONResponse(_body(exc.code, exc.message, exc.details), status_code=exc.status)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
+    return JSONResponse(_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+
+
+async def _unavailable_error(request: Request, exc: Exception) -> JSONResponse:
+    """Database unavailable/overloaded -> typed, retryable 503 (never an untyped 500)."""
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
+                type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    err = ServiceUnavailableError("the database is unavailable or overloaded; retry shortly",
+                                  details={"retry_after_s": RETRY_AFTER_S, "cause": type(exc).__name__})
+    return await _service_error(request, err)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -134,6 +161,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # sync routes run in anyio's thread pool (40 threads by default); one thread per pooled
+        # connection keeps requests in flight <= pool size, so no overflow connection churn
+        to_thread.current_default_thread_limiter().total_tokens = (
+            settings.threadpool_size or settings.db_pool_size)
         if settings.auto_create_schema:
             upgrade_schema(env.engine)
         added = ensure_keys(env.engine, env.clock, settings.api_key_pepper, settings.bootstrap_keys)
@@ -167,6 +198,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _data_error)
+    for exc_type in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(exc_type, _unavailable_error)
 
     @app.get("/v1/health", tags=["admin"])
     def health() -> dict[str, str]:

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -75,6 +75,38 @@ def make_engine(
         pool_pre_ping=False,
         connect_args=connect_args,
     )
+
+
+def connection_budget_warning(url: str, workers: int, per_worker: int) -> str | None:
+    """A warning if ``workers x per_worker`` connections may exceed what PostgreSQL allows.
+
+    Reads ``max_connections``, ``superuser_reserved_connections`` and the sessions already open;
+    returns ``None`` when the budget fits, for SQLite, or when the server cannot be asked.
+    Over budget, requests fail with 503 ``SERVICE_UNAVAILABLE`` under load.
+    """
+    if not url.startswith("postgresql"):
+        return None
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            max_conn = int(conn.execute(text("SHOW max_connections")).scalar_one())
+            reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+            in_use = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    except SQLAlchemyError as exc:
+        log.debug("connection budget not checked: %s", exc)
+        return None
+    finally:
+        engine.dispose()
+    usable = max_conn - reserved - (in_use - 1)  # our own session goes away
+    need = workers * per_worker
+    if need < usable:
+        return None
+    return (f"{workers} worker(s) x {per_worker} connections (pool + overflow) = {need} but PostgreSQL "
+            f"allows {max_conn} ({reserved} reserved, {in_use - 1} in use): lower "
+            "SHOPSPHERE_DB_POOL_SIZE / SHOPSPHERE_DB_MAX_OVERFLOW or --workers, or raise max_connections")
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:

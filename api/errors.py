@@ -80,6 +80,14 @@ class PaymentFailedError(ServiceError):
     status_default = 402
 
 
+class ServiceUnavailableError(ServiceError):
+    """The database is unreachable or overloaded (pool exhausted, connection slots used up,
+    lock wait timed out). Retryable: the HTTP layer answers 503 with ``Retry-After``."""
+
+    code_default = "SERVICE_UNAVAILABLE"
+    status_default = 503
+
+
 def error_from_stored(code: str, message: str, status: int, details: object) -> CommerceError:
     """Rebuild a stored error (idempotent replay) as the matching typed error."""
     for cls in _ALL:
@@ -93,4 +101,5 @@ def error_from_stored(code: str, message: str, status: int, details: object) -> 
 _ALL: tuple[type[ServiceError], ...] = (
     InvalidInputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, InsufficientStockError,
     InvalidTransitionError, IdempotencyMismatchError, IdempotencyInProgressError, PaymentFailedError,
+    ServiceUnavailableError,
 )

@@ -70,8 +70,15 @@ class Settings(BaseSettings):
     bootstrap_api_keys: str = Field(default=DEV_KEYS)
     reservation_ttl_seconds: int = Field(default=900, gt=0)
     unpaid_order_ttl_seconds: int = Field(default=1800, gt=0)
-    db_pool_size: int = Field(default=20, ge=1, le=500)
-    db_max_overflow: int = Field(default=20, ge=0, le=500)
+    db_pool_size: int = Field(default=20, ge=1, le=500,
+                              description="Pooled connections per worker process.")
+    db_max_overflow: int = Field(default=10, ge=0, le=500,
+                                 description="Extra connections per worker beyond the pool (bursts, sweeper). "
+                                 "Keep workers x (db_pool_size + db_max_overflow) < PostgreSQL max_connections.")
+    threadpool_size: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Threads running sync routes per worker (default: db_pool_size, so requests in "
+        "flight never exceed the pool and overflow connections are not opened and closed per request).")
     payment_latency_ms: float = Field(default=0.0, ge=0)
     idempotency_wait_seconds: float = Field(default=5.0, ge=0)
     sweep_interval_seconds: float = Field(
@@ -132,6 +139,11 @@ class Settings(BaseSettings):
                     "shorter than 20 characters; refused outside development mode"
                 )
         return self
+
+    @property
+    def connections_per_worker(self) -> int:
+        """Most PostgreSQL connections one worker process can open (pool + overflow)."""
+        return self.db_pool_size + self.db_max_overflow
 
     @property
     def bootstrap_keys(self) -> list[BootstrapKey]:

@@ -79,6 +79,11 @@ def serve(
     settings = _settings(db)
     if migrate if migrate is not None else settings.mode == "development":
         _upgrade(settings.database_url)
+    from api.db import connection_budget_warning
+
+    budget = connection_budget_warning(settings.database_url, workers, settings.connections_per_worker)
+    if budget:
+        log.warning("connection budget: %s", budget)
     log.info("serving %s on http://%s:%d with %d worker(s), mode %s", _safe_url(settings.database_url),
              host, port, workers, settings.mode)
     uvicorn.run("api.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,

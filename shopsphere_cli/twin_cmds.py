@@ -57,6 +57,7 @@ def run_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from api.client.base import CommerceError
+    from policies.registry import PolicyError
     from scenarios.runner import RunError, run_scenario
     from twin.reconcile import reconcile_stock
     from twin.report import HEADLINE, format_kpi
@@ -73,7 +74,7 @@ def run_cmd(
             outcome = run_scenario(sc, seed=seed, days=days, out=out,
                                    progress=lambda d, n: bar.update(task, completed=d),
                                    keep_client=reconcile)
-        except RunError as exc:
+        except (RunError, PolicyError) as exc:
             raise _fail(str(exc)) from None
         except CommerceError as exc:
             raise _fail(f"the commerce service refused a call: {exc} (the twin needs an empty "
@@ -104,6 +105,7 @@ def compare_cmd(
     from rich.console import Console
     from rich.progress import Progress
 
+    from policies.registry import PolicyError
     from scenarios.runner import COMPARE_KPIS, RunError, compare, parse_policy, with_policy
     from twin.report import format_kpi
 
@@ -138,7 +140,7 @@ def compare_cmd(
 
         try:
             res = compare(variants, seed_list, days=days, progress=tick)
-        except RunError as exc:
+        except (RunError, PolicyError) as exc:
             raise _fail(str(exc)) from None
     summ = res.summary()
     labels = res.variants

@@ -60,11 +60,12 @@ def derive_policy_params(ref: PolicyRef, mean: np.ndarray, lead: np.ndarray,
     horizon = mean * (lead + 1.0)
     z = float(stats.norm.ppf(DEFAULT_SERVICE_LEVEL))
     level = np.ceil(horizon + z * np.sqrt(horizon) - 1e-9)
-    derived: dict[str, np.ndarray] = {
+    derived: dict[str, Any] = {
         "base_stock": level,
         "S": level + np.maximum(1.0, np.round(mean)),
         "s": np.maximum(0.0, level - np.maximum(1.0, np.round(mean))),
         "cap": np.maximum(1.0, np.ceil(2.0 * mean + 2.0 * np.sqrt(mean))),
+        "R": 1,  # daily review, like every other policy in the twin
         "underage_cost": np.maximum(unit_margin, 1.0),
         "overage_cost": np.maximum(unit_holding, 1e-3),
     }
@@ -110,6 +111,37 @@ class Replenisher:
             derive_policy_params(wref, wh_mean, wh_lead, np.tile(margin, W), np.tile(holding, W)))
         self.margin = margin
         self.holding = holding
+        # echelon base-stock decides stores and warehouses together (rows linked by parent)
+        self.joint = pol.warehouse_replenishment is None and pol.replenishment.name == "echelon_base_stock"
+        if self.joint:
+            wh_of_store = np.repeat(w.store_warehouse, n)
+            echelon_lead = wh_lead + np.tile(self.store_lead_mean[:1].astype(float), W * n)
+            self.joint_policy = registry.create(
+                "replenishment", pol.replenishment.name,
+                derive_policy_params(pol.replenishment, np.concatenate([store_mean, wh_mean]),
+                                     np.concatenate([store_lead.astype(float), echelon_lead]),
+                                     np.tile(margin, S + W), np.tile(holding, S + W)))
+            self.parent = np.concatenate([S * n + wh_of_store * n + np.tile(np.arange(n), S),
+                                          np.full(W * n, -1)]).astype(np.int64)
+
+    def _joint_orders(self, day: int, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Echelon mode: (store orders (S, n), warehouse orders (W, n)) from one observation."""
+        tw = self.twin
+        w = tw.world
+        n, S, W = w.n_skus, w.n_stores, w.n_warehouses
+        avail = tw.on_hand - tw.reserved
+        through = rates[:, S:].T.copy()
+        for s in range(S):
+            through[int(w.store_warehouse[s])] += rates[:, s]
+        mean = np.concatenate([rates[:, :S].T.reshape(-1), through.reshape(-1)])
+        obs = ReplenishmentObservation.create(
+            avail[: S + W].reshape(-1), self._pipeline(slice(0, S + W), day), 0,
+            lead_time=np.concatenate([np.repeat(self.store_lead_mean, n), np.tile(self.wh_lead_mean, W)]),
+            period=day, demand_mean=mean, demand_std=np.sqrt(mean), parent=self.parent,
+            holding_cost=np.tile(self.holding, S + W), penalty_cost=np.tile(self.margin, S + W),
+        )
+        orders = np.maximum(np.asarray(self.joint_policy.decide(obs).orders, dtype=np.int64), 0)
+        return orders[: S * n].reshape(S, n), orders[S * n :].reshape(W, n)
 
     def _pipeline(self, rows: slice, day: int) -> np.ndarray:
         """(rows * n_skus, width) outstanding units by days from now (column 0 = today)."""
@@ -132,16 +164,20 @@ class Replenisher:
         w = tw.world
         n, S, W = w.n_skus, w.n_stores, w.n_warehouses
         avail = tw.on_hand - tw.reserved
+        po_joint = None
         # ---- stores -------------------------------------------------------------------
-        mean_s = rates[:, :S].T.reshape(-1)
-        obs = ReplenishmentObservation.create(
-            avail[:S].reshape(-1), self._pipeline(slice(0, S), day), 0,
-            lead_time=np.repeat(self.store_lead_mean, n), period=day,
-            demand_mean=mean_s, demand_std=np.sqrt(mean_s),
-            holding_cost=np.tile(self.holding, S), penalty_cost=np.tile(self.margin, S),
-        )
-        want = np.asarray(self.store_policy.decide(obs).orders, dtype=np.int64).reshape(S, n)
-        want = np.maximum(want, 0)
+        if self.joint:
+            want, po_joint = self._joint_orders(day, rates)
+        else:
+            mean_s = rates[:, :S].T.reshape(-1)
+            obs = ReplenishmentObservation.create(
+                avail[:S].reshape(-1), self._pipeline(slice(0, S), day), 0,
+                lead_time=np.repeat(self.store_lead_mean, n), period=day,
+                demand_mean=mean_s, demand_std=np.sqrt(mean_s),
+                holding_cost=np.tile(self.holding, S), penalty_cost=np.tile(self.margin, S),
+            )
+            want = np.asarray(self.store_policy.decide(obs).orders, dtype=np.int64).reshape(S, n)
+            want = np.maximum(want, 0)
         # ration each warehouse's available stock over its stores, proportionally
         for wh in range(W):
             stores = np.flatnonzero(w.store_warehouse == wh)
@@ -158,6 +194,9 @@ class Replenisher:
                 if want[s].any():
                     tw.dispatch_to_store(day, wh, s, want[s])
         # ---- warehouses -----------------------------------------------------------------
+        if po_joint is not None:
+            self._purchase(day, po_joint)
+            return
         avail = tw.on_hand - tw.reserved
         through = rates[:, S:].T.copy()
         for s in range(S):
@@ -170,8 +209,14 @@ class Replenisher:
             holding_cost=np.tile(self.holding, W), penalty_cost=np.tile(self.margin, W),
         )
         po = np.maximum(np.asarray(self.wh_policy.decide(obs_w).orders, dtype=np.int64), 0).reshape(W, n)
+        self._purchase(day, po)
+
+    def _purchase(self, day: int, po: np.ndarray) -> None:
+        """One purchase order per (warehouse, supplier) with units; ``po`` is ``(W, n)``."""
+        tw = self.twin
+        w = tw.world
         sk = w.skus
-        for wh in range(W):
+        for wh in range(w.n_warehouses):
             for sup_i, sup in enumerate(w.scenario.world.suppliers):
                 lines = np.where(sk.supplier == sup_i, po[wh], 0)
                 units = int(lines.sum())

@@ -60,7 +60,7 @@ from api.services import carts, catalog, checkout, locations, orders, stock
 from api.services import prices as price_svc
 from api.services.adapters import A_CART, A_MOVE, A_MOVES, A_ORDER, A_POS
 from api.services.context import Env, Principal
-from api.services.idempotency import run_idempotent
+from api.services.idempotency import run_idempotent, run_idempotent_tx
 
 R = TypeVar("R")
 
@@ -209,8 +209,8 @@ class InProcessClient:
 
     # ---- checkout and orders ---------------------------------------------------------
     def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
-        return self._idem(idempotency_key, "checkout", body, A_ORDER,
-                          lambda: checkout.checkout(self.env, self.principal, body))
+        return run_idempotent_tx(self.env, self.principal, idempotency_key, "checkout", body, A_ORDER,
+                                 lambda claim: checkout.checkout(self.env, self.principal, body, claim))
 
     def get_order(self, order_id: int) -> OrderRead:
         return orders.get_order(self.env, self.principal, order_id)

@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from api.services import carts, checkout, orders
 from api.services.adapters import A_CART, A_ORDER
+from api.services.idempotency import run_idempotent_tx
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 _COUNT = TypeAdapter(CountResult)
@@ -46,8 +47,8 @@ def get_cart(cart_id: IdPath, env: EnvDep, who: WhoDep) -> Response:
 
 @router.post("/checkout", status_code=201, response_model=OrderRead)
 def checkout_cart(body: CheckoutRequest, env: EnvDep, who: WhoDep, key: IdemKey = None) -> Response:
-    return json_response(idem(env, who, key, "checkout", body, A_ORDER,
-                              lambda: checkout.checkout(env, who, body)), 201)
+    return json_response(run_idempotent_tx(env, who, key, "checkout", body, A_ORDER,
+                                           lambda claim: checkout.checkout(env, who, body, claim)), 201)
 
 
 @router.get("/orders")

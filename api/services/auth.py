@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterable
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.clock import Clock
 from api.db import UnitOfWork
@@ -29,6 +31,16 @@ def hash_token(pepper: str, token: str) -> str:
     return hashlib.sha256(f"{pepper}:{token}".encode()).hexdigest()
 
 
+def _validate(role: str, customer_id: str | None) -> None:
+    if role not in ROLES:
+        raise InvalidInputError(f"role {role!r} is not one of {ROLES}", details={"role": role})
+    if (role == "customer") != bool(customer_id):
+        raise InvalidInputError(
+            "customer keys need a customer id and only customer keys may have one",
+            details={"role": role, "customer_id": customer_id},
+        )
+
+
 def create_api_key(
     engine: Engine, clock: Clock, pepper: str, role: str, customer_id: str | None = None,
     token: str | None = None,
@@ -39,13 +51,7 @@ def create_api_key(
         InvalidInputError: unknown role, customer key without ``customer_id``, or a
             ``customer_id`` on a staff/service key.
     """
-    if role not in ROLES:
-        raise InvalidInputError(f"role {role!r} is not one of {ROLES}", details={"role": role})
-    if (role == "customer") != bool(customer_id):
-        raise InvalidInputError(
-            "customer keys need a customer id and only customer keys may have one",
-            details={"role": role, "customer_id": customer_id},
-        )
+    _validate(role, customer_id)
     token = token or "ss_" + secrets.token_urlsafe(32)
     with UnitOfWork(engine) as u:
         u.conn.execute(
@@ -59,16 +65,23 @@ def create_api_key(
 
 
 def ensure_keys(engine: Engine, clock: Clock, pepper: str, keys: Iterable[BootstrapKey]) -> int:
-    """Insert the bootstrap keys that are not stored yet; returns how many were added."""
+    """Insert the bootstrap keys that are not stored yet; returns how many this call added.
+
+    Safe when several processes run it at once on a fresh database (``uvicorn --workers N``):
+    each key is one ``INSERT ... ON CONFLICT (key_hash) DO NOTHING`` (PostgreSQL and SQLite),
+    so a key another worker stored first is skipped, never a ``UniqueViolation``.
+    """
     added = 0
     for k in keys:
-        h = hash_token(pepper, k.token)
-        with engine.connect() as conn:
-            exists = conn.execute(select(_K.c.id).where(_K.c.key_hash == h)).first()
-            conn.rollback()
-        if exists is None:
-            create_api_key(engine, clock, pepper, k.role, k.customer_id, token=k.token)
-            added += 1
+        _validate(k.role, k.customer_id)
+        row = {"key_hash": hash_token(pepper, k.token), "role": k.role, "customer_id": k.customer_id,
+               "active": True, "created_at": clock.now()}
+        stmt = (pg_insert(_K) if engine.dialect.name == "postgresql" else sqlite_insert(_K))
+        with UnitOfWork(engine) as u:
+            new = u.conn.execute(stmt.values(**row).on_conflict_do_nothing(index_elements=["key_hash"])
+                                 .returning(_K.c.id)).first()
+            u.commit()
+        added += new is not None
     return added
 
 
@@ -81,6 +94,15 @@ class Authenticator:
         self._ttl = ttl_s
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+
+    def cached(self, token: str | None) -> Principal | None:
+        """The principal of ``token`` if it is in the cache and fresh (no database access)."""
+        if not token:
+            return None
+        hit = self._cache.get(hash_token(self._pepper, token))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
 
     def authenticate(self, token: str | None) -> Principal:
         """Raises UnauthenticatedError (401) for a missing, unknown or inactive key."""

@@ -35,8 +35,10 @@ from api.schemas import (
     OrderStatus,
     PaymentRead,
 )
+from api.services.adapters import A_ORDER
 from api.services.carts import release_reserved
 from api.services.context import Env, Principal
+from api.services.idempotency import Claim
 from api.services.orders import get_order, read_order
 from api.services.stock import available, decrement_available
 
@@ -60,11 +62,13 @@ _CAPTURED = (update(_PAY).where(_PAY.c.order_id == bindparam("oid"))
                      gateway_ref=bindparam("ref")))
 
 
-def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, bool]:
+def _place(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | None) -> tuple[OrderRead, bool]:
     """Step 1. Returns the placed order and whether it is new (False: the cart's existing order)."""
     now = env.clock.now()
     with env.uow() as u:
         c = u.conn
+        if claim is not None:
+            claim.insert(c)  # the Idempotency-Key row commits with the order (or not at all)
         if who.role == "customer":
             cart = c.execute(_CLAIM_OWN, {"cid": body.cart_id, "cust": who.customer_id}).first()
         else:
@@ -108,6 +112,8 @@ def _place(env: Env, who: Principal, body: CheckoutRequest) -> tuple[OrderRead, 
             created_at=now, updated_at=now,
         )
         u.commit()
+    if claim is not None:
+        claim.held = True
     return order, True
 
 
@@ -122,8 +128,12 @@ def _short(c: Any, loc: int, need: dict[int, int], ok: set[int], lines: Sequence
     raise InsufficientStockError(f"{len(errs)} line(s) of the cart are out of stock", details=list(errs))
 
 
-def checkout(env: Env, who: Principal, body: CheckoutRequest) -> OrderRead:
+def checkout(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | None = None) -> OrderRead:
     """Turn a cart into a paid order (exactly once per cart).
+
+    ``claim`` (from :func:`api.services.idempotency.run_idempotent_tx`) writes the
+    Idempotency-Key row in the order-placement transaction and the stored result in the payment
+    transaction.
 
     Raises:
         NotFoundError: unknown cart, or another customer's.
@@ -134,7 +144,7 @@ def checkout(env: Env, who: Principal, body: CheckoutRequest) -> OrderRead:
             ``PAYMENT_TIMEOUT`` (order left ``placed``; unpaid-order expiry releases it).
             ``details`` carries the ``order_id``.
     """
-    order, new = _place(env, who, body)
+    order, new = _place(env, who, body, claim)
     if not new:
         return order
     ref = f"order-{order.id}"
@@ -161,10 +171,19 @@ def checkout(env: Env, who: Principal, body: CheckoutRequest) -> OrderRead:
         raise PaymentFailedError(f"payment gateway timed out for order {order.id}", code="PAYMENT_TIMEOUT",
                                  details={"order_id": order.id}) from exc
     now = env.clock.now()
+    paid = order.model_copy(update={
+        "status": OrderStatus.PAID, "updated_at": now,
+        "payment": PaymentRead(authorized_cents=order.total_cents, captured_cents=order.total_cents,
+                               refunded_cents=0, status="captured"),
+    })
     with env.uow() as u:
         moved = u.conn.execute(_PAID, {"oid": order.id, "now": now}).rowcount
         u.conn.execute(_CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id})
+        if moved == 1 and claim is not None:
+            claim.complete(u.conn, A_ORDER.dump_json(paid).decode())
         u.commit()
+    if moved == 1 and claim is not None:
+        claim.done = True
     if moved != 1:  # expired (cancelled) while we were at the gateway: give the money back
         env.gateway.refund(auth.auth_id, order.total_cents)
         with env.uow() as u:
@@ -172,8 +191,4 @@ def checkout(env: Env, who: Principal, body: CheckoutRequest) -> OrderRead:
                            .values(refunded_cents=order.total_cents, status="refunded"))
             u.commit()
         return get_order(env, who, order.id)
-    return order.model_copy(update={
-        "status": OrderStatus.PAID, "updated_at": now,
-        "payment": PaymentRead(authorized_cents=order.total_cents, captured_cents=order.total_cents,
-                               refunded_cents=0, status="captured"),
-    })
+    return paid

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from api.models import T
 from api.services.context import Env, Principal
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 _IK = T["idempotency_keys"]
 _IK_INS = insert(_IK)
 _IK_DONE = (update(_IK).where(_IK.c.principal == bindparam("who"), _IK.c.key == bindparam("k"))
@@ -102,6 +104,99 @@ def run_idempotent(
         raise
     _finish(env, who, key, 200, adapter.dump_json(result).decode())
     return result
+
+
+class KeyTakenError(Exception):
+    """Internal: the Idempotency-Key row already exists (another attempt claimed it)."""
+
+
+class Claim:
+    """An Idempotency-Key claimed inside the operation's own transactions (fewer commits).
+
+    The operation calls :meth:`insert` in its first transaction (the key row commits with the
+    effect, or rolls back with it), then :meth:`complete` in the transaction that produces the
+    final result, and sets ``held`` / ``done`` once those transactions committed.
+    :func:`run_idempotent_tx` stores whatever outcome the operation did not store itself.
+    """
+
+    __slots__ = ("digest", "done", "held", "key", "now", "who")
+
+    def __init__(self, who: str, key: str, digest: str, now: Any) -> None:
+        self.who, self.key, self.digest, self.now = who, key, digest, now
+        self.held = False  # the key row is committed (in progress)
+        self.done = False  # the outcome is committed
+
+    def insert(self, conn: Any) -> None:
+        """Insert the in-progress key row in ``conn``'s transaction; call it first, since a
+        failure aborts the transaction (PostgreSQL). Raises KeyTakenError."""
+        try:
+            conn.execute(_IK_INS, {"principal": self.who, "key": self.key, "request_hash": self.digest,
+                                   "completed": False, "created_at": self.now})
+        except IntegrityError as exc:
+            raise KeyTakenError(self.key) from exc
+
+    def complete(self, conn: Any, response: str, status: int = 200) -> None:
+        """Store the successful outcome in ``conn``'s transaction (caller sets ``done`` after commit)."""
+        conn.execute(_IK_DONE, {"who": self.who, "k": self.key, "status": status, "resp": response})
+
+
+def run_idempotent_tx(
+    env: Env,
+    who: Principal,
+    key: str | None,
+    scope: str,
+    body: Any,
+    adapter: TypeAdapter[R],
+    fn: Callable[[Claim | None], R],
+) -> R:
+    """Like :func:`run_idempotent`, but ``fn`` writes the key row and the stored result in its
+    own transactions (see :class:`Claim`): same guarantees, two commits fewer."""
+    if key is None:
+        return fn(None)
+    if not key or len(key) > 200:
+        raise InvalidInputError(
+            "Idempotency-Key must be 1..200 characters",
+            details={"field": "Idempotency-Key", "value": key[:40]},
+        )
+    claim = Claim(who.ident, key, request_hash(scope, body), env.clock.now())
+    try:
+        result = fn(claim)
+    except KeyTakenError:
+        return _replay(env, who, key, claim.digest, adapter)
+    except ServiceError as exc:
+        stored = json.dumps({"code": exc.code, "message": exc.message, "details": exc.details},
+                            default=str)
+        if claim.held:
+            _finish(env, who, key, exc.status, stored)
+        else:
+            _store_new(env, claim, exc.status, stored)
+        raise
+    except BaseException:
+        if claim.held and not claim.done:  # forget the key so that a retry can run again
+            with env.uow() as u:
+                u.conn.execute(delete(_IK).where(_IK.c.principal == who.ident, _IK.c.key == key))
+                u.commit()
+        raise
+    if not claim.done:
+        response = adapter.dump_json(result).decode()
+        if claim.held:
+            _finish(env, who, key, 200, response)
+        else:
+            _store_new(env, claim, 200, response)
+    return result
+
+
+def _store_new(env: Env, claim: Claim, status: int, response: str) -> None:
+    """Store an outcome whose key row was rolled back with the failed transaction. A concurrent
+    duplicate that claimed the key meanwhile keeps its own row."""
+    try:
+        with env.uow() as u:
+            u.conn.execute(_IK_INS, {"principal": claim.who, "key": claim.key, "request_hash": claim.digest,
+                                     "completed": True, "status_code": status, "response": response,
+                                     "created_at": claim.now})
+            u.commit()
+    except IntegrityError:
+        log.info("idempotency key %r stored by a concurrent attempt", claim.key)
 
 
 def _finish(env: Env, who: Principal, key: str, status: int, response: str) -> None:

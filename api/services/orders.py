@@ -62,24 +62,32 @@ def _owned(stmt: Any, who: Principal) -> Any:
     return stmt.where(_ORD.c.customer_id == who.customer_id) if who.role == "customer" else stmt
 
 
+# Hot path: statements built once.
+_LINES_OF = (select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
+             .join(_SKU, _SKU.c.id == _OL.c.sku_id)
+             .where(_OL.c.order_id.in_(bindparam("ids", expanding=True))).order_by(_OL.c.order_id, _SKU.c.code))
+_PAYS_OF = select(_PAY).where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
+_ORDER_BY_ID = select(_ORD).where(_ORD.c.id == bindparam("oid"))
+_ORDER_BY_ID_OWN = _ORDER_BY_ID.where(_ORD.c.customer_id == bindparam("cust"))
+_MOVE = (update(_ORD).where(_ORD.c.id == bindparam("oid"), _ORD.c.status.in_(bindparam("frm", expanding=True)))
+         .values(status=bindparam("to"), updated_at=bindparam("now"))
+         .returning(_ORD.c.id, _ORD.c.location_id, _ORD.c.status))
+_LINES_FOR_STOCK = (select(_OL.c.sku_id, _OL.c.quantity, _OL.c.returned_qty, _OL.c.unit_price_cents)
+                    .where(_OL.c.order_id == bindparam("oid")))
+
+
 def load_orders(env: Env, conn: Connection, rows: Sequence[Any]) -> list[OrderRead]:
     """Build OrderRead for order rows (three queries for any number of orders)."""
     if not rows:
         return []
     ids = [r.id for r in rows]
     lines: dict[int, list[OrderLineRead]] = defaultdict(list)
-    for r in conn.execute(
-        select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
-        .join(_SKU, _SKU.c.id == _OL.c.sku_id)
-        .where(_OL.c.order_id.in_(bindparam("ids", expanding=True))).order_by(_OL.c.order_id, _SKU.c.code),
-        {"ids": ids},
-    ):
+    for r in conn.execute(_LINES_OF, {"ids": ids}):
         lines[r.order_id].append(OrderLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents))
     pays = {
         r.order_id: PaymentRead(authorized_cents=r.authorized_cents, captured_cents=r.captured_cents,
                                 refunded_cents=r.refunded_cents, status=r.status)
-        for r in conn.execute(select(_PAY).where(_PAY.c.order_id.in_(bindparam("ids", expanding=True))),
-                              {"ids": ids})
+        for r in conn.execute(_PAYS_OF, {"ids": ids})
     }
     return [
         OrderRead(id=r.id, customer_id=r.customer_id, channel=Channel(r.channel),
@@ -91,7 +99,10 @@ def load_orders(env: Env, conn: Connection, rows: Sequence[Any]) -> list[OrderRe
 
 
 def read_order(env: Env, conn: Connection, who: Principal, order_id: int) -> OrderRead:
-    row = conn.execute(_owned(select(_ORD).where(_ORD.c.id == order_id), who)).first()
+    if who.role == "customer":
+        row = conn.execute(_ORDER_BY_ID_OWN, {"oid": order_id, "cust": who.customer_id}).first()
+    else:
+        row = conn.execute(_ORDER_BY_ID, {"oid": order_id}).first()
     if row is None:
         raise NotFoundError(f"order {order_id} not found", details={"order_id": order_id})
     return load_orders(env, conn, [row])[0]
@@ -128,11 +139,8 @@ def list_orders(env: Env, who: Principal, *, status: OrderStatus | None = None,
 
 def _move(conn: Connection, env: Env, order_id: int, frm: Sequence[str], to: OrderStatus) -> Any:
     """Conditional status change; returns the order row or None when it was not in ``frm``."""
-    return conn.execute(
-        update(_ORD).where(_ORD.c.id == order_id, _ORD.c.status.in_(list(frm)))
-        .values(status=to.value, updated_at=env.clock.now())
-        .returning(_ORD.c.id, _ORD.c.location_id, _ORD.c.status)
-    ).first()
+    return conn.execute(_MOVE, {"oid": order_id, "frm": list(frm), "to": to.value,
+                                "now": env.clock.now()}).first()
 
 
 def _refuse(conn: Connection, who: Principal, order_id: int, to: OrderStatus) -> Exception:
@@ -144,8 +152,7 @@ def _refuse(conn: Connection, who: Principal, order_id: int, to: OrderStatus) ->
 
 
 def _order_lines(conn: Connection, order_id: int) -> list[Any]:
-    return list(conn.execute(select(_OL.c.sku_id, _OL.c.quantity, _OL.c.returned_qty, _OL.c.unit_price_cents)
-                             .where(_OL.c.order_id == order_id)).all())
+    return list(conn.execute(_LINES_FOR_STOCK, {"oid": order_id}).all())
 
 
 def transition_order(env: Env, who: Principal, order_id: int, to: OrderStatus) -> OrderRead:

@@ -52,19 +52,23 @@ def set_prices(env: Env, who: Principal, prices: Sequence[PriceSet]) -> PriceBul
     return PriceBulkResult(updated=len(rows))
 
 
-def _current_stmt(channel: str, now: datetime) -> Any:
+def _current_stmt() -> Any:
+    """Current price rows of the SKUs ``ids`` on channel ``ch`` at ``now`` (built once)."""
     p2 = _PRICE.alias("p2")
     best = (
         select(p2.c.id)
-        .where(p2.c.sku_id == _SKU.c.id, p2.c.channel == channel, p2.c.valid_from <= now,
-               or_(p2.c.valid_to.is_(None), p2.c.valid_to > now))
+        .where(p2.c.sku_id == _SKU.c.id, p2.c.channel == bindparam("ch"), p2.c.valid_from <= bindparam("now"),
+               or_(p2.c.valid_to.is_(None), p2.c.valid_to > bindparam("now")))
         .order_by(p2.c.valid_from.desc(), p2.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     return select(_SKU.c.id, _SKU.c.code, _SKU.c.list_price_cents, _PRICE.c.price_cents,
                   _PRICE.c.valid_from, _PRICE.c.valid_to).select_from(
-        _SKU.outerjoin(_PRICE, _PRICE.c.id == best))
+        _SKU.outerjoin(_PRICE, _PRICE.c.id == best)).where(_SKU.c.id.in_(bindparam("ids", expanding=True)))
+
+
+_CURRENT = _current_stmt()
 
 
 _P1 = _PRICE.alias("p1")
@@ -83,10 +87,9 @@ def current_price(conn: Connection, sku_id: int, channel: str, now: datetime) ->
 
 def current_prices(conn: Connection, sku_ids: Sequence[int], channel: str, now: datetime) -> dict[int, int]:
     """Current price in cents per SKU id on ``channel`` (list price when none is set)."""
-    stmt = _current_stmt(channel, now).where(_SKU.c.id.in_(bindparam("ids", expanding=True)))
     out: dict[int, int] = {}
     for chunk in chunks(list(sku_ids), 5000):
-        for r in conn.execute(stmt, {"ids": list(chunk)}):
+        for r in conn.execute(_CURRENT, {"ids": list(chunk), "ch": channel, "now": now}):
             out[r.id] = r.price_cents if r.price_cents is not None else r.list_price_cents
     return out
 
@@ -107,10 +110,9 @@ def get_prices(env: Env, who: Principal, skus: Sequence[str], channel: str) -> l
         missing = sorted(set(skus) - ids.keys())
         if missing:
             raise NotFoundError(f"unknown skus {missing[:10]}", details={"skus": missing[:100]})
-        stmt = _current_stmt(ch.value, now).where(_SKU.c.id.in_(bindparam("ids", expanding=True)))
         found: dict[str, PriceRead] = {}
         for chunk in chunks(list(ids.values()), 5000):
-            for r in conn.execute(stmt, {"ids": list(chunk)}):
+            for r in conn.execute(_CURRENT, {"ids": list(chunk), "ch": ch.value, "now": now}):
                 if r.price_cents is None:
                     found[r.code] = PriceRead(sku=r.code, channel=ch, price_cents=r.list_price_cents,
                                               valid_from=EPOCH, valid_to=None)

@@ -272,8 +272,10 @@ def pos_sales(env: Env, who: Principal, body: PosSaleBatch) -> PosSaleResult:
                 revenue_fixed[sid] += s.quantity * s.unit_price_cents
         codes = {i: c for c, i in ids.items()}
         ok = decrement_available(env, u.conn, loc, wanted, column="on_hand")
-        rejected.extend(_insufficient(u.conn, loc, wanted, ok, codes))
-        prices = current_prices(u.conn, [s for s in unpriced if s in ok], Channel.STORE.value, now)
+        if len(ok) != len(wanted):
+            rejected.extend(_insufficient(u.conn, loc, wanted, ok, codes))
+        to_price = [s for s in unpriced if s in ok]
+        prices = current_prices(u.conn, to_price, Channel.STORE.value, now) if to_price else {}
         revenue = sum(revenue_fixed[s] for s in ok) + sum(q * prices[s] for s, q in unpriced.items() if s in ok)
         record_movements(u.conn, [
             {"sku_id": s, "location_id": loc, "kind": MovementKind.SALE.value, "quantity": -wanted[s],

@@ -75,3 +75,42 @@ def test_concurrent_duplicates_create_one_order_and_one_charge(staff: InProcessC
     gw = staff.env.gateway
     assert isinstance(gw, SimulatedGateway) and gw.charges[f"order-{ids[0]}"] == 1
     assert len(shopper.list_orders().items) == 1
+
+
+def test_checkout_error_in_the_placement_transaction_is_stored_and_replayed(staff: InProcessClient) -> None:
+    s = seed(staff, n_skus=1, stock=0)
+    shopper = staff.as_principal("customer", "idem-empty")
+    cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
+    with pytest.raises(CommerceError) as first:  # empty cart: the key row rolls back with the order
+        shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-empty")
+    assert first.value.code == "VALIDATION_ERROR"
+    with pytest.raises(CommerceError) as again:
+        shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-empty")
+    assert (again.value.code, again.value.status) == (first.value.code, first.value.status)
+    with pytest.raises(CommerceError) as other:
+        shopper.checkout(CheckoutRequest(cart_id=cart.id + 1), idempotency_key="co-empty")
+    assert other.value.code == "IDEMPOTENCY_MISMATCH"
+
+
+def test_checkout_with_a_key_commits_twice_and_replays_the_paid_order(staff: InProcessClient) -> None:
+    from sqlalchemy import event
+
+    s = seed(staff, n_skus=1, stock=5)
+    shopper = staff.as_principal("customer", "idem-commits")
+    cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
+    shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=2))
+    commits: list[int] = []
+
+    def count(_conn: object) -> None:
+        commits.append(1)
+
+    event.listen(staff.env.engine, "commit", count)
+    try:
+        order = shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-2")
+    finally:
+        event.remove(staff.env.engine, "commit", count)
+    assert len(commits) == 2  # placement (+ key row), payment (+ stored result)
+    assert order.status == "paid"
+    assert shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-2") == order
+    [level] = staff.stock_levels(StockQuery(skus=s.skus))
+    assert (level.on_hand, level.reserved) == (5, 2)

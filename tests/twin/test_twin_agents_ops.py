@@ -71,3 +71,19 @@ def test_flash_sale_prices_reach_the_pos_and_lift_demand(fake_client) -> None:
     unit_sale = sale["revenue_cents"][1:3].sum() / sale["units_sold"][1:3].sum()
     assert unit_sale < 0.85 * unit_plain
     assert sale["demand_units"][0].sum() == plain["demand_units"][0].sum()  # CRN before the sale
+
+
+def test_echelon_base_stock_decides_stores_and_warehouses_together(fake_client) -> None:
+    from scenarios.runner import parse_policy, with_policy
+    from twin.reconcile import balance
+
+    sc = small_baseline(days=5)
+    kind, ref = parse_policy("echelon_base_stock")
+    pol = with_policy(sc.policies, kind, ref)
+    out = run_scenario(sc, write=False, client=fake_client(sc), policies=pol)
+    res = out.result
+    ev = res.events.arrays()
+    assert (ev["kind"] == EventKind.PURCHASE_ORDER).any()
+    assert (ev["kind"] == EventKind.DISPATCH).any()
+    assert not balance({"initial": res.initial_on_hand, **res.flows}, res.final_on_hand).any()
+    assert out.kpis["fill_rate"] > 0.8

@@ -104,3 +104,13 @@ def test_cli_compare_shows_policies_side_by_side(tmp_path: Path) -> None:
     assert "revenue_cents" in res.output and "±" in res.output and "Δ" in res.output
     res = CliRunner().invoke(app, ["compare", str(path), "--policy", "nope"])
     assert res.exit_code == 2 and "not a known policy" in res.output
+
+
+def test_cli_run_names_a_policy_that_cannot_be_built(tmp_path: Path) -> None:
+    sc = small_baseline(days=2, n_skus=12, population=100)
+    path = dump(sc, tmp_path / "tiny.yaml")
+    text = path.read_text().replace("name: static", "name: dynamic_dp")
+    path.write_text(text)
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2, res.output
+    assert "dynamic_dp" in res.output and "Traceback" not in res.output
