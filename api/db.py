@@ -56,7 +56,8 @@ def make_engine(
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # straight to the driver: exec_driver_sql costs ~0.15 ms of Python per transaction
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
         return engine
     connect_args: dict[str, Any] = {}

@@ -60,7 +60,7 @@ def run_cmd(
     from policies.registry import PolicyError
     from scenarios.runner import RunError, run_scenario
     from twin.reconcile import reconcile_stock
-    from twin.report import HEADLINE, format_kpi
+    from twin.report import HEADLINE, format_kpi, kpi_label
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     sc = _load(scenario)
@@ -82,7 +82,7 @@ def run_cmd(
         except httpx.HTTPError as exc:
             raise _fail(f"cannot reach the commerce service: {exc}") from None
     k = outcome.kpis
-    rows = [(name, [format_kpi(name, k[name])]) for name in HEADLINE if name in k]
+    rows = [(kpi_label(name), [format_kpi(name, k[name])]) for name in HEADLINE if name in k]
     console.print(_kpi_table(f"{sc.name}  seed {seed if seed is not None else sc.seed}  "
                              f"({k['days']} days after {k['warmup_days']} warm-up)", ["value"], rows))
     if reconcile and outcome.client is not None:
@@ -107,7 +107,7 @@ def compare_cmd(
 
     from policies.registry import PolicyError
     from scenarios.runner import COMPARE_KPIS, RunError, compare, parse_policy, with_policy
-    from twin.report import format_kpi
+    from twin.report import format_kpi, kpi_label
 
     loaded = [_load(p) for p in scenarios]
     variants: list[tuple[str, Any]] = []
@@ -155,7 +155,7 @@ def compare_cmd(
             if i > 0:
                 text += f" (Δ {format_kpi(name, s['diff'])})"
             cells.append(text)
-        rows.append((name, cells))
+        rows.append((kpi_label(name), cells))
     console.print(_kpi_table(f"comparison over seeds {seed_list} (CRN; ± is a 95% CI across seeds)",
                              labels, rows))
 

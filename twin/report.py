@@ -33,6 +33,11 @@ def format_kpi(name: str, value: object) -> str:
     return str(value)
 
 
+def kpi_label(name: str) -> str:
+    """The display name of a KPI: ``*_cents`` values are shown as money, so drop the suffix."""
+    return name.removesuffix("_cents") if name.endswith("_cents") else name
+
+
 HEADLINE = (
     "revenue_cents",
     "gross_margin_cents",
@@ -111,7 +116,7 @@ def write_report(run_dir: Path, name: str, seed: int, kpis: Mapping[str, object]
     ]
     for key in HEADLINE:
         if key in kpis:
-            lines.append(f"| {key} | {format_kpi(key, kpis[key])} |")
+            lines.append(f"| {kpi_label(key)} | {format_kpi(key, kpis[key])} |")
     lines += ["", "## Over time", ""]
     for filename, (_, title, _) in plots.items():
         lines += [f"### {title}", "", f"![{title}]({filename})", ""]

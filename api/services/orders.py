@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, or_, select, text, update
 
 from api.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from api.models import T
@@ -67,11 +67,27 @@ _LINES_OF = (select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_pric
              .join(_SKU, _SKU.c.id == _OL.c.sku_id)
              .where(_OL.c.order_id.in_(bindparam("ids", expanding=True))).order_by(_OL.c.order_id, _SKU.c.code))
 _PAYS_OF = select(_PAY).where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
+# one order (reads after a transition): no expanding IN, whose SQL is re-rendered per call
+_LINES_OF_ONE = (select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
+                 .join(_SKU, _SKU.c.id == _OL.c.sku_id)
+                 .where(_OL.c.order_id == bindparam("oid")).order_by(_SKU.c.code))
+_PAYS_OF_ONE = select(_PAY).where(_PAY.c.order_id == bindparam("oid"))
 _ORDER_BY_ID = select(_ORD).where(_ORD.c.id == bindparam("oid"))
 _ORDER_BY_ID_OWN = _ORDER_BY_ID.where(_ORD.c.customer_id == bindparam("cust"))
-_MOVE = (update(_ORD).where(_ORD.c.id == bindparam("oid"), _ORD.c.status.in_(bindparam("frm", expanding=True)))
-         .values(status=bindparam("to"), updated_at=bindparam("now"))
-         .returning(_ORD.c.id, _ORD.c.location_id, _ORD.c.status))
+_MOVES: dict[tuple[str, ...], Any] = {}  # one prebuilt UPDATE per set of source states
+
+
+def _move_stmt(frm: Sequence[str]) -> Any:
+    key = tuple(frm)
+    stmt = _MOVES.get(key)
+    if stmt is None:
+        stmt = _MOVES[key] = (update(_ORD).where(_ORD.c.id == bindparam("oid"),  # OR: no expanding IN
+                                                 or_(*(_ORD.c.status == v for v in key)))
+                              .values(status=bindparam("to"), updated_at=bindparam("now"))
+                              .returning(*_ORD.c))
+    return stmt
+
+
 _LINES_FOR_STOCK = (select(_OL.c.sku_id, _OL.c.quantity, _OL.c.returned_qty, _OL.c.unit_price_cents)
                     .where(_OL.c.order_id == bindparam("oid")))
 
@@ -81,13 +97,14 @@ def load_orders(env: Env, conn: Connection, rows: Sequence[Any]) -> list[OrderRe
     if not rows:
         return []
     ids = [r.id for r in rows]
+    one = len(ids) == 1
     lines: dict[int, list[OrderLineRead]] = defaultdict(list)
-    for r in conn.execute(_LINES_OF, {"ids": ids}):
+    for r in conn.execute(_LINES_OF_ONE, {"oid": ids[0]}) if one else conn.execute(_LINES_OF, {"ids": ids}):
         lines[r.order_id].append(OrderLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents))
     pays = {
         r.order_id: PaymentRead(authorized_cents=r.authorized_cents, captured_cents=r.captured_cents,
                                 refunded_cents=r.refunded_cents, status=r.status)
-        for r in conn.execute(_PAYS_OF, {"ids": ids})
+        for r in (conn.execute(_PAYS_OF_ONE, {"oid": ids[0]}) if one else conn.execute(_PAYS_OF, {"ids": ids}))
     }
     return [
         OrderRead(id=r.id, customer_id=r.customer_id, channel=Channel(r.channel),
@@ -138,9 +155,8 @@ def list_orders(env: Env, who: Principal, *, status: OrderStatus | None = None,
 
 
 def _move(conn: Connection, env: Env, order_id: int, frm: Sequence[str], to: OrderStatus) -> Any:
-    """Conditional status change; returns the order row or None when it was not in ``frm``."""
-    return conn.execute(_MOVE, {"oid": order_id, "frm": list(frm), "to": to.value,
-                                "now": env.clock.now()}).first()
+    """Conditional status change; returns the (updated) order row or None when it was not in ``frm``."""
+    return conn.execute(_move_stmt(frm), {"oid": order_id, "to": to.value, "now": env.clock.now()}).first()
 
 
 def _refuse(conn: Connection, who: Principal, order_id: int, to: OrderStatus) -> Exception:
@@ -185,7 +201,7 @@ def transition_order(env: Env, who: Principal, order_id: int, to: OrderStatus) -
             record_movements(c, [{"sku_id": ln.sku_id, "location_id": row.location_id,
                                   "kind": MovementKind.SALE.value, "quantity": -ln.quantity,
                                   "reference": f"order-{order_id}", "created_at": now} for ln in lines])
-        out = read_order(env, c, who, order_id)
+        out = load_orders(env, c, [row])[0]  # the UPDATE returned the whole row: no re-read
         u.commit()
     return out
 
