@@ -28,7 +28,7 @@ def test_validate_reports_ok_for_a_good_file() -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"{SCENARIOS / 'baseline.yaml'}: ok - baseline: 3 stores, 1 warehouse, 2 suppliers, "
-        "200 SKUs, 0 events, 28 days from 2026-03-02 (seed 42)\n"
+        "200 SKUs, 0 events, 21 days from 2026-03-02 (seed 42)\n"
     )
 
 
