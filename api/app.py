@@ -12,6 +12,7 @@ orders on that clock.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,8 +57,14 @@ def _clean_errors(errors: Any) -> list[object]:
     out: list[object] = []
     for e in list(errors)[:50]:
         if isinstance(e, dict):
-            out.append({"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-                        "type": str(e.get("type", ""))})
+            item: dict[str, object] = {"loc": [str(p) for p in e.get("loc", ())],
+                                       "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            value = e.get("input")
+            # echo the bad value only when it is a scalar (never a whole body), kept short
+            if (isinstance(value, str | int | bool) or (isinstance(value, float) and math.isfinite(value))) \
+                    and e.get("type") != "json_invalid":
+                item["value"] = value if not isinstance(value, str) else value[:100]
+            out.append(item)
     return out
 
 
@@ -91,6 +98,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     first = details[0] if details else {}
     where = ".".join(first.get("loc", [])) if isinstance(first, dict) else ""
     msg = first.get("msg", "invalid request") if isinstance(first, dict) else "invalid request"
+    if isinstance(first, dict) and "value" in first:
+        msg = f"{first['value']!r}: {msg}"
     return JSONResponse(_body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
                         status_code=422)
 

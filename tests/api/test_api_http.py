@@ -189,3 +189,11 @@ def test_same_scenario_same_results_through_both_clients(backend: str, tmp_path:
     assert results[0] == results[1]
     errors = [r[0] for r in results[0] if isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)]
     assert errors == ["NOT_FOUND", "NOT_FOUND", "IDEMPOTENCY_MISMATCH"]
+
+
+def test_validation_error_names_the_field_and_the_bad_value(raw: httpx.Client) -> None:
+    resp = raw.post("/v1/locations", json={"code": "S-bad", "kind": "store", "name": "x",
+                                            "lat": 123.0, "lon": 0.0})
+    body = _is_error(resp, 422, "VALIDATION_ERROR")
+    assert body["message"].startswith("body.lat: 123.0: ")
+    assert body["details"][0]["loc"] == ["body", "lat"] and body["details"][0]["value"] == 123.0
