@@ -208,8 +208,8 @@ CASES: list[tuple[str, list[tuple[str, Any]], list[str]]] = [
     ),
     (
         "warm-up as long as the run",
-        [("warmup_days", 28)],
-        ["warmup_days: 28 is not shorter than duration_days 28 (allowed: 0..27)"],
+        [("warmup_days", 21)],
+        ["warmup_days: 21 is not shorter than duration_days 21 (allowed: 0..20)"],
     ),
     (
         "weather shock names an unknown category",
