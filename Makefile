@@ -26,7 +26,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy api twin policies scenarios edge_sim shopsphere_cli
+	$(BIN)/mypy api dynamics twin policies scenarios edge_sim shopsphere_cli
 
 bench: setup
 	$(BIN)/python benchmarks/checkout.py

@@ -42,7 +42,7 @@ from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import orders as order_svc
 from api.services.auth import Authenticator, ensure_keys
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,13 +118,13 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def build_env(settings: Settings, clock: Clock | None = None, gateway: PaymentGateway | None = None,
-              *, pg_schema: str | None = None) -> Env:
+              *, pg_schema: str | None = None) -> ServiceContext:
     """Engine and services environment for ``settings`` (used by the app and the CLI)."""
     if settings.mode == "production" and clock is not None and not isinstance(clock, SystemClock):
         raise ValueError("production mode always uses the system clock; do not pass a clock")
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                          max_overflow=settings.db_max_overflow, pg_schema=pg_schema)
-    return Env(
+    return ServiceContext(
         engine=engine,
         clock=SystemClock() if settings.mode == "production" else (clock or SystemClock()),
         gateway=gateway or SimulatedGateway(latency_s=settings.payment_latency_ms / 1000),
@@ -134,11 +134,11 @@ def build_env(settings: Settings, clock: Clock | None = None, gateway: PaymentGa
     )
 
 
-def _sweep_loop(env: Env, interval_s: float, stop: threading.Event) -> None:
+def _sweep_loop(ctx: ServiceContext, interval_s: float, stop: threading.Event) -> None:
     while not stop.wait(interval_s):
         try:
-            n = cart_svc.expire_reservations(env, _SWEEPER)
-            m = order_svc.expire_unpaid_orders(env, _SWEEPER)
+            n = cart_svc.expire_reservations(ctx, _SWEEPER)
+            m = order_svc.expire_unpaid_orders(ctx, _SWEEPER)
             if n or m:
                 log.info("sweeper expired %d carts and %d unpaid orders", n, m)
         except (OperationalError, ProgrammingError, DataError):
@@ -150,7 +150,7 @@ def create_app(
     clock: Clock | None = None,
     *,
     gateway: PaymentGateway | None = None,
-    env: Env | None = None,
+    ctx: ServiceContext | None = None,
 ) -> FastAPI:
     """Build the commerce API.
 
@@ -158,14 +158,14 @@ def create_app(
         settings: configuration (default: read from ``SHOPSPHERE_*`` environment variables).
         clock: development/test clock (e.g. ManualClock); refused in production mode.
         gateway: payment gateway (default: SimulatedGateway with ``payment_latency_ms``).
-        env: a ready environment (tests share one with an in-process client).
+        ctx: a ready environment (tests share one with an in-process client).
 
     Raises:
         ValueError: a non-system clock in production mode.
     """
     settings = settings or Settings()
-    env = env or build_env(settings, clock, gateway)
-    if settings.mode == "production" and not isinstance(env.clock, SystemClock):
+    ctx = ctx or build_env(settings, clock, gateway)
+    if settings.mode == "production" and not isinstance(ctx.clock, SystemClock):
         raise ValueError("production mode always uses the system clock")
 
     @asynccontextmanager
@@ -175,14 +175,14 @@ def create_app(
         to_thread.current_default_thread_limiter().total_tokens = (
             settings.threadpool_size or settings.db_pool_size)
         if settings.auto_create_schema:
-            upgrade_schema(env.engine)
-        added = ensure_keys(env.engine, env.clock, settings.api_key_pepper, settings.bootstrap_keys)
+            upgrade_schema(ctx.engine)
+        added = ensure_keys(ctx.engine, ctx.clock, settings.api_key_pepper, settings.bootstrap_keys)
         if added:
             log.info("stored %d bootstrap API key(s)", added)
         stop = threading.Event()
         sweeper = None
         if settings.sweep_interval_seconds > 0:
-            sweeper = threading.Thread(target=_sweep_loop, args=(env, settings.sweep_interval_seconds, stop),
+            sweeper = threading.Thread(target=_sweep_loop, args=(ctx, settings.sweep_interval_seconds, stop),
                                        name="shopsphere-sweeper", daemon=True)
             sweeper.start()
         try:
@@ -200,9 +200,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.openapi_version = "3.1.0"
-    app.state.env = env
+    app.state.ctx = ctx
     app.state.settings = settings
-    app.state.auth = Authenticator(env.engine, settings.api_key_pepper)
+    app.state.auth = Authenticator(ctx.engine, settings.api_key_pepper)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

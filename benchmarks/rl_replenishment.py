@@ -3,7 +3,7 @@ base-stock and capped base-stock policies (all costs exact: relative value itera
 DP grid, no simulation noise).
 
 Cases: Poisson(5) demand, holding 1, lost-sales penalty p in {4, 9, 19, 39}, lead time L in
-{1, 2, 3, 4} (timing of ``twin.kernels.inventory``). Each case trains ``configs/rl/
+{1, 2, 3, 4} (timing of ``dynamics.inventory``). Each case trains ``configs/rl/
 replenishment.yaml`` (penalty and lead time substituted) for a wall-clock budget, keeping the
 checkpoint with the lowest exact cost; cases run in parallel processes.
 

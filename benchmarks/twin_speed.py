@@ -41,7 +41,7 @@ def store_only(path: Path) -> Any:
 
 
 def one_run(path: Path | Any, days: int | None) -> dict[str, Any]:
-    from scenarios.runner import run_scenario
+    from twin.runner import run_scenario
 
     t0 = time.perf_counter()
     out = run_scenario(path, days=days, write=False)

@@ -2,7 +2,7 @@
 
 ``evaluate(policy, instance, periods, seed)`` runs ``policy`` on a single-SKU instance
 (:class:`policies.exact.dp.InventoryMDP`: demand, lead time, holding and penalty costs, lost
-sales or backorders) with :func:`twin.kernels.inventory.inventory_step`, the kernel the twin and
+sales or backorders) with :func:`dynamics.inventory.inventory_step`, the kernel the twin and
 the Gymnasium environments use, so its costs are those of the exact solvers. ``n_paths``
 independent copies run side by side as rows of one vectorised state. The confidence interval
 comes from batch means: after a warm-up, each path's periods are cut into ``batches``
@@ -22,10 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.inventory import initial_state, inventory_step
 from policies.exact.demand import ExactSolverError
 from policies.exact.dp import InventoryMDP
 from policies.replenishment.types import ReplenishmentObservation, ReplenishmentPolicy
-from twin.kernels.inventory import initial_state, inventory_step
 
 __all__ = ["EvaluationResult", "evaluate"]
 

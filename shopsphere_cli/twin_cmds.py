@@ -1,4 +1,4 @@
-"""CLI verbs of the twin: ``run``, ``compare`` (and ``validate``, from scenarios.cli).
+"""CLI verbs of the twin: ``run``, ``compare`` (and ``validate``, from shopsphere_cli.validate_cmd).
 
 Heavy imports (SimPy, Mesa, the service layer) happen inside the commands so ``shopsphere
 --help`` stays fast. A user's mistake (a bad scenario, an unknown policy) prints one clear
@@ -58,9 +58,9 @@ def run_cmd(
 
     from api.client.base import CommerceError
     from policies.registry import PolicyError
-    from scenarios.runner import RunError, run_scenario
     from twin.reconcile import reconcile_stock
     from twin.report import HEADLINE, format_kpi, kpi_label
+    from twin.runner import RunError, run_scenario
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     sc = _load(scenario)
@@ -106,8 +106,8 @@ def compare_cmd(
     from rich.progress import Progress
 
     from policies.registry import PolicyError
-    from scenarios.runner import COMPARE_KPIS, RunError, compare, parse_policy, with_policy
     from twin.report import format_kpi, kpi_label
+    from twin.runner import COMPARE_KPIS, RunError, compare, parse_policy, with_policy
 
     loaded = [_load(p) for p in scenarios]
     variants: list[tuple[str, Any]] = []
@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run_cmd)
     app.command("compare")(compare_cmd)
     try:
-        from scenarios.cli import register_validate
+        from shopsphere_cli.validate_cmd import register_validate
     except ImportError:  # pragma: no cover - scenarios package incomplete
         return
     register_validate(app)

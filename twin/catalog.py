@@ -15,7 +15,7 @@ Customer segments enter through the price response: segment ``k`` demands a shar
 ``elasticity * price_sensitivity_k``.
 
 ``demand_events(scenario, skus)`` turns flash sales, weather shocks and holiday windows into
-kernel :class:`~twin.kernels.demand.DemandEvent` objects. Same scenario + same seed gives the
+kernel :class:`~dynamics.demand.DemandEvent` objects. Same scenario + same seed gives the
 same arrays, bit for bit.
 """
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynamics.demand import DemandEvent, DemandParams, HolidayEffect
 from scenarios.crosscheck import sku_code, sku_index
 from scenarios.schema import FlashSale, HolidayEvent, Scenario, WeatherShock
-from twin.kernels.demand import DemandEvent, DemandParams, HolidayEffect
 
 __all__ = [
     "SkuCatalog",

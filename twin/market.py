@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from api.schemas import Channel, PriceSet
+from dynamics.demand import discount_fractions, price_factors
 from policies import registry
 from policies.pricing.types import PricingObservation
 from twin.events import EventKind
-from twin.kernels.demand import discount_fractions, price_factors
 from twin.world import dist_mean
 
 if TYPE_CHECKING:

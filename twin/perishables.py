@@ -1,7 +1,7 @@
 """Ageing and expiry of perishable stock, through the shared inventory kernel.
 
 Every evening the twin hands each perishable SKU-location's day to
-:func:`twin.kernels.inventory.inventory_step`: the day's inflow (deliveries, all received at
+:func:`dynamics.inventory.inventory_step`: the day's inflow (deliveries, all received at
 00:00) enters as the freshest stock, the day's outflow (sales, shipments out, online
 reservations) is served oldest first, and stock whose shelf life ends is written off (an API
 adjustment with reason ``expired``). Stock is tracked as *available* (on hand minus
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.kernels.inventory import InventoryState, initial_state, inventory_step
+from dynamics.inventory import InventoryState, initial_state, inventory_step
 
 if TYPE_CHECKING:
     from twin.engine import Twin

@@ -20,10 +20,10 @@ import numpy as np
 
 from api.client.base import CommerceError
 from api.schemas import CartCreate, CartLineSet, Channel, CheckoutRequest, SearchQuery
+from dynamics.demand import sample_arrival_times, sample_demand
 from twin.agents import Customer, form_baskets
 from twin.events import EventKind
 from twin.fleet import PendingOrder
-from twin.kernels.demand import sample_arrival_times, sample_demand
 
 if TYPE_CHECKING:
     from twin.engine import Twin

@@ -1,6 +1,6 @@
 """Exact long-run measures of the single-SKU base-stock system, used to validate the twin.
 
-Model (the inventory kernel's timing, ``twin.kernels.inventory``): periodic review, one period
+Model (the inventory kernel's timing, ``dynamics.inventory``): periodic review, one period
 = one day; Poisson(``rate``) demand per day; an order placed at the start of day ``t`` arrives at
 the start of day ``t + L``, before that day's demand; unmet demand is lost; a base-stock
 (order-up-to) policy with level ``S`` raises the inventory position to ``S`` every morning.

@@ -30,6 +30,7 @@ from api.schemas import (
     SkuImportRow,
     StockLine,
 )
+from dynamics.demand import DemandEvent, DemandParams, demand_rates
 from scenarios.schema import Scenario, SupplierDisruption
 from twin.catalog import (
     SkuCatalog,
@@ -39,7 +40,6 @@ from twin.catalog import (
     haversine_km,
     serving_warehouses,
 )
-from twin.kernels.demand import DemandEvent, DemandParams, demand_rates
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.csv_import import parse_sku_csv
-from api.routes.deps import EnvDep, IdemKey, WhoDep, idem
+from api.routes.deps import CtxDep, IdemKey, WhoDep, idem
 from api.schemas import (
     CategoryCreate,
     CategoryRead,
@@ -32,9 +32,9 @@ _LOC = TypeAdapter(LocationRead)
 
 
 @router.post("/categories", status_code=201)
-def create_category(body: CategoryCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> CategoryRead:
-    return idem(env, who, key, "create_category", body, _CAT,
-                lambda: catalog.create_category(env, who, body))
+def create_category(body: CategoryCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> CategoryRead:
+    return idem(ctx, who, key, "create_category", body, _CAT,
+                lambda: catalog.create_category(ctx, who, body))
 
 
 @router.post(
@@ -44,7 +44,7 @@ def create_category(body: CategoryCreate, env: EnvDep, who: WhoDep, key: IdemKey
         "text/csv": {"schema": {"type": "string"}},
     }}},
 )
-async def import_skus(request: Request, env: EnvDep, who: WhoDep, key: IdemKey = None) -> ImportResult:
+async def import_skus(request: Request, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> ImportResult:
     """Create or update SKUs from a JSON array of SkuImportRow or from CSV (``text/csv``)."""
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("text/csv"):
@@ -55,25 +55,25 @@ async def import_skus(request: Request, env: EnvDep, who: WhoDep, key: IdemKey =
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
     return await run_in_threadpool(
-        idem, env, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(env, who, rows))
+        idem, ctx, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(ctx, who, rows))
 
 
 @router.get("/skus/{sku}")
-def get_sku(sku: str, env: EnvDep, who: WhoDep) -> SkuRead:
-    return catalog.get_sku(env, who, sku)
+def get_sku(sku: str, ctx: CtxDep, who: WhoDep) -> SkuRead:
+    return catalog.get_sku(ctx, who, sku)
 
 
 @router.get("/search")
-def search(query: Annotated[SearchQuery, Query()], env: EnvDep, who: WhoDep) -> Page[SkuRead]:
-    return catalog.search(env, who, query)
+def search(query: Annotated[SearchQuery, Query()], ctx: CtxDep, who: WhoDep) -> Page[SkuRead]:
+    return catalog.search(ctx, who, query)
 
 
 @router.post("/locations", status_code=201, tags=["locations"])
-def create_location(body: LocationCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> LocationRead:
-    return idem(env, who, key, "create_location", body, _LOC,
-                lambda: locations.create_location(env, who, body))
+def create_location(body: LocationCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> LocationRead:
+    return idem(ctx, who, key, "create_location", body, _LOC,
+                lambda: locations.create_location(ctx, who, body))
 
 
 @router.get("/locations", tags=["locations"])
-def list_locations(env: EnvDep, who: WhoDep) -> list[LocationRead]:
-    return locations.list_locations(env, who)
+def list_locations(ctx: CtxDep, who: WhoDep) -> list[LocationRead]:
+    return locations.list_locations(ctx, who)

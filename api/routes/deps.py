@@ -11,16 +11,16 @@ from starlette.concurrency import run_in_threadpool
 
 from api.schemas import MAX_ID
 from api.services.auth import Authenticator
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 from api.services.idempotency import run_idempotent
 
 R = TypeVar("R")
 
 
-async def get_env(request: Request) -> Env:
+async def get_context(request: Request) -> ServiceContext:
     # async: FastAPI runs sync dependencies in the thread pool, one hop per request for nothing
-    env: Env = request.app.state.env
-    return env
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
 
 
 async def get_principal(
@@ -39,7 +39,7 @@ async def get_principal(
     return await run_in_threadpool(auth.authenticate, token)
 
 
-EnvDep = Annotated[Env, Depends(get_env)]
+CtxDep = Annotated[ServiceContext, Depends(get_context)]
 WhoDep = Annotated[Principal, Depends(get_principal)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -50,7 +50,7 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response:
     return Response(content=model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
-def idem(env: Env, who: Principal, key: str | None, scope: str, body: object,
+def idem(ctx: ServiceContext, who: Principal, key: str | None, scope: str, body: object,
          adapter: TypeAdapter[R], fn: Callable[[], R]) -> R:
     """Honour ``Idempotency-Key`` for an unsafe POST (see api.services.idempotency)."""
-    return run_idempotent(env, who, key, scope, body, adapter, fn)
+    return run_idempotent(ctx, who, key, scope, body, adapter, fn)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from api.routes.deps import EnvDep, IdemKey, IdPath, WhoDep, idem, json_response
+from api.routes.deps import CtxDep, IdemKey, IdPath, WhoDep, idem, json_response
 from api.schemas import (
     CartCreate,
     CartLineSet,
@@ -29,71 +29,71 @@ _COUNT = TypeAdapter(CountResult)
 
 
 @router.post("/carts", status_code=201, tags=["carts"], response_model=CartRead)
-def create_cart(body: CartCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> Response:
-    return json_response(idem(env, who, key, "create_cart", body, A_CART,
-                              lambda: carts.create_cart(env, who, body)), 201)
+def create_cart(body: CartCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> Response:
+    return json_response(idem(ctx, who, key, "create_cart", body, A_CART,
+                              lambda: carts.create_cart(ctx, who, body)), 201)
 
 
 @router.put("/carts/{cart_id}/lines", tags=["carts"], response_model=CartRead)
-def set_cart_line(cart_id: IdPath, body: CartLineSet, env: EnvDep, who: WhoDep) -> Response:
+def set_cart_line(cart_id: IdPath, body: CartLineSet, ctx: CtxDep, who: WhoDep) -> Response:
     """Set one line's quantity (0 removes it); idempotent by nature."""
-    return json_response(carts.set_cart_line(env, who, cart_id, body))
+    return json_response(carts.set_cart_line(ctx, who, cart_id, body))
 
 
 @router.get("/carts/{cart_id}", tags=["carts"], response_model=CartRead)
-def get_cart(cart_id: IdPath, env: EnvDep, who: WhoDep) -> Response:
-    return json_response(carts.get_cart(env, who, cart_id))
+def get_cart(cart_id: IdPath, ctx: CtxDep, who: WhoDep) -> Response:
+    return json_response(carts.get_cart(ctx, who, cart_id))
 
 
 @router.post("/checkout", status_code=201, response_model=OrderRead)
-def checkout_cart(body: CheckoutRequest, env: EnvDep, who: WhoDep, key: IdemKey = None) -> Response:
-    return json_response(run_idempotent_tx(env, who, key, "checkout", body, A_ORDER,
-                                           lambda claim: checkout.checkout(env, who, body, claim)), 201)
+def checkout_cart(body: CheckoutRequest, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> Response:
+    return json_response(run_idempotent_tx(ctx, who, key, "checkout", body, A_ORDER,
+                                           lambda claim: checkout.checkout(ctx, who, body, claim)), 201)
 
 
 @router.get("/orders")
 def list_orders(
-    env: EnvDep,
+    ctx: CtxDep,
     who: WhoDep,
     status: OrderStatus | None = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[OrderRead]:
-    return orders.list_orders(env, who, status=status, cursor=cursor, limit=limit)
+    return orders.list_orders(ctx, who, status=status, cursor=cursor, limit=limit)
 
 
 @router.get("/orders/{order_id}", response_model=OrderRead)
-def get_order(order_id: IdPath, env: EnvDep, who: WhoDep) -> Response:
-    return json_response(orders.get_order(env, who, order_id))
+def get_order(order_id: IdPath, ctx: CtxDep, who: WhoDep) -> Response:
+    return json_response(orders.get_order(ctx, who, order_id))
 
 
 @router.post("/orders/{order_id}/transition")
-def transition_order(order_id: IdPath, body: OrderTransition, env: EnvDep, who: WhoDep,
+def transition_order(order_id: IdPath, body: OrderTransition, ctx: CtxDep, who: WhoDep,
                      key: IdemKey = None) -> OrderRead:
-    return idem(env, who, key, f"transition_order:{order_id}", body, A_ORDER,
-                lambda: orders.transition_order(env, who, order_id, body.to))
+    return idem(ctx, who, key, f"transition_order:{order_id}", body, A_ORDER,
+                lambda: orders.transition_order(ctx, who, order_id, body.to))
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel_order(order_id: IdPath, env: EnvDep, who: WhoDep, key: IdemKey = None) -> OrderRead:
-    return idem(env, who, key, f"cancel_order:{order_id}", None, A_ORDER,
-                lambda: orders.cancel_order(env, who, order_id))
+def cancel_order(order_id: IdPath, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> OrderRead:
+    return idem(ctx, who, key, f"cancel_order:{order_id}", None, A_ORDER,
+                lambda: orders.cancel_order(ctx, who, order_id))
 
 
 @router.post("/orders/{order_id}/returns")
-def return_order(order_id: IdPath, body: ReturnCreate, env: EnvDep, who: WhoDep,
+def return_order(order_id: IdPath, body: ReturnCreate, ctx: CtxDep, who: WhoDep,
                  key: IdemKey = None) -> OrderRead:
-    return idem(env, who, key, f"return_order:{order_id}", body, A_ORDER,
-                lambda: orders.return_order(env, who, order_id, body))
+    return idem(ctx, who, key, f"return_order:{order_id}", body, A_ORDER,
+                lambda: orders.return_order(ctx, who, order_id, body))
 
 
 @router.post("/admin/expire-reservations", tags=["admin"])
-def expire_reservations(env: EnvDep, who: WhoDep, key: IdemKey = None) -> CountResult:
-    return idem(env, who, key, "expire_reservations", None, _COUNT,
-                lambda: CountResult(count=carts.expire_reservations(env, who)))
+def expire_reservations(ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> CountResult:
+    return idem(ctx, who, key, "expire_reservations", None, _COUNT,
+                lambda: CountResult(count=carts.expire_reservations(ctx, who)))
 
 
 @router.post("/admin/expire-unpaid-orders", tags=["admin"])
-def expire_unpaid_orders(env: EnvDep, who: WhoDep, key: IdemKey = None) -> CountResult:
-    return idem(env, who, key, "expire_unpaid_orders", None, _COUNT,
-                lambda: CountResult(count=orders.expire_unpaid_orders(env, who)))
+def expire_unpaid_orders(ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> CountResult:
+    return idem(ctx, who, key, "expire_unpaid_orders", None, _COUNT,
+                lambda: CountResult(count=orders.expire_unpaid_orders(ctx, who)))

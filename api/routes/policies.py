@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from api.routes.deps import EnvDep, IdemKey, WhoDep, idem
+from api.routes.deps import CtxDep, IdemKey, WhoDep, idem
 from api.schemas import PriceQuote, PriceQuoteRequest, ReplenishmentPlan, ReplenishmentPlanRequest
 from api.services import policy_serving
 from api.services.policy_serving import PolicyServing
@@ -28,21 +28,21 @@ ServingDep = Annotated[PolicyServing, Depends(get_serving)]
 
 
 @router.post("/replenishment/plan")
-def plan_replenishment(body: ReplenishmentPlanRequest, env: EnvDep, who: WhoDep,
+def plan_replenishment(body: ReplenishmentPlanRequest, ctx: CtxDep, who: WhoDep,
                        serving: ServingDep) -> ReplenishmentPlan:
     """Order quantities for SKUs at a location from the configured (or named) policy.
 
     A read: nothing is written, so no ``Idempotency-Key`` is needed."""
-    return policy_serving.plan_replenishment(env, who, body, serving)
+    return policy_serving.plan_replenishment(ctx, who, body, serving)
 
 
 @router.post("/pricing/quote", tags=["prices"])
-def quote_prices(body: PriceQuoteRequest, env: EnvDep, who: WhoDep, serving: ServingDep,
+def quote_prices(body: PriceQuoteRequest, ctx: CtxDep, who: WhoDep, serving: ServingDep,
                  key: IdemKey = None) -> PriceQuote:
     """Prices from the configured (or named) pricing policy; ``apply: true`` also writes the
     changed ones (honours ``Idempotency-Key``)."""
-    return idem(env, who, key, "pricing_quote", body, policy_serving.A_QUOTE,
-                lambda: policy_serving.quote_prices(env, who, body, serving))
+    return idem(ctx, who, key, "pricing_quote", body, policy_serving.A_QUOTE,
+                lambda: policy_serving.quote_prices(ctx, who, body, serving))
 
 
 def install(app: FastAPI, settings: Settings) -> None:

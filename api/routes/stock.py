@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import TypeAdapter
 
-from api.routes.deps import EnvDep, IdemKey, WhoDep, idem
+from api.routes.deps import CtxDep, IdemKey, WhoDep, idem
 from api.schemas import (
     AdjustmentCreate,
     MovementRead,
@@ -30,54 +30,54 @@ _PB = TypeAdapter(PriceBulkResult)
 
 
 @router.post("/stock/levels")
-def stock_levels(body: StockQuery, env: EnvDep, who: WhoDep) -> list[StockLevel]:
+def stock_levels(body: StockQuery, ctx: CtxDep, who: WhoDep) -> list[StockLevel]:
     """Counters for SKUs and locations (a read; POST only to carry long SKU lists)."""
-    return stock.stock_levels(env, who, body)
+    return stock.stock_levels(ctx, who, body)
 
 
 @router.post("/stock/receipts", status_code=201)
-def receive(body: ReceiptCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> list[MovementRead]:
-    return idem(env, who, key, "receive", body, A_MOVES, lambda: stock.receive(env, who, body))
+def receive(body: ReceiptCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> list[MovementRead]:
+    return idem(ctx, who, key, "receive", body, A_MOVES, lambda: stock.receive(ctx, who, body))
 
 
 @router.post("/stock/transfers", status_code=201)
-def transfer(body: TransferCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> list[MovementRead]:
-    return idem(env, who, key, "transfer", body, A_MOVES, lambda: stock.transfer(env, who, body))
+def transfer(body: TransferCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> list[MovementRead]:
+    return idem(ctx, who, key, "transfer", body, A_MOVES, lambda: stock.transfer(ctx, who, body))
 
 
 @router.post("/stock/adjustments", status_code=201)
-def adjust(body: AdjustmentCreate, env: EnvDep, who: WhoDep, key: IdemKey = None) -> MovementRead:
-    return idem(env, who, key, "adjust", body, A_MOVE, lambda: stock.adjust(env, who, body))
+def adjust(body: AdjustmentCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> MovementRead:
+    return idem(ctx, who, key, "adjust", body, A_MOVE, lambda: stock.adjust(ctx, who, body))
 
 
 @router.post("/stock/pos-sales")
-def pos_sales(body: PosSaleBatch, env: EnvDep, who: WhoDep, key: IdemKey = None) -> PosSaleResult:
-    return idem(env, who, key, "pos_sales", body, A_POS, lambda: stock.pos_sales(env, who, body))
+def pos_sales(body: PosSaleBatch, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> PosSaleResult:
+    return idem(ctx, who, key, "pos_sales", body, A_POS, lambda: stock.pos_sales(ctx, who, body))
 
 
 @router.get("/stock/movements")
 def movements(
-    env: EnvDep,
+    ctx: CtxDep,
     who: WhoDep,
     sku: str | None = None,
     location: str | None = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Page[MovementRead]:
-    return stock.movements(env, who, sku=sku, location=location, cursor=cursor, limit=limit)
+    return stock.movements(ctx, who, sku=sku, location=location, cursor=cursor, limit=limit)
 
 
 @router.post("/prices", tags=["prices"])
-def set_prices(body: list[PriceSet], env: EnvDep, who: WhoDep, key: IdemKey = None) -> PriceBulkResult:
+def set_prices(body: list[PriceSet], ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> PriceBulkResult:
     """Bulk price update: one row per SKU and channel with an optional validity window."""
-    return idem(env, who, key, "set_prices", body, _PB, lambda: prices.set_prices(env, who, body))
+    return idem(ctx, who, key, "set_prices", body, _PB, lambda: prices.set_prices(ctx, who, body))
 
 
 @router.get("/prices", tags=["prices"])
 def get_prices(
-    env: EnvDep,
+    ctx: CtxDep,
     who: WhoDep,
     sku: Annotated[list[str], Query(min_length=1)],
     channel: str,
 ) -> list[PriceRead]:
-    return prices.get_prices(env, who, sku, channel)
+    return prices.get_prices(ctx, who, sku, channel)

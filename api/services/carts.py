@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text, upda
 from api.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
 from api.models import T
 from api.schemas import CartCreate, CartLineRead, CartLineSet, CartRead, Channel, LineError
-from api.services.context import Env, Principal, require_staff, values_cte
+from api.services.context import Principal, ServiceContext, require_staff, values_cte
 from api.services.prices import current_price
 from api.services.stock import available
 
@@ -28,7 +28,7 @@ _CART, _LINE, _SKU, _STOCK = T["carts"], T["cart_lines"], T["skus"], T["stock"]
 _CART_INS = insert(_CART).returning(_CART.c.id)
 
 
-def create_cart(env: Env, who: Principal, body: CartCreate) -> CartRead:
+def create_cart(ctx: ServiceContext, who: Principal, body: CartCreate) -> CartRead:
     """Open an empty cart reserving from ``body.location``.
 
     A customer key always opens a cart for its own customer id; staff and service keys must
@@ -42,10 +42,10 @@ def create_cart(env: Env, who: Principal, body: CartCreate) -> CartRead:
             raise InvalidInputError("staff and service keys must give customer_id",
                                     details={"field": "customer_id", "value": None})
     assert customer is not None
-    now = env.clock.now()
-    expires = now + env.reservation_ttl
-    with env.uow() as u:
-        loc = env.location_id(u.conn, body.location)
+    now = ctx.clock.now()
+    expires = now + ctx.reservation_ttl
+    with ctx.uow() as u:
+        loc = ctx.location_id(u.conn, body.location)
         cart_id = u.conn.execute(_CART_INS, {"customer_id": customer, "channel": body.channel.value,
                                              "location_id": loc, "status": "open", "expires_at": expires,
                                              "created_at": now}).scalar_one()
@@ -67,10 +67,10 @@ def _lines(conn: Connection, cart_id: int) -> list[CartLineRead]:
     return [CartLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents) for r in rows]
 
 
-def _read(env: Env, conn: Connection, row: Any, lines: list[CartLineRead]) -> CartRead:
+def _read(ctx: ServiceContext, conn: Connection, row: Any, lines: list[CartLineRead]) -> CartRead:
     return CartRead(
         id=row.id, customer_id=row.customer_id, channel=Channel(row.channel),
-        location=env.location_code(conn, row.location_id), status=row.status, lines=lines,
+        location=ctx.location_code(conn, row.location_id), status=row.status, lines=lines,
         total_cents=sum(ln.quantity * ln.unit_price_cents for ln in lines), expires_at=row.expires_at,
     )
 
@@ -82,13 +82,13 @@ def _missing_or_closed(conn: Connection, who: Principal, cart_id: int) -> Except
     return ConflictError(f"cart {cart_id} is {status}", details={"cart_id": cart_id, "status": status})
 
 
-def get_cart(env: Env, who: Principal, cart_id: int) -> CartRead:
+def get_cart(ctx: ServiceContext, who: Principal, cart_id: int) -> CartRead:
     """Raises NotFoundError for an unknown cart or another customer's cart."""
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         row = conn.execute(_owned(select(_CART).where(_CART.c.id == cart_id), who)).first()
         if row is None:
             raise NotFoundError(f"cart {cart_id} not found", details={"cart_id": cart_id})
-        cart = _read(env, conn, row, _lines(conn, cart_id))
+        cart = _read(ctx, conn, row, _lines(conn, cart_id))
         conn.rollback()
     return cart
 
@@ -113,24 +113,24 @@ _LINE_INS = insert(_LINE).values(cart_id=bindparam("cid"), sku_id=bindparam("sku
                                  unit_price_cents=bindparam("price"), reserved_qty=bindparam("qty"))
 
 
-def set_cart_line(env: Env, who: Principal, cart_id: int, body: CartLineSet) -> CartRead:
+def set_cart_line(ctx: ServiceContext, who: Principal, cart_id: int, body: CartLineSet) -> CartRead:
     """Set a line's quantity (0 removes it), reserving or releasing the difference.
 
     Raises: NotFoundError (cart, SKU), ConflictError (cart not open),
     InsufficientStockError (409, details: one LineError with the units available to the line).
     """
-    now = env.clock.now()
-    with env.uow() as u:
+    now = ctx.clock.now()
+    with ctx.uow() as u:
         c = u.conn
         # claims the cart row (PostgreSQL row lock) and extends its reservation window
         if who.role == "customer":
-            row = c.execute(_CLAIM_OWN, {"cid": cart_id, "exp": now + env.reservation_ttl,
+            row = c.execute(_CLAIM_OWN, {"cid": cart_id, "exp": now + ctx.reservation_ttl,
                                          "cust": who.customer_id}).first()
         else:
-            row = c.execute(_CLAIM, {"cid": cart_id, "exp": now + env.reservation_ttl}).first()
+            row = c.execute(_CLAIM, {"cid": cart_id, "exp": now + ctx.reservation_ttl}).first()
         if row is None:
             raise _missing_or_closed(c, who, cart_id)
-        sku = env.sku_id(c, body.sku)
+        sku = ctx.sku_id(c, body.sku)
         key = {"cid": cart_id, "sku": sku}
         line = c.execute(_LINE_HELD, key).first()
         held = line[0] if line is not None else 0
@@ -150,7 +150,7 @@ def set_cart_line(env: Env, who: Principal, cart_id: int, body: CartLineSet) -> 
         else:
             price = current_price(c, sku, row.channel, now)
             c.execute(_LINE_UPD if line is not None else _LINE_INS, {**key, "qty": body.quantity, "price": price})
-        cart = _read(env, c, row, _lines(c, cart_id))
+        cart = _read(ctx, c, row, _lines(c, cart_id))
         u.commit()
     return cart
 
@@ -169,12 +169,12 @@ def release_reserved(conn: Connection, rows: dict[tuple[int, int], int]) -> None
                       "WHERE stock.location_id = v.location_id AND stock.sku_id = v.sku_id"), params)
 
 
-def expire_reservations(env: Env, who: Principal) -> int:
+def expire_reservations(ctx: ServiceContext, who: Principal) -> int:
     """Expire open carts whose ``expires_at`` is at or before the clock's now and release their
     reservations. Returns the number of carts expired. Staff/service only."""
     require_staff(who, "expiring reservations")
-    now = env.clock.now()
-    with env.uow() as u:
+    now = ctx.clock.now()
+    with ctx.uow() as u:
         c = u.conn
         carts = c.execute(
             update(_CART).where(_CART.c.status == "open", _CART.c.expires_at <= now)

@@ -37,24 +37,30 @@ from api.schemas import (
     SkuImportRow,
     SkuRead,
 )
-from api.services.context import Env, Principal, decode_cursor, encode_cursor, require_staff
+from api.services.context import (
+    Principal,
+    ServiceContext,
+    decode_cursor,
+    encode_cursor,
+    require_staff,
+)
 
 _CAT, _PROD, _SKU, _STOCK = T["categories"], T["products"], T["skus"], T["stock"]
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def upsert_insert(env: Env, table: Any) -> Any:
+def upsert_insert(ctx: ServiceContext, table: Any) -> Any:
     """The dialect's INSERT supporting ON CONFLICT (PostgreSQL and SQLite)."""
-    return pg_insert(table) if env.is_pg else sqlite_insert(table)
+    return pg_insert(table) if ctx.is_pg else sqlite_insert(table)
 
 
-def create_category(env: Env, who: Principal, body: CategoryCreate) -> CategoryRead:
+def create_category(ctx: ServiceContext, who: Principal, body: CategoryCreate) -> CategoryRead:
     """Create a category (optionally under ``parent_code``).
 
     Raises: ForbiddenError (customer), NotFoundError (unknown parent), ConflictError (code taken).
     """
     require_staff(who, "creating categories")
-    with env.uow() as u:
+    with ctx.uow() as u:
         parent_id = None
         if body.parent_code is not None:
             parent_id = u.conn.scalar(select(_CAT.c.id).where(_CAT.c.code == body.parent_code))
@@ -69,7 +75,7 @@ def create_category(env: Env, who: Principal, body: CategoryCreate) -> CategoryR
     return CategoryRead(code=body.code, name=body.name, parent_code=body.parent_code)
 
 
-def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> ImportResult:
+def import_skus(ctx: ServiceContext, who: Principal, rows: Sequence[SkuImportRow]) -> ImportResult:
     """Create or update SKUs (and missing categories/products) in one transaction.
 
     Set-based: the rows are bulk-loaded into a temporary table (PostgreSQL ``COPY``, SQLite
@@ -85,9 +91,9 @@ def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> Impor
                 json.dumps(r.attributes, sort_keys=True), r.cost_cents, r.list_price_cents)
         for r in rows
     }
-    with env.uow() as u:
+    with ctx.uow() as u:
         c = u.conn
-        _load_import_table(env, c, list(by_code.values()))
+        _load_import_table(ctx, c, list(by_code.values()))
         c.execute(text("INSERT INTO categories (code, name) SELECT DISTINCT category, category "
                        "FROM tmp_sku_import WHERE true ORDER BY category ON CONFLICT (code) DO NOTHING"))
         c.execute(text("INSERT INTO products (code, name, category_id) "
@@ -96,7 +102,7 @@ def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> Impor
                        "ON CONFLICT (code) DO NOTHING"))
         existing = int(c.scalar(text("SELECT COUNT(*) FROM tmp_sku_import t JOIN skus s ON s.code = t.code")) or 0)
         cols = ("product_id", "category_id", "name", "description", "attributes", "cost_cents", "list_price_cents")
-        if env.is_pg:
+        if ctx.is_pg:
             changed = f"({', '.join('skus.' + k for k in cols)}) IS DISTINCT FROM ({', '.join('excluded.' + k for k in cols)})"
         else:
             changed = " OR ".join(f"skus.{k} IS NOT excluded.{k}" for k in cols)
@@ -115,13 +121,13 @@ def import_skus(env: Env, who: Principal, rows: Sequence[SkuImportRow]) -> Impor
 _IMPORT_COLS = "code, product, name, category, description, attributes, cost_cents, list_price_cents"
 
 
-def _load_import_table(env: Env, c: Connection, data: list[tuple[Any, ...]]) -> None:
+def _load_import_table(ctx: ServiceContext, c: Connection, data: list[tuple[Any, ...]]) -> None:
     ddl = ("CREATE TEMP TABLE tmp_sku_import (code VARCHAR(64) PRIMARY KEY, product VARCHAR(64), "
            "name VARCHAR(300), category VARCHAR(64), description TEXT, attributes TEXT, "
            "cost_cents BIGINT, list_price_cents BIGINT)")
     c.execute(text(ddl))
     raw: Any = c.connection.driver_connection
-    if env.is_pg:
+    if ctx.is_pg:
         with raw.cursor() as cur, cur.copy(f"COPY tmp_sku_import ({_IMPORT_COLS}) FROM STDIN") as cp:
             for row in data:
                 cp.write_row(row)
@@ -149,9 +155,9 @@ def _read(row: Any) -> SkuRead:
     )
 
 
-def get_sku(env: Env, who: Principal, sku: str) -> SkuRead:
+def get_sku(ctx: ServiceContext, who: Principal, sku: str) -> SkuRead:
     """Raises NotFoundError naming the code."""
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         row = conn.execute(_sku_select().where(_SKU.c.code == sku)).first()
         conn.rollback()
     if row is None:
@@ -159,12 +165,12 @@ def get_sku(env: Env, who: Principal, sku: str) -> SkuRead:
     return _read(row)
 
 
-def search(env: Env, who: Principal, q: SearchQuery) -> Page[SkuRead]:
+def search(ctx: ServiceContext, who: Principal, q: SearchQuery) -> Page[SkuRead]:
     """Filter, sort and page SKUs. Cursors are opaque; ``relevance`` with text pages by offset,
     every other order by keyset (sort value, id)."""
     stmt = _sku_select()
     cur = decode_cursor(q.cursor) if q.cursor else None
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         if q.category is not None:
             stmt = stmt.where(_CAT.c.code == q.category)
         if q.min_price_cents is not None:
@@ -172,7 +178,7 @@ def search(env: Env, who: Principal, q: SearchQuery) -> Page[SkuRead]:
         if q.max_price_cents is not None:
             stmt = stmt.where(_SKU.c.list_price_cents <= q.max_price_cents)
         if q.in_stock_at is not None:
-            loc = env.location_id(conn, q.in_stock_at)
+            loc = ctx.location_id(conn, q.in_stock_at)
             stmt = stmt.where(exists().where(and_(
                 _STOCK.c.sku_id == _SKU.c.id, _STOCK.c.location_id == loc,
                 _STOCK.c.on_hand - _STOCK.c.reserved > 0)))
@@ -181,7 +187,7 @@ def search(env: Env, who: Principal, q: SearchQuery) -> Page[SkuRead]:
             return Page[SkuRead](items=[], next_cursor=None)
         offset_mode = False
         if words:
-            if env.is_pg:
+            if ctx.is_pg:
                 tsq = func.plainto_tsquery("english", " ".join(words))
                 stmt = stmt.where(text("skus.search_tsv @@ plainto_tsquery('english', :tsq)")
                                   .bindparams(tsq=" ".join(words)))

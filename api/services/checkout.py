@@ -37,7 +37,7 @@ from api.schemas import (
 )
 from api.services.adapters import A_ORDER
 from api.services.carts import release_reserved
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 from api.services.idempotency import Claim
 from api.services.orders import get_order, read_order
 from api.services.stock import available, decrement_available
@@ -62,10 +62,10 @@ _CAPTURED = (update(_PAY).where(_PAY.c.order_id == bindparam("oid"))
                      gateway_ref=bindparam("ref")))
 
 
-def _place(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | None) -> tuple[OrderRead, bool]:
+def _place(ctx: ServiceContext, who: Principal, body: CheckoutRequest, claim: Claim | None) -> tuple[OrderRead, bool]:
     """Step 1. Returns the placed order and whether it is new (False: the cart's existing order)."""
-    now = env.clock.now()
-    with env.uow() as u:
+    now = ctx.clock.now()
+    with ctx.uow() as u:
         c = u.conn
         if claim is not None:
             claim.insert(c)  # the Idempotency-Key row commits with the order (or not at all)
@@ -83,14 +83,14 @@ def _place(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | None)
             oid = c.scalar(select(_ORD.c.id).where(_ORD.c.cart_id == body.cart_id))
             if oid is None:
                 raise ConflictError(f"cart {body.cart_id} is {status}", details={"cart_id": body.cart_id})
-            return read_order(env, c, who, oid), False
+            return read_order(ctx, c, who, oid), False
         lines = c.execute(_LINES, {"cid": body.cart_id}).all()
         if not lines:
             raise InvalidInputError(f"cart {body.cart_id} is empty", details={"field": "cart_id", "value": body.cart_id})
         loc = cart.location_id
         need = {ln.sku_id: ln.quantity - ln.reserved_qty for ln in lines if ln.quantity > ln.reserved_qty}
         if need:
-            ok = decrement_available(env, c, loc, need, column="reserved")
+            ok = decrement_available(ctx, c, loc, need, column="reserved")
             if len(ok) != len(need):
                 _short(c, loc, need, ok, lines)
         total = sum(ln.quantity * ln.unit_price_cents for ln in lines)
@@ -104,7 +104,7 @@ def _place(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | None)
                              "refunded_cents": 0, "status": "pending"})
         order = OrderRead(
             id=oid, customer_id=cart.customer_id, channel=Channel(cart.channel),
-            location=env.location_code(c, loc), status=OrderStatus.PLACED,
+            location=ctx.location_code(c, loc), status=OrderStatus.PLACED,
             lines=[OrderLineRead(sku=ln.code, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents)
                    for ln in lines],
             total_cents=total, payment=PaymentRead(authorized_cents=0, captured_cents=0, refunded_cents=0,
@@ -128,7 +128,7 @@ def _short(c: Any, loc: int, need: dict[int, int], ok: set[int], lines: Sequence
     raise InsufficientStockError(f"{len(errs)} line(s) of the cart are out of stock", details=list(errs))
 
 
-def checkout(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | None = None) -> OrderRead:
+def checkout(ctx: ServiceContext, who: Principal, body: CheckoutRequest, claim: Claim | None = None) -> OrderRead:
     """Turn a cart into a paid order (exactly once per cart).
 
     ``claim`` (from :func:`api.services.idempotency.run_idempotent_tx`) writes the
@@ -144,39 +144,39 @@ def checkout(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | Non
             ``PAYMENT_TIMEOUT`` (order left ``placed``; unpaid-order expiry releases it).
             ``details`` carries the ``order_id``.
     """
-    order, new = _place(env, who, body, claim)
+    order, new = _place(ctx, who, body, claim)
     if not new:
         return order
     ref = f"order-{order.id}"
     try:
-        auth = env.gateway.authorize(amount_cents=order.total_cents, token=body.payment_token, reference=ref)
-        env.gateway.capture(auth, order.total_cents)
+        auth = ctx.gateway.authorize(amount_cents=order.total_cents, token=body.payment_token, reference=ref)
+        ctx.gateway.capture(auth, order.total_cents)
     except PaymentDeclined as exc:
-        now = env.clock.now()
-        with env.uow() as u:
+        now = ctx.clock.now()
+        with ctx.uow() as u:
             row = u.conn.execute(update(_ORD).where(_ORD.c.id == order.id, _ORD.c.status == OrderStatus.PLACED.value)
                                  .values(status=OrderStatus.CANCELLED.value, updated_at=now)
                                  .returning(_ORD.c.location_id)).first()
             if row is not None:
-                ids = env.sku_ids(u.conn, [ln.sku for ln in order.lines])
+                ids = ctx.sku_ids(u.conn, [ln.sku for ln in order.lines])
                 release_reserved(u.conn, {(row.location_id, ids[ln.sku]): ln.quantity for ln in order.lines})
             u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id).values(status="declined"))
             u.commit()
         raise PaymentFailedError(f"payment declined for order {order.id}", code="PAYMENT_DECLINED",
                                  details={"order_id": order.id}) from exc
     except GatewayTimeout as exc:
-        with env.uow() as u:
+        with ctx.uow() as u:
             u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id).values(status="timeout"))
             u.commit()
         raise PaymentFailedError(f"payment gateway timed out for order {order.id}", code="PAYMENT_TIMEOUT",
                                  details={"order_id": order.id}) from exc
-    now = env.clock.now()
+    now = ctx.clock.now()
     paid = order.model_copy(update={
         "status": OrderStatus.PAID, "updated_at": now,
         "payment": PaymentRead(authorized_cents=order.total_cents, captured_cents=order.total_cents,
                                refunded_cents=0, status="captured"),
     })
-    with env.uow() as u:
+    with ctx.uow() as u:
         moved = u.conn.execute(_PAID, {"oid": order.id, "now": now}).rowcount
         u.conn.execute(_CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id})
         if moved == 1 and claim is not None:
@@ -185,10 +185,10 @@ def checkout(env: Env, who: Principal, body: CheckoutRequest, claim: Claim | Non
     if moved == 1 and claim is not None:
         claim.done = True
     if moved != 1:  # expired (cancelled) while we were at the gateway: give the money back
-        env.gateway.refund(auth.auth_id, order.total_cents)
-        with env.uow() as u:
+        ctx.gateway.refund(auth.auth_id, order.total_cents)
+        with ctx.uow() as u:
             u.conn.execute(update(_PAY).where(_PAY.c.order_id == order.id)
                            .values(refunded_cents=order.total_cents, status="refunded"))
             u.commit()
-        return get_order(env, who, order.id)
+        return get_order(ctx, who, order.id)
     return paid

@@ -51,7 +51,7 @@ def require_staff(who: Principal, action: str) -> None:
 
 
 @dataclass(slots=True)
-class Env:
+class ServiceContext:
     """Infrastructure shared by all use cases of one app / client."""
 
     engine: Engine
@@ -132,10 +132,10 @@ def chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
         yield seq[i : i + n]
 
 
-def lock_stock_rows(env: Env, conn: Connection, location_id: int, sku_ids: Sequence[int]) -> None:
+def lock_stock_rows(ctx: ServiceContext, conn: Connection, location_id: int, sku_ids: Sequence[int]) -> None:
     """On PostgreSQL, lock the stock rows in sorted key order before a multi-row update, so
     concurrent multi-line transactions cannot deadlock. SQLite serialises writers already."""
-    if env.is_pg and len(sku_ids) > 1:
+    if ctx.is_pg and len(sku_ids) > 1:
         conn.execute(
             text(
                 "SELECT 1 FROM stock WHERE location_id = :loc AND sku_id = ANY(:ids) "

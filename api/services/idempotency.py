@@ -28,7 +28,7 @@ from api.errors import (
     error_from_stored,
 )
 from api.models import T
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 
 R = TypeVar("R")
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _plain(obj: Any) -> Any:
 
 
 def run_idempotent(
-    env: Env,
+    ctx: ServiceContext,
     who: Principal,
     key: str | None,
     scope: str,
@@ -71,7 +71,7 @@ def run_idempotent(
     Raises:
         IdempotencyMismatchError: (422) the key was used with another request body or operation.
         IdempotencyInProgressError: (409) the first request with this key is still running after
-            ``env.idempotency_wait_s`` seconds.
+            ``ctx.idempotency_wait_s`` seconds.
         ServiceError: whatever ``fn`` raised (stored and replayed for 4xx outcomes).
     """
     if key is None:
@@ -83,26 +83,26 @@ def run_idempotent(
         )
     digest = request_hash(scope, body)
     try:
-        with env.uow() as u:
+        with ctx.uow() as u:
             u.conn.execute(_IK_INS, {"principal": who.ident, "key": key, "request_hash": digest,
-                                     "completed": False, "created_at": env.clock.now()})
+                                     "completed": False, "created_at": ctx.clock.now()})
             u.commit()
     except IntegrityError:
-        return _replay(env, who, key, digest, adapter)
+        return _replay(ctx, who, key, digest, adapter)
     try:
         result = fn()
     except ServiceError as exc:
         stored = json.dumps({"code": exc.code, "message": exc.message, "details": exc.details},
                             default=str)
-        _finish(env, who, key, exc.status, stored)
+        _finish(ctx, who, key, exc.status, stored)
         raise
     except BaseException:
         # unexpected failure: forget the key so that a retry can run the operation again
-        with env.uow() as u:
+        with ctx.uow() as u:
             u.conn.execute(delete(_IK).where(_IK.c.principal == who.ident, _IK.c.key == key))
             u.commit()
         raise
-    _finish(env, who, key, 200, adapter.dump_json(result).decode())
+    _finish(ctx, who, key, 200, adapter.dump_json(result).decode())
     return result
 
 
@@ -141,7 +141,7 @@ class Claim:
 
 
 def run_idempotent_tx(
-    env: Env,
+    ctx: ServiceContext,
     who: Principal,
     key: str | None,
     scope: str,
@@ -158,39 +158,39 @@ def run_idempotent_tx(
             "Idempotency-Key must be 1..200 characters",
             details={"field": "Idempotency-Key", "value": key[:40]},
         )
-    claim = Claim(who.ident, key, request_hash(scope, body), env.clock.now())
+    claim = Claim(who.ident, key, request_hash(scope, body), ctx.clock.now())
     try:
         result = fn(claim)
     except KeyTakenError:
-        return _replay(env, who, key, claim.digest, adapter)
+        return _replay(ctx, who, key, claim.digest, adapter)
     except ServiceError as exc:
         stored = json.dumps({"code": exc.code, "message": exc.message, "details": exc.details},
                             default=str)
         if claim.held:
-            _finish(env, who, key, exc.status, stored)
+            _finish(ctx, who, key, exc.status, stored)
         else:
-            _store_new(env, claim, exc.status, stored)
+            _store_new(ctx, claim, exc.status, stored)
         raise
     except BaseException:
         if claim.held and not claim.done:  # forget the key so that a retry can run again
-            with env.uow() as u:
+            with ctx.uow() as u:
                 u.conn.execute(delete(_IK).where(_IK.c.principal == who.ident, _IK.c.key == key))
                 u.commit()
         raise
     if not claim.done:
         response = adapter.dump_json(result).decode()
         if claim.held:
-            _finish(env, who, key, 200, response)
+            _finish(ctx, who, key, 200, response)
         else:
-            _store_new(env, claim, 200, response)
+            _store_new(ctx, claim, 200, response)
     return result
 
 
-def _store_new(env: Env, claim: Claim, status: int, response: str) -> None:
+def _store_new(ctx: ServiceContext, claim: Claim, status: int, response: str) -> None:
     """Store an outcome whose key row was rolled back with the failed transaction. A concurrent
     duplicate that claimed the key meanwhile keeps its own row."""
     try:
-        with env.uow() as u:
+        with ctx.uow() as u:
             u.conn.execute(_IK_INS, {"principal": claim.who, "key": claim.key, "request_hash": claim.digest,
                                      "completed": True, "status_code": status, "response": response,
                                      "created_at": claim.now})
@@ -199,17 +199,17 @@ def _store_new(env: Env, claim: Claim, status: int, response: str) -> None:
         log.info("idempotency key %r stored by a concurrent attempt", claim.key)
 
 
-def _finish(env: Env, who: Principal, key: str, status: int, response: str) -> None:
-    with env.uow() as u:
+def _finish(ctx: ServiceContext, who: Principal, key: str, status: int, response: str) -> None:
+    with ctx.uow() as u:
         u.conn.execute(_IK_DONE, {"who": who.ident, "k": key, "status": status, "resp": response})
         u.commit()
 
 
-def _replay(env: Env, who: Principal, key: str, digest: str, adapter: TypeAdapter[R]) -> R:
-    deadline = time.monotonic() + env.idempotency_wait_s
+def _replay(ctx: ServiceContext, who: Principal, key: str, digest: str, adapter: TypeAdapter[R]) -> R:
+    deadline = time.monotonic() + ctx.idempotency_wait_s
     pause = 0.005
     while True:
-        with env.engine.connect() as conn:
+        with ctx.engine.connect() as conn:
             row = conn.execute(
                 select(_IK.c.request_hash, _IK.c.completed, _IK.c.status_code, _IK.c.response)
                 .where(_IK.c.principal == who.ident, _IK.c.key == key)

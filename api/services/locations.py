@@ -8,15 +8,15 @@ from sqlalchemy.exc import IntegrityError
 from api.errors import ConflictError
 from api.models import T
 from api.schemas import LocationCreate, LocationKind, LocationRead
-from api.services.context import Env, Principal, require_staff
+from api.services.context import Principal, ServiceContext, require_staff
 
 _LOC = T["locations"]
 
 
-def create_location(env: Env, who: Principal, body: LocationCreate) -> LocationRead:
+def create_location(ctx: ServiceContext, who: Principal, body: LocationCreate) -> LocationRead:
     """Raises ForbiddenError (customer) or ConflictError (code taken)."""
     require_staff(who, "creating locations")
-    with env.uow() as u:
+    with ctx.uow() as u:
         try:
             u.conn.execute(insert(_LOC).values(code=body.code, kind=body.kind.value, name=body.name,
                                                lat=body.lat, lon=body.lon))
@@ -26,9 +26,9 @@ def create_location(env: Env, who: Principal, body: LocationCreate) -> LocationR
     return LocationRead(code=body.code, kind=body.kind, name=body.name, lat=body.lat, lon=body.lon)
 
 
-def list_locations(env: Env, who: Principal) -> list[LocationRead]:
+def list_locations(ctx: ServiceContext, who: Principal) -> list[LocationRead]:
     """All locations ordered by code."""
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         rows = conn.execute(select(_LOC).order_by(_LOC.c.code)).all()
         conn.rollback()
     return [LocationRead(code=r.code, kind=LocationKind(r.kind), name=r.name, lat=r.lat, lon=r.lon)

@@ -33,8 +33,8 @@ from api.schemas import (
 )
 from api.services.carts import release_reserved
 from api.services.context import (
-    Env,
     Principal,
+    ServiceContext,
     decode_cursor,
     encode_cursor,
     lock_stock_rows,
@@ -92,7 +92,7 @@ _LINES_FOR_STOCK = (select(_OL.c.sku_id, _OL.c.quantity, _OL.c.returned_qty, _OL
                     .where(_OL.c.order_id == bindparam("oid")))
 
 
-def load_orders(env: Env, conn: Connection, rows: Sequence[Any]) -> list[OrderRead]:
+def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> list[OrderRead]:
     """Build OrderRead for order rows (three queries for any number of orders)."""
     if not rows:
         return []
@@ -108,32 +108,32 @@ def load_orders(env: Env, conn: Connection, rows: Sequence[Any]) -> list[OrderRe
     }
     return [
         OrderRead(id=r.id, customer_id=r.customer_id, channel=Channel(r.channel),
-                  location=env.location_code(conn, r.location_id), status=OrderStatus(r.status),
+                  location=ctx.location_code(conn, r.location_id), status=OrderStatus(r.status),
                   lines=lines[r.id], total_cents=r.total_cents, payment=pays.get(r.id),
                   created_at=r.created_at, updated_at=r.updated_at)
         for r in rows
     ]
 
 
-def read_order(env: Env, conn: Connection, who: Principal, order_id: int) -> OrderRead:
+def read_order(ctx: ServiceContext, conn: Connection, who: Principal, order_id: int) -> OrderRead:
     if who.role == "customer":
         row = conn.execute(_ORDER_BY_ID_OWN, {"oid": order_id, "cust": who.customer_id}).first()
     else:
         row = conn.execute(_ORDER_BY_ID, {"oid": order_id}).first()
     if row is None:
         raise NotFoundError(f"order {order_id} not found", details={"order_id": order_id})
-    return load_orders(env, conn, [row])[0]
+    return load_orders(ctx, conn, [row])[0]
 
 
-def get_order(env: Env, who: Principal, order_id: int) -> OrderRead:
+def get_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRead:
     """Raises NotFoundError for an unknown order or another customer's order."""
-    with env.engine.connect() as conn:
-        out = read_order(env, conn, who, order_id)
+    with ctx.engine.connect() as conn:
+        out = read_order(ctx, conn, who, order_id)
         conn.rollback()
     return out
 
 
-def list_orders(env: Env, who: Principal, *, status: OrderStatus | None = None,
+def list_orders(ctx: ServiceContext, who: Principal, *, status: OrderStatus | None = None,
                 cursor: str | None = None, limit: int = 50) -> Page[OrderRead]:
     """Newest first; a customer sees only its own orders."""
     if not 1 <= limit <= 500:
@@ -146,17 +146,17 @@ def list_orders(env: Env, who: Principal, *, status: OrderStatus | None = None,
         if not isinstance(before, int):
             raise InvalidInputError("bad cursor", details={"field": "cursor", "value": cursor})
         stmt = stmt.where(_ORD.c.id < before)
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         rows = conn.execute(stmt).all()
-        items = load_orders(env, conn, rows[:limit])
+        items = load_orders(ctx, conn, rows[:limit])
         conn.rollback()
     nxt = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
     return Page[OrderRead](items=items, next_cursor=nxt)
 
 
-def _move(conn: Connection, env: Env, order_id: int, frm: Sequence[str], to: OrderStatus) -> Any:
+def _move(conn: Connection, ctx: ServiceContext, order_id: int, frm: Sequence[str], to: OrderStatus) -> Any:
     """Conditional status change; returns the (updated) order row or None when it was not in ``frm``."""
-    return conn.execute(_move_stmt(frm), {"oid": order_id, "to": to.value, "now": env.clock.now()}).first()
+    return conn.execute(_move_stmt(frm), {"oid": order_id, "to": to.value, "now": ctx.clock.now()}).first()
 
 
 def _refuse(conn: Connection, who: Principal, order_id: int, to: OrderStatus) -> Exception:
@@ -171,7 +171,7 @@ def _order_lines(conn: Connection, order_id: int) -> list[Any]:
     return list(conn.execute(_LINES_FOR_STOCK, {"oid": order_id}).all())
 
 
-def transition_order(env: Env, who: Principal, order_id: int, to: OrderStatus) -> OrderRead:
+def transition_order(ctx: ServiceContext, who: Principal, order_id: int, to: OrderStatus) -> OrderRead:
     """Staff/service move an order along ALLOWED (allocate, ship, deliver; cancel delegates to
     :func:`cancel_order`). Shipping books SALE movements and consumes the reservation.
 
@@ -180,36 +180,36 @@ def transition_order(env: Env, who: Principal, order_id: int, to: OrderStatus) -
     require_staff(who, "changing order status")
     to = OrderStatus(to)
     if to == S.CANCELLED:
-        return cancel_order(env, who, order_id)
+        return cancel_order(ctx, who, order_id)
     if to not in (S.ALLOCATED, S.SHIPPED, S.DELIVERED):
         raise InvalidTransitionError(f"{to.value} is reached through checkout, cancel or return",
                                      details={"order_id": order_id, "to": to.value})
     frm = [s.value for s, nxt in ALLOWED.items() if to in nxt]
-    with env.uow() as u:
+    with ctx.uow() as u:
         c = u.conn
-        row = _move(c, env, order_id, frm, to)
+        row = _move(c, ctx, order_id, frm, to)
         if row is None:
             raise _refuse(c, who, order_id, to)
         if to == S.SHIPPED:
             lines = _order_lines(c, order_id)
-            lock_stock_rows(env, c, row.location_id, [ln.sku_id for ln in lines])
+            lock_stock_rows(ctx, c, row.location_id, [ln.sku_id for ln in lines])
             cte, params = values_cte(sorted((ln.sku_id, ln.quantity) for ln in lines))
             params["loc"] = row.location_id
             c.execute(text(cte + "UPDATE stock SET on_hand = stock.on_hand - v.q, reserved = stock.reserved - v.q "
                            "FROM v WHERE stock.sku_id = v.sku_id AND stock.location_id = :loc"), params)
-            now = env.clock.now()
+            now = ctx.clock.now()
             record_movements(c, [{"sku_id": ln.sku_id, "location_id": row.location_id,
                                   "kind": MovementKind.SALE.value, "quantity": -ln.quantity,
                                   "reference": f"order-{order_id}", "created_at": now} for ln in lines])
-        out = load_orders(env, c, [row])[0]  # the UPDATE returned the whole row: no re-read
+        out = load_orders(ctx, c, [row])[0]  # the UPDATE returned the whole row: no re-read
         u.commit()
     return out
 
 
-def _refund(env: Env, order_id: int, amount: int | None) -> None:
+def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
     """Refund ``amount`` (None: everything captured and not yet refunded) outside any transaction,
     then book it; the CHECK refunded <= captured guards the books."""
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         pay = conn.execute(select(_PAY).where(_PAY.c.order_id == order_id)).first()
         conn.rollback()
     if pay is None or pay.gateway_ref is None:
@@ -217,8 +217,8 @@ def _refund(env: Env, order_id: int, amount: int | None) -> None:
     todo = pay.captured_cents - pay.refunded_cents if amount is None else amount
     if todo <= 0:
         return
-    env.gateway.refund(pay.gateway_ref, todo)
-    with env.uow() as u:
+    ctx.gateway.refund(pay.gateway_ref, todo)
+    with ctx.uow() as u:
         u.conn.execute(update(_PAY).where(_PAY.c.order_id == order_id)
                        .values(refunded_cents=_PAY.c.refunded_cents + todo,
                                status="refunded" if todo + pay.refunded_cents >= pay.captured_cents
@@ -226,32 +226,32 @@ def _refund(env: Env, order_id: int, amount: int | None) -> None:
         u.commit()
 
 
-def cancel_order(env: Env, who: Principal, order_id: int) -> OrderRead:
+def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRead:
     """Cancel an unshipped order (its customer or staff): releases the reservation and refunds
     what was captured. Raises NotFoundError, InvalidTransitionError."""
-    with env.uow() as u:
+    with ctx.uow() as u:
         c = u.conn
-        row = _move(c, env, order_id, HOLDS_STOCK, S.CANCELLED) if who.is_staff else c.execute(
+        row = _move(c, ctx, order_id, HOLDS_STOCK, S.CANCELLED) if who.is_staff else c.execute(
             update(_ORD).where(_ORD.c.id == order_id, _ORD.c.status.in_(HOLDS_STOCK),
                                _ORD.c.customer_id == who.customer_id)
-            .values(status=S.CANCELLED.value, updated_at=env.clock.now())
+            .values(status=S.CANCELLED.value, updated_at=ctx.clock.now())
             .returning(_ORD.c.id, _ORD.c.location_id, _ORD.c.status)).first()
         if row is None:
             raise _refuse(c, who, order_id, S.CANCELLED)
         release_reserved(c, {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)})
         u.commit()
-    _refund(env, order_id, None)
-    return get_order(env, who, order_id)
+    _refund(ctx, order_id, None)
+    return get_order(ctx, who, order_id)
 
 
-def return_order(env: Env, who: Principal, order_id: int, body: ReturnCreate) -> OrderRead:
+def return_order(ctx: ServiceContext, who: Principal, order_id: int, body: ReturnCreate) -> OrderRead:
     """Return delivered units (its customer or staff): RETURN movements when ``restock``, refund
     of the returned lines' value; the order becomes ``refunded`` once every unit is back.
 
     Raises: NotFoundError, InvalidTransitionError (not delivered), InvalidInputError (more than
     was bought, or a SKU not on the order).
     """
-    with env.uow() as u:
+    with ctx.uow() as u:
         c = u.conn
         row = c.execute(_owned(select(_ORD).where(_ORD.c.id == order_id), who)).first()
         if row is None:
@@ -260,7 +260,7 @@ def return_order(env: Env, who: Principal, order_id: int, body: ReturnCreate) ->
             raise InvalidTransitionError(f"order {order_id} is {row.status}; only delivered orders take returns",
                                          details={"order_id": order_id, "from": row.status, "to": "returned"})
         lines = {ln.sku_id: ln for ln in _order_lines(c, order_id)}
-        ids = env.sku_ids(c, [ln.sku for ln in body.lines])
+        ids = ctx.sku_ids(c, [ln.sku for ln in body.lines])
         want: dict[int, int] = defaultdict(int)
         for i, ln in enumerate(body.lines):
             sid = ids.get(ln.sku)
@@ -277,32 +277,32 @@ def return_order(env: Env, who: Principal, order_id: int, body: ReturnCreate) ->
             c.execute(update(_OL).where(_OL.c.order_id == order_id, _OL.c.sku_id == sid)
                       .values(returned_qty=_OL.c.returned_qty + q))
         if body.restock:
-            add_on_hand(env, c, row.location_id, dict(want))
-            now = env.clock.now()
+            add_on_hand(ctx, c, row.location_id, dict(want))
+            now = ctx.clock.now()
             record_movements(c, [{"sku_id": s, "location_id": row.location_id, "kind": MovementKind.RETURN.value,
                                   "quantity": q, "reference": f"order-{order_id}", "created_at": now}
                                  for s, q in sorted(want.items())])
         all_back = all(lines[s].returned_qty + want.get(s, 0) >= lines[s].quantity for s in lines)
         c.execute(update(_ORD).where(_ORD.c.id == order_id)
-                  .values(status=S.RETURNED.value, updated_at=env.clock.now()))
+                  .values(status=S.RETURNED.value, updated_at=ctx.clock.now()))
         u.commit()
-    _refund(env, order_id, sum(q * lines[s].unit_price_cents for s, q in want.items()))
+    _refund(ctx, order_id, sum(q * lines[s].unit_price_cents for s, q in want.items()))
     if all_back:
-        with env.uow() as u:
-            _move(u.conn, env, order_id, [S.RETURNED.value], S.REFUNDED)
+        with ctx.uow() as u:
+            _move(u.conn, ctx, order_id, [S.RETURNED.value], S.REFUNDED)
             u.commit()
-    return get_order(env, who, order_id)
+    return get_order(ctx, who, order_id)
 
 
-def expire_unpaid_orders(env: Env, who: Principal) -> int:
+def expire_unpaid_orders(ctx: ServiceContext, who: Principal) -> int:
     """Cancel orders still ``placed`` (unpaid) ``unpaid_order_ttl`` after creation and release
     their stock. Returns how many were cancelled. Staff/service only."""
     require_staff(who, "expiring unpaid orders")
-    now = env.clock.now()
-    with env.uow() as u:
+    now = ctx.clock.now()
+    with ctx.uow() as u:
         c = u.conn
         rows = c.execute(
-            update(_ORD).where(_ORD.c.status == S.PLACED.value, _ORD.c.created_at <= now - env.unpaid_order_ttl)
+            update(_ORD).where(_ORD.c.status == S.PLACED.value, _ORD.c.created_at <= now - ctx.unpaid_order_ttl)
             .values(status=S.CANCELLED.value, updated_at=now).returning(_ORD.c.id, _ORD.c.location_id)
         ).all()
         if not rows:

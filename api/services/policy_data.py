@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select
 
 from api.models import T
 from api.schemas import MovementKind
-from api.services.context import Env, chunks
+from api.services.context import ServiceContext, chunks
 
 _STOCK, _MOV, _SKU, _PRICE = T["stock"], T["movements"], T["skus"], T["prices"]
 _CHUNK = 5000
@@ -78,21 +78,21 @@ def stock_counters(conn: Connection, sku_ids: Sequence[int],
     return on_hand, reserved
 
 
-def _day_expr(env: Env) -> Any:
+def _day_expr(ctx: ServiceContext) -> Any:
     # SQLite stores naive UTC text ('YYYY-MM-DD HH:MM:SS.ffffff'); PostgreSQL timestamptz is
     # turned into UTC wall time first so the day never depends on the session time zone.
-    if env.is_pg:
+    if ctx.is_pg:
         return func.date(func.timezone("UTC", _MOV.c.created_at))
     return func.date(_MOV.c.created_at)
 
 
-def daily_sales(env: Env, conn: Connection, sku_ids: Sequence[int], location_id: int | None,
+def daily_sales(ctx: ServiceContext, conn: Connection, sku_ids: Sequence[int], location_id: int | None,
                 window: Window) -> NDArray[np.float64]:
     """Units sold per SKU (rows, order given) and UTC day (columns, oldest first) in ``window``,
     at one location or all (``location_id=None``). Days without a sale are 0."""
     index = {s: i for i, s in enumerate(sku_ids)}
     out = np.zeros((len(sku_ids), window.days), dtype=np.float64)
-    day = _day_expr(env).label("day")
+    day = _day_expr(ctx).label("day")
     stmt = (
         select(_MOV.c.sku_id, day, -func.sum(_MOV.c.quantity))
         .where(_MOV.c.kind == MovementKind.SALE.value,

@@ -48,7 +48,7 @@ from api.schemas import (
 )
 from api.services import policy_data as data
 from api.services import prices as price_svc
-from api.services.context import Env, Principal, chunks, require_staff
+from api.services.context import Principal, ServiceContext, chunks, require_staff
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def _decide(served: ServedPolicy, observation: Any) -> Any:
 
 
 # ---- replenishment ---------------------------------------------------------------------------
-def plan_replenishment(env: Env, who: Principal, body: ReplenishmentPlanRequest,
+def plan_replenishment(ctx: ServiceContext, who: Principal, body: ReplenishmentPlanRequest,
                        serving: PolicyServing | None = None) -> ReplenishmentPlan:
     """Order quantities for ``body.skus`` (default: every SKU stocked there) at ``body.location``.
 
@@ -264,21 +264,21 @@ def plan_replenishment(env: Env, who: Principal, body: ReplenishmentPlanRequest,
     served = serving.resolve("replenishment", body.policy)
     lead = serving.lead_time_days if body.lead_time_days is None else body.lead_time_days
     hist_days = body.history_days or serving.history_days
-    now = env.clock.now()
+    now = ctx.clock.now()
     window = data.Window.before(now, hist_days)
-    with env.engine.connect() as conn:
-        loc = env.location_id(conn, body.location)
+    with ctx.engine.connect() as conn:
+        loc = ctx.location_id(conn, body.location)
         if body.skus is None:
             ids = data.stocked_skus(conn, loc)
         else:
-            ids = env.sku_ids(conn, body.skus)
+            ids = ctx.sku_ids(conn, body.skus)
             missing = sorted(set(body.skus) - ids.keys())
             if missing:
                 raise NotFoundError(f"unknown skus {missing[:10]}", details={"skus": missing[:100]})
             ids = {s: ids[s] for s in dict.fromkeys(body.skus)}
         codes, sku_ids = list(ids), list(ids.values())
         on_hand, reserved = data.stock_counters(conn, sku_ids, loc)
-        history = data.daily_sales(env, conn, sku_ids, loc, window)
+        history = data.daily_sales(ctx, conn, sku_ids, loc, window)
         conn.rollback()
     pipeline = _pipeline(body, codes, lead)
     from policies.replenishment import ReplenishmentObservation
@@ -321,7 +321,7 @@ def _pipeline(body: ReplenishmentPlanRequest, codes: list[str], lead: int) -> np
 
 
 # ---- pricing ---------------------------------------------------------------------------------
-def quote_prices(env: Env, who: Principal, body: PriceQuoteRequest,
+def quote_prices(ctx: ServiceContext, who: Principal, body: PriceQuoteRequest,
                  serving: PolicyServing | None = None) -> PriceQuote:
     """Prices for ``body.skus`` on ``body.channel`` from the pricing policy.
 
@@ -345,12 +345,12 @@ def quote_prices(env: Env, who: Principal, body: PriceQuoteRequest,
                                 details={"field": "min_price_ratio", "value": lo_ratio})
     hist_days = body.history_days or serving.history_days
     days_left = serving.days_left if body.days_left is None else body.days_left
-    now = env.clock.now()
+    now = ctx.clock.now()
     window = data.Window.before(now, hist_days)
     channel = body.channel.value
-    with env.engine.connect() as conn:
-        loc = env.location_id(conn, body.location) if body.location is not None else None
-        ids = env.sku_ids(conn, body.skus)
+    with ctx.engine.connect() as conn:
+        loc = ctx.location_id(conn, body.location) if body.location is not None else None
+        ids = ctx.sku_ids(conn, body.skus)
         missing = sorted(set(body.skus) - ids.keys())
         if missing:
             raise NotFoundError(f"unknown skus {missing[:10]}", details={"skus": missing[:100]})
@@ -360,7 +360,7 @@ def quote_prices(env: Env, who: Principal, body: PriceQuoteRequest,
         current_map = price_svc.current_prices(conn, sku_ids, channel, now)
         current = np.array([current_map[s] for s in sku_ids], dtype=np.int64)
         on_hand, _ = data.stock_counters(conn, sku_ids, loc)
-        sales = data.daily_sales(env, conn, sku_ids, loc, window)
+        sales = data.daily_sales(ctx, conn, sku_ids, loc, window)
         price_hist = data.daily_prices(conn, sku_ids, list_price, channel, window)
         conn.rollback()
     lo = np.maximum(cost, np.ceil(list_price * lo_ratio - 1e-9)).astype(np.int64)
@@ -376,7 +376,7 @@ def quote_prices(env: Env, who: Principal, body: PriceQuoteRequest,
     if body.apply:
         changes = [PriceSet(sku=codes[i], channel=body.channel, price_cents=int(quoted[i]))
                    for i in np.nonzero(quoted != current)[0]]
-        updated = price_svc.set_prices(env, who, changes).updated
+        updated = price_svc.set_prices(ctx, who, changes).updated
     lines = [
         PriceQuoteLine(sku=codes[i], current_price_cents=int(current[i]),
                        list_price_cents=int(list_price[i]), cost_cents=int(cost[i]),

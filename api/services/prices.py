@@ -16,13 +16,13 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select
 from api.errors import InvalidInputError, NotFoundError
 from api.models import T
 from api.schemas import Channel, PriceBulkResult, PriceRead, PriceSet
-from api.services.context import Env, Principal, chunks, require_staff
+from api.services.context import Principal, ServiceContext, chunks, require_staff
 
 _PRICE, _SKU = T["prices"], T["skus"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def set_prices(env: Env, who: Principal, prices: Sequence[PriceSet]) -> PriceBulkResult:
+def set_prices(ctx: ServiceContext, who: Principal, prices: Sequence[PriceSet]) -> PriceBulkResult:
     """Write price rows in one transaction (one batched INSERT).
 
     Raises: ForbiddenError (customer), NotFoundError (unknown SKUs, listed in details),
@@ -31,10 +31,10 @@ def set_prices(env: Env, who: Principal, prices: Sequence[PriceSet]) -> PriceBul
     require_staff(who, "setting prices")
     if not prices:
         return PriceBulkResult(updated=0)
-    now = env.clock.now()
+    now = ctx.clock.now()
     rows: list[dict[str, Any]] = []
-    with env.uow() as u:
-        ids = env.sku_ids(u.conn, {p.sku for p in prices})
+    with ctx.uow() as u:
+        ids = ctx.sku_ids(u.conn, {p.sku for p in prices})
         missing = sorted({p.sku for p in prices} - ids.keys())
         if missing:
             raise NotFoundError(f"unknown skus {missing[:10]}", details={"skus": missing[:100]})
@@ -94,7 +94,7 @@ def current_prices(conn: Connection, sku_ids: Sequence[int], channel: str, now: 
     return out
 
 
-def get_prices(env: Env, who: Principal, skus: Sequence[str], channel: str) -> list[PriceRead]:
+def get_prices(ctx: ServiceContext, who: Principal, skus: Sequence[str], channel: str) -> list[PriceRead]:
     """Current prices of ``skus`` on ``channel``, in the order asked.
 
     Raises: InvalidInputError (unknown channel), NotFoundError (unknown SKUs).
@@ -104,9 +104,9 @@ def get_prices(env: Env, who: Principal, skus: Sequence[str], channel: str) -> l
     except ValueError as exc:
         raise InvalidInputError(f"channel {channel!r} is not one of {[c.value for c in Channel]}",
                                 details={"field": "channel", "value": channel}) from exc
-    now = env.clock.now()
-    with env.engine.connect() as conn:
-        ids = env.sku_ids(conn, skus)
+    now = ctx.clock.now()
+    with ctx.engine.connect() as conn:
+        ids = ctx.sku_ids(conn, skus)
         missing = sorted(set(skus) - ids.keys())
         if missing:
             raise NotFoundError(f"unknown skus {missing[:10]}", details={"skus": missing[:100]})

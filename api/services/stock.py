@@ -33,8 +33,8 @@ from api.schemas import (
 )
 from api.services.catalog import upsert_insert
 from api.services.context import (
-    Env,
     Principal,
+    ServiceContext,
     chunks,
     decode_cursor,
     encode_cursor,
@@ -59,7 +59,7 @@ def record_movements(conn: Connection, rows: list[dict[str, Any]], *, returning:
 
 
 def decrement_available(
-    env: Env, conn: Connection, location_id: int, wanted: dict[int, int], *, column: str
+    ctx: ServiceContext, conn: Connection, location_id: int, wanted: dict[int, int], *, column: str
 ) -> set[int]:
     """Atomically take ``wanted[sku_id]`` units of available stock at a location.
 
@@ -69,7 +69,7 @@ def decrement_available(
     """
     if not wanted:
         return set()
-    lock_stock_rows(env, conn, location_id, list(wanted))
+    lock_stock_rows(ctx, conn, location_id, list(wanted))
     op = "-" if column == "on_hand" else "+"
     cte, params = values_cte(sorted(wanted.items()))
     params["loc"] = location_id
@@ -84,11 +84,11 @@ def decrement_available(
     return {r[0] for r in res}
 
 
-def add_on_hand(env: Env, conn: Connection, location_id: int, qty: dict[int, int]) -> None:
+def add_on_hand(ctx: ServiceContext, conn: Connection, location_id: int, qty: dict[int, int]) -> None:
     """Increase on_hand per SKU at a location, creating stock rows as needed (one upsert)."""
     if not qty:
         return
-    ins = upsert_insert(env, _STOCK)
+    ins = upsert_insert(ctx, _STOCK)
     conn.execute(
         ins.on_conflict_do_update(index_elements=["sku_id", "location_id"],
                                   set_={"on_hand": _STOCK.c.on_hand + ins.excluded.on_hand}),
@@ -108,8 +108,8 @@ def available(conn: Connection, location_id: int, sku_ids: Sequence[int]) -> dic
     return {s: int(got.get(s, 0)) for s in sku_ids}
 
 
-def _resolve_lines(env: Env, conn: Connection, lines: Sequence[StockLine]) -> dict[str, int]:
-    ids = env.sku_ids(conn, [ln.sku for ln in lines])
+def _resolve_lines(ctx: ServiceContext, conn: Connection, lines: Sequence[StockLine]) -> dict[str, int]:
+    ids = ctx.sku_ids(conn, [ln.sku for ln in lines])
     missing = sorted({ln.sku for ln in lines} - ids.keys())
     if missing:
         raise NotFoundError(f"unknown skus {missing[:10]}", details={"skus": missing[:100]})
@@ -132,7 +132,7 @@ def _reads(ids: list[int], rows: list[dict[str, Any]], codes: dict[int, str], lo
     ]
 
 
-def stock_levels(env: Env, who: Principal, q: StockQuery) -> list[StockLevel]:
+def stock_levels(ctx: ServiceContext, who: Principal, q: StockQuery) -> list[StockLevel]:
     """Counters for the asked SKUs and locations (None: all), ordered by location then SKU."""
     require_staff(who, "reading stock levels")
     stmt = (
@@ -143,7 +143,7 @@ def stock_levels(env: Env, who: Principal, q: StockQuery) -> list[StockLevel]:
     if q.locations is not None:
         stmt = stmt.where(_LOC.c.code.in_(q.locations))
     out: list[StockLevel] = []
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         if q.skus is None:
             batches: list[Any] = [stmt]
         else:
@@ -158,14 +158,14 @@ def stock_levels(env: Env, who: Principal, q: StockQuery) -> list[StockLevel]:
     return out
 
 
-def receive(env: Env, who: Principal, body: ReceiptCreate) -> list[MovementRead]:
+def receive(ctx: ServiceContext, who: Principal, body: ReceiptCreate) -> list[MovementRead]:
     """Add received units at a location; one RECEIPT movement per line."""
     require_staff(who, "receiving stock")
-    now = env.clock.now()
-    with env.uow() as u:
-        loc = env.location_id(u.conn, body.location)
-        ids = _resolve_lines(env, u.conn, body.lines)
-        add_on_hand(env, u.conn, loc, _aggregate(body.lines, ids))
+    now = ctx.clock.now()
+    with ctx.uow() as u:
+        loc = ctx.location_id(u.conn, body.location)
+        ids = _resolve_lines(ctx, u.conn, body.lines)
+        add_on_hand(ctx, u.conn, loc, _aggregate(body.lines, ids))
         rows = [{"sku_id": ids[ln.sku], "location_id": loc, "kind": MovementKind.RECEIPT.value,
                  "quantity": ln.quantity, "reference": body.reference, "created_at": now}
                 for ln in body.lines]
@@ -182,7 +182,7 @@ def _insufficient(conn: Connection, loc: int, wanted: dict[int, int], ok: set[in
             for s in bad]
 
 
-def transfer(env: Env, who: Principal, body: TransferCreate) -> list[MovementRead]:
+def transfer(ctx: ServiceContext, who: Principal, body: TransferCreate) -> list[MovementRead]:
     """Move units between locations, all lines or none.
 
     Raises: InsufficientStockError (409) with one LineError per short line in ``details``.
@@ -191,19 +191,19 @@ def transfer(env: Env, who: Principal, body: TransferCreate) -> list[MovementRea
     if body.from_location == body.to_location:
         raise InvalidInputError("from_location and to_location are the same",
                                 details={"field": "to_location", "value": body.to_location})
-    now = env.clock.now()
-    with env.uow() as u:
-        src = env.location_id(u.conn, body.from_location)
-        dst = env.location_id(u.conn, body.to_location)
-        ids = _resolve_lines(env, u.conn, body.lines)
+    now = ctx.clock.now()
+    with ctx.uow() as u:
+        src = ctx.location_id(u.conn, body.from_location)
+        dst = ctx.location_id(u.conn, body.to_location)
+        ids = _resolve_lines(ctx, u.conn, body.lines)
         codes = {i: c for c, i in ids.items()}
         wanted = _aggregate(body.lines, ids)
-        ok = decrement_available(env, u.conn, src, wanted, column="on_hand")
+        ok = decrement_available(ctx, u.conn, src, wanted, column="on_hand")
         if len(ok) != len(wanted):
             errs = _insufficient(u.conn, src, wanted, ok, codes)
             raise InsufficientStockError(f"{len(errs)} line(s) short at {body.from_location}",
                                          details=[e.model_dump() for e in errs])
-        add_on_hand(env, u.conn, dst, wanted)
+        add_on_hand(ctx, u.conn, dst, wanted)
         rows = []
         for ln in body.lines:
             base = {"sku_id": ids[ln.sku], "reference": body.reference, "created_at": now}
@@ -216,18 +216,18 @@ def transfer(env: Env, who: Principal, body: TransferCreate) -> list[MovementRea
     return _reads(mids, rows, codes, {src: body.from_location, dst: body.to_location})
 
 
-def adjust(env: Env, who: Principal, body: AdjustmentCreate) -> MovementRead:
+def adjust(ctx: ServiceContext, who: Principal, body: AdjustmentCreate) -> MovementRead:
     """Change on_hand by ``delta`` (write-off, count correction); on_hand never drops below
     reserved. Raises InsufficientStockError when it would."""
     require_staff(who, "adjusting stock")
     if body.delta == 0:
         raise InvalidInputError("adjustment delta must not be 0", details={"field": "delta", "value": 0})
-    now = env.clock.now()
-    with env.uow() as u:
-        loc = env.location_id(u.conn, body.location)
-        sku = env.sku_id(u.conn, body.sku)
+    now = ctx.clock.now()
+    with ctx.uow() as u:
+        loc = ctx.location_id(u.conn, body.location)
+        sku = ctx.sku_id(u.conn, body.sku)
         if body.delta > 0:
-            add_on_hand(env, u.conn, loc, {sku: body.delta})
+            add_on_hand(ctx, u.conn, loc, {sku: body.delta})
         else:
             res = u.conn.execute(
                 update(_STOCK)
@@ -248,14 +248,14 @@ def adjust(env: Env, who: Principal, body: AdjustmentCreate) -> MovementRead:
     return _reads(mids, [row], {sku: body.sku}, {loc: body.location})[0]
 
 
-def pos_sales(env: Env, who: Principal, body: PosSaleBatch) -> PosSaleResult:
+def pos_sales(ctx: ServiceContext, who: Principal, body: PosSaleBatch) -> PosSaleResult:
     """Book a batch of in-store sales. Sales of the same SKU are aggregated; a SKU whose total
     exceeds available stock (or is unknown) is rejected as a whole, the rest is accepted."""
     require_staff(who, "booking POS sales")
-    now = env.clock.now()
-    with env.uow() as u:
-        loc = env.location_id(u.conn, body.location)
-        ids = env.sku_ids(u.conn, {s.sku for s in body.sales})
+    now = ctx.clock.now()
+    with ctx.uow() as u:
+        loc = ctx.location_id(u.conn, body.location)
+        ids = ctx.sku_ids(u.conn, {s.sku for s in body.sales})
         wanted: dict[int, int] = defaultdict(int)
         revenue_fixed: dict[int, int] = defaultdict(int)
         unpriced: dict[int, int] = defaultdict(int)
@@ -271,7 +271,7 @@ def pos_sales(env: Env, who: Principal, body: PosSaleBatch) -> PosSaleResult:
             else:
                 revenue_fixed[sid] += s.quantity * s.unit_price_cents
         codes = {i: c for c, i in ids.items()}
-        ok = decrement_available(env, u.conn, loc, wanted, column="on_hand")
+        ok = decrement_available(ctx, u.conn, loc, wanted, column="on_hand")
         if len(ok) != len(wanted):
             rejected.extend(_insufficient(u.conn, loc, wanted, ok, codes))
         to_price = [s for s in unpriced if s in ok]
@@ -285,7 +285,7 @@ def pos_sales(env: Env, who: Principal, body: PosSaleBatch) -> PosSaleResult:
     return PosSaleResult(accepted=accepted, rejected=rejected, revenue_cents=revenue)
 
 
-def movements(env: Env, who: Principal, *, sku: str | None = None, location: str | None = None,
+def movements(ctx: ServiceContext, who: Principal, *, sku: str | None = None, location: str | None = None,
               cursor: str | None = None, limit: int = 500) -> Page[MovementRead]:
     """Ledger entries in insertion order, optionally for one SKU and/or location."""
     require_staff(who, "reading movements")
@@ -303,11 +303,11 @@ def movements(env: Env, who: Principal, *, sku: str | None = None, location: str
         .select_from(_MOV.join(_SKU, _SKU.c.id == _MOV.c.sku_id).join(_LOC, _LOC.c.id == _MOV.c.location_id))
         .where(_MOV.c.id > after).order_by(_MOV.c.id).limit(limit + 1)
     )
-    with env.engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         if sku is not None:
-            stmt = stmt.where(_MOV.c.sku_id == env.sku_id(conn, sku))
+            stmt = stmt.where(_MOV.c.sku_id == ctx.sku_id(conn, sku))
         if location is not None:
-            stmt = stmt.where(_MOV.c.location_id == env.location_id(conn, location))
+            stmt = stmt.where(_MOV.c.location_id == ctx.location_id(conn, location))
         rows = conn.execute(stmt).all()
         conn.rollback()
     items = [MovementRead(id=r.id, sku=r.sku, location=r.location, kind=MovementKind(r.kind),

@@ -12,8 +12,8 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from dynamics.inventory import InventoryState, initial_state, inventory_step
 from policies.artifacts import ActionMapping
-from twin.kernels.inventory import InventoryState, initial_state, inventory_step
 
 __all__ = ["JointConfig", "JointPricingReplenishmentEnv"]
 

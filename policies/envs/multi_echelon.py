@@ -11,8 +11,8 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from dynamics.inventory import initial_state, inventory_step
 from policies.artifacts import ActionMapping
-from twin.kernels.inventory import initial_state, inventory_step
 
 __all__ = ["MultiEchelonEnv"]
 

@@ -1,8 +1,8 @@
 """``ShopSphere/Replenishment-v0``: one SKU, periodic review, lost sales or backorders.
 
-The dynamics are the twin's shared inventory kernel (:mod:`twin.kernels.inventory`):
-:func:`~twin.kernels.inventory.scalar_step` for the single env, and
-:func:`~twin.kernels.inventory.inventory_step` for the batched env
+The dynamics are the twin's shared inventory kernel (:mod:`dynamics.inventory`):
+:func:`~dynamics.inventory.scalar_step` for the single env, and
+:func:`~dynamics.inventory.inventory_step` for the batched env
 (:class:`BatchedReplenishment`), with the timing and costs of the exact solvers in
 ``policies.exact`` so a learned policy's cost is directly comparable with the DP optimum.
 """
@@ -19,8 +19,8 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from dynamics.inventory import initial_state, inventory_step, scalar_step
 from policies.artifacts import ActionMapping
-from twin.kernels.inventory import initial_state, inventory_step, scalar_step
 
 __all__ = ["BatchedReplenishment", "ReplenishmentConfig", "ReplenishmentEnv", "observation_batch"]
 
@@ -149,7 +149,7 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
     period's demand. Demand is Poisson (mean ``demand_mean``, or a repeating profile
     ``demand_rates``); unmet demand is lost or backordered. Holding is charged per unit of
     end-of-period on-hand, the penalty per lost unit (or per backordered unit per period),
-    exactly as in ``policies.exact`` and ``twin.kernels.inventory``.
+    exactly as in ``policies.exact`` and ``dynamics.inventory``.
 
     ## Action Space
     ``Discrete(n)``. With ``action_mode="order_up_to"`` (default) action ``a`` is an
@@ -288,7 +288,7 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
 
 class BatchedReplenishment:
     """``n`` independent copies of :class:`ReplenishmentEnv` (or ``n`` SKU-locations) stepped
-    together in NumPy with :func:`twin.kernels.inventory.inventory_step`.
+    together in NumPy with :func:`dynamics.inventory.inventory_step`.
 
     Per-copy parameters (``demand_mean``, ``holding_cost``, ``penalty_cost``) may be scalars
     or arrays of shape ``(n,)``; the lead time is shared. Episodes of ``episode_length``

@@ -10,7 +10,7 @@
 - :mod:`~policies.exact.search`: :func:`best_base_stock`, :func:`best_capped_base_stock`.
 - :mod:`~policies.exact.policy`: :class:`TablePolicy`, the DP optimum as a replenishment policy.
 
-Timing and costs are those of :mod:`twin.kernels.inventory`, so simulated costs of any policy
+Timing and costs are those of :mod:`dynamics.inventory`, so simulated costs of any policy
 (:func:`policies.evaluate.evaluate`) are directly comparable with these optima.
 """
 

@@ -1,7 +1,7 @@
 """Closed-form optima: the newsvendor and the backorder base-stock policy.
 
 Costs are per period in cost units; quantities are units; demand is a
-:class:`~policies.exact.demand.DiscreteDemand`. Timing as in :mod:`twin.kernels.inventory`:
+:class:`~policies.exact.demand.DiscreteDemand`. Timing as in :mod:`dynamics.inventory`:
 an order placed at the start of period ``t`` arrives at the start of ``t + L`` before demand,
 holding is charged on end-of-period on-hand and the backorder penalty on end-of-period
 backorders. Then a base-stock level ``S`` leaves net inventory ``S - D[t..t+L]`` at the end of

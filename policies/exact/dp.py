@@ -1,6 +1,6 @@
 """Average-cost dynamic programming for the single-SKU periodic-review inventory model.
 
-Model (the timing of :mod:`twin.kernels.inventory`): at the start of period ``t`` the state is
+Model (the timing of :mod:`dynamics.inventory`): at the start of period ``t`` the state is
 ``(x, q_1, ..., q_{L-1})`` where ``x`` is the on-hand stock after this period's arrival (net
 of backorders with backorders) and ``q_j`` the order arriving ``j`` periods later. An order
 ``q`` is placed and arrives at the start of ``t + L``. Demand ``D`` is served; the period costs

@@ -2,7 +2,7 @@
 
 A replenishment policy sees many SKU-locations at once and returns one order quantity per
 SKU-location. Quantities are units; time is review periods (days in the twin); costs are cost
-units per unit per period. The timing is that of :mod:`twin.kernels.inventory`: the
+units per unit per period. The timing is that of :mod:`dynamics.inventory`: the
 observation is the state at the start of a period, before the order is placed and before the
 pipeline's first column arrives.
 """

@@ -18,9 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.inventory import initial_state, inventory_step
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
 from policies.envs.replenishment import observation_batch
-from twin.kernels.inventory import initial_state, inventory_step
 
 __all__ = [
     "CostEstimate",

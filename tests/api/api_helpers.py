@@ -29,7 +29,7 @@ from api.db import make_engine, upgrade_schema
 from api.payments import SimulatedGateway
 from api.schemas import LocationCreate, LocationKind, ReceiptCreate, SkuImportRow, StockLine
 from api.services.auth import create_api_key
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 from api.settings import Settings
 
 PG_URL = os.environ.get("SHOPSPHERE_TEST_PG_URL")
@@ -84,10 +84,10 @@ def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
         yield eng
 
 
-def make_test_env(engine: Engine, clock: ManualClock | None = None) -> Env:
+def make_test_env(engine: Engine, clock: ManualClock | None = None) -> ServiceContext:
     from datetime import timedelta
 
-    return Env(engine=engine, clock=clock or ManualClock(), gateway=SimulatedGateway(),
+    return ServiceContext(engine=engine, clock=clock or ManualClock(), gateway=SimulatedGateway(),
                reservation_ttl=timedelta(seconds=900), unpaid_order_ttl=timedelta(seconds=1800),
                idempotency_wait_s=10.0)
 
@@ -98,12 +98,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def env(engine: Engine, clock: ManualClock) -> Env:
+def env(engine: Engine, clock: ManualClock) -> ServiceContext:
     return make_test_env(engine, clock)
 
 
 @pytest.fixture
-def staff(env: Env) -> InProcessClient:
+def staff(env: ServiceContext) -> InProcessClient:
     return InProcessClient(env, Principal(role="staff", key_id=1))
 
 
@@ -132,11 +132,11 @@ def seed(client: InProcessClient | HttpClient, *, n_skus: int = 3, stock: int = 
 class ServerThread:
     """uvicorn on 127.0.0.1 and a random free port, in a daemon thread."""
 
-    def __init__(self, env: Env) -> None:
+    def __init__(self, env: ServiceContext) -> None:
         settings = Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
                             sweep_interval_seconds=0)
         self.env = env
-        self.app = create_app(settings, env=env)
+        self.app = create_app(settings, ctx=env)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -170,7 +170,7 @@ class ServerThread:
 
 
 @pytest.fixture
-def server(env: Env) -> Iterator[ServerThread]:
+def server(env: ServiceContext) -> Iterator[ServerThread]:
     with ServerThread(env) as srv:
         yield srv
 

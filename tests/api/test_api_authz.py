@@ -24,13 +24,13 @@ from api.schemas import (
     LocationKind,
     OrderStatus,
 )
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 
 ROLES = ("anon", "owner", "other", "staff", "service")
 Req = tuple[str, str, Any]
 
 
-def test_every_role_against_every_endpoint(server: ServerThread, env: Env) -> None:
+def test_every_role_against_every_endpoint(server: ServerThread, env: ServiceContext) -> None:
     staff = InProcessClient(env, Principal(role="staff", key_id=1))
     s = seed(staff, n_skus=2, stock=1000)
     owner = staff.as_principal("customer", "cust-a")

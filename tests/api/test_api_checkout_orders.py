@@ -24,7 +24,7 @@ from api.schemas import (
     StockLine,
     StockQuery,
 )
-from api.services.context import Env
+from api.services.context import ServiceContext
 from api.services.stock import ledger_mismatches
 
 
@@ -81,7 +81,7 @@ def test_cart_line_beyond_available_is_refused_with_line_details(staff: InProces
     assert shopper.get_cart(cart.id).lines == [] and _level(staff, s.skus[0], s.location) == (2, 0)
 
 
-def test_checkout_snapshots_price_and_charges_once(staff: InProcessClient, env: Env) -> None:
+def test_checkout_snapshots_price_and_charges_once(staff: InProcessClient, env: ServiceContext) -> None:
     s = seed(staff, n_skus=2, stock=10, price_cents=1000)
     staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=900)])
     shopper = staff.as_principal("customer", "c-pay")
@@ -181,7 +181,7 @@ def test_order_walks_the_state_machine_and_shipping_books_the_sale(staff: InProc
     assert done.status == OrderStatus.REFUNDED and done.payment is not None
     assert done.payment.refunded_cents == done.payment.captured_cents == done.total_cents
     assert _level(staff, s.skus[0], s.location) == (5, 0)
-    with staff.env.engine.connect() as conn:
+    with staff.ctx.engine.connect() as conn:
         assert ledger_mismatches(conn) == []
 
 
@@ -203,7 +203,7 @@ def test_money_guards_are_database_checks(staff: InProcessClient) -> None:
     shopper = staff.as_principal("customer", "c-guard")
     order = shopper.checkout(CheckoutRequest(cart_id=_cart(shopper, s.location, {s.skus[0]: 1})))
     for bad in ("captured_cents = authorized_cents + 1", "refunded_cents = captured_cents + 1"):
-        with pytest.raises(IntegrityError), staff.env.engine.begin() as conn:
+        with pytest.raises(IntegrityError), staff.ctx.engine.begin() as conn:
             conn.execute(text(f"UPDATE payments SET {bad} WHERE order_id = :o"), {"o": order.id})
 
 

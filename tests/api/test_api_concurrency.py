@@ -22,17 +22,17 @@ from api.schemas import (
     CheckoutRequest,
     StockQuery,
 )
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 
 N_CLIENTS, STOCK, ROUNDS = 64, 10, 20
 
 
-def _min_available(env: Env) -> int:
+def _min_available(env: ServiceContext) -> int:
     with env.engine.connect() as conn:
         return int(conn.execute(text("SELECT COALESCE(MIN(on_hand - reserved), 0) FROM stock")).scalar_one())
 
 
-def test_200_retried_checkouts_create_each_order_and_charge_once(server: ServerThread, env: Env) -> None:
+def test_200_retried_checkouts_create_each_order_and_charge_once(server: ServerThread, env: ServiceContext) -> None:
     staff = InProcessClient(env, Principal(role="staff", key_id=1))
     s = seed(staff, n_skus=1, stock=1000)
     shopper = staff.as_principal("customer", "retry-c")

@@ -25,7 +25,7 @@ from api.schemas import (
     OrderStatus,
     StockQuery,
 )
-from api.services.context import Env, Principal
+from api.services.context import Principal, ServiceContext
 from api.services.stock import ledger_mismatches
 
 N_CLIENTS, STOCK, ROUNDS = 64, 10, 20
@@ -38,7 +38,7 @@ def backend() -> str:
     return "postgres"
 
 
-def _expired_carts(env: Env, location: str, sku: str, clock: ManualClock) -> list[int]:
+def _expired_carts(env: ServiceContext, location: str, sku: str, clock: ManualClock) -> list[int]:
     """Given: one cart per racer, each with a line of 1 unit whose reservation has expired
     (inserted set-based to keep 20 rounds fast; the race itself goes through the API)."""
     now = clock.now()
@@ -64,14 +64,14 @@ def _checkout(http: list[HttpClient], carts: list[int], sku: str, i: int) -> str
         return exc.code
 
 
-def _min_available(env: Env) -> int:
+def _min_available(env: ServiceContext) -> int:
     with env.engine.connect() as conn:
         return int(conn.execute(text("SELECT COALESCE(MIN(on_hand - reserved), 0) FROM stock")).scalar_one())
 
 
 @pytest.mark.slow
 def test_64_concurrent_checkouts_for_10_units_sell_exactly_10_twenty_times(
-    server: ServerThread, env: Env, clock: ManualClock
+    server: ServerThread, env: ServiceContext, clock: ManualClock
 ) -> None:
     staff = InProcessClient(env, Principal(role="staff", key_id=1))
     http = [server.client("customer", f"race-{i}") for i in range(N_CLIENTS)]

@@ -72,7 +72,7 @@ def test_concurrent_duplicates_create_one_order_and_one_charge(staff: InProcessC
         ids = list(pool.map(lambda _: shopper.checkout(CheckoutRequest(cart_id=cart.id),
                                                        idempotency_key="dup").id, range(16)))
     assert len(set(ids)) == 1
-    gw = staff.env.gateway
+    gw = staff.ctx.gateway
     assert isinstance(gw, SimulatedGateway) and gw.charges[f"order-{ids[0]}"] == 1
     assert len(shopper.list_orders().items) == 1
 
@@ -104,11 +104,11 @@ def test_checkout_with_a_key_commits_twice_and_replays_the_paid_order(staff: InP
     def count(_conn: object) -> None:
         commits.append(1)
 
-    event.listen(staff.env.engine, "commit", count)
+    event.listen(staff.ctx.engine, "commit", count)
     try:
         order = shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-2")
     finally:
-        event.remove(staff.env.engine, "commit", count)
+        event.remove(staff.ctx.engine, "commit", count)
     assert len(commits) == 2  # placement (+ key row), payment (+ stored result)
     assert order.status == "paid"
     assert shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="co-2") == order

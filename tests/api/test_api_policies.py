@@ -37,7 +37,7 @@ from api.schemas import (
     ReplenishmentPlanRequest,
 )
 from api.services.auth import create_api_key
-from api.services.context import Env
+from api.services.context import ServiceContext
 from api.services.policy_serving import PolicyConfigError, PolicyServing
 from api.settings import Settings
 from policies.artifacts import (
@@ -65,8 +65,8 @@ def _sell(staff: InProcessClient, clock: ManualClock, location: str, day: int,
     staff.pos_sales(PosSaleBatch(location=location, sales=[PosSale(sku=s, quantity=q) for s, q in sales.items()]))
 
 
-def _test_client(env: Env, settings: Settings, role: str = "staff") -> TestClient:
-    app = create_app(settings, env=env)
+def _test_client(env: ServiceContext, settings: Settings, role: str = "staff") -> TestClient:
+    app = create_app(settings, ctx=env)
     token = create_api_key(env.engine, env.clock, PEPPER, role, "c-1" if role == "customer" else None)
     return TestClient(app, headers={"X-API-Key": token})
 
@@ -126,7 +126,7 @@ def test_plan_without_skus_covers_every_stocked_sku_and_uses_forecast_policy(
     assert first.order_quantity == max(int(np.ceil(4 * mean - 1e-9)) - first.inventory_position, 0)
 
 
-def test_configured_default_policy_serves_plans_and_quotes(env: Env, staff: InProcessClient,
+def test_configured_default_policy_serves_plans_and_quotes(env: ServiceContext, staff: InProcessClient,
                                                            clock: ManualClock) -> None:
     s = seed(staff, n_skus=2, stock=5)
     settings = _settings(replenishment_policy="capped_base_stock",
@@ -145,7 +145,7 @@ def test_configured_default_policy_serves_plans_and_quotes(env: Env, staff: InPr
 
 # ---- pricing ---------------------------------------------------------------------------------
 def test_static_quote_is_bounded_and_apply_writes_once_with_idempotency_key(
-        staff: InProcessClient, server: ServerThread, env: Env) -> None:
+        staff: InProcessClient, server: ServerThread, env: ServiceContext) -> None:
     s = seed(staff, n_skus=3, stock=4)  # list 1000, 1001, 1002; cost 500
     staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=950)])
     http = server.client("service")
@@ -199,7 +199,7 @@ def test_elasticity_quote_fits_daily_sales_against_daily_prices(
     assert (line.current_price_cents, line.on_hand, line.quoted_price_cents) == (1000, 100 - 27, 750)
 
 
-def test_daily_price_history_follows_windows_and_the_latest_row(staff: InProcessClient, env: Env,
+def test_daily_price_history_follows_windows_and_the_latest_row(staff: InProcessClient, env: ServiceContext,
                                                                  clock: ManualClock) -> None:
     from api.services.policy_data import Window, daily_prices
 
@@ -320,13 +320,13 @@ def _registry(tmp_path: Path, *, promote: bool) -> Path:
 
 
 def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_start_up(
-        env: Env, staff: InProcessClient, tmp_path: Path) -> None:
+        env: ServiceContext, staff: InProcessClient, tmp_path: Path) -> None:
     candidate = _registry(tmp_path / "cand", promote=False)
     with pytest.raises(PolicyConfigError, match=r"REPLENISHMENT_ARTIFACT='repl-test' refused.*no validated version"):
-        create_app(_settings(policy_registry_dir=str(candidate), replenishment_artifact="repl-test"), env=env)
+        create_app(_settings(policy_registry_dir=str(candidate), replenishment_artifact="repl-test"), ctx=env)
     with pytest.raises(PolicyConfigError, match=r"refused.*candidate, not validated"):
         create_app(_settings(policy_registry_dir=str(candidate), replenishment_artifact="repl-test@v0001"),
-                   env=env)
+                   ctx=env)
 
     root = _registry(tmp_path / "ok", promote=True)
     settings = _settings(policy_registry_dir=str(root), replenishment_artifact="repl-test",
@@ -353,11 +353,11 @@ def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_s
     weights = root / "repl-test" / "v0001" / "weights.npz"
     weights.write_bytes(weights.read_bytes() + b"\0")
     with pytest.raises(PolicyConfigError, match=r"refused.*modified after registration"):
-        create_app(settings, env=env)
+        create_app(settings, ctx=env)
 
 
 def test_validated_pricing_artifact_quotes_prices_in_cents_within_bounds(
-        env: Env, staff: InProcessClient, tmp_path: Path) -> None:
+        env: ServiceContext, staff: InProcessClient, tmp_path: Path) -> None:
     grid = np.linspace(0.0, 20.0, 41)  # DynamicPricing-v0 price grid, currency units
     bias = np.zeros(41)
     bias[17] = 1.0  # always 8.5 -> 850 cents
@@ -429,8 +429,8 @@ def test_serving_plans_and_quotes_imports_no_training_or_twin_code() -> None:
         staff.create_location(LocationCreate(code="W", kind="warehouse", name="W", lat=0, lon=0))
         staff.receive(ReceiptCreate(location="W", lines=[StockLine(sku="A", quantity=3)]))
         settings = Settings(api_key_pepper="p" * 20, bootstrap_api_keys="", sweep_interval_seconds=0)
-        app = api.app.create_app(settings, env=staff.env)
-        token = create_api_key(staff.env.engine, staff.env.clock, settings.api_key_pepper, "service")
+        app = api.app.create_app(settings, ctx=staff.ctx)
+        token = create_api_key(staff.ctx.engine, staff.ctx.clock, settings.api_key_pepper, "service")
         http = TestClient(app, headers={{"X-API-Key": token}})
         plan = http.post("/v1/replenishment/plan", json={{"location": "W"}})
         quote = http.post("/v1/pricing/quote", json={{"skus": ["A"], "channel": "web", "policy": {{"name": "markdown"}}}})

@@ -18,7 +18,7 @@ from api.clock import ManualClock
 from api.models import T
 from api.payments import SimulatedGateway
 from api.services.auth import Authenticator, ensure_keys, hash_token
-from api.services.context import Env
+from api.services.context import ServiceContext
 from api.settings import BootstrapKey, Settings
 
 
@@ -44,8 +44,8 @@ def _assert_503(resp: object) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_exhausted_connection_pool_is_a_typed_retryable_503(backend: str, tmp_path: Path) -> None:
     engine = _tiny_pool_engine(backend, tmp_path)
-    env = Env(engine=engine, clock=ManualClock(), gateway=SimulatedGateway())
-    app = create_app(_settings(), env=env)
+    env = ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway())
+    app = create_app(_settings(), ctx=env)
     held = engine.connect()  # the only connection: every request times out waiting for the pool
     try:
         with TestClient(app, raise_server_exceptions=False) as http:
@@ -60,7 +60,7 @@ def test_exhausted_connection_pool_is_a_typed_retryable_503(backend: str, tmp_pa
 def test_connection_slots_exhausted_operational_error_is_a_503(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    app = create_app(_settings(), env=Env(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()))
+    app = create_app(_settings(), ctx=ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()))
 
     def slots_reserved(self: Authenticator, token: str | None) -> None:
         raise OperationalError("connect", {}, Exception("remaining connection slots are reserved"))
@@ -118,7 +118,7 @@ def test_threadpool_defaults_to_the_pool_size_so_overflow_is_not_churned(tmp_pat
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     settings = Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
                         sweep_interval_seconds=0, db_pool_size=7)
-    app = create_app(settings, env=Env(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()))
+    app = create_app(settings, ctx=ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()))
     seen: list[float] = []
 
     @app.get("/probe")

@@ -40,7 +40,7 @@ def test_receipt_transfer_adjust_keep_ledger_equal_to_counters(staff: InProcessC
     staff.adjust(AdjustmentCreate(location=store, sku=s.skus[0], delta=-1, reason="broken"))
     assert _levels(staff, s.skus) == {
         (s.skus[0], s.location): (6, 0), (s.skus[0], store): (3, 0), (s.skus[1], s.location): (10, 0)}
-    with staff.env.engine.connect() as conn:
+    with staff.ctx.engine.connect() as conn:
         assert ledger_mismatches(conn) == []
 
 
@@ -76,13 +76,13 @@ def test_pos_batch_accepts_what_is_available_and_prices_at_store_price(staff: In
         (s.skus[1], "INSUFFICIENT_STOCK", 6, 5), ("no-such-sku", "UNKNOWN_SKU", 1, 0)])
     assert res.revenue_cents == 3 * 777 + 50
     assert _levels(staff, s.skus)[(s.skus[0], s.location)] == (2, 0)
-    with staff.env.engine.connect() as conn:
+    with staff.ctx.engine.connect() as conn:
         assert ledger_mismatches(conn) == []
 
 
 def test_database_check_forbids_available_below_zero(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=1, stock=2)
-    with pytest.raises(IntegrityError), staff.env.engine.begin() as conn:
+    with pytest.raises(IntegrityError), staff.ctx.engine.begin() as conn:
         conn.execute(text("UPDATE stock SET reserved = on_hand + 1 WHERE location_id = "
                           "(SELECT id FROM locations WHERE code = :loc)"), {"loc": s.location})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from scenarios.cli import register_validate
+from shopsphere_cli.validate_cmd import register_validate
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dynamics.demand import demand_rates, discount_fractions
 from scenarios.schema import load_scenario
 from twin.catalog import (
     build_demand_params,
@@ -16,7 +17,6 @@ from twin.catalog import (
     haversine_km,
     serving_warehouses,
 )
-from twin.kernels.demand import demand_rates, discount_fractions
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

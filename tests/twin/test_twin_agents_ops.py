@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from twin_helpers import scenario_data, small_baseline
 
-from scenarios.runner import run_scenario
 from scenarios.schema import parse_scenario
 from twin.agents import ShopModel, form_baskets
 from twin.events import EventKind
+from twin.runner import run_scenario
 
 
 def test_baskets_partition_the_days_units_into_non_empty_sessions() -> None:
@@ -74,8 +74,8 @@ def test_flash_sale_prices_reach_the_pos_and_lift_demand(fake_client) -> None:
 
 
 def test_echelon_base_stock_decides_stores_and_warehouses_together(fake_client) -> None:
-    from scenarios.runner import parse_policy, with_policy
     from twin.reconcile import balance
+    from twin.runner import parse_policy, with_policy
 
     sc = small_baseline(days=5)
     kind, ref = parse_policy("echelon_base_stock")

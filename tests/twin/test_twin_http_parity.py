@@ -41,7 +41,7 @@ def served_on_postgres(clock: ManualClock) -> Iterator[tuple[str, str]]:
     import uvicorn
 
     from api.app import create_app
-    from api.client.inprocess import make_env
+    from api.client.inprocess import make_context
     from api.db import make_engine, upgrade_schema
     from api.services.auth import create_api_key
     from api.settings import Settings
@@ -54,11 +54,11 @@ def served_on_postgres(clock: ManualClock) -> Iterator[tuple[str, str]]:
     engine = make_engine(url, pg_schema=schema)
     try:
         upgrade_schema(engine)
-        env = make_env(url, clock, migrate=False)
+        env = make_context(url, clock, migrate=False)
         env.engine.dispose()
         env.engine = engine
         app = create_app(Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
-                                  sweep_interval_seconds=0), env=env)
+                                  sweep_interval_seconds=0), ctx=env)
         key = create_api_key(engine, clock, PEPPER, "service")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -86,8 +86,8 @@ def served_on_postgres(clock: ManualClock) -> Iterator[tuple[str, str]]:
 def test_http_mode_on_postgres_gives_the_in_process_results() -> None:
     from api.client.http import HttpClient
     from api.client.inprocess import InProcessClient
-    from scenarios.runner import run_scenario
     from twin.reconcile import reconcile_stock
+    from twin.runner import run_scenario
 
     sc = small_baseline(days=3, n_skus=16, population=150)
     clock = clock_for(sc)

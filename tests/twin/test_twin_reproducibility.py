@@ -7,9 +7,9 @@ import pytest
 from twin_helpers import clock_for, small_baseline
 
 from api.client.inprocess import InProcessClient
-from scenarios.runner import run_scenario
 from twin.events import EventKind
 from twin.reconcile import balance, check_conservation, reconcile_stock
+from twin.runner import run_scenario
 
 
 def test_same_seed_gives_identical_kpis_and_event_log_hashes(fake_client) -> None:
@@ -78,7 +78,7 @@ def test_event_log_counts_match_the_kpis(fake_client) -> None:
 
 @pytest.mark.parametrize("bad_days", [0, -3])
 def test_run_refuses_a_non_positive_number_of_days(bad_days: int, fake_client) -> None:
-    from scenarios.runner import RunError
+    from twin.runner import RunError
 
     sc = small_baseline(days=3)
     with pytest.raises(RunError, match=f"days {bad_days} must be >= 1"):

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from api.client.base import CommerceError
 from api.schemas import AdjustmentCreate, CategoryCreate
-from scenarios.runner import RunError, parse_policy, run_scenario
 from shopsphere_cli.main import app
 from twin.recorder import RecordingClient
+from twin.runner import RunError, parse_policy, run_scenario
 
 
 def test_run_directory_holds_scenario_kpis_tables_trace_and_report(tmp_path: Path, fake_client) -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from twin_helpers import SCENARIOS
 
-from scenarios.runner import run_scenario
+from dynamics.inventory import scalar_step
 from scenarios.schema import load_scenario
-from twin.kernels.inventory import scalar_step
+from twin.runner import run_scenario
 from twin.theory import TheoryError, batch_means_ci, lost_sales_base_stock, ratio_ci
 
 

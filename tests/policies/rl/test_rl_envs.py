@@ -12,9 +12,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import policies.envs
+from dynamics.inventory import initial_state, inventory_step
 from policies.envs.pricing import BatchedPricing, DynamicPricingEnv
 from policies.envs.replenishment import BatchedReplenishment, ReplenishmentEnv
-from twin.kernels.inventory import initial_state, inventory_step
 
 ALL_IDS = sorted(policies.envs.ENV_IDS)
 SMALL: dict[str, dict[str, Any]] = {"ShopSphere/MultiEchelonReplenishment-v0": {"max_skus": 8}}

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from twin.kernels.demand import (
+from dynamics.demand import (
     DemandEvent,
     DemandParams,
     HolidayEffect,

@@ -1,11 +1,11 @@
-"""Behaviour of the shared inventory kernel (twin.kernels.inventory)."""
+"""Behaviour of the shared inventory kernel (dynamics.inventory)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from twin.kernels.inventory import (
+from dynamics.inventory import (
     InventoryKernelError,
     initial_state,
     inventory_step,
