@@ -57,12 +57,17 @@ def _clean_errors(errors: Any) -> list[object]:
     out: list[object] = []
     for e in list(errors)[:50]:
         if isinstance(e, dict):
-            item: dict[str, object] = {"loc": [str(p) for p in e.get("loc", ())],
-                                       "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            item: dict[str, object] = {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             value = e.get("input")
             # echo the bad value only when it is a scalar (never a whole body), kept short
-            if (isinstance(value, str | int | bool) or (isinstance(value, float) and math.isfinite(value))) \
-                    and e.get("type") != "json_invalid":
+            if (
+                isinstance(value, str | int | bool)
+                or (isinstance(value, float) and math.isfinite(value))
+            ) and e.get("type") != "json_invalid":
                 item["value"] = value if not isinstance(value, str) else value[:100]
             out.append(item)
     return out
@@ -71,7 +76,10 @@ def _clean_errors(errors: Any) -> list[object]:
 RETRY_AFTER_S = 1
 """``Retry-After`` (seconds) sent with every 503."""
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
 )
 """Database failures that mean "unavailable or overloaded, retry later", not a bug: pool
 timeout, connection slots exhausted, server gone, lock or statement timeout."""
@@ -80,15 +88,24 @@ timeout, connection slots exhausted, server gone, lock or statement timeout."""
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
-    return JSONResponse(_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+    return JSONResponse(
+        _body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
+    )
 
 
 async def _unavailable_error(request: Request, exc: Exception) -> JSONResponse:
     """Database unavailable/overloaded -> typed, retryable 503 (never an untyped 500)."""
-    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
-                type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-    err = ServiceUnavailableError("the database is unavailable or overloaded; retry shortly",
-                                  details={"retry_after_s": RETRY_AFTER_S, "cause": type(exc).__name__})
+    log.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        str(exc).splitlines()[0] if str(exc) else "",
+    )
+    err = ServiceUnavailableError(
+        "the database is unavailable or overloaded; retry shortly",
+        details={"retry_after_s": RETRY_AFTER_S, "cause": type(exc).__name__},
+    )
     return await _service_error(request, err)
 
 
@@ -100,30 +117,48 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     msg = first.get("msg", "invalid request") if isinstance(first, dict) else "invalid request"
     if isinstance(first, dict) and "value" in first:
         msg = f"{first['value']!r}: {msg}"
-    return JSONResponse(_body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
-                        status_code=422)
+    return JSONResponse(
+        _body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
+        status_code=422,
+    )
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED"}.get(exc.status_code, "HTTP_ERROR")
-    return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED"}.get(
+        exc.status_code, "HTTP_ERROR"
+    )
+    return JSONResponse(
+        _body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     # SQLite cannot bind an integer beyond 64 bits: the caller's input, not our failure
     log.info("overflow mapped to 422: %s", exc)
-    return JSONResponse(_body("VALIDATION_ERROR", "a value is out of the accepted range"), status_code=422)
+    return JSONResponse(
+        _body("VALIDATION_ERROR", "a value is out of the accepted range"), status_code=422
+    )
 
 
-def build_env(settings: Settings, clock: Clock | None = None, gateway: PaymentGateway | None = None,
-              *, pg_schema: str | None = None) -> ServiceContext:
+def build_env(
+    settings: Settings,
+    clock: Clock | None = None,
+    gateway: PaymentGateway | None = None,
+    *,
+    pg_schema: str | None = None,
+) -> ServiceContext:
     """Engine and services environment for ``settings`` (used by the app and the CLI)."""
     if settings.mode == "production" and clock is not None and not isinstance(clock, SystemClock):
         raise ValueError("production mode always uses the system clock; do not pass a clock")
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow, pg_schema=pg_schema)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pg_schema=pg_schema,
+    )
     return ServiceContext(
         engine=engine,
         clock=SystemClock() if settings.mode == "production" else (clock or SystemClock()),
@@ -173,7 +208,8 @@ def create_app(
         # sync routes run in anyio's thread pool (40 threads by default); one thread per pooled
         # connection keeps requests in flight <= pool size, so no overflow connection churn
         to_thread.current_default_thread_limiter().total_tokens = (
-            settings.threadpool_size or settings.db_pool_size)
+            settings.threadpool_size or settings.db_pool_size
+        )
         if settings.auto_create_schema:
             upgrade_schema(ctx.engine)
         added = ensure_keys(ctx.engine, ctx.clock, settings.api_key_pepper, settings.bootstrap_keys)
@@ -182,8 +218,12 @@ def create_app(
         stop = threading.Event()
         sweeper = None
         if settings.sweep_interval_seconds > 0:
-            sweeper = threading.Thread(target=_sweep_loop, args=(ctx, settings.sweep_interval_seconds, stop),
-                                       name="shopsphere-sweeper", daemon=True)
+            sweeper = threading.Thread(
+                target=_sweep_loop,
+                args=(ctx, settings.sweep_interval_seconds, stop),
+                name="shopsphere-sweeper",
+                daemon=True,
+            )
             sweeper.start()
         try:
             yield

@@ -45,7 +45,9 @@ class ManualClock:
         if when.tzinfo is None:
             raise ValueError(f"clock time {when!r} must be timezone-aware")
         if when < self._now:
-            raise ValueError(f"clock cannot move backwards: {when.isoformat()} < {self._now.isoformat()}")
+            raise ValueError(
+                f"clock cannot move backwards: {when.isoformat()} < {self._now.isoformat()}"
+            )
         self._now = when
 
     def advance(self, delta: timedelta) -> None:

@@ -38,23 +38,36 @@ def parse_sku_csv(text: str) -> list[SkuImportRow]:
             try:
                 parsed = json.loads(raw_attrs)
             except json.JSONDecodeError as exc:
-                raise InvalidInputError(f"line {line_no}: attributes is not JSON: {raw_attrs[:60]!r}",
-                                        details={"line": line_no, "field": "attributes"}) from exc
+                raise InvalidInputError(
+                    f"line {line_no}: attributes is not JSON: {raw_attrs[:60]!r}",
+                    details={"line": line_no, "field": "attributes"},
+                ) from exc
             if not isinstance(parsed, dict):
-                raise InvalidInputError(f"line {line_no}: attributes must be a JSON object",
-                                        details={"line": line_no, "field": "attributes"})
+                raise InvalidInputError(
+                    f"line {line_no}: attributes must be a JSON object",
+                    details={"line": line_no, "field": "attributes"},
+                )
             attrs.update({str(k): str(v) for k, v in parsed.items()})
         attrs.update({k[5:]: v for k, v in rec.items() if k and k.startswith("attr_") and v})
         try:
-            rows.append(SkuImportRow(
-                sku=rec["sku"], product=rec["product"], name=rec["name"], category=rec["category"],
-                description=rec.get("description") or "", attributes=attrs,
-                cost_cents=int(rec["cost_cents"]), list_price_cents=int(rec["list_price_cents"]),
-            ))
+            rows.append(
+                SkuImportRow(
+                    sku=rec["sku"],
+                    product=rec["product"],
+                    name=rec["name"],
+                    category=rec["category"],
+                    description=rec.get("description") or "",
+                    attributes=attrs,
+                    cost_cents=int(rec["cost_cents"]),
+                    list_price_cents=int(rec["list_price_cents"]),
+                )
+            )
         except (ValueError, TypeError, ValidationError) as exc:
             field = "?"
             if isinstance(exc, ValidationError) and exc.errors():
                 field = ".".join(str(p) for p in exc.errors()[0]["loc"])
-            raise InvalidInputError(f"line {line_no}: bad value in column {field}: {exc}".splitlines()[0],
-                                    details={"line": line_no, "field": field}) from exc
+            raise InvalidInputError(
+                f"line {line_no}: bad value in column {field}: {exc}".splitlines()[0],
+                details={"line": line_no, "field": field},
+            ) from exc
     return rows

@@ -105,9 +105,11 @@ def connection_budget_warning(url: str, workers: int, per_worker: int) -> str | 
     need = workers * per_worker
     if need < usable:
         return None
-    return (f"{workers} worker(s) x {per_worker} connections (pool + overflow) = {need} but PostgreSQL "
-            f"allows {max_conn} ({reserved} reserved, {in_use - 1} in use): lower "
-            "SHOPSPHERE_DB_POOL_SIZE / SHOPSPHERE_DB_MAX_OVERFLOW or --workers, or raise max_connections")
+    return (
+        f"{workers} worker(s) x {per_worker} connections (pool + overflow) = {need} but PostgreSQL "
+        f"allows {max_conn} ({reserved} reserved, {in_use - 1} in use): lower "
+        "SHOPSPHERE_DB_POOL_SIZE / SHOPSPHERE_DB_MAX_OVERFLOW or --workers, or raise max_connections"
+    )
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
@@ -121,7 +123,9 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-    log.info("schema upgraded to %s on %s", revision, engine.url.render_as_string(hide_password=True))
+    log.info(
+        "schema upgraded to %s on %s", revision, engine.url.render_as_string(hide_password=True)
+    )
 
 
 class UnitOfWork:

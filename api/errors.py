@@ -99,7 +99,15 @@ def error_from_stored(code: str, message: str, status: int, details: object) -> 
 
 
 _ALL: tuple[type[ServiceError], ...] = (
-    InvalidInputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, InsufficientStockError,
-    InvalidTransitionError, IdempotencyMismatchError, IdempotencyInProgressError, PaymentFailedError,
+    InvalidInputError,
+    UnauthenticatedError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    InsufficientStockError,
+    InvalidTransitionError,
+    IdempotencyMismatchError,
+    IdempotencyInProgressError,
+    PaymentFailedError,
     ServiceUnavailableError,
 )

@@ -194,7 +194,9 @@ class Order(Base):
 class OrderLine(Base):
     __tablename__ = "order_lines"
     __table_args__ = (
-        CheckConstraint("returned_qty >= 0 AND returned_qty <= quantity", name="ck_order_lines_ret"),
+        CheckConstraint(
+            "returned_qty >= 0 AND returned_qty <= quantity", name="ck_order_lines_ret"
+        ),
     )
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)

@@ -173,7 +173,9 @@ class TransferCreate(Strict):
 class AdjustmentCreate(Strict):
     location: str = Code
     sku: str = Code
-    delta: int = Field(ge=-MAX_QTY, le=MAX_QTY)  # may be negative (write-off, shrink); on_hand never goes below reserved
+    delta: int = Field(
+        ge=-MAX_QTY, le=MAX_QTY
+    )  # may be negative (write-off, shrink); on_hand never goes below reserved
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -190,7 +192,9 @@ class MovementRead(Strict):
 class PosSale(Strict):
     sku: str = Code
     quantity: int = Field(gt=0, le=MAX_QTY)
-    unit_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)  # None: current store price
+    unit_price_cents: int | None = Field(
+        default=None, ge=0, le=MAX_CENTS
+    )  # None: current store price
 
 
 class PosSaleBatch(Strict):
@@ -342,7 +346,9 @@ class ReplenishmentPlanRequest(Strict):
     """Order quantities for SKUs at one location from the configured (or named) policy."""
 
     location: str = Code
-    skus: list[str] | None = Field(default=None, min_length=1, max_length=20_000)  # None: all stocked there
+    skus: list[str] | None = Field(
+        default=None, min_length=1, max_length=20_000
+    )  # None: all stocked there
     policy: PolicySpec | None = None  # None: SHOPSPHERE_REPLENISHMENT_POLICY / _ARTIFACT
     lead_time_days: int | None = Field(default=None, ge=0, le=365)  # None: server default
     pipeline: list[PipelineLine] = Field(default_factory=list, max_length=100_000)
@@ -378,7 +384,9 @@ class PriceQuoteRequest(Strict):
     channel: Channel
     location: str | None = None  # stock and sales at one location; None: all locations
     policy: PolicySpec | None = None  # None: SHOPSPHERE_PRICING_POLICY / _ARTIFACT
-    days_left: int | None = Field(default=None, ge=0, le=3650)  # selling days left; None: server default
+    days_left: int | None = Field(
+        default=None, ge=0, le=3650
+    )  # selling days left; None: server default
     history_days: int | None = Field(default=None, ge=2, le=730)
     min_price_ratio: float | None = Field(default=None, ge=0, le=100)  # lower bound, x list price
     max_price_ratio: float | None = Field(default=None, gt=0, le=100)  # upper bound, x list price

@@ -70,15 +70,23 @@ class Settings(BaseSettings):
     bootstrap_api_keys: str = Field(default=DEV_KEYS)
     reservation_ttl_seconds: int = Field(default=900, gt=0)
     unpaid_order_ttl_seconds: int = Field(default=1800, gt=0)
-    db_pool_size: int = Field(default=20, ge=1, le=500,
-                              description="Pooled connections per worker process.")
-    db_max_overflow: int = Field(default=10, ge=0, le=500,
-                                 description="Extra connections per worker beyond the pool (bursts, sweeper). "
-                                 "Keep workers x (db_pool_size + db_max_overflow) < PostgreSQL max_connections.")
+    db_pool_size: int = Field(
+        default=20, ge=1, le=500, description="Pooled connections per worker process."
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=500,
+        description="Extra connections per worker beyond the pool (bursts, sweeper). "
+        "Keep workers x (db_pool_size + db_max_overflow) < PostgreSQL max_connections.",
+    )
     threadpool_size: int | None = Field(
-        default=None, ge=1, le=1000,
+        default=None,
+        ge=1,
+        le=1000,
         description="Threads running sync routes per worker (default: db_pool_size, so requests in "
-        "flight never exceed the pool and overflow connections are not opened and closed per request).")
+        "flight never exceed the pool and overflow connections are not opened and closed per request).",
+    )
     payment_latency_ms: float = Field(default=0.0, ge=0)
     idempotency_wait_seconds: float = Field(default=5.0, ge=0)
     sweep_interval_seconds: float = Field(
@@ -88,27 +96,44 @@ class Settings(BaseSettings):
         default=False, description="Run migrations at app start (development convenience)."
     )
     # ---- policy serving (api.services.policy_serving; validated when the app is built) ----
-    replenishment_policy: str = Field(default="forecast_order_up_to", min_length=1,
-                                      description="Registered replenishment policy served by default.")
-    replenishment_params: dict[str, Any] = Field(default_factory=dict, description="Its parameters (JSON).")
-    pricing_policy: str = Field(default="static", min_length=1,
-                                description="Registered pricing policy served by default.")
-    pricing_params: dict[str, Any] = Field(default_factory=dict, description="Its parameters (JSON).")
-    policy_registry_dir: str | None = Field(default=None, description="Root of the RL policy registry.")
+    replenishment_policy: str = Field(
+        default="forecast_order_up_to",
+        min_length=1,
+        description="Registered replenishment policy served by default.",
+    )
+    replenishment_params: dict[str, Any] = Field(
+        default_factory=dict, description="Its parameters (JSON)."
+    )
+    pricing_policy: str = Field(
+        default="static", min_length=1, description="Registered pricing policy served by default."
+    )
+    pricing_params: dict[str, Any] = Field(
+        default_factory=dict, description="Its parameters (JSON)."
+    )
+    policy_registry_dir: str | None = Field(
+        default=None, description="Root of the RL policy registry."
+    )
     replenishment_artifact: str | None = Field(
-        default=None, description="Validated RL artifact ('name' or 'name@v0003') served instead of "
-        "replenishment_policy; loaded and verified at start-up.")
+        default=None,
+        description="Validated RL artifact ('name' or 'name@v0003') served instead of "
+        "replenishment_policy; loaded and verified at start-up.",
+    )
     pricing_artifact: str | None = Field(
-        default=None, description="Validated RL artifact served instead of pricing_policy.")
+        default=None, description="Validated RL artifact served instead of pricing_policy."
+    )
     replenishment_lead_time_days: int = Field(default=2, ge=0, le=365)
-    policy_history_days: int = Field(default=28, ge=2, le=730,
-                                     description="Days of sales history read for a decision.")
-    pricing_days_left: int = Field(default=90, ge=0, le=3650,
-                                   description="Selling days left assumed when a quote names none.")
-    pricing_min_price_ratio: float = Field(default=0.5, ge=0, le=100,
-                                           description="Lowest quoted price, times list price.")
-    pricing_max_price_ratio: float = Field(default=1.5, gt=0, le=100,
-                                           description="Highest quoted price, times list price.")
+    policy_history_days: int = Field(
+        default=28, ge=2, le=730, description="Days of sales history read for a decision."
+    )
+    pricing_days_left: int = Field(
+        default=90, ge=0, le=3650, description="Selling days left assumed when a quote names none."
+    )
+    pricing_min_price_ratio: float = Field(
+        default=0.5, ge=0, le=100, description="Lowest quoted price, times list price."
+    )
+    pricing_max_price_ratio: float = Field(
+        default=1.5, gt=0, le=100, description="Highest quoted price, times list price."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -127,7 +152,11 @@ class Settings(BaseSettings):
     def _no_default_secrets(self) -> Settings:
         if self.mode == "development":
             return self
-        if not self.api_key_pepper or self.api_key_pepper == DEV_PEPPER or len(self.api_key_pepper) < 16:
+        if (
+            not self.api_key_pepper
+            or self.api_key_pepper == DEV_PEPPER
+            or len(self.api_key_pepper) < 16
+        ):
             raise ValueError(
                 "SHOPSPHERE_API_KEY_PEPPER must be set to a secret of at least 16 characters "
                 "outside development mode"

@@ -70,8 +70,9 @@ class LoadResult:
 
 
 class Transport(Protocol):
-    async def send(self, method: str, path: str, key: str, body: bytes | None,
-                   idem: str | None) -> tuple[int, bytes]: ...
+    async def send(
+        self, method: str, path: str, key: str, body: bytes | None, idem: str | None
+    ) -> tuple[int, bytes]: ...
 
     async def close(self) -> None: ...
 
@@ -84,14 +85,17 @@ class RawTransport:
         self._r: asyncio.StreamReader | None = None
         self._w: asyncio.StreamWriter | None = None
 
-    async def send(self, method: str, path: str, key: str, body: bytes | None,
-                   idem: str | None) -> tuple[int, bytes]:
+    async def send(
+        self, method: str, path: str, key: str, body: bytes | None, idem: str | None
+    ) -> tuple[int, bytes]:
         if self._w is None:
             self._r, self._w = await asyncio.open_connection(self._host, self._port)
         assert self._r is not None
         payload = body or b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\nX-API-Key: {key}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\nX-API-Key: {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        )
         if idem:
             head += f"Idempotency-Key: {idem}\r\n"
         self._w.write(head.encode() + b"\r\n" + payload)
@@ -126,11 +130,15 @@ class HttpxTransport:
         self._url = f"http://{host}:{port}"
         self._c: httpx.AsyncClient | None = None
 
-    async def send(self, method: str, path: str, key: str, body: bytes | None,
-                   idem: str | None) -> tuple[int, bytes]:
+    async def send(
+        self, method: str, path: str, key: str, body: bytes | None, idem: str | None
+    ) -> tuple[int, bytes]:
         if self._c is None:
-            self._c = httpx.AsyncClient(base_url=self._url, timeout=60.0, limits=httpx.Limits(
-                max_connections=1, max_keepalive_connections=1))
+            self._c = httpx.AsyncClient(
+                base_url=self._url,
+                timeout=60.0,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
         headers = {"X-API-Key": key, "Content-Type": "application/json"}
         if idem:
             headers["Idempotency-Key"] = idem
@@ -160,7 +168,7 @@ def cpu_snapshot(server_pid: int, db_name: str) -> dict[str, Any]:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # the process ended meanwhile
             continue
-        rest = st[st.rfind(")") + 2:].split()
+        rest = st[st.rfind(")") + 2 :].split()
         pid = int(d)
         parent[pid] = int(rest[1])
         times[pid] = (int(rest[11]) + int(rest[12])) / _TICK
@@ -175,14 +183,20 @@ def cpu_snapshot(server_pid: int, db_name: str) -> dict[str, Any]:
             server[pid] = t
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
-    return {"server": server, "postgres": {pid: times[pid] for pid in ours},
-            "machine_busy": (sum(cpu) - cpu[3] - cpu[4]) / _TICK}  # minus idle and iowait
+    return {
+        "server": server,
+        "postgres": {pid: times[pid] for pid in ours},
+        "machine_busy": (sum(cpu) - cpu[3] - cpu[4]) / _TICK,
+    }  # minus idle and iowait
 
 
 def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     """CPU seconds between two snapshots per component. A process that ended in between is
     missing from ``after`` and its share is lost (an underestimate, never negative)."""
-    out = {k: sum(t - before[k].get(pid, 0.0) for pid, t in after[k].items()) for k in ("server", "postgres")}
+    out = {
+        k: sum(t - before[k].get(pid, 0.0) for pid, t in after[k].items())
+        for k in ("server", "postgres")
+    }
     out["machine_busy"] = after["machine_busy"] - before["machine_busy"]
     return out
 
@@ -204,7 +218,9 @@ class _Run:
 
     async def shopper(self, idx: int, rng: np.random.Generator) -> None:
         p = self.plan
-        t: Transport = RawTransport(p.host, p.port) if p.client == "raw" else HttpxTransport(p.host, p.port)
+        t: Transport = (
+            RawTransport(p.host, p.port) if p.client == "raw" else HttpxTransport(p.host, p.port)
+        )
         key = p.customer_keys[idx % len(p.customer_keys)]
         cart_body = json.dumps({"channel": "web", "location": p.location}).encode()
         n = 0
@@ -219,13 +235,17 @@ class _Run:
         finally:
             await t.close()
 
-    async def _flow(self, t: Transport, key: str, tag: str, cart_body: bytes, sku: str, qty: int) -> None:
+    async def _flow(
+        self, t: Transport, key: str, tag: str, cart_body: bytes, sku: str, qty: int
+    ) -> None:
         p, res = self.plan, self.res
         idem_all = p.idempotency == "all"
         t0 = time.perf_counter()
         cart_id = 0
         try:
-            st, body = await t.send("POST", "/v1/carts", key, cart_body, f"{tag}-c" if idem_all else None)
+            st, body = await t.send(
+                "POST", "/v1/carts", key, cart_body, f"{tag}-c" if idem_all else None
+            )
             if st != 201:
                 self._count("create_cart", st, body)
                 return
@@ -237,10 +257,17 @@ class _Run:
                 return
             out = json.dumps({"cart_id": cart_id, "payment_token": "tok_ok"}).encode()
             t1 = time.perf_counter()
-            st, body = await t.send("POST", "/v1/checkout", key, out,
-                                    f"{tag}-k" if p.idempotency != "none" else None)
+            st, body = await t.send(
+                "POST", "/v1/checkout", key, out, f"{tag}-k" if p.idempotency != "none" else None
+            )
             t2 = time.perf_counter()
-        except (OSError, asyncio.IncompleteReadError, RuntimeError, ValueError, httpx.HTTPError) as exc:
+        except (
+            OSError,
+            asyncio.IncompleteReadError,
+            RuntimeError,
+            ValueError,
+            httpx.HTTPError,
+        ) as exc:
             res.errors[f"transport - {type(exc).__name__}"] += 1
             if cart_id:  # the server may have reserved stock for it: the verification looks
                 res.dangling_carts.append(cart_id)
@@ -266,7 +293,10 @@ class _Run:
     async def main(self) -> LoadResult:
         p = self.plan
         seeds = np.random.SeedSequence(p.seed).spawn(p.concurrency)
-        tasks = [asyncio.create_task(self.shopper(i, np.random.default_rng(s))) for i, s in enumerate(seeds)]
+        tasks = [
+            asyncio.create_task(self.shopper(i, np.random.default_rng(s)))
+            for i, s in enumerate(seeds)
+        ]
         await asyncio.sleep(max(0.0, self.t_start - time.perf_counter()))
         cpu0, own0 = cpu_snapshot(p.server_pid, p.db_name), time.process_time()
         await asyncio.sleep(max(0.0, self.t_end - time.perf_counter()))

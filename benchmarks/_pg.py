@@ -59,7 +59,11 @@ def psql(sql: str, *, database: str = "postgres") -> str:
         RuntimeError: psql failed; the message carries its stderr.
     """
     cmd = f"psql -X -q -At -v ON_ERROR_STOP=1 -d {shlex.quote(database)} -c {shlex.quote(sql)}"
-    argv = ["su", "postgres", "-c", cmd] if os.geteuid() == 0 else ["sudo", "-u", "postgres", "sh", "-c", cmd]
+    argv = (
+        ["su", "postgres", "-c", cmd]
+        if os.geteuid() == 0
+        else ["sudo", "-u", "postgres", "sh", "-c", cmd]
+    )
     res = _run(argv, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"psql failed ({res.returncode}) for {sql[:80]!r}: {res.stderr.strip()}")
@@ -94,5 +98,9 @@ def throwaway_database(prefix: str = "shopsphere_bench") -> Iterator[str]:
             psql(f"DROP ROLE IF EXISTS {role}")
     finally:
         if started:
-            log.info("stopping PostgreSQL cluster %s/%s (this run started it)", cluster.version, cluster.name)
+            log.info(
+                "stopping PostgreSQL cluster %s/%s (this run started it)",
+                cluster.version,
+                cluster.name,
+            )
             _run(["pg_ctlcluster", cluster.version, cluster.name, "stop"], check=False)

@@ -70,9 +70,15 @@ def machine_info() -> dict[str, Any]:
         for line in f:
             if line.startswith("MemTotal"):
                 mem_kb = int(line.split()[1])
-    return {"cpu_model": model, "logical_cpus": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
-            "mem_gib": round(mem_kb / 2**20, 1), "kernel": platform.release(),
-            "python": platform.python_version(), "loadavg_at_start": os.getloadavg()}
+    return {
+        "cpu_model": model,
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "mem_gib": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": os.getloadavg(),
+    }
 
 
 def free_port() -> int:
@@ -88,7 +94,10 @@ class Keys:
     customers: tuple[str, ...]
 
     def spec(self) -> str:
-        return ",".join([f"staff:{self.staff}"] + [f"customer:{t}:bench-c{i}" for i, t in enumerate(self.customers)])
+        return ",".join(
+            [f"staff:{self.staff}"]
+            + [f"customer:{t}:bench-c{i}" for i, t in enumerate(self.customers)]
+        )
 
 
 def prepare_database(url: str, keys: Keys) -> None:
@@ -108,19 +117,45 @@ def prepare_database(url: str, keys: Keys) -> None:
 
 
 @contextmanager
-def api_server(url: str, keys: Keys, workers: int, pool_size: int, max_overflow: int,
-               logdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+def api_server(
+    url: str, keys: Keys, workers: int, pool_size: int, max_overflow: int, logdir: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     """Run uvicorn on 127.0.0.1 until every worker reported start-up; yield (process, port, log)."""
     port = free_port()
-    env = dict(os.environ, SHOPSPHERE_DATABASE_URL=url, SHOPSPHERE_MODE="production",
-               SHOPSPHERE_API_KEY_PEPPER=keys.pepper, SHOPSPHERE_BOOTSTRAP_API_KEYS=keys.spec(),
-               SHOPSPHERE_DB_POOL_SIZE=str(pool_size), SHOPSPHERE_DB_MAX_OVERFLOW=str(max_overflow))
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app_from_env",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--no-access-log", "--log-level", "info", "--loop", "uvloop", "--http", "httptools"]
+    env = dict(
+        os.environ,
+        SHOPSPHERE_DATABASE_URL=url,
+        SHOPSPHERE_MODE="production",
+        SHOPSPHERE_API_KEY_PEPPER=keys.pepper,
+        SHOPSPHERE_BOOTSTRAP_API_KEYS=keys.spec(),
+        SHOPSPHERE_DB_POOL_SIZE=str(pool_size),
+        SHOPSPHERE_DB_MAX_OVERFLOW=str(max_overflow),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.app:create_app_from_env",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "info",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
     logfile = logdir / f"uvicorn-w{workers}-p{pool_size}.log"
     with open(logfile, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 120
         while logfile.read_text(errors="replace").count("Application startup complete") < workers:
@@ -129,7 +164,9 @@ def api_server(url: str, keys: Keys, workers: int, pool_size: int, max_overflow:
                 raise RuntimeError(f"uvicorn did not start (exit {proc.poll()}):\n{tail}")
             time.sleep(0.2)
         httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=10).raise_for_status()
-        log.info("uvicorn up: %d worker(s), pool %d+%d, port %d", workers, pool_size, max_overflow, port)
+        log.info(
+            "uvicorn up: %d worker(s), pool %d+%d, port %d", workers, pool_size, max_overflow, port
+        )
         yield proc, port, logfile
     finally:
         if proc.poll() is None:
@@ -168,25 +205,74 @@ def _ok(r: httpx.Response, what: str) -> Any:
 def seed(api: httpx.Client, n_skus: int, tag: str) -> Store:
     """Create a store, ``n_skus`` SKUs with 1,000,000 units each and one hot SKU (no stock yet)."""
     loc = f"BENCH-{tag}"
-    _ok(api.post("/v1/locations", json={"code": loc, "kind": "store", "name": "Benchmark store",
-                                         "lat": 52.52, "lon": 13.405}), "create location")
+    _ok(
+        api.post(
+            "/v1/locations",
+            json={
+                "code": loc,
+                "kind": "store",
+                "name": "Benchmark store",
+                "lat": 52.52,
+                "lon": 13.405,
+            },
+        ),
+        "create location",
+    )
     skus = tuple(f"B{tag}-{i:05d}" for i in range(n_skus))
     hot = f"B{tag}-HOT"
-    rows = [{"sku": s, "product": f"P{tag}-{i // 4}", "name": f"Bench item {i}", "category": "bench",
-             "cost_cents": 400 + i % 300, "list_price_cents": 1000 + i % 500} for i, s in enumerate(skus)]
-    rows.append({"sku": hot, "product": f"P{tag}-HOT", "name": "Flash-sale item", "category": "bench",
-                 "cost_cents": 2000, "list_price_cents": 4999})
+    rows = [
+        {
+            "sku": s,
+            "product": f"P{tag}-{i // 4}",
+            "name": f"Bench item {i}",
+            "category": "bench",
+            "cost_cents": 400 + i % 300,
+            "list_price_cents": 1000 + i % 500,
+        }
+        for i, s in enumerate(skus)
+    ]
+    rows.append(
+        {
+            "sku": hot,
+            "product": f"P{tag}-HOT",
+            "name": "Flash-sale item",
+            "category": "bench",
+            "cost_cents": 2000,
+            "list_price_cents": 4999,
+        }
+    )
     _ok(api.post("/v1/skus/import", json=rows), "import skus")
     lines = [{"sku": s, "quantity": 1_000_000} for s in skus]
-    _ok(api.post("/v1/stock/receipts", json={"location": loc, "lines": lines, "reference": "bench-seed"}),
-        "receive stock")
-    return Store(location=loc, skus=skus, hot_sku=hot, received=Counter(dict.fromkeys(skus, 1_000_000)),
-                 ordered=Counter(), paid=Counter(), client_paid_units=Counter(), dangling=[])
+    _ok(
+        api.post(
+            "/v1/stock/receipts", json={"location": loc, "lines": lines, "reference": "bench-seed"}
+        ),
+        "receive stock",
+    )
+    return Store(
+        location=loc,
+        skus=skus,
+        hot_sku=hot,
+        received=Counter(dict.fromkeys(skus, 1_000_000)),
+        ordered=Counter(),
+        paid=Counter(),
+        client_paid_units=Counter(),
+        dangling=[],
+    )
 
 
 def restock_hot(api: httpx.Client, store: Store, units: int, ref: str) -> None:
-    _ok(api.post("/v1/stock/receipts", json={"location": store.location, "reference": ref,
-                                             "lines": [{"sku": store.hot_sku, "quantity": units}]}), "restock")
+    _ok(
+        api.post(
+            "/v1/stock/receipts",
+            json={
+                "location": store.location,
+                "reference": ref,
+                "lines": [{"sku": store.hot_sku, "quantity": units}],
+            },
+        ),
+        "restock",
+    )
     store.received[store.hot_sku] += units
 
 
@@ -242,18 +328,33 @@ def verify(api: httpx.Client, store: Store) -> dict[str, Any]:
         if store.ordered[s] > store.received[s]:
             oversold += store.ordered[s] - store.received[s]
         if lv["reserved"] != store.ordered[s] + held[s]:
-            problems.append(f"{s}: reserved {lv['reserved']} != ordered {store.ordered[s]} + carts {held[s]}")
+            problems.append(
+                f"{s}: reserved {lv['reserved']} != ordered {store.ordered[s]} + carts {held[s]}"
+            )
         if lv["on_hand"] != store.received[s] or ledger[s] != lv["on_hand"]:
-            problems.append(f"{s}: on_hand {lv['on_hand']}, received {store.received[s]}, ledger {ledger[s]}")
+            problems.append(
+                f"{s}: on_hand {lv['on_hand']}, received {store.received[s]}, ledger {ledger[s]}"
+            )
     if store.paid_orders != store.client_paid_orders or store.paid != store.client_paid_units:
-        problems.append(f"database has {store.paid_orders} paid orders, shoppers saw {store.client_paid_orders}")
+        problems.append(
+            f"database has {store.paid_orders} paid orders, shoppers saw {store.client_paid_orders}"
+        )
     hot = next(lv for lv in levels if lv["sku"] == store.hot_sku)
-    return {"ok": not problems, "negative_counters": negative, "oversold_units": oversold,
-            "stock_rows": len(levels), "paid_orders": store.paid_orders, "unpaid_orders": store.unpaid_orders,
-            "open_carts_holding": sum(held.values()),
-            "hot_sku": {"received": store.received[store.hot_sku], "ordered": store.ordered[store.hot_sku],
-                        "available": hot["available"]},
-            "problems": problems[:20]}
+    return {
+        "ok": not problems,
+        "negative_counters": negative,
+        "oversold_units": oversold,
+        "stock_rows": len(levels),
+        "paid_orders": store.paid_orders,
+        "unpaid_orders": store.unpaid_orders,
+        "open_carts_holding": sum(held.values()),
+        "hot_sku": {
+            "received": store.received[store.hot_sku],
+            "ordered": store.ordered[store.hot_sku],
+            "available": hot["available"],
+        },
+        "problems": problems[:20],
+    }
 
 
 def warn_connection_budget(url: str, workers: int, pool: int, overflow: int) -> None:
@@ -262,14 +363,23 @@ def warn_connection_budget(url: str, workers: int, pool: int, overflow: int) -> 
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
-        row = conn.execute("SELECT current_setting('max_connections')::int - "
-                           "current_setting('superuser_reserved_connections')::int, "
-                           "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')").fetchone()
+        row = conn.execute(
+            "SELECT current_setting('max_connections')::int - "
+            "current_setting('superuser_reserved_connections')::int, "
+            "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        ).fetchone()
     assert row is not None
     free = int(row[0]) - int(row[1]) + 1  # this connection is about to close
     if workers * (pool + overflow) > free:
-        log.warning("%d workers x (pool %d + overflow %d) = %d connections may exceed the %d free "
-                    "PostgreSQL slots", workers, pool, overflow, workers * (pool + overflow), free)
+        log.warning(
+            "%d workers x (pool %d + overflow %d) = %d connections may exceed the %d free "
+            "PostgreSQL slots",
+            workers,
+            pool,
+            overflow,
+            workers * (pool + overflow),
+            free,
+        )
 
 
 def pg_counters(url: str) -> dict[str, int]:
@@ -277,10 +387,14 @@ def pg_counters(url: str) -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
-        row = conn.execute("SELECT xact_commit, xact_rollback, sessions, deadlocks FROM pg_stat_database "
-                           "WHERE datname = current_database()").fetchone()
+        row = conn.execute(
+            "SELECT xact_commit, xact_rollback, sessions, deadlocks FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        ).fetchone()
     assert row is not None
-    return dict(zip(("commits", "rollbacks", "sessions", "deadlocks"), (int(v) for v in row), strict=True))
+    return dict(
+        zip(("commits", "rollbacks", "sessions", "deadlocks"), (int(v) for v in row), strict=True)
+    )
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -291,7 +405,9 @@ def summarise(res: LoadResult, ncpu: int) -> dict[str, Any]:
     n = max(res.checkouts_in_window, 1)
     cpu = dict(res.cpu_s)
     cpu["loadgen"] = res.loadgen_cpu_s
-    cpu["rest_of_machine"] = cpu.pop("machine_busy") - sum(cpu.values())  # other users, PG background, kernel
+    cpu["rest_of_machine"] = cpu.pop("machine_busy") - sum(
+        cpu.values()
+    )  # other users, PG background, kernel
     ours = 1000 * (cpu["server"] + cpu["postgres"] + cpu["loadgen"]) / n  # CPU ms per checkout
     return {
         "checkouts_per_s": res.checkouts_in_window / res.window_s,
@@ -306,8 +422,9 @@ def summarise(res: LoadResult, ncpu: int) -> dict[str, Any]:
     }
 
 
-def one_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: LoadPlan,
-            url: str) -> dict[str, Any]:
+def one_run(
+    api: httpx.Client, store: Store, args: argparse.Namespace, plan: LoadPlan, url: str
+) -> dict[str, Any]:
     restock_hot(api, store, args.hot_stock, f"restock-{plan.run_tag}")
     pg0 = pg_counters(url)
     ctx = mp.get_context("spawn")
@@ -335,13 +452,15 @@ def _fmt(r: dict[str, Any]) -> str:
     c, f, v = r["checkout_ms"], r["flow_ms"], r["verification"]
     cpu = " ".join(f"{k} {x:.2f}" for k, x in r["cpu_ms_per_checkout"].items())
     pg = r["postgres_per_checkout"]
-    return (f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 {c['p50']:.1f}/{c['p95']:.1f}/"
-            f"{c['p99']:.1f} ms | flow {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms | "
-            f"CPU ms/checkout: {cpu} | busy {100 * r['machine_busy_share']:.0f}% | CPU-bound capacity "
-            f"{r['cpu_bound_capacity_per_s']:.0f}/s | per checkout: {pg['commits']:.1f} commits, "
-            f"{pg['sessions']:.2f} new PG sessions | "
-            f"oversold {v['oversold_units']} negative {v['negative_counters']} "
-            f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}\n      errors {r['errors']}")
+    return (
+        f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 {c['p50']:.1f}/{c['p95']:.1f}/"
+        f"{c['p99']:.1f} ms | flow {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms | "
+        f"CPU ms/checkout: {cpu} | busy {100 * r['machine_busy_share']:.0f}% | CPU-bound capacity "
+        f"{r['cpu_bound_capacity_per_s']:.0f}/s | per checkout: {pg['commits']:.1f} commits, "
+        f"{pg['sessions']:.2f} new PG sessions | "
+        f"oversold {v['oversold_units']} negative {v['negative_counters']} "
+        f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}\n      errors {r['errors']}"
+    )
 
 
 def _error_lines(logfile: Path, n: int = 12) -> str:
@@ -362,39 +481,84 @@ def _ints(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--db", help="PostgreSQL URL (postgresql+psycopg://...); default: a throwaway database")
+    p.add_argument(
+        "--db", help="PostgreSQL URL (postgresql+psycopg://...); default: a throwaway database"
+    )
     p.add_argument("--workers", type=_ints, default=[2], help="uvicorn workers (comma list: sweep)")
-    p.add_argument("--concurrency", type=_ints, default=[32], help="concurrent shoppers (comma list)")
-    p.add_argument("--pool-size", type=_ints, default=[20], help="SQLAlchemy pool per worker (comma list)")
+    p.add_argument(
+        "--concurrency", type=_ints, default=[32], help="concurrent shoppers (comma list)"
+    )
+    p.add_argument(
+        "--pool-size", type=_ints, default=[20], help="SQLAlchemy pool per worker (comma list)"
+    )
     p.add_argument("--max-overflow", type=int, default=20)
     p.add_argument("--duration", type=float, default=20.0, help="timed window per run, seconds")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before the window")
-    p.add_argument("--repeats", type=int, default=3, help="runs per configuration (median reported)")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="runs per configuration (median reported)"
+    )
     p.add_argument("--skus", type=int, default=1000, help="SKUs with ample stock")
-    p.add_argument("--hot-stock", type=int, default=10, help="units of the hot SKU received per run")
-    p.add_argument("--hot-share", type=float, default=0.05, help="share of flows buying the hot SKU")
+    p.add_argument(
+        "--hot-stock", type=int, default=10, help="units of the hot SKU received per run"
+    )
+    p.add_argument(
+        "--hot-share", type=float, default=0.05, help="share of flows buying the hot SKU"
+    )
     p.add_argument("--max-qty", type=int, default=3, help="units per line: uniform on 1..max-qty")
-    p.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator's HTTP client")
-    p.add_argument("--idempotency", choices=("none", "checkout", "all"), default="checkout",
-                   help="which POSTs carry an Idempotency-Key")
+    p.add_argument(
+        "--client", choices=("raw", "httpx"), default="raw", help="load generator's HTTP client"
+    )
+    p.add_argument(
+        "--idempotency",
+        choices=("none", "checkout", "all"),
+        default="checkout",
+        help="which POSTs carry an Idempotency-Key",
+    )
     p.add_argument("--seed", type=int, default=20261126)
     p.add_argument("--json", type=Path, help="write all figures to this file")
-    p.add_argument("--py-spy", type=Path, help="after each configuration, record one extra (uncounted) "
-                   "run's server stacks with py-spy into this folder")
+    p.add_argument(
+        "--py-spy",
+        type=Path,
+        help="after each configuration, record one extra (uncounted) "
+        "run's server stacks with py-spy into this folder",
+    )
     args = p.parse_args(argv)
     if args.repeats < 1 or args.duration <= 0 or not 0 <= args.hot_share <= 1:
         p.error("--repeats >= 1, --duration > 0 and 0 <= --hot-share <= 1")
     return args
 
 
-def profile_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan: LoadPlan,
-                server_pid: int, name: str, url: str) -> None:
+def profile_run(
+    api: httpx.Client,
+    store: Store,
+    args: argparse.Namespace,
+    plan: LoadPlan,
+    server_pid: int,
+    name: str,
+    url: str,
+) -> None:
     args.py_spy.mkdir(parents=True, exist_ok=True)
     out = args.py_spy / f"{name}.txt"
     exe = Path(sys.executable).parent / "py-spy"
-    spy = subprocess.Popen([str(exe) if exe.exists() else "py-spy", "record", "--subprocesses", "--nonblocking", "--gil", "--format", "raw",
-                            "--pid", str(server_pid), "--duration", str(int(plan.warmup_s + plan.duration_s)),
-                            "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spy = subprocess.Popen(
+        [
+            str(exe) if exe.exists() else "py-spy",
+            "record",
+            "--subprocesses",
+            "--nonblocking",
+            "--gil",
+            "--format",
+            "raw",
+            "--pid",
+            str(server_pid),
+            "--duration",
+            str(int(plan.warmup_s + plan.duration_s)),
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         r = one_run(api, store, args, plan, url)
     finally:
@@ -404,14 +568,21 @@ def profile_run(api: httpx.Client, store: Store, args: argparse.Namespace, plan:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     info = machine_info()
-    print(f"machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs ({info['usable_cpus']} usable), "
-          f"{info['mem_gib']} GiB, load average at start {info['loadavg_at_start']}")
+    print(
+        f"machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs ({info['usable_cpus']} usable), "
+        f"{info['mem_gib']} GiB, load average at start {info['loadavg_at_start']}"
+    )
     tag = secrets.token_hex(3).upper()
-    keys = Keys(pepper=secrets.token_hex(24), staff=secrets.token_hex(16),
-                customers=tuple(secrets.token_hex(16) for _ in range(min(max(args.concurrency), 256))))
+    keys = Keys(
+        pepper=secrets.token_hex(24),
+        staff=secrets.token_hex(16),
+        customers=tuple(secrets.token_hex(16) for _ in range(min(max(args.concurrency), 256))),
+    )
     runs: list[dict[str, Any]] = []
     configs: list[dict[str, Any]] = []
     store: Store | None = None
@@ -421,56 +592,116 @@ def main(argv: list[str] | None = None) -> int:
         db_name = url.rsplit("/", 1)[1].split("?")[0]
         for workers, pool in itertools.product(args.workers, args.pool_size):
             warn_connection_budget(url, workers, pool, args.max_overflow)
-            with api_server(url, keys, workers, pool, args.max_overflow, Path(tmp)) as (proc, port, logfile), \
-                    httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": keys.staff},
-                                 timeout=120) as api:
+            with (
+                api_server(url, keys, workers, pool, args.max_overflow, Path(tmp)) as (
+                    proc,
+                    port,
+                    logfile,
+                ),
+                httpx.Client(
+                    base_url=f"http://127.0.0.1:{port}",
+                    headers={"X-API-Key": keys.staff},
+                    timeout=120,
+                ) as api,
+            ):
                 store = store or seed(api, args.skus, tag)
                 for conc in args.concurrency:
-                    cfg = {"workers": workers, "pool_size": pool, "max_overflow": args.max_overflow,
-                           "concurrency": conc, "client": args.client, "idempotency": args.idempotency}
-                    print(f"\n== workers {workers}, pool {pool}+{args.max_overflow}, concurrency {conc}, "
-                          f"client {args.client}, Idempotency-Key on {args.idempotency}")
+                    cfg = {
+                        "workers": workers,
+                        "pool_size": pool,
+                        "max_overflow": args.max_overflow,
+                        "concurrency": conc,
+                        "client": args.client,
+                        "idempotency": args.idempotency,
+                    }
+                    print(
+                        f"\n== workers {workers}, pool {pool}+{args.max_overflow}, concurrency {conc}, "
+                        f"client {args.client}, Idempotency-Key on {args.idempotency}"
+                    )
                     reps = []
                     for rep in range(args.repeats + (1 if args.py_spy else 0)):
                         plan = LoadPlan(
-                            host="127.0.0.1", port=port, customer_keys=keys.customers[:conc],
-                            location=store.location, skus=store.skus, hot_sku=store.hot_sku,
-                            hot_share=args.hot_share, max_qty=args.max_qty, concurrency=conc,
-                            warmup_s=args.warmup, duration_s=args.duration, client=args.client,
-                            idempotency=args.idempotency, seed=args.seed + len(runs) + rep,
-                            run_tag=f"{tag}-w{workers}p{pool}c{conc}r{rep}", server_pid=proc.pid,
-                            db_name=db_name)
+                            host="127.0.0.1",
+                            port=port,
+                            customer_keys=keys.customers[:conc],
+                            location=store.location,
+                            skus=store.skus,
+                            hot_sku=store.hot_sku,
+                            hot_share=args.hot_share,
+                            max_qty=args.max_qty,
+                            concurrency=conc,
+                            warmup_s=args.warmup,
+                            duration_s=args.duration,
+                            client=args.client,
+                            idempotency=args.idempotency,
+                            seed=args.seed + len(runs) + rep,
+                            run_tag=f"{tag}-w{workers}p{pool}c{conc}r{rep}",
+                            server_pid=proc.pid,
+                            db_name=db_name,
+                        )
                         if rep == args.repeats:
-                            profile_run(api, store, args, plan, proc.pid, f"w{workers}-p{pool}-c{conc}", url)
+                            profile_run(
+                                api, store, args, plan, proc.pid, f"w{workers}-p{pool}-c{conc}", url
+                            )
                             continue
                         r = one_run(api, store, args, plan, url)
                         r.update(cfg, repeat=rep + 1)
                         runs.append(r)
                         reps.append(r)
                         print(f"  run {rep + 1}: " + _fmt(r))
-                        if any(k.split()[1].startswith("5") or k.startswith("transport") for k in r["errors"]):
+                        if any(
+                            k.split()[1].startswith("5") or k.startswith("transport")
+                            for k in r["errors"]
+                        ):
                             print("  server errors (log tail):\n" + _error_lines(logfile))
                     med = {k: statistics.median(r[k] for r in reps) for k in ("checkouts_per_s",)}
                     for part in ("checkout_ms", "flow_ms"):
-                        med[part] = {q: statistics.median(r[part][q] for r in reps) for q in ("p50", "p95", "p99")}
-                    summary = {**cfg, "median": med, "all_ok": all(r["verification"]["ok"] for r in reps),
-                               "oversold_units": sum(r["verification"]["oversold_units"] for r in reps)}
+                        med[part] = {
+                            q: statistics.median(r[part][q] for r in reps)
+                            for q in ("p50", "p95", "p99")
+                        }
+                    summary = {
+                        **cfg,
+                        "median": med,
+                        "all_ok": all(r["verification"]["ok"] for r in reps),
+                        "oversold_units": sum(r["verification"]["oversold_units"] for r in reps),
+                    }
                     configs.append(summary)
-                    print(f"  median of {len(reps)}: {med['checkouts_per_s']:.1f} checkouts/s, checkout p99 "
-                          f"{med['checkout_ms']['p99']:.1f} ms, flow p99 {med['flow_ms']['p99']:.1f} ms")
+                    print(
+                        f"  median of {len(reps)}: {med['checkouts_per_s']:.1f} checkouts/s, checkout p99 "
+                        f"{med['checkout_ms']['p99']:.1f} ms, flow p99 {med['flow_ms']['p99']:.1f} ms"
+                    )
     fast = [c for c in configs if c["median"]["checkout_ms"]["p99"] < TARGET_P99_MS and c["all_ok"]]
     best = max(fast or configs, key=lambda c: c["median"]["checkouts_per_s"])
-    met = (best["median"]["checkouts_per_s"] >= TARGET_CPS and best["median"]["checkout_ms"]["p99"] < TARGET_P99_MS
-           and best["all_ok"] and best["oversold_units"] == 0)
-    print(f"\nbest: workers {best['workers']}, pool {best['pool_size']}, concurrency {best['concurrency']}: "
-          f"{best['median']['checkouts_per_s']:.1f} checkouts/s, checkout p99 {best['median']['checkout_ms']['p99']:.1f}"
-          f" ms, oversold {best['oversold_units']} -> target ({TARGET_CPS:.0f}/s, p99 < {TARGET_P99_MS:.0f} ms, "
-          f"zero oversell) {'MET' if met else 'NOT MET'}")
+    met = (
+        best["median"]["checkouts_per_s"] >= TARGET_CPS
+        and best["median"]["checkout_ms"]["p99"] < TARGET_P99_MS
+        and best["all_ok"]
+        and best["oversold_units"] == 0
+    )
+    print(
+        f"\nbest: workers {best['workers']}, pool {best['pool_size']}, concurrency {best['concurrency']}: "
+        f"{best['median']['checkouts_per_s']:.1f} checkouts/s, checkout p99 {best['median']['checkout_ms']['p99']:.1f}"
+        f" ms, oversold {best['oversold_units']} -> target ({TARGET_CPS:.0f}/s, p99 < {TARGET_P99_MS:.0f} ms, "
+        f"zero oversell) {'MET' if met else 'NOT MET'}"
+    )
     print(f"(other processes shared the CPUs: load average at end {os.getloadavg()})")
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
-                                         "configs": configs, "best": best, "target_met": met, "runs": runs,
-                                         "loadavg_at_end": os.getloadavg()}, indent=2, default=str))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "configs": configs,
+                    "best": best,
+                    "target_met": met,
+                    "runs": runs,
+                    "loadavg_at_end": os.getloadavg(),
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 0 if all(c["all_ok"] for c in configs) else 1
 
 

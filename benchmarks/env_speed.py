@@ -37,7 +37,9 @@ def best_of(fn: object, repeats: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--steps", type=int, default=100_000, help="single-env steps per repeat")
     ap.add_argument("--skus", type=int, default=6_000, help="SKU-locations in the batch")
     ap.add_argument("--days", type=int, default=365, help="batched periods per repeat")
@@ -63,7 +65,9 @@ def main() -> None:
     t_single = best_of(single, a.repeats)
     t_reset = best_of(lambda: env.reset(seed=1), 20)
 
-    batch = BatchedReplenishment(a.skus, penalty_cost=9.0, lead_time=2, episode_length=10**9, seed=0)
+    batch = BatchedReplenishment(
+        a.skus, penalty_cost=9.0, lead_time=2, episode_length=10**9, seed=0
+    )
     batch.reset()
     act = np.full(a.skus, 20)
 
@@ -85,9 +89,15 @@ def main() -> None:
                 pricing.reset()
 
     t_price = best_of(price_steps, a.repeats)
-    print(f"single-SKU Replenishment-v0 (gymnasium.make, wrappers on): {a.steps / t_single:,.0f} steps/s (target >= 20,000)")
-    print(f"batched Replenishment, {a.skus:,} SKU-locations: {a.skus * a.days / t_batch:,.0f} SKU-location-days/s (target >= 5,000,000)")
-    print(f"reset: single {t_reset * 1e3:.3f} ms, batched ({a.skus:,}) {t_breset * 1e3:.3f} ms (target < 100 ms)")
+    print(
+        f"single-SKU Replenishment-v0 (gymnasium.make, wrappers on): {a.steps / t_single:,.0f} steps/s (target >= 20,000)"
+    )
+    print(
+        f"batched Replenishment, {a.skus:,} SKU-locations: {a.skus * a.days / t_batch:,.0f} SKU-location-days/s (target >= 5,000,000)"
+    )
+    print(
+        f"reset: single {t_reset * 1e3:.3f} ms, batched ({a.skus:,}) {t_breset * 1e3:.3f} ms (target < 100 ms)"
+    )
     print(f"single DynamicPricing-v0: {n_p / t_price:,.0f} steps/s")
 
 

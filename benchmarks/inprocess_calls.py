@@ -40,11 +40,24 @@ KINDS = ("create_cart", "set_cart_line", "checkout", "transition_order", "pos_sa
 def run(flows: int, *, key: bool, n_skus: int = 50) -> dict[str, float]:
     """CPU ms per call of each kind over ``flows`` flows (after 20 warm-up flows)."""
     staff = InProcessClient.for_sqlite(":memory:", ManualClock())
-    rows = [SkuImportRow(sku=f"S{i}", product=f"P{i}", name=f"Item {i}", category="C", cost_cents=100,
-                         list_price_cents=200) for i in range(n_skus)]
+    rows = [
+        SkuImportRow(
+            sku=f"S{i}",
+            product=f"P{i}",
+            name=f"Item {i}",
+            category="C",
+            cost_cents=100,
+            list_price_cents=200,
+        )
+        for i in range(n_skus)
+    ]
     staff.import_skus(rows)
-    staff.create_location(LocationCreate(code="W", kind=LocationKind.STORE, name="Store", lat=1, lon=1))
-    staff.receive(ReceiptCreate(location="W", lines=[StockLine(sku=r.sku, quantity=10**6) for r in rows]))
+    staff.create_location(
+        LocationCreate(code="W", kind=LocationKind.STORE, name="Store", lat=1, lon=1)
+    )
+    staff.receive(
+        ReceiptCreate(location="W", lines=[StockLine(sku=r.sku, quantity=10**6) for r in rows])
+    )
     shopper = staff.as_principal("customer", customer_id="c1")
     spent = dict.fromkeys(KINDS, 0.0)
     calls = dict.fromkeys(KINDS, 0)
@@ -57,16 +70,30 @@ def run(flows: int, *, key: bool, n_skus: int = 50) -> dict[str, float]:
         return out
 
     def flow(i: int) -> None:
-        cart = timed("create_cart", lambda: shopper.create_cart(CartCreate(channel=Channel.WEB, location="W")))
+        cart = timed(
+            "create_cart",
+            lambda: shopper.create_cart(CartCreate(channel=Channel.WEB, location="W")),
+        )
         cid = cart.id  # type: ignore[attr-defined]
-        timed("set_cart_line", lambda: shopper.set_cart_line(cid, CartLineSet(sku=f"S{i % n_skus}", quantity=1)))
-        order = timed("checkout", lambda: shopper.checkout(
-            CheckoutRequest(cart_id=cid), idempotency_key=uuid.uuid4().hex if key else None))
+        timed(
+            "set_cart_line",
+            lambda: shopper.set_cart_line(cid, CartLineSet(sku=f"S{i % n_skus}", quantity=1)),
+        )
+        order = timed(
+            "checkout",
+            lambda: shopper.checkout(
+                CheckoutRequest(cart_id=cid), idempotency_key=uuid.uuid4().hex if key else None
+            ),
+        )
         oid = order.id  # type: ignore[attr-defined]
         for to in (OrderStatus.ALLOCATED, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
             timed("transition_order", lambda to=to: staff.transition_order(oid, to))  # type: ignore[misc]
-        timed("pos_sales", lambda: staff.pos_sales(
-            PosSaleBatch(location="W", sales=[PosSale(sku=f"S{(i + 1) % n_skus}", quantity=1)])))
+        timed(
+            "pos_sales",
+            lambda: staff.pos_sales(
+                PosSaleBatch(location="W", sales=[PosSale(sku=f"S{(i + 1) % n_skus}", quantity=1)])
+            ),
+        )
 
     for i in range(20):
         flow(i)

@@ -80,8 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mean", type=float, default=5.0, help="Poisson demand mean")
     parser.add_argument("--penalties", type=float, nargs="+", default=[4, 9, 19, 39])
     parser.add_argument("--lead-times", type=int, nargs="+", default=[1, 2, 3, 4])
-    parser.add_argument("--tolerance", type=float, default=1e-5,
-                        help="width of the Odoni bounds at which value iteration stops")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-5,
+        help="width of the Odoni bounds at which value iteration stops",
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -99,11 +103,14 @@ def main(argv: list[str] | None = None) -> int:
             )
     total = time.perf_counter() - start
     print(markdown(rows))
-    print(f"\n{len(rows)} cases in {total:.1f} s on {platform.machine()} "
-          f"({platform.python_implementation()} {platform.python_version()})")
+    print(
+        f"\n{len(rows)} cases in {total:.1f} s on {platform.machine()} "
+        f"({platform.python_implementation()} {platform.python_version()})"
+    )
     if args.out:
-        args.out.write_text(json.dumps({"mean": args.mean, "rows": rows,
-                                        "total_seconds": total}, indent=2))
+        args.out.write_text(
+            json.dumps({"mean": args.mean, "rows": rows, "total_seconds": total}, indent=2)
+        )
     return 0
 
 

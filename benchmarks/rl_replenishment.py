@@ -47,18 +47,33 @@ def run_case(args: tuple[int, int, float, int, str | None, int]) -> dict[str, An
     cfg = load_config(ROOT / "configs" / "rl" / "replenishment.yaml")
     kwargs = dict(cfg.env_kwargs, penalty_cost=float(p), lead_time=lead, demand_mean=5.0)
     out_dir = (artifacts or "/tmp/shopsphere-rl-bench") + f"/p{p}-L{lead}"
-    cfg = type(cfg).from_mapping({
-        **cfg.to_dict(), "name": f"replenishment-p{p}-L{lead}", "env_kwargs": kwargs,
-        "seed": seed, "time_budget_s": budget, "eval_every": 100_000 if lead >= 4 else 50_000, "total_timesteps": total_steps, "output_dir": out_dir,
-    })
+    cfg = type(cfg).from_mapping(
+        {
+            **cfg.to_dict(),
+            "name": f"replenishment-p{p}-L{lead}",
+            "env_kwargs": kwargs,
+            "seed": seed,
+            "time_budget_s": budget,
+            "eval_every": 100_000 if lead >= 4 else 50_000,
+            "total_timesteps": total_steps,
+            "output_dir": out_dir,
+        }
+    )
     t0 = time.monotonic()
     result = train(cfg)
     rl = float(result.best_metric) if result.best_metric is not None else float("nan")
     return {
-        "p": p, "L": lead, "optimal": opt, "base_stock": bs.average_cost,
-        "base_stock_S": bs.base_stock, "capped": cbs.average_cost,
-        "capped_S": cbs.base_stock, "capped_cap": cbs.cap, "rl": rl,
-        "rl_steps": int(result.model.num_timesteps), "train_s": time.monotonic() - t0,
+        "p": p,
+        "L": lead,
+        "optimal": opt,
+        "base_stock": bs.average_cost,
+        "base_stock_S": bs.base_stock,
+        "capped": cbs.average_cost,
+        "capped_S": cbs.base_stock,
+        "capped_cap": cbs.cap,
+        "rl": rl,
+        "rl_steps": int(result.model.num_timesteps),
+        "train_s": time.monotonic() - t0,
         "history": result.history,
     }
 
@@ -69,12 +84,18 @@ def gap(value: float, opt: float) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cases", nargs="*", default=None, help="p:L pairs (default: all 16)")
     ap.add_argument("--budget", type=float, default=120.0, help="training seconds per case")
     ap.add_argument("--processes", type=int, default=2)
-    ap.add_argument("--total-steps", type=int, default=1_000_000,
-                    help="PPO steps per case (the learning rate decays over them; --budget may stop earlier)")
+    ap.add_argument(
+        "--total-steps",
+        type=int,
+        default=1_000_000,
+        help="PPO steps per case (the learning rate decays over them; --budget may stop earlier)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     ap.add_argument("--artifacts", default=None, help="folder for run outputs and artifacts")
@@ -90,14 +111,18 @@ def main() -> None:
     header = f"{'p':>3} {'L':>2} {'optimal':>8} {'base-stock':>11} {'capped BS':>10} {'PPO':>8} {'BS gap':>7} {'CBS gap':>8} {'PPO gap':>8} {'steps':>9}"
     print(header)
     for r in rows:
-        print(f"{r['p']:>3} {r['L']:>2} {r['optimal']:8.4f} {r['base_stock']:11.4f} {r['capped']:10.4f} "
-              f"{r['rl']:8.4f} {gap(r['base_stock'], r['optimal']):6.2f}% {gap(r['capped'], r['optimal']):7.2f}% "
-              f"{gap(r['rl'], r['optimal']):7.2f}% {r['rl_steps']:>9}")
+        print(
+            f"{r['p']:>3} {r['L']:>2} {r['optimal']:8.4f} {r['base_stock']:11.4f} {r['capped']:10.4f} "
+            f"{r['rl']:8.4f} {gap(r['base_stock'], r['optimal']):6.2f}% {gap(r['capped'], r['optimal']):7.2f}% "
+            f"{gap(r['rl'], r['optimal']):7.2f}% {r['rl_steps']:>9}"
+        )
     within = sum(gap(r["rl"], r["optimal"]) <= 1.0 for r in rows)
     beats = sum(r["rl"] < r["capped"] for r in rows)
-    print(f"PPO within 1% of optimal on {within}/{len(rows)} cases; beats capped base-stock on "
-          f"{beats}/{len(rows)}; {a.budget:.0f} s training per case, {a.processes} processes, "
-          f"{time.monotonic() - t0:.0f} s wall")
+    print(
+        f"PPO within 1% of optimal on {within}/{len(rows)} cases; beats capped base-stock on "
+        f"{beats}/{len(rows)}; {a.budget:.0f} s training per case, {a.processes} processes, "
+        f"{time.monotonic() - t0:.0f} s wall"
+    )
     if a.out:
         a.out.write_text(json.dumps(rows, indent=2))
 

@@ -48,8 +48,10 @@ def one_run(path: Path | Any, days: int | None) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     k = out.kpis
     api_ms = sum(s.get("total_ms", 0.0) for s in k["api"].values())
-    setup_ms = sum(k["api"].get(m, {}).get("total_ms", 0.0)
-                   for m in ("import_skus", "create_location", "create_category"))
+    setup_ms = sum(
+        k["api"].get(m, {}).get("total_ms", 0.0)
+        for m in ("import_skus", "create_location", "create_category")
+    )
     return {
         "days": out.result.book.days,
         "sessions": out.result.book.data["sessions"].sum(),
@@ -63,7 +65,10 @@ def one_run(path: Path | Any, days: int | None) -> dict[str, Any]:
 
 def bench(path: Path | Any, days: int | None, repeats: int) -> dict[str, Any]:
     runs = [one_run(path, days) for _ in range(repeats)]
-    med = {key: statistics.median(r[key] for r in runs) for key in ("wall_s", "engine_s", "api_share", "setup_s")}
+    med = {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("wall_s", "engine_s", "api_share", "setup_s")
+    }
     sessions = int(runs[0]["sessions"])
     med["sessions"] = sessions
     med["days"] = runs[0]["days"]
@@ -74,28 +79,41 @@ def bench(path: Path | Any, days: int | None, repeats: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--baseline", default=str(ROOT / "scenarios" / "baseline.yaml"))
     ap.add_argument("--large", default=str(ROOT / "scenarios" / "large.yaml"))
     ap.add_argument("--repeats", type=int, default=3, help="runs per figure (median reported)")
-    ap.add_argument("--large-days", type=int, default=3, help="days of large.yaml to run (90 = all)")
+    ap.add_argument(
+        "--large-days", type=int, default=3, help="days of large.yaml to run (90 = all)"
+    )
     ap.add_argument("--skip-large", action="store_true")
-    ap.add_argument("--large-store-only", action="store_true",
-                    help="run large.yaml with every session in store (no per-order online API calls)")
+    ap.add_argument(
+        "--large-store-only",
+        action="store_true",
+        help="run large.yaml with every session in store (no per-order online API calls)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     from scenarios.schema import load_scenario
 
-    print("twin speed, in-process mode (SQLite service layer, simulated clock), one process = one core")
+    print(
+        "twin speed, in-process mode (SQLite service layer, simulated clock), one process = one core"
+    )
     b = bench(Path(args.baseline), None, args.repeats)
-    print(f"baseline.yaml: {b['days']} days, {b['sessions']:,} sessions, {b['api_calls']:,} API calls; "
-          f"median of {b['repeats']}: wall {b['wall_s']:.1f} s, {b['sessions_per_s']:,.0f} sessions/s "
-          f"(target >= 5,000), {100 * b['api_share']:.0f}% of the time inside API calls")
+    print(
+        f"baseline.yaml: {b['days']} days, {b['sessions']:,} sessions, {b['api_calls']:,} API calls; "
+        f"median of {b['repeats']}: wall {b['wall_s']:.1f} s, {b['sessions_per_s']:,.0f} sessions/s "
+        f"(target >= 5,000), {100 * b['api_share']:.0f}% of the time inside API calls"
+    )
     s = bench(store_only(Path(args.baseline)), None, args.repeats)
-    print(f"baseline.yaml, store channel only: {s['sessions']:,} sessions, {s['api_calls']:,} API calls; "
-          f"median of {s['repeats']}: wall {s['wall_s']:.1f} s, {s['sessions_per_s']:,.0f} sessions/s, "
-          f"{100 * s['api_share']:.0f}% inside API calls")
+    print(
+        f"baseline.yaml, store channel only: {s['sessions']:,} sessions, {s['api_calls']:,} API calls; "
+        f"median of {s['repeats']}: wall {s['wall_s']:.1f} s, {s['sessions_per_s']:,.0f} sessions/s, "
+        f"{100 * s['api_share']:.0f}% inside API calls"
+    )
     if args.skip_large:
         return
     sc = load_scenario(args.large)
@@ -105,9 +123,11 @@ def main() -> None:
     full = g["setup_s"] + per_day * sc.duration_days + (g["wall_s"] - g["engine_s"])
     label = "measured" if days == sc.duration_days else f"extrapolated from {days} days"
     what = "large.yaml (store channel only)" if args.large_store_only else "large.yaml"
-    print(f"{what}: {days} of {sc.duration_days} days, {g['sessions']:,} sessions, "
-          f"{g['api_calls']:,} API calls, wall {g['wall_s']:.1f} s ({g['sessions_per_s']:,.0f} sessions/s, "
-          f"{100 * g['api_share']:.0f}% inside API calls)")
+    print(
+        f"{what}: {days} of {sc.duration_days} days, {g['sessions']:,} sessions, "
+        f"{g['api_calls']:,} API calls, wall {g['wall_s']:.1f} s ({g['sessions_per_s']:,.0f} sessions/s, "
+        f"{100 * g['api_share']:.0f}% inside API calls)"
+    )
     print(f"{what} full run: {full:,.0f} s ({label}; target < 300 s)")
 
 

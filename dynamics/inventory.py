@@ -364,12 +364,24 @@ def scalar_step(
         sales = demand if demand < available else available
         lost = demand - sales
         end_on_hand = available - sales
-        return (end_on_hand, 0, arrivals, sales, lost,
-                holding_cost * end_on_hand + penalty_cost * lost)
+        return (
+            end_on_hand,
+            0,
+            arrivals,
+            sales,
+            lost,
+            holding_cost * end_on_hand + penalty_cost * lost,
+        )
     required = demand + backorders
     sales = required if required < available else available
     end_bo = required - sales
     end_on_hand = available - sales
     new_bo = end_bo - backorders if end_bo > backorders else 0
-    return (end_on_hand, end_bo, arrivals, sales, new_bo,
-            holding_cost * end_on_hand + penalty_cost * end_bo)
+    return (
+        end_on_hand,
+        end_bo,
+        arrivals,
+        sales,
+        new_bo,
+        holding_cost * end_on_hand + penalty_cost * end_bo,
+    )

@@ -31,8 +31,11 @@ class _Package(types.ModuleType):
     """This package's module type: makes the ``evaluate`` submodule callable when it is bound."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if (name == "evaluate" and isinstance(value, types.ModuleType)
-                and not isinstance(value, _CallableModule)):
+        if (
+            name == "evaluate"
+            and isinstance(value, types.ModuleType)
+            and not isinstance(value, _CallableModule)
+        ):
             value.__class__ = _CallableModule
         super().__setattr__(name, value)
 

@@ -117,7 +117,9 @@ class ArtifactReplenishmentPolicy:
             pipe = pipe[:, :L]
         elif pipe.shape[1] < L:
             pipe = np.pad(pipe, ((0, 0), (0, L - pipe.shape[1])))
-        net = np.asarray(observation.on_hand, np.float64) - np.asarray(observation.backorders, np.float64)
+        net = np.asarray(observation.on_hand, np.float64) - np.asarray(
+            observation.backorders, np.float64
+        )
         if L == 0:
             return np.column_stack([net, net])
         x = net + pipe[:, 0]
@@ -161,7 +163,9 @@ class ArtifactPricingPolicy:
                 "artifacts can"
             )
         if minor_units_per_price_unit < 1:
-            raise PricingError("minor_units_per_price_unit", minor_units_per_price_unit, "must be >= 1")
+            raise PricingError(
+                "minor_units_per_price_unit", minor_units_per_price_unit, "must be >= 1"
+            )
         kw = policy.manifest.env_kwargs
         self.stock = int(kw.get("stock", 20))
         self.horizon = int(kw.get("horizon", 20))
@@ -175,13 +179,20 @@ class ArtifactPricingPolicy:
             PricingError: a SKU has more units or more days left than the artifact was trained
                 for (naming the field and the value).
         """
-        for name, values, limit in (("on_hand", observation.on_hand, self.stock),
-                                    ("days_left", observation.days_left, self.horizon)):
+        for name, values, limit in (
+            ("on_hand", observation.on_hand, self.stock),
+            ("days_left", observation.days_left, self.horizon),
+        ):
             over = values > limit
             if np.any(over):
-                raise PricingError(name, int(values[over][0]),
-                                   f"exceeds the artifact's trained {name} limit {limit}")
-        obs = np.column_stack([observation.on_hand / self.stock, observation.days_left / self.horizon])
+                raise PricingError(
+                    name,
+                    int(values[over][0]),
+                    f"exceeds the artifact's trained {name} limit {limit}",
+                )
+        obs = np.column_stack(
+            [observation.on_hand / self.stock, observation.days_left / self.horizon]
+        )
         price = self.artifact.decide(obs)[:, 0] * self.minor_units
         live = observation.days_left > 0
         target = np.where(live, price, observation.price_cents.astype(np.float64))

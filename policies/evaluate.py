@@ -68,7 +68,9 @@ class EvaluationResult:
         return self.ci_low <= value <= self.ci_high
 
 
-def _draw(cdf: NDArray[np.float64], rng: np.random.Generator, shape: tuple[int, int]) -> NDArray[np.int64]:
+def _draw(
+    cdf: NDArray[np.float64], rng: np.random.Generator, shape: tuple[int, int]
+) -> NDArray[np.int64]:
     u = rng.random(shape)
     return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1).astype(np.int64)
 
@@ -126,7 +128,9 @@ def evaluate(
     mean_v = np.full(n, mean)
     std_v = np.full(n, std)
     lead_v = np.full(n, L, dtype=np.int64)
-    hist: NDArray[Any] | None = np.full((n, history), round(mean), dtype=np.int64) if history else None
+    hist: NDArray[Any] | None = (
+        np.full((n, history), round(mean), dtype=np.int64) if history else None
+    )
 
     total = warm + periods
     per_batch = periods // batches
@@ -140,9 +144,16 @@ def evaluate(
         if t % chunk == 0 and t:
             draws = _draw(cdf, rng, (min(chunk, total - t), n))
         obs = ReplenishmentObservation(
-            on_hand=state.on_hand, pipeline=state.pipeline, backorders=state.backorders,
-            lead_time=lead_v, period=t, demand_mean=mean_v, demand_std=std_v,
-            demand_history=hist, holding_cost=None, penalty_cost=None,
+            on_hand=state.on_hand,
+            pipeline=state.pipeline,
+            backorders=state.backorders,
+            lead_time=lead_v,
+            period=t,
+            demand_mean=mean_v,
+            demand_std=std_v,
+            demand_history=hist,
+            holding_cost=None,
+            penalty_cost=None,
         )
         orders = np.asarray(policy.decide(obs).orders)
         if orders.shape != (n,) or (orders < 0).any():
@@ -150,8 +161,13 @@ def evaluate(
         d = draws[t % chunk]
         before_bo = state.backorders
         state, r = inventory_step(
-            state, orders, d, lost_sales=instance.lost_sales,
-            holding_cost=instance.holding, penalty_cost=instance.penalty, validate=False,
+            state,
+            orders,
+            d,
+            lost_sales=instance.lost_sales,
+            holding_cost=instance.holding,
+            penalty_cost=instance.penalty,
+            validate=False,
         )
         if hist is not None:
             hist = np.concatenate([hist[:, 1:], d[:, None]], axis=1)

@@ -166,8 +166,7 @@ def create(kind: str, name: str, params: Mapping[str, Any] | None = None, **kwar
         unknown = sorted(set(merged) - set(allowed))
         if unknown:
             raise PolicyParameterError(
-                f"{kind} policy {name!r} has no parameter(s) {unknown}; "
-                f"allowed: {sorted(allowed)}"
+                f"{kind} policy {name!r} has no parameter(s) {unknown}; allowed: {sorted(allowed)}"
             )
     missing = sorted(
         p.name

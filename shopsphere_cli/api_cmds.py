@@ -16,10 +16,16 @@ import typer
 log = logging.getLogger(__name__)
 
 db_app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
-key_app = typer.Typer(help="API keys (stored hashed; the token is shown once).", no_args_is_help=True)
+key_app = typer.Typer(
+    help="API keys (stored hashed; the token is shown once).", no_args_is_help=True
+)
 
-DB_OPTION = typer.Option(None, "--db", help="Database URL (default: SHOPSPHERE_DATABASE_URL or "
-                         "sqlite:///./shopsphere.db), e.g. postgresql+psycopg://user:pw@host:5432/db.")
+DB_OPTION = typer.Option(
+    None,
+    "--db",
+    help="Database URL (default: SHOPSPHERE_DATABASE_URL or "
+    "sqlite:///./shopsphere.db), e.g. postgresql+psycopg://user:pw@host:5432/db.",
+)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -58,7 +64,9 @@ def _upgrade(url: str) -> None:
     try:
         upgrade_schema(engine)
     except OperationalError as exc:
-        raise _fail(f"cannot reach database {_safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}") from None
+        raise _fail(
+            f"cannot reach database {_safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}"
+        ) from None
     finally:
         engine.dispose()
 
@@ -69,8 +77,10 @@ def serve(
     workers: int = typer.Option(1, min=1, max=64, help="uvicorn worker processes."),
     db: str | None = DB_OPTION,
     migrate: bool | None = typer.Option(
-        None, "--migrate/--no-migrate",
-        help="Run migrations before serving (default: on in development mode, off in production)."),
+        None,
+        "--migrate/--no-migrate",
+        help="Run migrations before serving (default: on in development mode, off in production).",
+    ),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve the commerce API (FastAPI + uvicorn) under /v1; OpenAPI at /docs."""
@@ -81,13 +91,28 @@ def serve(
         _upgrade(settings.database_url)
     from api.db import connection_budget_warning
 
-    budget = connection_budget_warning(settings.database_url, workers, settings.connections_per_worker)
+    budget = connection_budget_warning(
+        settings.database_url, workers, settings.connections_per_worker
+    )
     if budget:
         log.warning("connection budget: %s", budget)
-    log.info("serving %s on http://%s:%d with %d worker(s), mode %s", _safe_url(settings.database_url),
-             host, port, workers, settings.mode)
-    uvicorn.run("api.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, timeout_keep_alive=30)
+    log.info(
+        "serving %s on http://%s:%d with %d worker(s), mode %s",
+        _safe_url(settings.database_url),
+        host,
+        port,
+        workers,
+        settings.mode,
+    )
+    uvicorn.run(
+        "api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        timeout_keep_alive=30,
+    )
 
 
 @db_app.command("upgrade")
@@ -101,7 +126,9 @@ def db_upgrade(db: str | None = DB_OPTION) -> None:
 @key_app.command("create")
 def apikey_create(
     role: str = typer.Option(..., help="customer, staff or service."),
-    customer_id: str | None = typer.Option(None, "--customer-id", help="Required for (and only for) customer keys."),
+    customer_id: str | None = typer.Option(
+        None, "--customer-id", help="Required for (and only for) customer keys."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Create an API key and print its token (only its hash is stored)."""
@@ -119,8 +146,10 @@ def apikey_create(
     except CommerceError as exc:
         raise _fail(exc.message) from None
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(f"cannot store the key in {_safe_url(settings.database_url)} (did you run "
-                    f"`shopsphere db upgrade`?): {str(exc.orig).strip().splitlines()[0]}") from None
+        raise _fail(
+            f"cannot store the key in {_safe_url(settings.database_url)} (did you run "
+            f"`shopsphere db upgrade`?): {str(exc.orig).strip().splitlines()[0]}"
+        ) from None
     finally:
         engine.dispose()
     typer.echo(token)

@@ -45,16 +45,26 @@ def describe(kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
         rows = []
         for name in names:
             doc = inspect.getdoc(registry.get(k, name)) or ""
-            params = [{"name": p.name, "required": p.default is inspect.Parameter.empty,
-                       "default": _default(p)} for p in registry.parameters(k, name).values()]
-            rows.append({"name": name, "summary": doc.splitlines()[0] if doc else "", "params": params})
+            params = [
+                {
+                    "name": p.name,
+                    "required": p.default is inspect.Parameter.empty,
+                    "default": _default(p),
+                }
+                for p in registry.parameters(k, name).values()
+            ]
+            rows.append(
+                {"name": name, "summary": doc.splitlines()[0] if doc else "", "params": params}
+            )
         out[k] = rows
     return out
 
 
 @policies_app.command("list")
 def list_cmd(
-    kind: str | None = typer.Option(None, "--kind", help="Only this kind (replenishment, pricing, forecasting)."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only this kind (replenishment, pricing, forecasting)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Registered policies by kind with their parameters (required ones marked *)."""
@@ -72,8 +82,10 @@ def list_cmd(
         typer.echo(f"{k}:")
         width = max((len(r["name"]) for r in rows), default=0)
         for r in rows:
-            params = ", ".join(p["name"] + "*" if p["required"] else f"{p['name']}={p['default']}"
-                               for p in r["params"])
+            params = ", ".join(
+                p["name"] + "*" if p["required"] else f"{p['name']}={p['default']}"
+                for p in r["params"]
+            )
             typer.echo(f"  {r['name']:<{width}}  ({params})  {r['summary']}")
 
 

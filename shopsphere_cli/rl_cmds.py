@@ -16,7 +16,9 @@ from typing import Any
 
 import typer
 
-registry_app = typer.Typer(name="registry", help="The RL policy registry (validated artifacts).", no_args_is_help=True)
+registry_app = typer.Typer(
+    name="registry", help="The RL policy registry (validated artifacts).", no_args_is_help=True
+)
 
 DEFAULT_REGISTRY = Path("registry")
 
@@ -32,7 +34,9 @@ def train_cmd(
     seed: int | None = typer.Option(None, "--seed", help="Override the seed."),
     out: str | None = typer.Option(None, "--out", help="Override output_dir."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    register: Path | None = typer.Option(None, "--register", help="Register the artifact as a candidate in this registry."),
+    register: Path | None = typer.Option(
+        None, "--register", help="Register the artifact as a candidate in this registry."
+    ),
 ) -> None:
     """Train a policy from CONFIG.yaml; writes logs, checkpoints and the artifact."""
     from policies.rl.train import TrainConfigError, load_config, train
@@ -40,19 +44,25 @@ def train_cmd(
     if not config.exists():
         _fail(f"config file {config} does not exist")
     try:
-        cfg = load_config(config, total_timesteps=steps, seed=seed, output_dir=out, progress_bar=progress)
+        cfg = load_config(
+            config, total_timesteps=steps, seed=seed, output_dir=out, progress_bar=progress
+        )
     except TrainConfigError as exc:
         _fail(f"{config}: {exc}")
         return
     result = train(cfg)
-    typer.echo(f"trained {cfg.name}: {result.model.num_timesteps} steps; artifact in {result.output_dir / 'artifact'}")
+    typer.echo(
+        f"trained {cfg.name}: {result.model.num_timesteps} steps; artifact in {result.output_dir / 'artifact'}"
+    )
     if result.best_metric is not None:
         typer.echo(f"best exact evaluation: {result.best_metric:.4f}")
     if register is not None:
         from policies.artifacts import Registry
 
         entry = Registry(register).register(result.policy)
-        typer.echo(f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}")
+        typer.echo(
+            f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}"
+        )
 
 
 def _load_any(artifact: str, registry: Path, version: str | None) -> Any:
@@ -64,7 +74,9 @@ def _load_any(artifact: str, registry: Path, version: str | None) -> Any:
         reg = Registry(registry)
         version = version or reg.entries(artifact)[-1].version if reg.entries(artifact) else version
         if version is None:
-            _fail(f"no artifact folder or registered policy named {artifact!r} (registry {registry})")
+            _fail(
+                f"no artifact folder or registered policy named {artifact!r} (registry {registry})"
+            )
         return reg.load_candidate(artifact, version)  # type: ignore[arg-type]
     except ArtifactError as exc:
         _fail(str(exc))
@@ -93,19 +105,25 @@ def evaluate_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{policy.manifest.name} on {policy.manifest.env_id} {policy.manifest.env_kwargs}")
+    table = Table(
+        title=f"{policy.manifest.name} on {policy.manifest.env_id} {policy.manifest.env_kwargs}"
+    )
     for col in ("policy", "parameters", "value", "95% CI", "exact", "gap to optimum"):
         table.add_column(col)
     for r in rows:
         gap = "" if r.get("gap_pct") is None else f"{r['gap_pct']:.2f}%"
         exact = "" if r.get("exact") is None else f"{r['exact']:.4f}"
-        table.add_row(r["policy"], r["params"], f"{r['mean']:.4f}", f"± {r['half_width']:.4f}", exact, gap)
+        table.add_row(
+            r["policy"], r["params"], f"{r['mean']:.4f}", f"± {r['half_width']:.4f}", exact, gap
+        )
     Console().print(table)
 
 
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="A training output folder (model.zip, config.yaml)."),
-    out: Path | None = typer.Option(None, "--out", help="Artifact folder (default RUN_DIR/artifact)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Artifact folder (default RUN_DIR/artifact)."
+    ),
 ) -> None:
     """Export a saved stable-baselines3 model to a framework-free artifact."""
     from policies.rl.compare import export_run
@@ -125,12 +143,15 @@ def registry_list(registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"))
     if not entries:
         typer.echo(f"registry {registry} is empty")
     for e in entries:
-        typer.echo(f"{e.name:30} {e.version}  {e.status:9}  {e.env_id:40} {e.algo:4} {e.artifact_sha256[:12]}")
+        typer.echo(
+            f"{e.name:30} {e.version}  {e.status:9}  {e.env_id:40} {e.algo:4} {e.artifact_sha256[:12]}"
+        )
 
 
 @registry_app.command("show")
 def registry_show(
-    name: str, version: str | None = typer.Option(None, "--version"),
+    name: str,
+    version: str | None = typer.Option(None, "--version"),
     registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"),
 ) -> None:
     """Manifest, status and validation report of one version (default: the newest)."""
@@ -147,16 +168,37 @@ def registry_show(
         _fail(str(exc))
         return
     manifest = json.loads((e.path / "manifest.json").read_text())
-    typer.echo(json.dumps({
-        "name": e.name, "version": e.version, "status": e.status, "sha256": e.artifact_sha256,
-        "manifest": {k: manifest[k] for k in ("env_id", "env_kwargs", "algo", "seed", "training_steps", "git_commit", "created_at")},
-        "validation": report.to_json() if report else None,
-    }, indent=2, default=str))
+    typer.echo(
+        json.dumps(
+            {
+                "name": e.name,
+                "version": e.version,
+                "status": e.status,
+                "sha256": e.artifact_sha256,
+                "manifest": {
+                    k: manifest[k]
+                    for k in (
+                        "env_id",
+                        "env_kwargs",
+                        "algo",
+                        "seed",
+                        "training_steps",
+                        "git_commit",
+                        "created_at",
+                    )
+                },
+                "validation": report.to_json() if report else None,
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
 
 @registry_app.command("register")
 def registry_register(
-    artifact_dir: Path, name: str | None = typer.Option(None, "--name"),
+    artifact_dir: Path,
+    name: str | None = typer.Option(None, "--name"),
     registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"),
 ) -> None:
     """Add an artifact folder to the registry as a candidate."""
@@ -167,12 +209,15 @@ def registry_register(
     except ArtifactError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}")
+    typer.echo(
+        f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}"
+    )
 
 
 @registry_app.command("promote")
 def registry_promote(
-    name: str, version: str = typer.Argument(..., help="e.g. v0001"),
+    name: str,
+    version: str = typer.Argument(..., help="e.g. v0001"),
     registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"),
     seeds: int = typer.Option(8, "--seeds", help="Seeds (one CRN replication each), >= 5."),
     periods: int = typer.Option(3000, "--periods"),
@@ -185,14 +230,21 @@ def registry_promote(
     reg = Registry(registry)
     try:
         entry = reg.entry(name, version)
-        report = validation_report(reg.load_candidate(name, version), entry.artifact_sha256,
-                                   seeds=seeds, periods=periods, alpha=alpha)
+        report = validation_report(
+            reg.load_candidate(name, version),
+            entry.artifact_sha256,
+            seeds=seeds,
+            periods=periods,
+            alpha=alpha,
+        )
         reg.promote(name, version, report)
     except (ArtifactError, ValueError) as exc:
         _fail(str(exc))
         return
-    typer.echo(f"promoted {name}/{version} to validated: beats {report.baseline} by "
-               f"{report.mean_improvement:.4f}/period over {len(report.seeds)} seeds (p = {report.p_value:.2g})")
+    typer.echo(
+        f"promoted {name}/{version} to validated: beats {report.baseline} by "
+        f"{report.mean_improvement:.4f}/period over {len(report.seeds)} seeds (p = {report.p_value:.2g})"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -46,10 +46,17 @@ def _load(path: Path) -> Any:
 def run_cmd(
     scenario: Path = typer.Argument(..., help="Scenario YAML file, e.g. scenarios/baseline.yaml."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
-    days: int | None = typer.Option(None, "--days", min=1, help="Simulated days (default: the scenario's)."),
-    out: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<name>-seed<seed>)."),
-    reconcile: bool = typer.Option(True, "--reconcile/--no-reconcile",
-                                   help="Check the twin's stock against the API's ledger at the end."),
+    days: int | None = typer.Option(
+        None, "--days", min=1, help="Simulated days (default: the scenario's)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run directory (default: runs/<name>-seed<seed>)."
+    ),
+    reconcile: bool = typer.Option(
+        True,
+        "--reconcile/--no-reconcile",
+        help="Check the twin's stock against the API's ledger at the end.",
+    ),
 ) -> None:
     """Run a scenario through the twin and the commerce API; print KPIs, write a run directory."""
     import httpx
@@ -66,39 +73,68 @@ def run_cmd(
     sc = _load(scenario)
     console = Console()
     n_days = days or sc.duration_days
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("simulated days"), TimeElapsedColumn(), console=console,
-                  transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("simulated days"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task(sc.name, total=n_days)
         try:
-            outcome = run_scenario(sc, seed=seed, days=days, out=out,
-                                   progress=lambda d, n: bar.update(task, completed=d),
-                                   keep_client=reconcile)
+            outcome = run_scenario(
+                sc,
+                seed=seed,
+                days=days,
+                out=out,
+                progress=lambda d, n: bar.update(task, completed=d),
+                keep_client=reconcile,
+            )
         except (RunError, PolicyError) as exc:
             raise _fail(str(exc)) from None
         except CommerceError as exc:
-            raise _fail(f"the commerce service refused a call: {exc} (the twin needs an empty "
-                        f"commerce database: a fresh server or SQLite file)") from None
+            raise _fail(
+                f"the commerce service refused a call: {exc} (the twin needs an empty "
+                f"commerce database: a fresh server or SQLite file)"
+            ) from None
         except httpx.HTTPError as exc:
             raise _fail(f"cannot reach the commerce service: {exc}") from None
     k = outcome.kpis
     rows = [(kpi_label(name), [format_kpi(name, k[name])]) for name in HEADLINE if name in k]
-    console.print(_kpi_table(f"{sc.name}  seed {seed if seed is not None else sc.seed}  "
-                             f"({k['days']} days after {k['warmup_days']} warm-up)", ["value"], rows))
+    console.print(
+        _kpi_table(
+            f"{sc.name}  seed {seed if seed is not None else sc.seed}  "
+            f"({k['days']} days after {k['warmup_days']} warm-up)",
+            ["value"],
+            rows,
+        )
+    )
     if reconcile and outcome.client is not None:
         rep = reconcile_stock(outcome.result, outcome.client)
         outcome.close()
         status = "[green]ok[/green]" if rep.ok else f"[red]{rep.mismatches} mismatches[/red]"
-        console.print(f"stock reconciliation (twin vs API ledger, {rep.checked} SKU-locations): {status}")
-    console.print(f"wall time {k['wall_seconds']:.1f} s, {k['sessions_per_wall_second']:,.0f} sessions/s; "
-                  f"run directory: {outcome.run_dir}")
+        console.print(
+            f"stock reconciliation (twin vs API ledger, {rep.checked} SKU-locations): {status}"
+        )
+    console.print(
+        f"wall time {k['wall_seconds']:.1f} s, {k['sessions_per_wall_second']:,.0f} sessions/s; "
+        f"run directory: {outcome.run_dir}"
+    )
 
 
 def compare_cmd(
-    scenarios: list[Path] = typer.Argument(..., help="One scenario file (with --policy), or several to compare."),
-    policy: list[str] = typer.Option([], "--policy", help="A policy variant: [kind/]name[:k=v,...]; repeat."),
+    scenarios: list[Path] = typer.Argument(
+        ..., help="One scenario file (with --policy), or several to compare."
+    ),
+    policy: list[str] = typer.Option(
+        [], "--policy", help="A policy variant: [kind/]name[:k=v,...]; repeat."
+    ),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Replications (seeds seed, seed+1, ...)."),
-    seed: int | None = typer.Option(None, "--seed", help="First seed (default: the first scenario's)."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="First seed (default: the first scenario's)."
+    ),
     days: int | None = typer.Option(None, "--days", min=1, help="Simulated days per run."),
 ) -> None:
     """Compare policies (or scenarios) side by side on common random numbers."""
@@ -113,15 +149,21 @@ def compare_cmd(
     variants: list[tuple[str, Any]] = []
     if policy:
         if len(loaded) != 1:
-            raise _fail("--policy compares policies on one scenario; give exactly one scenario file")
+            raise _fail(
+                "--policy compares policies on one scenario; give exactly one scenario file"
+            )
         base = loaded[0]
-        variants.append((f"scenario ({base.policies.replenishment.name}, {base.policies.pricing.name})", base))
+        variants.append(
+            (f"scenario ({base.policies.replenishment.name}, {base.policies.pricing.name})", base)
+        )
         for spec in policy:
             try:
                 kind, ref = parse_policy(spec)
             except RunError as exc:
                 raise _fail(str(exc)) from None
-            variants.append((spec, base.model_copy(update={"policies": with_policy(base.policies, kind, ref)})))
+            variants.append(
+                (spec, base.model_copy(update={"policies": with_policy(base.policies, kind, ref)}))
+            )
     else:
         if len(loaded) < 2:
             raise _fail("give --policy variants, or at least two scenario files")
@@ -156,8 +198,11 @@ def compare_cmd(
                 text += f" (Δ {format_kpi(name, s['diff'])})"
             cells.append(text)
         rows.append((kpi_label(name), cells))
-    console.print(_kpi_table(f"comparison over seeds {seed_list} (CRN; ± is a 95% CI across seeds)",
-                             labels, rows))
+    console.print(
+        _kpi_table(
+            f"comparison over seeds {seed_list} (CRN; ± is a 95% CI across seeds)", labels, rows
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -35,8 +35,15 @@ class Customer(mesa.Agent):
         sessions, units_bought, spend_cents: lifetime counters.
     """
 
-    def __init__(self, model: ShopModel, segment: int, home_store: int, warehouse: int,
-                 lat: float, lon: float) -> None:
+    def __init__(
+        self,
+        model: ShopModel,
+        segment: int,
+        home_store: int,
+        warehouse: int,
+        lat: float,
+        lon: float,
+    ) -> None:
         super().__init__(model)
         self.segment = segment
         self.home_store = home_store
@@ -52,7 +59,9 @@ class Customer(mesa.Agent):
         """The customer id used in the commerce API."""
         return f"C{self.unique_id:07d}"
 
-    def session(self, env: simpy.Environment, at: float, shop: Callable[[Customer], Any]) -> Generator[simpy.Event, Any, None]:
+    def session(
+        self, env: simpy.Environment, at: float, shop: Callable[[Customer], Any]
+    ) -> Generator[simpy.Event, Any, None]:
         """SimPy process: wait until ``at`` (days), then shop (``shop`` does the buying)."""
         delay = at - env.now
         if delay > 0:
@@ -73,7 +82,9 @@ class ShopModel(mesa.Model):
         rng: the customers' random stream.
     """
 
-    def __init__(self, scenario: Scenario, store_warehouse: np.ndarray, rng: np.random.Generator) -> None:
+    def __init__(
+        self, scenario: Scenario, store_warehouse: np.ndarray, rng: np.random.Generator
+    ) -> None:
         super().__init__(rng=rng)
         cust = scenario.customers
         stores = scenario.world.stores
@@ -87,23 +98,37 @@ class ShopModel(mesa.Model):
         lon0 = np.array([s.lon for s in stores])[home]
         spread = cust.home_spread_km
         lat = lat0 + gen.normal(0.0, spread / KM_PER_DEG_LAT, n)
-        lon = lon0 + gen.normal(0.0, 1.0, n) * spread / (KM_PER_DEG_LAT * np.maximum(np.cos(np.radians(lat0)), 0.05))
+        lon = lon0 + gen.normal(0.0, 1.0, n) * spread / (
+            KM_PER_DEG_LAT * np.maximum(np.cos(np.radians(lat0)), 0.05)
+        )
         lat = np.clip(lat, -90.0, 90.0)
         lon = (lon + 180.0) % 360.0 - 180.0
         self.customers: list[Customer] = [
-            Customer(self, int(segs[i]), int(home[i]), int(store_warehouse[home[i]]),
-                     float(lat[i]), float(lon[i]))
+            Customer(
+                self,
+                int(segs[i]),
+                int(home[i]),
+                int(store_warehouse[home[i]]),
+                float(lat[i]),
+                float(lon[i]),
+            )
             for i in range(n)
         ]
         n_seg, n_st = len(shares), len(stores)
         n_wh = len(scenario.world.warehouses)
         # pools[(kind, location, segment)] -> customer indices; kind 0 = store, 1 = online
-        self.store_pool = [[np.flatnonzero((home == s) & (segs == g)) for g in range(n_seg)] for s in range(n_st)]
+        self.store_pool = [
+            [np.flatnonzero((home == s) & (segs == g)) for g in range(n_seg)] for s in range(n_st)
+        ]
         wh_of = np.asarray(store_warehouse)[home]
-        self.online_pool = [[np.flatnonzero((wh_of == w) & (segs == g)) for g in range(n_seg)] for w in range(n_wh)]
+        self.online_pool = [
+            [np.flatnonzero((wh_of == w) & (segs == g)) for g in range(n_seg)] for w in range(n_wh)
+        ]
         self.all_by_segment = [np.flatnonzero(segs == g) for g in range(n_seg)]
 
-    def pick(self, online: bool, location: int, segments: np.ndarray, rng: np.random.Generator) -> list[Customer]:
+    def pick(
+        self, online: bool, location: int, segments: np.ndarray, rng: np.random.Generator
+    ) -> list[Customer]:
         """One customer per session, from the pool of ``location`` and each session's segment."""
         pools = (self.online_pool if online else self.store_pool)[location]
         out: list[Customer] = []
@@ -118,8 +143,12 @@ class ShopModel(mesa.Model):
         return out
 
 
-def form_baskets(units: np.ndarray, segment_probs: np.ndarray, basket_samplers: Sequence[Callable[[int], np.ndarray]],
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def form_baskets(
+    units: np.ndarray,
+    segment_probs: np.ndarray,
+    basket_samplers: Sequence[Callable[[int], np.ndarray]],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Group a day's demanded units at one location into shopping sessions.
 
     The units (SKU indices, one entry per unit demanded, already shuffled) are cut into

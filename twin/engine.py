@@ -95,9 +95,17 @@ class Twin:
         policies: overrides ``scenario.policies`` (for comparisons).
     """
 
-    def __init__(self, scenario: Scenario, client: CommerceClient, clock: ManualClock, *,
-                 seed: int | None = None, days: int | None = None, traffic: IO[bytes] | None = None,
-                 policies: Policies | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        client: CommerceClient,
+        clock: ManualClock,
+        *,
+        seed: int | None = None,
+        days: int | None = None,
+        traffic: IO[bytes] | None = None,
+        policies: Policies | None = None,
+    ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         self.days = int(days or scenario.duration_days)
@@ -105,8 +113,14 @@ class Twin:
             raise ValueError(f"days {self.days} must be >= 1")
         self.policies = policies or scenario.policies
         root = np.random.default_rng(self.seed)
-        (rng_catalog, rng_demand, self.rng_sessions, self.rng_supply, self.rng_subst,
-         rng_customers) = root.spawn(6)
+        (
+            rng_catalog,
+            rng_demand,
+            self.rng_sessions,
+            self.rng_supply,
+            self.rng_subst,
+            rng_customers,
+        ) = root.spawn(6)
         self.day_rngs = rng_demand.spawn(self.days)
         self.world = w = build_world(scenario, rng_catalog)
         self.env = simpy.Environment()
@@ -117,16 +131,22 @@ class Twin:
         self.events.set_names(list(w.location_codes), list(w.skus.codes))
         is_store = np.zeros(w.n_sites, dtype=bool)
         is_store[: w.n_stores] = True
-        self.kpis = KpiBook(self.days, list(w.location_codes[: w.n_sites]), is_store,
-                            scenario.catalog.holding_cost_rate_per_year,
-                            warmup=min(scenario.warmup_days, self.days - 1))
+        self.kpis = KpiBook(
+            self.days,
+            list(w.location_codes[: w.n_sites]),
+            is_store,
+            scenario.catalog.holding_cost_rate_per_year,
+            warmup=min(scenario.warmup_days, self.days - 1),
+        )
         # the twin's view of the ledger, (n_locations, n_skus) units
         self.on_hand = initial_stock(w)
         self.initial = self.on_hand.copy()
         self.reserved = np.zeros_like(self.on_hand)
         # cumulative flows per (location, SKU) since the initial stock, for reconciliation
-        self.flows = {k: np.zeros_like(self.on_hand) for k in
-                      ("receipt", "sale", "transfer_in", "transfer_out", "write_off", "return")}
+        self.flows = {
+            k: np.zeros_like(self.on_hand)
+            for k in ("receipt", "sale", "transfer_in", "transfer_out", "write_off", "return")
+        }
         self.incoming: dict[int, np.ndarray] = {}
         self.pos_qty = np.zeros((w.n_stores, w.n_skus), dtype=np.int64)
         self.pos_value = np.zeros(w.n_stores, dtype=np.int64)
@@ -194,17 +214,28 @@ class Twin:
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = self.sessions / wall if wall > 0 else 0.0
-        det = {k: v for k, v in kpis.items()
-               if k not in ("wall_seconds", "sessions_per_wall_second", "api_mean_latency_ms")}
+        det = {
+            k: v
+            for k, v in kpis.items()
+            if k not in ("wall_seconds", "sessions_per_wall_second", "api_mean_latency_ms")
+        }
         kpis_digest = hashlib.sha256(orjson.dumps(det, option=orjson.OPT_SORT_KEYS)).hexdigest()
         kpis["kpis_digest"] = kpis_digest
         kpis["api"] = api
-        return TwinResult(kpis=kpis, daily=self.kpis.network_daily(), book=self.kpis,
-                          events=self.events, events_digest=kpis["events_digest"],
-                          kpis_digest=kpis_digest, wall_seconds=wall,
-                          final_on_hand=self.on_hand.copy(), final_reserved=self.reserved.copy(),
-                          initial_on_hand=self.initial.copy(),
-                          flows={k: v.copy() for k, v in self.flows.items()}, world=self.world)
+        return TwinResult(
+            kpis=kpis,
+            daily=self.kpis.network_daily(),
+            book=self.kpis,
+            events=self.events,
+            events_digest=kpis["events_digest"],
+            kpis_digest=kpis_digest,
+            wall_seconds=wall,
+            final_on_hand=self.on_hand.copy(),
+            final_reserved=self.reserved.copy(),
+            initial_on_hand=self.initial.copy(),
+            flows={k: v.copy() for k, v in self.flows.items()},
+            world=self.world,
+        )
 
     # ---- daily processes -----------------------------------------------------------------
     def _controller(self) -> Generator[simpy.Event, Any, None]:
@@ -236,10 +267,15 @@ class Twin:
         codes = self.world.skus.codes
         prices = self.price_rows[s]
         ref = f"POS-{self.world.location_codes[s]}-{self.next_ref()}"
-        body = PosSaleBatch(location=self.world.location_codes[s], reference=ref,
-                            # the twin builds valid lines itself: skip per-line validation
-                            sales=[PosSale.model_construct(sku=codes[i], quantity=q, unit_price_cents=prices[i])
-                                   for i, q in zip(nz.tolist(), qty[nz].tolist(), strict=True)])
+        body = PosSaleBatch(
+            location=self.world.location_codes[s],
+            reference=ref,
+            # the twin builds valid lines itself: skip per-line validation
+            sales=[
+                PosSale.model_construct(sku=codes[i], quantity=q, unit_price_cents=prices[i])
+                for i, q in zip(nz.tolist(), qty[nz].tolist(), strict=True)
+            ],
+        )
         res = self.client.pos_sales(body, idempotency_key=ref)
         self.flows["sale"][s] += qty
         for rej in res.rejected:
@@ -250,7 +286,9 @@ class Twin:
             self.events.add(self.env.now, EventKind.POS_REJECTED, s, i, rej.requested)
         qty[:] = 0
 
-    def _day_end(self, progress: Callable[[int, int], None] | None) -> Generator[simpy.Event, Any, None]:
+    def _day_end(
+        self, progress: Callable[[int, int], None] | None
+    ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         w = self.world
         for day in range(self.days):
@@ -259,8 +297,12 @@ class Twin:
                 self.flush_pos(s)
             self.perishables.age(day)
             self.client.expire_reservations()
-            self.kpis.close_day(day, self.on_hand[: w.n_sites], w.skus.cost_cents,
-                                np.ones((w.n_sites, w.n_skus), dtype=bool))
+            self.kpis.close_day(
+                day,
+                self.on_hand[: w.n_sites],
+                w.skus.cost_cents,
+                np.ones((w.n_sites, w.n_skus), dtype=bool),
+            )
             self.market.evening(self.sold_today.astype(np.float64))
             self.sold_today[:] = 0
             if progress is not None:
@@ -286,11 +328,17 @@ class Twin:
         """Send ``lines`` from warehouse ``wh`` to ``store`` with a sampled lead time."""
         w = self.world
         ref = self.next_ref()
-        lead = round_days(float(w.scenario.world.warehouses[wh].store_lead_time_days.sample(self.rng_supply, 1)[0]))
+        lead = round_days(
+            float(
+                w.scenario.world.warehouses[wh].store_lead_time_days.sample(self.rng_supply, 1)[0]
+            )
+        )
         src = w.warehouse_row(wh)
         if lead == 0:
             self.api_transfer(src, store, lines, f"SHIP-{ref}")
-            self.events.add(self.env.now, EventKind.TRANSFER_ARRIVAL, store, -1, int(lines.sum()), 0, ref)
+            self.events.add(
+                self.env.now, EventKind.TRANSFER_ARRIVAL, store, -1, int(lines.sum()), 0, ref
+            )
             return
         self.api_transfer(src, w.transit_row(wh), lines, f"SHIP-{ref}-OUT")
         arrive = day + lead
@@ -312,8 +360,15 @@ class Twin:
         ref = self.next_ref()
         due = day + lead
         self.incoming.setdefault(due, np.zeros_like(self.on_hand))[w.warehouse_row(wh)] += lines
-        self.events.add(self.env.now, EventKind.PURCHASE_ORDER, w.warehouse_row(wh), -1,
-                        int(lines.sum()), int(lines @ w.skus.cost_cents), ref)
+        self.events.add(
+            self.env.now,
+            EventKind.PURCHASE_ORDER,
+            w.warehouse_row(wh),
+            -1,
+            int(lines.sum()),
+            int(lines @ w.skus.cost_cents),
+            ref,
+        )
         self.env.process(supplier_delivery(self, ref, wh, supplier, due, lines.copy(), late, fill))
 
     def ship_order(self, row: int, o: PendingOrder) -> None:
@@ -333,9 +388,15 @@ class Twin:
     def write_off(self, row: int, sku: int, units: int) -> None:
         """Remove expired units through an API adjustment."""
         w = self.world
-        self.client.adjust(AdjustmentCreate(location=w.location_codes[row], sku=w.skus.codes[sku],
-                                            delta=-units, reason="expired"),
-                           idempotency_key=f"EXP-{self.day}-{row}-{sku}")
+        self.client.adjust(
+            AdjustmentCreate(
+                location=w.location_codes[row],
+                sku=w.skus.codes[sku],
+                delta=-units,
+                reason="expired",
+            ),
+            idempotency_key=f"EXP-{self.day}-{row}-{sku}",
+        )
         self.on_hand[row, sku] -= units
         self.flows["write_off"][row, sku] += units
         self.kpis.add("write_off_units", self.day, row, units)

@@ -60,8 +60,16 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.t)
 
-    def add(self, t: float, kind: EventKind, location: int, sku: int, quantity: int,
-            value_cents: int = 0, ref: int = -1) -> None:
+    def add(
+        self,
+        t: float,
+        kind: EventKind,
+        location: int,
+        sku: int,
+        quantity: int,
+        value_cents: int = 0,
+        ref: int = -1,
+    ) -> None:
         """Append one event (``sku = -1`` when the event is not about one SKU)."""
         self.t.append(t)
         self.kind.append(kind)
@@ -75,19 +83,38 @@ class EventLog:
         """The columns as NumPy arrays (no copy of the underlying buffers)."""
         return {
             "t": np.frombuffer(self.t, dtype=np.float64) if len(self.t) else np.zeros(0),
-            "kind": np.frombuffer(self.kind, dtype=np.int64) if len(self.t) else np.zeros(0, np.int64),
-            "location": np.frombuffer(self.location, dtype=np.int64) if len(self.t) else np.zeros(0, np.int64),
-            "sku": np.frombuffer(self.sku, dtype=np.int64) if len(self.t) else np.zeros(0, np.int64),
-            "quantity": np.frombuffer(self.quantity, dtype=np.int64) if len(self.t) else np.zeros(0, np.int64),
-            "value_cents": np.frombuffer(self.value_cents, dtype=np.int64) if len(self.t) else np.zeros(0, np.int64),
-            "ref": np.frombuffer(self.ref, dtype=np.int64) if len(self.t) else np.zeros(0, np.int64),
+            "kind": np.frombuffer(self.kind, dtype=np.int64)
+            if len(self.t)
+            else np.zeros(0, np.int64),
+            "location": np.frombuffer(self.location, dtype=np.int64)
+            if len(self.t)
+            else np.zeros(0, np.int64),
+            "sku": np.frombuffer(self.sku, dtype=np.int64)
+            if len(self.t)
+            else np.zeros(0, np.int64),
+            "quantity": np.frombuffer(self.quantity, dtype=np.int64)
+            if len(self.t)
+            else np.zeros(0, np.int64),
+            "value_cents": np.frombuffer(self.value_cents, dtype=np.int64)
+            if len(self.t)
+            else np.zeros(0, np.int64),
+            "ref": np.frombuffer(self.ref, dtype=np.int64)
+            if len(self.t)
+            else np.zeros(0, np.int64),
         }
 
     def digest(self) -> str:
         """SHA-256 over all columns and the name tables, in order."""
         h = hashlib.sha256()
-        for col in (self.t, self.kind, self.location, self.sku, self.quantity,
-                    self.value_cents, self.ref):
+        for col in (
+            self.t,
+            self.kind,
+            self.location,
+            self.sku,
+            self.quantity,
+            self.value_cents,
+            self.ref,
+        ):
             h.update(col.tobytes())
         h.update("\x1f".join(self.locations).encode())
         h.update("\x1e".join(self.skus).encode())
@@ -111,13 +138,19 @@ class EventLog:
         sku_names = pa.array([*self.skus, ""])
         loc_idx = np.where(cols["location"] < 0, len(self.locations), cols["location"])
         sku_idx = np.where(cols["sku"] < 0, len(self.skus), cols["sku"])
-        table = pa.table({
-            "t_days": cols["t"],
-            "kind": kinds,
-            "location": pa.DictionaryArray.from_arrays(pa.array(loc_idx.astype(np.int32)), loc_names),
-            "sku": pa.DictionaryArray.from_arrays(pa.array(sku_idx.astype(np.int32)), sku_names),
-            "quantity": cols["quantity"],
-            "value_cents": cols["value_cents"],
-            "ref": cols["ref"],
-        })
+        table = pa.table(
+            {
+                "t_days": cols["t"],
+                "kind": kinds,
+                "location": pa.DictionaryArray.from_arrays(
+                    pa.array(loc_idx.astype(np.int32)), loc_names
+                ),
+                "sku": pa.DictionaryArray.from_arrays(
+                    pa.array(sku_idx.astype(np.int32)), sku_names
+                ),
+                "quantity": cols["quantity"],
+                "value_cents": cols["value_cents"],
+                "ref": cols["ref"],
+            }
+        )
         pq.write_table(table, path)

@@ -93,7 +93,9 @@ class Fleet:
                         units += o.units
                     env.process(self.trip(wh, vehicle, load))
 
-    def trip(self, wh: int, vehicle: Vehicle, load: list[PendingOrder]) -> Generator[simpy.Event, Any, None]:
+    def trip(
+        self, wh: int, vehicle: Vehicle, load: list[PendingOrder]
+    ) -> Generator[simpy.Event, Any, None]:
         """SimPy process: ship the load, deliver stop by stop, return the vehicle."""
         tw = self.twin
         env = tw.env
@@ -114,7 +116,9 @@ class Fleet:
                 continue
             hours = (env.now - o.placed_at) * 24.0
             tw.kpis.cycle_times_hours.append((int(o.placed_at), hours))
-            tw.events.add(env.now, EventKind.DELIVERY, row, -1, o.units, round(hours * 60), o.order_id)
+            tw.events.add(
+                env.now, EventKind.DELIVERY, row, -1, o.units, round(hours * 60), o.order_id
+            )
         km = tw.world.distance_km(here[0], here[1], lat0, lon0)
         yield env.timeout(km / vehicle.speed_kmh / 24.0)
         yield self.garages[wh].put(vehicle)

@@ -71,8 +71,9 @@ class KpiBook:
         if 0 <= day < self.days:
             self.data[name][day, loc] += value
 
-    def close_day(self, day: int, on_hand: np.ndarray, unit_cost_cents: np.ndarray,
-                  carried: np.ndarray) -> None:
+    def close_day(
+        self, day: int, on_hand: np.ndarray, unit_cost_cents: np.ndarray, carried: np.ndarray
+    ) -> None:
         """Record the stock at the close of ``day``.
 
         Args:
@@ -98,7 +99,9 @@ class KpiBook:
         carried = self.data["carried_skus"][:, stores].sum(axis=1)
         out_skus = self.data["stockout_skus"][:, stores].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out["availability"] = np.where(carried > 0, 1.0 - out_skus / np.maximum(carried, 1), 1.0)
+            out["availability"] = np.where(
+                carried > 0, 1.0 - out_skus / np.maximum(carried, 1), 1.0
+            )
             dem = out["demand_units"]
             direct = out["units_sold"] - out["substituted_units"]
             out["fill_rate"] = np.where(dem > 0, direct / np.maximum(dem, 1), 1.0)

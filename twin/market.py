@@ -57,8 +57,11 @@ class Market:
         tw = self.twin
         codes = tw.world.skus.codes
         now = tw.clock_now()
-        body = [PriceSet(sku=codes[i], channel=ch, price_cents=int(p), valid_from=now)
-                for ch in channels for i, p in zip(idx.tolist(), prices.tolist(), strict=True)]
+        body = [
+            PriceSet(sku=codes[i], channel=ch, price_cents=int(p), valid_from=now)
+            for ch in channels
+            for i, p in zip(idx.tolist(), prices.tolist(), strict=True)
+        ]
         for k in range(0, len(body), 5000):
             tw.client.set_prices(body[k : k + 5000])
         for i, p in zip(idx.tolist(), prices.tolist(), strict=True):
@@ -71,15 +74,21 @@ class Market:
         sk = w.skus
         h = self.hist_len
         obs = PricingObservation(
-            price_cents=self.base, list_price_cents=sk.list_price_cents, cost_cents=sk.cost_cents,
+            price_cents=self.base,
+            list_price_cents=sk.list_price_cents,
+            cost_cents=sk.cost_cents,
             on_hand=(tw.on_hand[: w.n_sites] - tw.reserved[: w.n_sites]).sum(axis=0),
             days_left=np.full(sk.n_skus, max(0, tw.days - day), dtype=np.int64),
-            min_price_cents=self.min_price, max_price_cents=self.max_price,
+            min_price_cents=self.min_price,
+            max_price_cents=self.max_price,
             sales_history=self.sales_hist[:, HISTORY_DAYS - h :],
             price_history_cents=self.price_hist[:, HISTORY_DAYS - h :],
         )
-        new = np.clip(np.asarray(self.policy.decide(obs).price_cents, dtype=np.int64),
-                      self.min_price, self.max_price)
+        new = np.clip(
+            np.asarray(self.policy.decide(obs).price_cents, dtype=np.int64),
+            self.min_price,
+            self.max_price,
+        )
         self.base = new
         disc = discount_fractions(w.demand, day + 0.5, w.events)  # (n_skus, S+W)
         eff = np.maximum(1, np.rint(self.base[:, None] * (1.0 - disc))).astype(np.int64)

@@ -51,8 +51,12 @@ class Perishables:
             end = (tw.on_hand - tw.reserved)[:n_sites][:, idx].reshape(-1)
             out = st.on_hand + inflow - end
             extra = np.maximum(-out, 0)  # restored units (e.g. a refused POS line) count as inflow
-            state = InventoryState(on_hand=st.on_hand, pipeline=(inflow + extra)[:, None],
-                                   backorders=np.zeros_like(end), age_stock=st.age_stock)
+            state = InventoryState(
+                on_hand=st.on_hand,
+                pipeline=(inflow + extra)[:, None],
+                backorders=np.zeros_like(end),
+                age_stock=st.age_stock,
+            )
             new, res = inventory_step(state, 0, np.maximum(out, 0), lost_sales=True, validate=False)
             if not np.array_equal(res.end_on_hand + res.write_offs, end):
                 raise AssertionError(f"perishable kernel and twin disagree on day {day}")

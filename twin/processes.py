@@ -44,8 +44,13 @@ logger = logging.getLogger(__name__)
 DEFAULT_SERVICE_LEVEL = 0.99
 
 
-def derive_policy_params(ref: PolicyRef, mean: np.ndarray, lead: np.ndarray,
-                         unit_margin: np.ndarray, unit_holding: np.ndarray) -> dict[str, Any]:
+def derive_policy_params(
+    ref: PolicyRef,
+    mean: np.ndarray,
+    lead: np.ndarray,
+    unit_margin: np.ndarray,
+    unit_holding: np.ndarray,
+) -> dict[str, Any]:
     """The policy's parameters, with missing required ones derived per row from demand.
 
     ``mean`` is units/day, ``lead`` days, ``unit_margin`` and ``unit_holding`` cents per unit
@@ -93,36 +98,64 @@ class Replenisher:
         margin = (sk.list_price_cents - sk.cost_cents).astype(np.float64)
         holding = sk.cost_cents * w.scenario.catalog.holding_cost_rate_per_year / 365.0
         self.store_lead_mean = np.array(
-            [round_days(dist_mean(w.scenario.world.warehouses[int(w.store_warehouse[s])].store_lead_time_days))
-             for s in range(S)], dtype=np.int64)
-        sup_lead = np.array([round_days(dist_mean(sp.lead_time_days)) for sp in w.scenario.world.suppliers])
+            [
+                round_days(
+                    dist_mean(
+                        w.scenario.world.warehouses[int(w.store_warehouse[s])].store_lead_time_days
+                    )
+                )
+                for s in range(S)
+            ],
+            dtype=np.int64,
+        )
+        sup_lead = np.array(
+            [round_days(dist_mean(sp.lead_time_days)) for sp in w.scenario.world.suppliers]
+        )
         self.wh_lead_mean = sup_lead[sk.supplier]  # (n,)
         store_mean = through[:S].reshape(-1)
         store_lead = np.repeat(self.store_lead_mean, n)
         self.store_policy = registry.create(
-            "replenishment", pol.replenishment.name,
-            derive_policy_params(pol.replenishment, store_mean, store_lead.astype(float),
-                                 np.tile(margin, S), np.tile(holding, S)))
+            "replenishment",
+            pol.replenishment.name,
+            derive_policy_params(
+                pol.replenishment,
+                store_mean,
+                store_lead.astype(float),
+                np.tile(margin, S),
+                np.tile(holding, S),
+            ),
+        )
         wref = pol.warehouse_replenishment or pol.replenishment
         wh_mean = through[S:].reshape(-1)
         wh_lead = np.tile(self.wh_lead_mean, W).astype(float)
         self.wh_policy = registry.create(
-            "replenishment", wref.name,
-            derive_policy_params(wref, wh_mean, wh_lead, np.tile(margin, W), np.tile(holding, W)))
+            "replenishment",
+            wref.name,
+            derive_policy_params(wref, wh_mean, wh_lead, np.tile(margin, W), np.tile(holding, W)),
+        )
         self.margin = margin
         self.holding = holding
         # echelon base-stock decides stores and warehouses together (rows linked by parent)
-        self.joint = pol.warehouse_replenishment is None and pol.replenishment.name == "echelon_base_stock"
+        self.joint = (
+            pol.warehouse_replenishment is None and pol.replenishment.name == "echelon_base_stock"
+        )
         if self.joint:
             wh_of_store = np.repeat(w.store_warehouse, n)
             echelon_lead = wh_lead + np.tile(self.store_lead_mean[:1].astype(float), W * n)
             self.joint_policy = registry.create(
-                "replenishment", pol.replenishment.name,
-                derive_policy_params(pol.replenishment, np.concatenate([store_mean, wh_mean]),
-                                     np.concatenate([store_lead.astype(float), echelon_lead]),
-                                     np.tile(margin, S + W), np.tile(holding, S + W)))
-            self.parent = np.concatenate([S * n + wh_of_store * n + np.tile(np.arange(n), S),
-                                          np.full(W * n, -1)]).astype(np.int64)
+                "replenishment",
+                pol.replenishment.name,
+                derive_policy_params(
+                    pol.replenishment,
+                    np.concatenate([store_mean, wh_mean]),
+                    np.concatenate([store_lead.astype(float), echelon_lead]),
+                    np.tile(margin, S + W),
+                    np.tile(holding, S + W),
+                ),
+            )
+            self.parent = np.concatenate(
+                [S * n + wh_of_store * n + np.tile(np.arange(n), S), np.full(W * n, -1)]
+            ).astype(np.int64)
 
     def _joint_orders(self, day: int, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Echelon mode: (store orders (S, n), warehouse orders (W, n)) from one observation."""
@@ -135,10 +168,18 @@ class Replenisher:
             through[int(w.store_warehouse[s])] += rates[:, s]
         mean = np.concatenate([rates[:, :S].T.reshape(-1), through.reshape(-1)])
         obs = ReplenishmentObservation.create(
-            avail[: S + W].reshape(-1), self._pipeline(slice(0, S + W), day), 0,
-            lead_time=np.concatenate([np.repeat(self.store_lead_mean, n), np.tile(self.wh_lead_mean, W)]),
-            period=day, demand_mean=mean, demand_std=np.sqrt(mean), parent=self.parent,
-            holding_cost=np.tile(self.holding, S + W), penalty_cost=np.tile(self.margin, S + W),
+            avail[: S + W].reshape(-1),
+            self._pipeline(slice(0, S + W), day),
+            0,
+            lead_time=np.concatenate(
+                [np.repeat(self.store_lead_mean, n), np.tile(self.wh_lead_mean, W)]
+            ),
+            period=day,
+            demand_mean=mean,
+            demand_std=np.sqrt(mean),
+            parent=self.parent,
+            holding_cost=np.tile(self.holding, S + W),
+            penalty_cost=np.tile(self.margin, S + W),
         )
         orders = np.maximum(np.asarray(self.joint_policy.decide(obs).orders, dtype=np.int64), 0)
         return orders[: S * n].reshape(S, n), orders[S * n :].reshape(W, n)
@@ -171,10 +212,15 @@ class Replenisher:
         else:
             mean_s = rates[:, :S].T.reshape(-1)
             obs = ReplenishmentObservation.create(
-                avail[:S].reshape(-1), self._pipeline(slice(0, S), day), 0,
-                lead_time=np.repeat(self.store_lead_mean, n), period=day,
-                demand_mean=mean_s, demand_std=np.sqrt(mean_s),
-                holding_cost=np.tile(self.holding, S), penalty_cost=np.tile(self.margin, S),
+                avail[:S].reshape(-1),
+                self._pipeline(slice(0, S), day),
+                0,
+                lead_time=np.repeat(self.store_lead_mean, n),
+                period=day,
+                demand_mean=mean_s,
+                demand_std=np.sqrt(mean_s),
+                holding_cost=np.tile(self.holding, S),
+                penalty_cost=np.tile(self.margin, S),
             )
             want = np.asarray(self.store_policy.decide(obs).orders, dtype=np.int64).reshape(S, n)
             want = np.maximum(want, 0)
@@ -189,7 +235,8 @@ class Replenisher:
             if short.any():
                 frac = np.where(short, have / np.maximum(total, 1), 1.0)
                 want[np.ix_(stores, np.flatnonzero(short))] = np.floor(
-                    want[np.ix_(stores, np.flatnonzero(short))] * frac[short]).astype(np.int64)
+                    want[np.ix_(stores, np.flatnonzero(short))] * frac[short]
+                ).astype(np.int64)
             for s in stores.tolist():
                 if want[s].any():
                     tw.dispatch_to_store(day, wh, s, want[s])
@@ -203,12 +250,19 @@ class Replenisher:
             through[int(w.store_warehouse[s])] += rates[:, s]
         mean_w = through.reshape(-1)
         obs_w = ReplenishmentObservation.create(
-            avail[S : S + W].reshape(-1), self._pipeline(slice(S, S + W), day), 0,
-            lead_time=np.tile(self.wh_lead_mean, W), period=day,
-            demand_mean=mean_w, demand_std=np.sqrt(mean_w),
-            holding_cost=np.tile(self.holding, W), penalty_cost=np.tile(self.margin, W),
+            avail[S : S + W].reshape(-1),
+            self._pipeline(slice(S, S + W), day),
+            0,
+            lead_time=np.tile(self.wh_lead_mean, W),
+            period=day,
+            demand_mean=mean_w,
+            demand_std=np.sqrt(mean_w),
+            holding_cost=np.tile(self.holding, W),
+            penalty_cost=np.tile(self.margin, W),
         )
-        po = np.maximum(np.asarray(self.wh_policy.decide(obs_w).orders, dtype=np.int64), 0).reshape(W, n)
+        po = np.maximum(np.asarray(self.wh_policy.decide(obs_w).orders, dtype=np.int64), 0).reshape(
+            W, n
+        )
         self._purchase(day, po)
 
     def _purchase(self, day: int, po: np.ndarray) -> None:
@@ -225,7 +279,9 @@ class Replenisher:
                 tw.place_purchase_order(day, wh, sup_i, lines)
 
 
-def shipment(twin: Twin, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray) -> Generator[simpy.Event, Any, None]:
+def shipment(
+    twin: Twin, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray
+) -> Generator[simpy.Event, Any, None]:
     """SimPy process: a warehouse -> store shipment on the road until 00:00 of ``arrive_day``."""
     env = twin.env
     yield env.timeout(max(0.0, arrive_day - env.now))
@@ -236,8 +292,16 @@ def shipment(twin: Twin, ref: int, wh: int, store: int, arrive_day: int, lines: 
     twin.events.add(env.now, EventKind.TRANSFER_ARRIVAL, dst, -1, int(lines.sum()), 0, ref)
 
 
-def supplier_delivery(twin: Twin, ref: int, wh: int, supplier: int, due_day: int, lines: np.ndarray,
-                      late_days: int, fill_fraction: float) -> Generator[simpy.Event, Any, None]:
+def supplier_delivery(
+    twin: Twin,
+    ref: int,
+    wh: int,
+    supplier: int,
+    due_day: int,
+    lines: np.ndarray,
+    late_days: int,
+    fill_fraction: float,
+) -> Generator[simpy.Event, Any, None]:
     """SimPy process: a purchase order arriving at 00:00 of ``due_day`` (or later, or short).
 
     The pipeline shows the promised quantity on the promised day; a late order moves in the
@@ -268,15 +332,21 @@ def transfer_lines(world: World, lines: np.ndarray) -> list[StockLine]:
     nz = np.flatnonzero(lines)
     codes = world.skus.codes
     # valid by construction (known codes, positive ints): skip per-line validation
-    return [StockLine.model_construct(sku=codes[i], quantity=q)
-            for i, q in zip(nz.tolist(), lines[nz].tolist(), strict=True)]
+    return [
+        StockLine.model_construct(sku=codes[i], quantity=q)
+        for i, q in zip(nz.tolist(), lines[nz].tolist(), strict=True)
+    ]
 
 
 def send_transfer(twin: Twin, src: int, dst: int, lines: np.ndarray, ref: str) -> None:
     """API transfer of ``lines`` (units per SKU) from row ``src`` to row ``dst``."""
     w = twin.world
-    body = TransferCreate(from_location=w.location_codes[src], to_location=w.location_codes[dst],
-                          lines=transfer_lines(w, lines), reference=ref)
+    body = TransferCreate(
+        from_location=w.location_codes[src],
+        to_location=w.location_codes[dst],
+        lines=transfer_lines(w, lines),
+        reference=ref,
+    )
     try:
         twin.client.transfer(body, idempotency_key=ref)
     except CommerceError:
@@ -286,5 +356,9 @@ def send_transfer(twin: Twin, src: int, dst: int, lines: np.ndarray, ref: str) -
 
 def send_receipt(twin: Twin, row: int, lines: np.ndarray, ref: str) -> None:
     w = twin.world
-    twin.client.receive(ReceiptCreate(location=w.location_codes[row], lines=transfer_lines(w, lines),
-                                      reference=ref), idempotency_key=ref)
+    twin.client.receive(
+        ReceiptCreate(
+            location=w.location_codes[row], lines=transfer_lines(w, lines), reference=ref
+        ),
+        idempotency_key=ref,
+    )

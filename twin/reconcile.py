@@ -57,14 +57,18 @@ def reconcile_stock(result: TwinResult, client: CommerceClient) -> Reconciliatio
     return Reconciliation(checked=int(bad.size), mismatches=int(bad.sum()), examples=examples)
 
 
-def ledger_flows(result: TwinResult, client: CommerceClient, page: int = 5000) -> dict[str, np.ndarray]:
+def ledger_flows(
+    result: TwinResult, client: CommerceClient, page: int = 5000
+) -> dict[str, np.ndarray]:
     """The API ledger's movements summed per flow kind, ``(n_locations, n_skus)`` each."""
     w = result.world
     loc_index = {c: i for i, c in enumerate(w.location_codes)}
     flows = {k: np.zeros_like(result.final_on_hand) for k in FLOWS}
     kind_to_flow = {
-        MovementKind.SALE: "sale", MovementKind.TRANSFER_IN: "transfer_in",
-        MovementKind.TRANSFER_OUT: "transfer_out", MovementKind.RETURN: "return",
+        MovementKind.SALE: "sale",
+        MovementKind.TRANSFER_IN: "transfer_in",
+        MovementKind.TRANSFER_OUT: "transfer_out",
+        MovementKind.RETURN: "return",
     }
     for loc in w.location_codes:
         cursor: str | None = None
@@ -73,7 +77,9 @@ def ledger_flows(result: TwinResult, client: CommerceClient, page: int = 5000) -
             for m in pg.items:
                 i, j = loc_index[m.location], w.skus.index_of(m.sku)
                 if m.kind == MovementKind.RECEIPT:
-                    flows["initial" if m.reference == INITIAL_RECEIPT_REF else "receipt"][i, j] += m.quantity
+                    flows["initial" if m.reference == INITIAL_RECEIPT_REF else "receipt"][i, j] += (
+                        m.quantity
+                    )
                 elif m.kind == MovementKind.ADJUSTMENT:
                     flows["write_off"][i, j] -= m.quantity
                 else:
@@ -86,8 +92,16 @@ def ledger_flows(result: TwinResult, client: CommerceClient, page: int = 5000) -
 
 def balance(flows: dict[str, np.ndarray], final: np.ndarray) -> np.ndarray:
     """``initial + receipts + transfers in + returns - (final + sales + transfers out + write-offs)``."""
-    return (flows["initial"] + flows["receipt"] + flows["transfer_in"] + flows["return"]
-            - final - flows["sale"] - flows["transfer_out"] - flows["write_off"])
+    return (
+        flows["initial"]
+        + flows["receipt"]
+        + flows["transfer_in"]
+        + flows["return"]
+        - final
+        - flows["sale"]
+        - flows["transfer_out"]
+        - flows["write_off"]
+    )
 
 
 def check_conservation(result: TwinResult, client: CommerceClient) -> Reconciliation:
@@ -100,8 +114,8 @@ def check_conservation(result: TwinResult, client: CommerceClient) -> Reconcilia
         bad |= twin_flows[k] != ledger[k]
     w = result.world
     examples = [
-        f"{w.location_codes[i]}/{w.skus.codes[j]}: " + ", ".join(
-            f"{k} twin {twin_flows[k][i, j]} ledger {ledger[k][i, j]}" for k in FLOWS)
+        f"{w.location_codes[i]}/{w.skus.codes[j]}: "
+        + ", ".join(f"{k} twin {twin_flows[k][i, j]} ledger {ledger[k][i, j]}" for k in FLOWS)
         for i, j in zip(*np.nonzero(bad), strict=True)
     ][:10]
     return Reconciliation(checked=int(bad.size), mismatches=int(bad.sum()), examples=examples)

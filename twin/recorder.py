@@ -58,7 +58,6 @@ from api.schemas import (
 R = TypeVar("R")
 
 
-
 @dataclass(slots=True)
 class CallStats:
     """Latencies (milliseconds) of one client method, and how many calls failed."""
@@ -108,8 +107,13 @@ class RecordingClient:
         before_call: called before every call (the twin moves the simulated clock there).
     """
 
-    def __init__(self, inner: CommerceClient, clock: Clock, sink: IO[bytes] | None = None,
-                 before_call: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        inner: CommerceClient,
+        clock: Clock,
+        sink: IO[bytes] | None = None,
+        before_call: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
         self._clock = clock
         self._sink = sink
@@ -165,133 +169,260 @@ class RecordingClient:
 
     # ---- catalog -------------------------------------------------------------------------
     def create_category(self, body: CategoryCreate) -> CategoryRead:
-        return self._call("create_category", "POST", "/v1/categories", body,
-                          lambda: self.inner.create_category(body))
+        return self._call(
+            "create_category",
+            "POST",
+            "/v1/categories",
+            body,
+            lambda: self.inner.create_category(body),
+        )
 
     def import_skus(self, rows: Sequence[SkuImportRow]) -> ImportResult:
-        return self._call("import_skus", "POST", "/v1/skus/import", rows,
-                          lambda: self.inner.import_skus(rows))
+        return self._call(
+            "import_skus", "POST", "/v1/skus/import", rows, lambda: self.inner.import_skus(rows)
+        )
 
     def get_sku(self, sku: str) -> SkuRead:
-        return self._call("get_sku", "GET", f"/v1/skus/{sku}", None, lambda: self.inner.get_sku(sku))
+        return self._call(
+            "get_sku", "GET", f"/v1/skus/{sku}", None, lambda: self.inner.get_sku(sku)
+        )
 
     def search(self, query: SearchQuery) -> Page[SkuRead]:
-        return self._call("search", "GET", "/v1/search", query,
-                          lambda: self.inner.search(query))
+        return self._call("search", "GET", "/v1/search", query, lambda: self.inner.search(query))
 
     # ---- locations -----------------------------------------------------------------------
     def create_location(self, body: LocationCreate) -> LocationRead:
-        return self._call("create_location", "POST", "/v1/locations", body,
-                          lambda: self.inner.create_location(body))
+        return self._call(
+            "create_location",
+            "POST",
+            "/v1/locations",
+            body,
+            lambda: self.inner.create_location(body),
+        )
 
     def list_locations(self) -> list[LocationRead]:
-        return self._call("list_locations", "GET", "/v1/locations", None,
-                          lambda: self.inner.list_locations())
+        return self._call(
+            "list_locations", "GET", "/v1/locations", None, lambda: self.inner.list_locations()
+        )
 
     # ---- stock ---------------------------------------------------------------------------
     def stock_levels(self, query: StockQuery) -> list[StockLevel]:
-        return self._call("stock_levels", "POST", "/v1/stock/levels", query,
-                          lambda: self.inner.stock_levels(query))
+        return self._call(
+            "stock_levels",
+            "POST",
+            "/v1/stock/levels",
+            query,
+            lambda: self.inner.stock_levels(query),
+        )
 
-    def receive(self, body: ReceiptCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        return self._call("receive", "POST", "/v1/stock/receipts", body,
-                          lambda: self.inner.receive(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+    def receive(
+        self, body: ReceiptCreate, *, idempotency_key: str | None = None
+    ) -> list[MovementRead]:
+        return self._call(
+            "receive",
+            "POST",
+            "/v1/stock/receipts",
+            body,
+            lambda: self.inner.receive(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
-    def transfer(self, body: TransferCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        return self._call("transfer", "POST", "/v1/stock/transfers", body,
-                          lambda: self.inner.transfer(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+    def transfer(
+        self, body: TransferCreate, *, idempotency_key: str | None = None
+    ) -> list[MovementRead]:
+        return self._call(
+            "transfer",
+            "POST",
+            "/v1/stock/transfers",
+            body,
+            lambda: self.inner.transfer(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
     def adjust(self, body: AdjustmentCreate, *, idempotency_key: str | None = None) -> MovementRead:
-        return self._call("adjust", "POST", "/v1/stock/adjustments", body,
-                          lambda: self.inner.adjust(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+        return self._call(
+            "adjust",
+            "POST",
+            "/v1/stock/adjustments",
+            body,
+            lambda: self.inner.adjust(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
     def pos_sales(self, body: PosSaleBatch, *, idempotency_key: str | None = None) -> PosSaleResult:
-        return self._call("pos_sales", "POST", "/v1/stock/pos-sales", body,
-                          lambda: self.inner.pos_sales(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+        return self._call(
+            "pos_sales",
+            "POST",
+            "/v1/stock/pos-sales",
+            body,
+            lambda: self.inner.pos_sales(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
-    def movements(self, *, sku: str | None = None, location: str | None = None,
-                  cursor: str | None = None, limit: int = 500) -> Page[MovementRead]:
-        params = {k: v for k, v in (("sku", sku), ("location", location), ("cursor", cursor),
-                                    ("limit", limit)) if v is not None}
-        return self._call("movements", "GET", "/v1/stock/movements", params,
-                          lambda: self.inner.movements(sku=sku, location=location,
-                                                       cursor=cursor, limit=limit))
+    def movements(
+        self,
+        *,
+        sku: str | None = None,
+        location: str | None = None,
+        cursor: str | None = None,
+        limit: int = 500,
+    ) -> Page[MovementRead]:
+        params = {
+            k: v
+            for k, v in (("sku", sku), ("location", location), ("cursor", cursor), ("limit", limit))
+            if v is not None
+        }
+        return self._call(
+            "movements",
+            "GET",
+            "/v1/stock/movements",
+            params,
+            lambda: self.inner.movements(sku=sku, location=location, cursor=cursor, limit=limit),
+        )
 
     # ---- prices --------------------------------------------------------------------------
     def set_prices(self, prices: Sequence[PriceSet]) -> PriceBulkResult:
-        return self._call("set_prices", "POST", "/v1/prices", prices,
-                          lambda: self.inner.set_prices(prices))
+        return self._call(
+            "set_prices", "POST", "/v1/prices", prices, lambda: self.inner.set_prices(prices)
+        )
 
     def get_prices(self, skus: Sequence[str], channel: str) -> list[PriceRead]:
-        return self._call("get_prices", "GET", "/v1/prices",
-                          {"sku": list(skus), "channel": str(channel)},
-                          lambda: self.inner.get_prices(skus, channel))
+        return self._call(
+            "get_prices",
+            "GET",
+            "/v1/prices",
+            {"sku": list(skus), "channel": str(channel)},
+            lambda: self.inner.get_prices(skus, channel),
+        )
 
     # ---- carts ---------------------------------------------------------------------------
     def create_cart(self, body: CartCreate, *, idempotency_key: str | None = None) -> CartRead:
-        return self._call("create_cart", "POST", "/v1/carts", body,
-                          lambda: self.inner.create_cart(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+        return self._call(
+            "create_cart",
+            "POST",
+            "/v1/carts",
+            body,
+            lambda: self.inner.create_cart(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
     def set_cart_line(self, cart_id: int, body: CartLineSet) -> CartRead:
-        return self._call("set_cart_line", "PUT", f"/v1/carts/{cart_id}/lines", body,
-                          lambda: self.inner.set_cart_line(cart_id, body))
+        return self._call(
+            "set_cart_line",
+            "PUT",
+            f"/v1/carts/{cart_id}/lines",
+            body,
+            lambda: self.inner.set_cart_line(cart_id, body),
+        )
 
     def get_cart(self, cart_id: int) -> CartRead:
-        return self._call("get_cart", "GET", f"/v1/carts/{cart_id}", None,
-                          lambda: self.inner.get_cart(cart_id))
+        return self._call(
+            "get_cart", "GET", f"/v1/carts/{cart_id}", None, lambda: self.inner.get_cart(cart_id)
+        )
 
     # ---- checkout and orders -------------------------------------------------------------
     def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
-        return self._call("checkout", "POST", "/v1/checkout", body,
-                          lambda: self.inner.checkout(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+        return self._call(
+            "checkout",
+            "POST",
+            "/v1/checkout",
+            body,
+            lambda: self.inner.checkout(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
     def get_order(self, order_id: int) -> OrderRead:
-        return self._call("get_order", "GET", f"/v1/orders/{order_id}", None,
-                          lambda: self.inner.get_order(order_id))
+        return self._call(
+            "get_order",
+            "GET",
+            f"/v1/orders/{order_id}",
+            None,
+            lambda: self.inner.get_order(order_id),
+        )
 
-    def list_orders(self, *, status: OrderStatus | None = None, cursor: str | None = None,
-                    limit: int = 50) -> Page[OrderRead]:
-        params = {k: v for k, v in (("status", status), ("cursor", cursor), ("limit", limit))
-                  if v is not None}
-        return self._call("list_orders", "GET", "/v1/orders", params,
-                          lambda: self.inner.list_orders(status=status, cursor=cursor, limit=limit))
+    def list_orders(
+        self, *, status: OrderStatus | None = None, cursor: str | None = None, limit: int = 50
+    ) -> Page[OrderRead]:
+        params = {
+            k: v
+            for k, v in (("status", status), ("cursor", cursor), ("limit", limit))
+            if v is not None
+        }
+        return self._call(
+            "list_orders",
+            "GET",
+            "/v1/orders",
+            params,
+            lambda: self.inner.list_orders(status=status, cursor=cursor, limit=limit),
+        )
 
     def transition_order(self, order_id: int, to: OrderStatus) -> OrderRead:
-        return self._call("transition_order", "POST", f"/v1/orders/{order_id}/transition",
-                          {"to": str(to)}, lambda: self.inner.transition_order(order_id, to))
+        return self._call(
+            "transition_order",
+            "POST",
+            f"/v1/orders/{order_id}/transition",
+            {"to": str(to)},
+            lambda: self.inner.transition_order(order_id, to),
+        )
 
     def cancel_order(self, order_id: int) -> OrderRead:
-        return self._call("cancel_order", "POST", f"/v1/orders/{order_id}/cancel", None,
-                          lambda: self.inner.cancel_order(order_id))
+        return self._call(
+            "cancel_order",
+            "POST",
+            f"/v1/orders/{order_id}/cancel",
+            None,
+            lambda: self.inner.cancel_order(order_id),
+        )
 
-    def return_order(self, order_id: int, body: ReturnCreate, *,
-                     idempotency_key: str | None = None) -> OrderRead:
-        return self._call("return_order", "POST", f"/v1/orders/{order_id}/returns", body,
-                          lambda: self.inner.return_order(order_id, body,
-                                                          idempotency_key=idempotency_key),
-                          idempotency_key)
+    def return_order(
+        self, order_id: int, body: ReturnCreate, *, idempotency_key: str | None = None
+    ) -> OrderRead:
+        return self._call(
+            "return_order",
+            "POST",
+            f"/v1/orders/{order_id}/returns",
+            body,
+            lambda: self.inner.return_order(order_id, body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
     # ---- policies --------------------------------------------------------------------------
     def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
-        return self._call("plan_replenishment", "POST", "/v1/replenishment/plan", body,
-                          lambda: self.inner.plan_replenishment(body))
+        return self._call(
+            "plan_replenishment",
+            "POST",
+            "/v1/replenishment/plan",
+            body,
+            lambda: self.inner.plan_replenishment(body),
+        )
 
-    def quote_prices(self, body: PriceQuoteRequest, *, idempotency_key: str | None = None) -> PriceQuote:
-        return self._call("quote_prices", "POST", "/v1/pricing/quote", body,
-                          lambda: self.inner.quote_prices(body, idempotency_key=idempotency_key),
-                          idempotency_key)
+    def quote_prices(
+        self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
+    ) -> PriceQuote:
+        return self._call(
+            "quote_prices",
+            "POST",
+            "/v1/pricing/quote",
+            body,
+            lambda: self.inner.quote_prices(body, idempotency_key=idempotency_key),
+            idempotency_key,
+        )
 
     # ---- housekeeping --------------------------------------------------------------------
     def expire_reservations(self) -> int:
-        return self._call("expire_reservations", "POST", "/v1/admin/expire-reservations", None,
-                          lambda: self.inner.expire_reservations())
+        return self._call(
+            "expire_reservations",
+            "POST",
+            "/v1/admin/expire-reservations",
+            None,
+            lambda: self.inner.expire_reservations(),
+        )
 
     def expire_unpaid_orders(self) -> int:
-        return self._call("expire_unpaid_orders", "POST", "/v1/admin/expire-unpaid-orders", None,
-                          lambda: self.inner.expire_unpaid_orders())
+        return self._call(
+            "expire_unpaid_orders",
+            "POST",
+            "/v1/admin/expire-unpaid-orders",
+            None,
+            lambda: self.inner.expire_unpaid_orders(),
+        )

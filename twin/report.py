@@ -63,8 +63,9 @@ HEADLINE = (
 )
 
 
-def _plot(path: Path, days: np.ndarray, series: Mapping[str, np.ndarray], title: str,
-          ylabel: str) -> None:
+def _plot(
+    path: Path, days: np.ndarray, series: Mapping[str, np.ndarray], title: str, ylabel: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,8 +85,9 @@ def _plot(path: Path, days: np.ndarray, series: Mapping[str, np.ndarray], title:
     plt.close(fig)
 
 
-def write_report(run_dir: Path, name: str, seed: int, kpis: Mapping[str, object],
-                 daily: Mapping[str, np.ndarray]) -> Path:
+def write_report(
+    run_dir: Path, name: str, seed: int, kpis: Mapping[str, object], daily: Mapping[str, np.ndarray]
+) -> Path:
     """Write ``report.md`` and its plots into ``run_dir``; returns the report's path.
 
     Args:
@@ -97,14 +99,21 @@ def write_report(run_dir: Path, name: str, seed: int, kpis: Mapping[str, object]
     days = np.arange(len(daily["units_sold"]))
     plots = {
         "stock.png": ({"units on hand (close)": daily["on_hand_units"]}, "Stock on hand", "units"),
-        "sales.png": ({"units sold": daily["units_sold"], "demand": daily["demand_units"]},
-                      "Sales and demand", "units/day"),
-        "lost_sales.png": ({"lost units": daily["lost_units"],
-                            "substituted units": daily["substituted_units"]},
-                           "Lost and substituted sales", "units/day"),
-        "availability.png": ({"availability": daily["availability"],
-                              "fill rate": daily["fill_rate"]},
-                             "Availability and fill rate", "share"),
+        "sales.png": (
+            {"units sold": daily["units_sold"], "demand": daily["demand_units"]},
+            "Sales and demand",
+            "units/day",
+        ),
+        "lost_sales.png": (
+            {"lost units": daily["lost_units"], "substituted units": daily["substituted_units"]},
+            "Lost and substituted sales",
+            "units/day",
+        ),
+        "availability.png": (
+            {"availability": daily["availability"], "fill rate": daily["fill_rate"]},
+            "Availability and fill rate",
+            "share",
+        ),
     }
     for filename, (series, title, ylabel) in plots.items():
         _plot(run_dir / filename, days, series, title, ylabel)
@@ -122,8 +131,12 @@ def write_report(run_dir: Path, name: str, seed: int, kpis: Mapping[str, object]
         lines += [f"### {title}", "", f"![{title}]({filename})", ""]
     api = kpis.get("api")
     if isinstance(api, Mapping) and api:
-        lines += ["## API calls", "", "| method | calls | errors | p50 ms | p95 ms |",
-                  "|---|---:|---:|---:|---:|"]
+        lines += [
+            "## API calls",
+            "",
+            "| method | calls | errors | p50 ms | p95 ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for method, s in api.items():
             if isinstance(s, Mapping):
                 lines.append(

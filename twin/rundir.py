@@ -30,8 +30,19 @@ from twin.report import write_report
 
 logger = logging.getLogger(__name__)
 
-PACKAGES = ("shopsphere", "numpy", "scipy", "simpy", "mesa", "pandas", "pyarrow", "pydantic",
-            "sqlalchemy", "fastapi", "matplotlib")
+PACKAGES = (
+    "shopsphere",
+    "numpy",
+    "scipy",
+    "simpy",
+    "mesa",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "sqlalchemy",
+    "fastapi",
+    "matplotlib",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -48,22 +59,42 @@ def package_versions() -> dict[str, str]:
 def git_commit(cwd: Path | None = None) -> str | None:
     """The checked-out commit (with ``-dirty`` if the tree has changes), or None outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 def _json(path: Path, data: Any) -> None:
-    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-                                  | orjson.OPT_SERIALIZE_NUMPY))
+    path.write_bytes(
+        orjson.dumps(
+            data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+        )
+    )
 
 
-def write_run_dir(run_dir: Path, scenario: Scenario, result: TwinResult, *, mode: str,
-                  extra: dict[str, Any] | None = None) -> None:
+def write_run_dir(
+    run_dir: Path,
+    scenario: Scenario,
+    result: TwinResult,
+    *,
+    mode: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Write every file of the run directory except ``traffic.jsonl`` (streamed during the run).
 
     ``scenario`` is the scenario exactly as run (seed, days and policies resolved).

@@ -37,12 +37,30 @@ from scenarios.schema import (
     with_overrides,
 )
 
-__all__ = ["CompareResult", "RunError", "RunOutcome", "compare", "open_commerce", "parse_policy",
-           "run_scenario"]
+__all__ = [
+    "CompareResult",
+    "RunError",
+    "RunOutcome",
+    "compare",
+    "open_commerce",
+    "parse_policy",
+    "run_scenario",
+]
 
-COMPARE_KPIS = ("revenue_cents", "gross_margin_cents", "units_sold", "lost_units", "fill_rate",
-                "availability", "stockout_sku_days", "holding_cost_cents", "avg_on_hand_units",
-                "inventory_turns", "online_cycle_time_hours_mean", "write_off_units")
+COMPARE_KPIS = (
+    "revenue_cents",
+    "gross_margin_cents",
+    "units_sold",
+    "lost_units",
+    "fill_rate",
+    "availability",
+    "stockout_sku_days",
+    "holding_cost_cents",
+    "avg_on_hand_units",
+    "inventory_turns",
+    "online_cycle_time_hours_mean",
+    "write_off_units",
+)
 
 
 class RunError(ValueError):
@@ -60,7 +78,9 @@ class RunOutcome:
     close: Callable[[], None] = lambda: None
 
 
-def open_commerce(scenario: Scenario, clock: ManualClock, *, database: str | None = None) -> tuple[CommerceClient, Callable[[], None], str]:
+def open_commerce(
+    scenario: Scenario, clock: ManualClock, *, database: str | None = None
+) -> tuple[CommerceClient, Callable[[], None], str]:
     """The commerce client the scenario asks for, a close function, and the mode's name.
 
     Args:
@@ -76,8 +96,10 @@ def open_commerce(scenario: Scenario, clock: ManualClock, *, database: str | Non
 
         key = com.api_key or (os.environ.get(com.api_key_env) if com.api_key_env else None)
         if not key:
-            raise RunError(f"commerce.mode http needs an API key: set commerce.api_key or the "
-                           f"environment variable {com.api_key_env!r}")
+            raise RunError(
+                f"commerce.mode http needs an API key: set commerce.api_key or the "
+                f"environment variable {com.api_key_env!r}"
+            )
         client = HttpClient(com.base_url, key, timeout_s=com.timeout_s)
         return client, client.close, f"http {com.base_url}"
     from api.client.inprocess import InProcessClient
@@ -87,14 +109,21 @@ def open_commerce(scenario: Scenario, clock: ManualClock, *, database: str | Non
         ipc = InProcessClient.for_url(target, clock)
         return ipc, ipc.close, "inprocess " + target.split("://", 1)[0]
     if target != ":memory:" and Path(target).exists():
-        raise RunError(f"commerce.database {target!r} already exists; the twin seeds a fresh "
-                       f"database each run (remove the file or use ':memory:')")
+        raise RunError(
+            f"commerce.database {target!r} already exists; the twin seeds a fresh "
+            f"database each run (remove the file or use ':memory:')"
+        )
     ipc = InProcessClient.for_sqlite(target, clock)
     return ipc, ipc.close, "inprocess sqlite"
 
 
-def resolve(sc: Scenario, *, seed: int | None = None, days: int | None = None,
-            policies: Policies | None = None) -> Scenario:
+def resolve(
+    sc: Scenario,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    policies: Policies | None = None,
+) -> Scenario:
     """The scenario as it will run: seed, duration and policies replaced where given.
 
     A warm-up as long as the run is dropped (KPIs then cover every day).
@@ -113,12 +142,20 @@ def resolve(sc: Scenario, *, seed: int | None = None, days: int | None = None,
     return out
 
 
-def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, days: int | None = None,
-                 out: Path | None = None, policies: Policies | None = None,
-                 progress: Callable[[int, int], None] | None = None,
-                 client: CommerceClient | None = None, database: str | None = None,
-                 write: bool = True, keep_client: bool = False,
-                 clock: ManualClock | None = None) -> RunOutcome:
+def run_scenario(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    out: Path | None = None,
+    policies: Policies | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    client: CommerceClient | None = None,
+    database: str | None = None,
+    write: bool = True,
+    keep_client: bool = False,
+    clock: ManualClock | None = None,
+) -> RunOutcome:
     """Run a scenario once; write the run directory ``out`` (default ``runs/<name>-seed<seed>``).
 
     Args:
@@ -141,7 +178,9 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, da
     sc = resolve(sc, seed=seed, days=days, policies=policies)
     run_seed = sc.seed
     if clock is None:
-        clock = ManualClock(datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC))
+        clock = ManualClock(
+            datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC)
+        )
     close: Callable[[], None] = lambda: None  # noqa: E731
     mode = "client"
     if client is None:
@@ -164,9 +203,13 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, da
         close()
     if write:
         write_run_dir(run_dir, sc, result, mode=mode)
-    return RunOutcome(kpis=result.kpis, run_dir=run_dir if write else None, result=result,
-                      client=client if keep_client else None,
-                      close=close if keep_client else (lambda: None))
+    return RunOutcome(
+        kpis=result.kpis,
+        run_dir=run_dir if write else None,
+        result=result,
+        client=client if keep_client else None,
+        close=close if keep_client else (lambda: None),
+    )
 
 
 # ---- comparisons ---------------------------------------------------------------------------
@@ -201,12 +244,16 @@ def parse_policy(spec: str) -> tuple[str, PolicyRef]:
         if kind not in known:
             raise RunError(f"policy {spec!r}: kind {kind!r} is not one of {sorted(known)}")
         if name not in known[kind]:
-            raise RunError(f"policy {spec!r}: {name!r} is not a {kind} policy (known: {known[kind]})")
+            raise RunError(
+                f"policy {spec!r}: {name!r} is not a {kind} policy (known: {known[kind]})"
+            )
     else:
         kinds = [k for k, names in known.items() if name in names]
         if not kinds:
-            raise RunError(f"policy {spec!r}: {name!r} is not a known policy (replenishment: "
-                           f"{known['replenishment']}; pricing: {known['pricing']})")
+            raise RunError(
+                f"policy {spec!r}: {name!r} is not a known policy (replenishment: "
+                f"{known['replenishment']}; pricing: {known['pricing']})"
+            )
         kind = kinds[0]
     return kind, PolicyRef(name=name, params=params)
 
@@ -226,7 +273,9 @@ class CompareResult:
     seeds: list[int]
     kpis: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # variant -> per seed
 
-    def summary(self, names: Sequence[str] = COMPARE_KPIS) -> dict[str, dict[str, dict[str, float]]]:
+    def summary(
+        self, names: Sequence[str] = COMPARE_KPIS
+    ) -> dict[str, dict[str, dict[str, float]]]:
         """variant -> KPI -> {mean, ci95, diff, diff_ci95} (diff: paired, vs the first variant)."""
         out: dict[str, dict[str, dict[str, float]]] = {}
         base = self.variants[0]
@@ -235,8 +284,12 @@ class CompareResult:
             for k in names:
                 x = np.array([float(r.get(k, 0.0)) for r in self.kpis[v]])
                 b = np.array([float(r.get(k, 0.0)) for r in self.kpis[base]])
-                out[v][k] = {"mean": float(x.mean()), "ci95": _half_width(x),
-                             "diff": float((x - b).mean()), "diff_ci95": _half_width(x - b)}
+                out[v][k] = {
+                    "mean": float(x.mean()),
+                    "ci95": _half_width(x),
+                    "diff": float((x - b).mean()),
+                    "diff_ci95": _half_width(x - b),
+                }
         return out
 
 
@@ -248,8 +301,13 @@ def _half_width(x: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
 
 
-def compare(variants: Sequence[tuple[str, Scenario]], seeds: Sequence[int], *, days: int | None = None,
-            progress: Callable[[str, int, int, int], None] | None = None) -> CompareResult:
+def compare(
+    variants: Sequence[tuple[str, Scenario]],
+    seeds: Sequence[int],
+    *,
+    days: int | None = None,
+    progress: Callable[[str, int, int, int], None] | None = None,
+) -> CompareResult:
     """Run every (variant, seed) pair and collect KPIs; the same seed means the same CRN streams.
 
     Args:

@@ -47,7 +47,8 @@ class Shopping:
         weight = np.array([s.share * s.visits_per_week for s in segs])
         self.segment_probs = weight / weight.sum()
         self.basket: list[Callable[[int], np.ndarray]] = [
-            partial(_draw, s.basket_size, tw.rng_sessions) for s in segs]
+            partial(_draw, s.basket_size, tw.rng_sessions) for s in segs
+        ]
         mix = scenario.customers.channel_mix
         self.p_web = mix.web / (mix.web + mix.app) if (mix.web + mix.app) > 0 else 1.0
         prof = scenario.customers.hourly_profile
@@ -116,11 +117,15 @@ class Shopping:
             return -1
         w = self.tw.world
         cat = w.skus.category_names[int(w.skus.category[sku])]
-        page = self.tw.client.search(SearchQuery(category=cat, in_stock_at=w.location_codes[row],
-                                              sort="name", limit=100))
+        page = self.tw.client.search(
+            SearchQuery(category=cat, in_stock_at=w.location_codes[row], sort="name", limit=100)
+        )
         oh, res = self.tw.on_hand[row], self.tw.reserved[row]
-        ok = [j for j in (w.skus.index_of(item.sku) for item in page.items)
-              if oh[j] - res[j] - taken.get(j, 0) > 0]
+        ok = [
+            j
+            for j in (w.skus.index_of(item.sku) for item in page.items)
+            if oh[j] - res[j] - taken.get(j, 0) > 0
+        ]
         if not ok:
             return -1
         return ok[int(self.tw.rng_subst.random() * len(ok))]
@@ -128,11 +133,15 @@ class Shopping:
     def _store_shopper(self, loc: int, basket: list[int]) -> Callable[[Customer], None]:
         def shop(c: Customer) -> None:
             self.shop_in_store(c, loc, basket)
+
         return shop
 
-    def _online_shopper(self, wh: int, basket: list[int], channel: Channel) -> Callable[[Customer], None]:
+    def _online_shopper(
+        self, wh: int, basket: list[int], channel: Channel
+    ) -> Callable[[Customer], None]:
         def shop(c: Customer) -> None:
             self.shop_online(c, wh, basket, channel)
+
         return shop
 
     def shop_in_store(self, c: Customer, loc: int, basket: list[int]) -> None:
@@ -163,8 +172,17 @@ class Shopping:
             cogs += cost[t]
         self._book(loc, c, len(basket), sold, subst, lost, rev, cogs)
 
-    def _book(self, loc: int, c: Customer, demand: int, sold: int, subst: int, lost: int,
-              rev: int, cogs: int) -> None:
+    def _book(
+        self,
+        loc: int,
+        c: Customer,
+        demand: int,
+        sold: int,
+        subst: int,
+        lost: int,
+        rev: int,
+        cogs: int,
+    ) -> None:
         d = self.tw.kpis.data
         day = self.tw.day
         d["demand_units"][day, loc] += demand
@@ -201,7 +219,9 @@ class Shopping:
         if want:
             codes = w.skus.codes
             code = w.location_codes[row]
-            cart = self.tw.client.create_cart(CartCreate(channel=channel, location=code, customer_id=c.code))
+            cart = self.tw.client.create_cart(
+                CartCreate(channel=channel, location=code, customer_id=c.code)
+            )
             placed: dict[int, int] = {}
             for s, q in want.items():
                 try:
@@ -212,8 +232,9 @@ class Shopping:
                     self.tw.checkout_failures += 1
             if placed:
                 try:
-                    order = self.tw.client.checkout(CheckoutRequest(cart_id=cart.id),
-                                                 idempotency_key=f"checkout-{cart.id}")
+                    order = self.tw.client.checkout(
+                        CheckoutRequest(cart_id=cart.id), idempotency_key=f"checkout-{cart.id}"
+                    )
                 except CommerceError:
                     self.tw.checkout_failures += 1
                     lost += sum(placed.values())
@@ -227,5 +248,7 @@ class Shopping:
                     rev = order.total_cents
                     self.tw.kpis.data["online_orders"][self.tw.day, row] += 1
                     self.tw.events.add(now, EventKind.ONLINE_ORDER, row, -1, sold, rev, order.id)
-                    self.tw.fleet.enqueue(wh, PendingOrder(order.id, c.lat, c.lon, placed, now, sold))
+                    self.tw.fleet.enqueue(
+                        wh, PendingOrder(order.id, c.lat, c.lon, placed, now, sold)
+                    )
         self._book(row, c, len(basket), sold, subst, lost, rev, cogs)

@@ -138,8 +138,9 @@ def batch_means_ci(series: np.ndarray, batches: int = 20, z: float = 3.0) -> tup
     return float(x[: m * batches].mean()), float(z * se)
 
 
-def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, batches: int = 20,
-             z: float = 3.0) -> tuple[float, float]:
+def ratio_ci(
+    numerator: np.ndarray, denominator: np.ndarray, batches: int = 20, z: float = 3.0
+) -> tuple[float, float]:
     """``sum(numerator) / sum(denominator)`` (e.g. a fill rate) and its ``z``-sigma half-width.
 
     The half-width comes from the spread of the ratio over non-overlapping batches of days.

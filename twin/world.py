@@ -118,7 +118,11 @@ class World:
         code = self.scenario.world.suppliers[supplier].code
         mult, outage_end = 1.0, None
         for ev in self.scenario.events:
-            if isinstance(ev, SupplierDisruption) and ev.supplier == code and ev.start_day <= day < ev.end_day:
+            if (
+                isinstance(ev, SupplierDisruption)
+                and ev.supplier == code
+                and ev.start_day <= day < ev.end_day
+            ):
                 if ev.outage:
                     outage_end = max(outage_end or 0.0, float(ev.end_day))
                 elif ev.lead_time_multiplier is not None:
@@ -130,8 +134,12 @@ class World:
         code = self.scenario.world.suppliers[supplier].code
         end = None
         for ev in self.scenario.events:
-            if (isinstance(ev, SupplierDisruption) and ev.supplier == code and ev.outage
-                    and ev.start_day <= when < ev.end_day):
+            if (
+                isinstance(ev, SupplierDisruption)
+                and ev.supplier == code
+                and ev.outage
+                and ev.start_day <= when < ev.end_day
+            ):
                 end = max(end or 0.0, float(ev.end_day))
         return end
 
@@ -146,8 +154,9 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
     stores, whs = scenario.world.stores, scenario.world.warehouses
     codes = [s.code for s in stores] + [w.code for w in whs] + [f"{w.code}-TRANSIT" for w in whs]
     cats = tuple(np.flatnonzero(skus.category == c) for c in range(len(skus.category_names)))
-    start = datetime(scenario.start_date.year, scenario.start_date.month, scenario.start_date.day,
-                     tzinfo=UTC)
+    start = datetime(
+        scenario.start_date.year, scenario.start_date.month, scenario.start_date.day, tzinfo=UTC
+    )
     return World(
         scenario=scenario,
         skus=skus,
@@ -194,21 +203,51 @@ def seed_commerce(world: World, client: CommerceClient, stock: np.ndarray) -> No
     for k in range(0, len(rows), IMPORT_CHUNK):
         client.import_skus(rows[k : k + IMPORT_CHUNK])
     for st in sc.world.stores:
-        client.create_location(LocationCreate(code=st.code, kind=LocationKind.STORE,
-                                              name=st.name or st.code, lat=st.lat, lon=st.lon))
+        client.create_location(
+            LocationCreate(
+                code=st.code,
+                kind=LocationKind.STORE,
+                name=st.name or st.code,
+                lat=st.lat,
+                lon=st.lon,
+            )
+        )
     for wh in sc.world.warehouses:
-        client.create_location(LocationCreate(code=wh.code, kind=LocationKind.WAREHOUSE,
-                                              name=wh.name or wh.code, lat=wh.lat, lon=wh.lon))
+        client.create_location(
+            LocationCreate(
+                code=wh.code,
+                kind=LocationKind.WAREHOUSE,
+                name=wh.name or wh.code,
+                lat=wh.lat,
+                lon=wh.lon,
+            )
+        )
     for wh in sc.world.warehouses:
-        client.create_location(LocationCreate(code=f"{wh.code}-TRANSIT", kind=LocationKind.WAREHOUSE,
-                                              name=f"in transit from {wh.code}", lat=wh.lat, lon=wh.lon))
+        client.create_location(
+            LocationCreate(
+                code=f"{wh.code}-TRANSIT",
+                kind=LocationKind.WAREHOUSE,
+                name=f"in transit from {wh.code}",
+                lat=wh.lat,
+                lon=wh.lon,
+            )
+        )
     for sup in sc.world.suppliers:
         # suppliers are not located in the scenario; place them at the first warehouse
         w0 = sc.world.warehouses[0]
-        client.create_location(LocationCreate(code=sup.code, kind=LocationKind.SUPPLIER,
-                                              name=sup.name or sup.code, lat=w0.lat, lon=w0.lon))
+        client.create_location(
+            LocationCreate(
+                code=sup.code,
+                kind=LocationKind.SUPPLIER,
+                name=sup.name or sup.code,
+                lat=w0.lat,
+                lon=w0.lon,
+            )
+        )
     prices = [
-        PriceSet(sku=code, channel=ch, price_cents=int(sk.list_price_cents[i]), valid_from=world.start)
+        PriceSet(
+            sku=code, channel=ch, price_cents=int(sk.list_price_cents[i]), valid_from=world.start
+        )
         for ch in (Channel.STORE, Channel.WEB, Channel.APP)
         for i, code in enumerate(sk.codes)
     ]
@@ -226,8 +265,12 @@ def seed_commerce(world: World, client: CommerceClient, stock: np.ndarray) -> No
                 ),
                 idempotency_key=f"init-{loc}-{k}",
             )
-    logger.info("seeded commerce: %d SKUs, %d locations, %d units", sk.n_skus,
-                world.n_locations + len(sc.world.suppliers), int(stock.sum()))
+    logger.info(
+        "seeded commerce: %d SKUs, %d locations, %d units",
+        sk.n_skus,
+        world.n_locations + len(sc.world.suppliers),
+        int(stock.sum()),
+    )
 
 
 def dist_mean(dist: object) -> float:

@@ -69,14 +69,23 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
 class HttpClient:
     """CommerceClient over HTTP. ``api_key`` goes into the ``X-API-Key`` header."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None, max_connections: int = 100) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 100,
+    ) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"X-API-Key": api_key},
             timeout=timeout_s,
             transport=transport,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
         )
 
     def close(self) -> None:
@@ -89,8 +98,17 @@ class HttpClient:
         self.close()
 
     # ---- plumbing --------------------------------------------------------------------
-    def _call(self, method: str, path: str, result: Any, *, json: BaseModel | None = None, params: Any = None,
-              content: bytes | None = None, idempotency_key: str | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        result: Any,
+        *,
+        json: BaseModel | None = None,
+        params: Any = None,
+        content: bytes | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
         if json is not None:
             content = json.model_dump_json().encode()
@@ -141,31 +159,62 @@ class HttpClient:
         out: list[StockLevel] = self._call("POST", "/v1/stock/levels", list[StockLevel], json=query)
         return out
 
-    def receive(self, body: ReceiptCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        out: list[MovementRead] = self._call("POST", "/v1/stock/receipts", list[MovementRead], json=body,
-                                             idempotency_key=idempotency_key)
+    def receive(
+        self, body: ReceiptCreate, *, idempotency_key: str | None = None
+    ) -> list[MovementRead]:
+        out: list[MovementRead] = self._call(
+            "POST",
+            "/v1/stock/receipts",
+            list[MovementRead],
+            json=body,
+            idempotency_key=idempotency_key,
+        )
         return out
 
-    def transfer(self, body: TransferCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        out: list[MovementRead] = self._call("POST", "/v1/stock/transfers", list[MovementRead], json=body,
-                                             idempotency_key=idempotency_key)
+    def transfer(
+        self, body: TransferCreate, *, idempotency_key: str | None = None
+    ) -> list[MovementRead]:
+        out: list[MovementRead] = self._call(
+            "POST",
+            "/v1/stock/transfers",
+            list[MovementRead],
+            json=body,
+            idempotency_key=idempotency_key,
+        )
         return out
 
     def adjust(self, body: AdjustmentCreate, *, idempotency_key: str | None = None) -> MovementRead:
-        out: MovementRead = self._call("POST", "/v1/stock/adjustments", MovementRead, json=body,
-                                       idempotency_key=idempotency_key)
+        out: MovementRead = self._call(
+            "POST",
+            "/v1/stock/adjustments",
+            MovementRead,
+            json=body,
+            idempotency_key=idempotency_key,
+        )
         return out
 
     def pos_sales(self, body: PosSaleBatch, *, idempotency_key: str | None = None) -> PosSaleResult:
-        out: PosSaleResult = self._call("POST", "/v1/stock/pos-sales", PosSaleResult, json=body,
-                                        idempotency_key=idempotency_key)
+        out: PosSaleResult = self._call(
+            "POST", "/v1/stock/pos-sales", PosSaleResult, json=body, idempotency_key=idempotency_key
+        )
         return out
 
-    def movements(self, *, sku: str | None = None, location: str | None = None,
-                  cursor: str | None = None, limit: int = 500) -> Page[MovementRead]:
-        params = {k: v for k, v in {"sku": sku, "location": location, "cursor": cursor, "limit": limit}.items()
-                  if v is not None}
-        out: Page[MovementRead] = self._call("GET", "/v1/stock/movements", Page[MovementRead], params=params)
+    def movements(
+        self,
+        *,
+        sku: str | None = None,
+        location: str | None = None,
+        cursor: str | None = None,
+        limit: int = 500,
+    ) -> Page[MovementRead]:
+        params = {
+            k: v
+            for k, v in {"sku": sku, "location": location, "cursor": cursor, "limit": limit}.items()
+            if v is not None
+        }
+        out: Page[MovementRead] = self._call(
+            "GET", "/v1/stock/movements", Page[MovementRead], params=params
+        )
         return out
 
     # ---- prices ----------------------------------------------------------------------
@@ -175,13 +224,16 @@ class HttpClient:
         return out
 
     def get_prices(self, skus: Sequence[str], channel: str) -> list[PriceRead]:
-        out: list[PriceRead] = self._call("GET", "/v1/prices", list[PriceRead],
-                                          params={"sku": list(skus), "channel": channel})
+        out: list[PriceRead] = self._call(
+            "GET", "/v1/prices", list[PriceRead], params={"sku": list(skus), "channel": channel}
+        )
         return out
 
     # ---- carts -----------------------------------------------------------------------
     def create_cart(self, body: CartCreate, *, idempotency_key: str | None = None) -> CartRead:
-        out: CartRead = self._call("POST", "/v1/carts", CartRead, json=body, idempotency_key=idempotency_key)
+        out: CartRead = self._call(
+            "POST", "/v1/carts", CartRead, json=body, idempotency_key=idempotency_key
+        )
         return out
 
     def set_cart_line(self, cart_id: int, body: CartLineSet) -> CartRead:
@@ -194,15 +246,18 @@ class HttpClient:
 
     # ---- checkout and orders ---------------------------------------------------------
     def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
-        out: OrderRead = self._call("POST", "/v1/checkout", OrderRead, json=body, idempotency_key=idempotency_key)
+        out: OrderRead = self._call(
+            "POST", "/v1/checkout", OrderRead, json=body, idempotency_key=idempotency_key
+        )
         return out
 
     def get_order(self, order_id: int) -> OrderRead:
         out: OrderRead = self._call("GET", f"/v1/orders/{order_id}", OrderRead)
         return out
 
-    def list_orders(self, *, status: OrderStatus | None = None, cursor: str | None = None,
-                    limit: int = 50) -> Page[OrderRead]:
+    def list_orders(
+        self, *, status: OrderStatus | None = None, cursor: str | None = None, limit: int = 50
+    ) -> Page[OrderRead]:
         params: dict[str, Any] = {"limit": limit}
         if status is not None:
             params["status"] = OrderStatus(status).value
@@ -212,18 +267,25 @@ class HttpClient:
         return out
 
     def transition_order(self, order_id: int, to: OrderStatus) -> OrderRead:
-        out: OrderRead = self._call("POST", f"/v1/orders/{order_id}/transition", OrderRead,
-                                    json=OrderTransition(to=to))
+        out: OrderRead = self._call(
+            "POST", f"/v1/orders/{order_id}/transition", OrderRead, json=OrderTransition(to=to)
+        )
         return out
 
     def cancel_order(self, order_id: int) -> OrderRead:
         out: OrderRead = self._call("POST", f"/v1/orders/{order_id}/cancel", OrderRead)
         return out
 
-    def return_order(self, order_id: int, body: ReturnCreate, *,
-                     idempotency_key: str | None = None) -> OrderRead:
-        out: OrderRead = self._call("POST", f"/v1/orders/{order_id}/returns", OrderRead, json=body,
-                                    idempotency_key=idempotency_key)
+    def return_order(
+        self, order_id: int, body: ReturnCreate, *, idempotency_key: str | None = None
+    ) -> OrderRead:
+        out: OrderRead = self._call(
+            "POST",
+            f"/v1/orders/{order_id}/returns",
+            OrderRead,
+            json=body,
+            idempotency_key=idempotency_key,
+        )
         return out
 
     # ---- housekeeping ----------------------------------------------------------------
@@ -237,11 +299,15 @@ class HttpClient:
 
     # ---- policies --------------------------------------------------------------------
     def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
-        out: ReplenishmentPlan = self._call("POST", "/v1/replenishment/plan", ReplenishmentPlan, json=body)
+        out: ReplenishmentPlan = self._call(
+            "POST", "/v1/replenishment/plan", ReplenishmentPlan, json=body
+        )
         return out
 
-    def quote_prices(self, body: PriceQuoteRequest, *,
-                     idempotency_key: str | None = None) -> PriceQuote:
-        out: PriceQuote = self._call("POST", "/v1/pricing/quote", PriceQuote, json=body,
-                                     idempotency_key=idempotency_key)
+    def quote_prices(
+        self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
+    ) -> PriceQuote:
+        out: PriceQuote = self._call(
+            "POST", "/v1/pricing/quote", PriceQuote, json=body, idempotency_key=idempotency_key
+        )
         return out

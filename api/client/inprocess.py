@@ -65,7 +65,6 @@ from api.services.idempotency import run_idempotent, run_idempotent_tx
 R = TypeVar("R")
 
 
-
 def make_context(
     url: str,
     clock: Clock | None = None,
@@ -112,9 +111,15 @@ class InProcessClient:
     ) -> InProcessClient:
         """A client on an embedded SQLite database (``":memory:"`` or a file path), migrated."""
         url = "sqlite://" if str(path) == ":memory:" else f"sqlite:///{Path(path)}"
-        return cls.for_url(url, clock, role=role, customer_id=customer_id, gateway=gateway,
-                           reservation_ttl_seconds=reservation_ttl_seconds,
-                           unpaid_order_ttl_seconds=unpaid_order_ttl_seconds)
+        return cls.for_url(
+            url,
+            clock,
+            role=role,
+            customer_id=customer_id,
+            gateway=gateway,
+            reservation_ttl_seconds=reservation_ttl_seconds,
+            unpaid_order_ttl_seconds=unpaid_order_ttl_seconds,
+        )
 
     @classmethod
     def for_url(
@@ -130,8 +135,14 @@ class InProcessClient:
         migrate: bool = True,
     ) -> InProcessClient:
         """A client on any supported database URL (SQLite or ``postgresql+psycopg://``)."""
-        ctx = make_context(url, clock, gateway=gateway, reservation_ttl_seconds=reservation_ttl_seconds,
-                       unpaid_order_ttl_seconds=unpaid_order_ttl_seconds, migrate=migrate)
+        ctx = make_context(
+            url,
+            clock,
+            gateway=gateway,
+            reservation_ttl_seconds=reservation_ttl_seconds,
+            unpaid_order_ttl_seconds=unpaid_order_ttl_seconds,
+            migrate=migrate,
+        )
         return cls(ctx, Principal(role=role, customer_id=customer_id))
 
     def as_principal(self, role: str, customer_id: str | None = None) -> InProcessClient:
@@ -141,8 +152,14 @@ class InProcessClient:
     def close(self) -> None:
         self.ctx.engine.dispose()
 
-    def _idem(self, key: str | None, scope: str, body: object, adapter: TypeAdapter[R],
-              fn: Callable[[], R]) -> R:
+    def _idem(
+        self,
+        key: str | None,
+        scope: str,
+        body: object,
+        adapter: TypeAdapter[R],
+        fn: Callable[[], R],
+    ) -> R:
         return run_idempotent(self.ctx, self.principal, key, scope, body, adapter, fn)
 
     # ---- catalog ---------------------------------------------------------------------
@@ -169,25 +186,57 @@ class InProcessClient:
     def stock_levels(self, query: StockQuery) -> list[StockLevel]:
         return stock.stock_levels(self.ctx, self.principal, query)
 
-    def receive(self, body: ReceiptCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        return self._idem(idempotency_key, "receive", body, A_MOVES,
-                          lambda: stock.receive(self.ctx, self.principal, body))
+    def receive(
+        self, body: ReceiptCreate, *, idempotency_key: str | None = None
+    ) -> list[MovementRead]:
+        return self._idem(
+            idempotency_key,
+            "receive",
+            body,
+            A_MOVES,
+            lambda: stock.receive(self.ctx, self.principal, body),
+        )
 
-    def transfer(self, body: TransferCreate, *, idempotency_key: str | None = None) -> list[MovementRead]:
-        return self._idem(idempotency_key, "transfer", body, A_MOVES,
-                          lambda: stock.transfer(self.ctx, self.principal, body))
+    def transfer(
+        self, body: TransferCreate, *, idempotency_key: str | None = None
+    ) -> list[MovementRead]:
+        return self._idem(
+            idempotency_key,
+            "transfer",
+            body,
+            A_MOVES,
+            lambda: stock.transfer(self.ctx, self.principal, body),
+        )
 
     def adjust(self, body: AdjustmentCreate, *, idempotency_key: str | None = None) -> MovementRead:
-        return self._idem(idempotency_key, "adjust", body, A_MOVE,
-                          lambda: stock.adjust(self.ctx, self.principal, body))
+        return self._idem(
+            idempotency_key,
+            "adjust",
+            body,
+            A_MOVE,
+            lambda: stock.adjust(self.ctx, self.principal, body),
+        )
 
     def pos_sales(self, body: PosSaleBatch, *, idempotency_key: str | None = None) -> PosSaleResult:
-        return self._idem(idempotency_key, "pos_sales", body, A_POS,
-                          lambda: stock.pos_sales(self.ctx, self.principal, body))
+        return self._idem(
+            idempotency_key,
+            "pos_sales",
+            body,
+            A_POS,
+            lambda: stock.pos_sales(self.ctx, self.principal, body),
+        )
 
-    def movements(self, *, sku: str | None = None, location: str | None = None,
-                  cursor: str | None = None, limit: int = 500) -> Page[MovementRead]:
-        return stock.movements(self.ctx, self.principal, sku=sku, location=location, cursor=cursor, limit=limit)
+    def movements(
+        self,
+        *,
+        sku: str | None = None,
+        location: str | None = None,
+        cursor: str | None = None,
+        limit: int = 500,
+    ) -> Page[MovementRead]:
+        return stock.movements(
+            self.ctx, self.principal, sku=sku, location=location, cursor=cursor, limit=limit
+        )
 
     # ---- prices ----------------------------------------------------------------------
     def set_prices(self, prices: Sequence[PriceSet]) -> PriceBulkResult:
@@ -198,8 +247,13 @@ class InProcessClient:
 
     # ---- carts -----------------------------------------------------------------------
     def create_cart(self, body: CartCreate, *, idempotency_key: str | None = None) -> CartRead:
-        return self._idem(idempotency_key, "create_cart", body, A_CART,
-                          lambda: carts.create_cart(self.ctx, self.principal, body))
+        return self._idem(
+            idempotency_key,
+            "create_cart",
+            body,
+            A_CART,
+            lambda: carts.create_cart(self.ctx, self.principal, body),
+        )
 
     def set_cart_line(self, cart_id: int, body: CartLineSet) -> CartRead:
         return carts.set_cart_line(self.ctx, self.principal, cart_id, body)
@@ -209,15 +263,25 @@ class InProcessClient:
 
     # ---- checkout and orders ---------------------------------------------------------
     def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
-        return run_idempotent_tx(self.ctx, self.principal, idempotency_key, "checkout", body, A_ORDER,
-                                 lambda claim: checkout.checkout(self.ctx, self.principal, body, claim))
+        return run_idempotent_tx(
+            self.ctx,
+            self.principal,
+            idempotency_key,
+            "checkout",
+            body,
+            A_ORDER,
+            lambda claim: checkout.checkout(self.ctx, self.principal, body, claim),
+        )
 
     def get_order(self, order_id: int) -> OrderRead:
         return orders.get_order(self.ctx, self.principal, order_id)
 
-    def list_orders(self, *, status: OrderStatus | None = None, cursor: str | None = None,
-                    limit: int = 50) -> Page[OrderRead]:
-        return orders.list_orders(self.ctx, self.principal, status=status, cursor=cursor, limit=limit)
+    def list_orders(
+        self, *, status: OrderStatus | None = None, cursor: str | None = None, limit: int = 50
+    ) -> Page[OrderRead]:
+        return orders.list_orders(
+            self.ctx, self.principal, status=status, cursor=cursor, limit=limit
+        )
 
     def transition_order(self, order_id: int, to: OrderStatus) -> OrderRead:
         return orders.transition_order(self.ctx, self.principal, order_id, to)
@@ -225,10 +289,16 @@ class InProcessClient:
     def cancel_order(self, order_id: int) -> OrderRead:
         return orders.cancel_order(self.ctx, self.principal, order_id)
 
-    def return_order(self, order_id: int, body: ReturnCreate, *,
-                     idempotency_key: str | None = None) -> OrderRead:
-        return self._idem(idempotency_key, f"return_order:{order_id}", body, A_ORDER,
-                          lambda: orders.return_order(self.ctx, self.principal, order_id, body))
+    def return_order(
+        self, order_id: int, body: ReturnCreate, *, idempotency_key: str | None = None
+    ) -> OrderRead:
+        return self._idem(
+            idempotency_key,
+            f"return_order:{order_id}",
+            body,
+            A_ORDER,
+            lambda: orders.return_order(self.ctx, self.principal, order_id, body),
+        )
 
     # ---- housekeeping ----------------------------------------------------------------
     def expire_reservations(self) -> int:
@@ -243,9 +313,15 @@ class InProcessClient:
 
         return policy_serving.plan_replenishment(self.ctx, self.principal, body)
 
-    def quote_prices(self, body: PriceQuoteRequest, *,
-                     idempotency_key: str | None = None) -> PriceQuote:
+    def quote_prices(
+        self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
+    ) -> PriceQuote:
         from api.services import policy_serving
 
-        return self._idem(idempotency_key, "pricing_quote", body, policy_serving.A_QUOTE,
-                          lambda: policy_serving.quote_prices(self.ctx, self.principal, body))
+        return self._idem(
+            idempotency_key,
+            "pricing_quote",
+            body,
+            policy_serving.A_QUOTE,
+            lambda: policy_serving.quote_prices(self.ctx, self.principal, body),
+        )

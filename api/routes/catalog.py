@@ -32,19 +32,40 @@ _LOC = TypeAdapter(LocationRead)
 
 
 @router.post("/categories", status_code=201)
-def create_category(body: CategoryCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> CategoryRead:
-    return idem(ctx, who, key, "create_category", body, _CAT,
-                lambda: catalog.create_category(ctx, who, body))
+def create_category(
+    body: CategoryCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> CategoryRead:
+    return idem(
+        ctx,
+        who,
+        key,
+        "create_category",
+        body,
+        _CAT,
+        lambda: catalog.create_category(ctx, who, body),
+    )
 
 
 @router.post(
     "/skus/import",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/SkuImportRow"}}},
-        "text/csv": {"schema": {"type": "string"}},
-    }}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/SkuImportRow"},
+                    }
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
-async def import_skus(request: Request, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> ImportResult:
+async def import_skus(
+    request: Request, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> ImportResult:
     """Create or update SKUs from a JSON array of SkuImportRow or from CSV (``text/csv``)."""
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("text/csv"):
@@ -53,9 +74,12 @@ async def import_skus(request: Request, ctx: CtxDep, who: WhoDep, key: IdemKey =
         try:
             rows = _ROWS.validate_json(raw)
         except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+            raise RequestValidationError(
+                exc.errors(include_url=False, include_context=False)
+            ) from exc
     return await run_in_threadpool(
-        idem, ctx, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(ctx, who, rows))
+        idem, ctx, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(ctx, who, rows)
+    )
 
 
 @router.get("/skus/{sku}")
@@ -69,9 +93,18 @@ def search(query: Annotated[SearchQuery, Query()], ctx: CtxDep, who: WhoDep) -> 
 
 
 @router.post("/locations", status_code=201, tags=["locations"])
-def create_location(body: LocationCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> LocationRead:
-    return idem(ctx, who, key, "create_location", body, _LOC,
-                lambda: locations.create_location(ctx, who, body))
+def create_location(
+    body: LocationCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> LocationRead:
+    return idem(
+        ctx,
+        who,
+        key,
+        "create_location",
+        body,
+        _LOC,
+        lambda: locations.create_location(ctx, who, body),
+    )
 
 
 @router.get("/locations", tags=["locations"])

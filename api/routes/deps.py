@@ -47,10 +47,19 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response:
     """Serialise a schema once (hot routes skip FastAPI's re-validation of the return value)."""
-    return Response(content=model.model_dump_json(), status_code=status_code, media_type="application/json")
+    return Response(
+        content=model.model_dump_json(), status_code=status_code, media_type="application/json"
+    )
 
 
-def idem(ctx: ServiceContext, who: Principal, key: str | None, scope: str, body: object,
-         adapter: TypeAdapter[R], fn: Callable[[], R]) -> R:
+def idem(
+    ctx: ServiceContext,
+    who: Principal,
+    key: str | None,
+    scope: str,
+    body: object,
+    adapter: TypeAdapter[R],
+    fn: Callable[[], R],
+) -> R:
     """Honour ``Idempotency-Key`` for an unsafe POST (see api.services.idempotency)."""
     return run_idempotent(ctx, who, key, scope, body, adapter, fn)

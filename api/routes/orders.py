@@ -30,8 +30,10 @@ _COUNT = TypeAdapter(CountResult)
 
 @router.post("/carts", status_code=201, tags=["carts"], response_model=CartRead)
 def create_cart(body: CartCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> Response:
-    return json_response(idem(ctx, who, key, "create_cart", body, A_CART,
-                              lambda: carts.create_cart(ctx, who, body)), 201)
+    return json_response(
+        idem(ctx, who, key, "create_cart", body, A_CART, lambda: carts.create_cart(ctx, who, body)),
+        201,
+    )
 
 
 @router.put("/carts/{cart_id}/lines", tags=["carts"], response_model=CartRead)
@@ -47,8 +49,18 @@ def get_cart(cart_id: IdPath, ctx: CtxDep, who: WhoDep) -> Response:
 
 @router.post("/checkout", status_code=201, response_model=OrderRead)
 def checkout_cart(body: CheckoutRequest, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> Response:
-    return json_response(run_idempotent_tx(ctx, who, key, "checkout", body, A_ORDER,
-                                           lambda claim: checkout.checkout(ctx, who, body, claim)), 201)
+    return json_response(
+        run_idempotent_tx(
+            ctx,
+            who,
+            key,
+            "checkout",
+            body,
+            A_ORDER,
+            lambda claim: checkout.checkout(ctx, who, body, claim),
+        ),
+        201,
+    )
 
 
 @router.get("/orders")
@@ -68,32 +80,69 @@ def get_order(order_id: IdPath, ctx: CtxDep, who: WhoDep) -> Response:
 
 
 @router.post("/orders/{order_id}/transition")
-def transition_order(order_id: IdPath, body: OrderTransition, ctx: CtxDep, who: WhoDep,
-                     key: IdemKey = None) -> OrderRead:
-    return idem(ctx, who, key, f"transition_order:{order_id}", body, A_ORDER,
-                lambda: orders.transition_order(ctx, who, order_id, body.to))
+def transition_order(
+    order_id: IdPath, body: OrderTransition, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> OrderRead:
+    return idem(
+        ctx,
+        who,
+        key,
+        f"transition_order:{order_id}",
+        body,
+        A_ORDER,
+        lambda: orders.transition_order(ctx, who, order_id, body.to),
+    )
 
 
 @router.post("/orders/{order_id}/cancel")
 def cancel_order(order_id: IdPath, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> OrderRead:
-    return idem(ctx, who, key, f"cancel_order:{order_id}", None, A_ORDER,
-                lambda: orders.cancel_order(ctx, who, order_id))
+    return idem(
+        ctx,
+        who,
+        key,
+        f"cancel_order:{order_id}",
+        None,
+        A_ORDER,
+        lambda: orders.cancel_order(ctx, who, order_id),
+    )
 
 
 @router.post("/orders/{order_id}/returns")
-def return_order(order_id: IdPath, body: ReturnCreate, ctx: CtxDep, who: WhoDep,
-                 key: IdemKey = None) -> OrderRead:
-    return idem(ctx, who, key, f"return_order:{order_id}", body, A_ORDER,
-                lambda: orders.return_order(ctx, who, order_id, body))
+def return_order(
+    order_id: IdPath, body: ReturnCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> OrderRead:
+    return idem(
+        ctx,
+        who,
+        key,
+        f"return_order:{order_id}",
+        body,
+        A_ORDER,
+        lambda: orders.return_order(ctx, who, order_id, body),
+    )
 
 
 @router.post("/admin/expire-reservations", tags=["admin"])
 def expire_reservations(ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> CountResult:
-    return idem(ctx, who, key, "expire_reservations", None, _COUNT,
-                lambda: CountResult(count=carts.expire_reservations(ctx, who)))
+    return idem(
+        ctx,
+        who,
+        key,
+        "expire_reservations",
+        None,
+        _COUNT,
+        lambda: CountResult(count=carts.expire_reservations(ctx, who)),
+    )
 
 
 @router.post("/admin/expire-unpaid-orders", tags=["admin"])
 def expire_unpaid_orders(ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> CountResult:
-    return idem(ctx, who, key, "expire_unpaid_orders", None, _COUNT,
-                lambda: CountResult(count=orders.expire_unpaid_orders(ctx, who)))
+    return idem(
+        ctx,
+        who,
+        key,
+        "expire_unpaid_orders",
+        None,
+        _COUNT,
+        lambda: CountResult(count=orders.expire_unpaid_orders(ctx, who)),
+    )

@@ -28,8 +28,9 @@ ServingDep = Annotated[PolicyServing, Depends(get_serving)]
 
 
 @router.post("/replenishment/plan")
-def plan_replenishment(body: ReplenishmentPlanRequest, ctx: CtxDep, who: WhoDep,
-                       serving: ServingDep) -> ReplenishmentPlan:
+def plan_replenishment(
+    body: ReplenishmentPlanRequest, ctx: CtxDep, who: WhoDep, serving: ServingDep
+) -> ReplenishmentPlan:
     """Order quantities for SKUs at a location from the configured (or named) policy.
 
     A read: nothing is written, so no ``Idempotency-Key`` is needed."""
@@ -37,12 +38,20 @@ def plan_replenishment(body: ReplenishmentPlanRequest, ctx: CtxDep, who: WhoDep,
 
 
 @router.post("/pricing/quote", tags=["prices"])
-def quote_prices(body: PriceQuoteRequest, ctx: CtxDep, who: WhoDep, serving: ServingDep,
-                 key: IdemKey = None) -> PriceQuote:
+def quote_prices(
+    body: PriceQuoteRequest, ctx: CtxDep, who: WhoDep, serving: ServingDep, key: IdemKey = None
+) -> PriceQuote:
     """Prices from the configured (or named) pricing policy; ``apply: true`` also writes the
     changed ones (honours ``Idempotency-Key``)."""
-    return idem(ctx, who, key, "pricing_quote", body, policy_serving.A_QUOTE,
-                lambda: policy_serving.quote_prices(ctx, who, body, serving))
+    return idem(
+        ctx,
+        who,
+        key,
+        "pricing_quote",
+        body,
+        policy_serving.A_QUOTE,
+        lambda: policy_serving.quote_prices(ctx, who, body, serving),
+    )
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -36,12 +36,16 @@ def stock_levels(body: StockQuery, ctx: CtxDep, who: WhoDep) -> list[StockLevel]
 
 
 @router.post("/stock/receipts", status_code=201)
-def receive(body: ReceiptCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> list[MovementRead]:
+def receive(
+    body: ReceiptCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> list[MovementRead]:
     return idem(ctx, who, key, "receive", body, A_MOVES, lambda: stock.receive(ctx, who, body))
 
 
 @router.post("/stock/transfers", status_code=201)
-def transfer(body: TransferCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> list[MovementRead]:
+def transfer(
+    body: TransferCreate, ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> list[MovementRead]:
     return idem(ctx, who, key, "transfer", body, A_MOVES, lambda: stock.transfer(ctx, who, body))
 
 
@@ -68,7 +72,9 @@ def movements(
 
 
 @router.post("/prices", tags=["prices"])
-def set_prices(body: list[PriceSet], ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> PriceBulkResult:
+def set_prices(
+    body: list[PriceSet], ctx: CtxDep, who: WhoDep, key: IdemKey = None
+) -> PriceBulkResult:
     """Bulk price update: one row per SKU and channel with an optional validity window."""
     return idem(ctx, who, key, "set_prices", body, _PB, lambda: prices.set_prices(ctx, who, body))
 

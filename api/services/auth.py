@@ -42,7 +42,11 @@ def _validate(role: str, customer_id: str | None) -> None:
 
 
 def create_api_key(
-    engine: Engine, clock: Clock, pepper: str, role: str, customer_id: str | None = None,
+    engine: Engine,
+    clock: Clock,
+    pepper: str,
+    role: str,
+    customer_id: str | None = None,
     token: str | None = None,
 ) -> str:
     """Store a new key and return its token (shown once; only the hash is kept).
@@ -56,8 +60,11 @@ def create_api_key(
     with UnitOfWork(engine) as u:
         u.conn.execute(
             insert(_K).values(
-                key_hash=hash_token(pepper, token), role=role, customer_id=customer_id,
-                active=True, created_at=clock.now(),
+                key_hash=hash_token(pepper, token),
+                role=role,
+                customer_id=customer_id,
+                active=True,
+                created_at=clock.now(),
             )
         )
         u.commit()
@@ -74,12 +81,20 @@ def ensure_keys(engine: Engine, clock: Clock, pepper: str, keys: Iterable[Bootst
     added = 0
     for k in keys:
         _validate(k.role, k.customer_id)
-        row = {"key_hash": hash_token(pepper, k.token), "role": k.role, "customer_id": k.customer_id,
-               "active": True, "created_at": clock.now()}
-        stmt = (pg_insert(_K) if engine.dialect.name == "postgresql" else sqlite_insert(_K))
+        row = {
+            "key_hash": hash_token(pepper, k.token),
+            "role": k.role,
+            "customer_id": k.customer_id,
+            "active": True,
+            "created_at": clock.now(),
+        }
+        stmt = pg_insert(_K) if engine.dialect.name == "postgresql" else sqlite_insert(_K)
         with UnitOfWork(engine) as u:
-            new = u.conn.execute(stmt.values(**row).on_conflict_do_nothing(index_elements=["key_hash"])
-                                 .returning(_K.c.id)).first()
+            new = u.conn.execute(
+                stmt.values(**row)
+                .on_conflict_do_nothing(index_elements=["key_hash"])
+                .returning(_K.c.id)
+            ).first()
             u.commit()
         added += new is not None
     return added

@@ -132,7 +132,9 @@ def chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
         yield seq[i : i + n]
 
 
-def lock_stock_rows(ctx: ServiceContext, conn: Connection, location_id: int, sku_ids: Sequence[int]) -> None:
+def lock_stock_rows(
+    ctx: ServiceContext, conn: Connection, location_id: int, sku_ids: Sequence[int]
+) -> None:
     """On PostgreSQL, lock the stock rows in sorted key order before a multi-row update, so
     concurrent multi-line transactions cannot deadlock. SQLite serialises writers already."""
     if ctx.is_pg and len(sku_ids) > 1:

@@ -34,8 +34,11 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 _IK = T["idempotency_keys"]
 _IK_INS = insert(_IK)
-_IK_DONE = (update(_IK).where(_IK.c.principal == bindparam("who"), _IK.c.key == bindparam("k"))
-            .values(completed=True, status_code=bindparam("status"), response=bindparam("resp")))
+_IK_DONE = (
+    update(_IK)
+    .where(_IK.c.principal == bindparam("who"), _IK.c.key == bindparam("k"))
+    .values(completed=True, status_code=bindparam("status"), response=bindparam("resp"))
+)
 
 
 def request_hash(scope: str, body: Any) -> str:
@@ -84,16 +87,25 @@ def run_idempotent(
     digest = request_hash(scope, body)
     try:
         with ctx.uow() as u:
-            u.conn.execute(_IK_INS, {"principal": who.ident, "key": key, "request_hash": digest,
-                                     "completed": False, "created_at": ctx.clock.now()})
+            u.conn.execute(
+                _IK_INS,
+                {
+                    "principal": who.ident,
+                    "key": key,
+                    "request_hash": digest,
+                    "completed": False,
+                    "created_at": ctx.clock.now(),
+                },
+            )
             u.commit()
     except IntegrityError:
         return _replay(ctx, who, key, digest, adapter)
     try:
         result = fn()
     except ServiceError as exc:
-        stored = json.dumps({"code": exc.code, "message": exc.message, "details": exc.details},
-                            default=str)
+        stored = json.dumps(
+            {"code": exc.code, "message": exc.message, "details": exc.details}, default=str
+        )
         _finish(ctx, who, key, exc.status, stored)
         raise
     except BaseException:
@@ -130,8 +142,16 @@ class Claim:
         """Insert the in-progress key row in ``conn``'s transaction; call it first, since a
         failure aborts the transaction (PostgreSQL). Raises KeyTakenError."""
         try:
-            conn.execute(_IK_INS, {"principal": self.who, "key": self.key, "request_hash": self.digest,
-                                   "completed": False, "created_at": self.now})
+            conn.execute(
+                _IK_INS,
+                {
+                    "principal": self.who,
+                    "key": self.key,
+                    "request_hash": self.digest,
+                    "completed": False,
+                    "created_at": self.now,
+                },
+            )
         except IntegrityError as exc:
             raise KeyTakenError(self.key) from exc
 
@@ -164,8 +184,9 @@ def run_idempotent_tx(
     except KeyTakenError:
         return _replay(ctx, who, key, claim.digest, adapter)
     except ServiceError as exc:
-        stored = json.dumps({"code": exc.code, "message": exc.message, "details": exc.details},
-                            default=str)
+        stored = json.dumps(
+            {"code": exc.code, "message": exc.message, "details": exc.details}, default=str
+        )
         if claim.held:
             _finish(ctx, who, key, exc.status, stored)
         else:
@@ -191,9 +212,18 @@ def _store_new(ctx: ServiceContext, claim: Claim, status: int, response: str) ->
     duplicate that claimed the key meanwhile keeps its own row."""
     try:
         with ctx.uow() as u:
-            u.conn.execute(_IK_INS, {"principal": claim.who, "key": claim.key, "request_hash": claim.digest,
-                                     "completed": True, "status_code": status, "response": response,
-                                     "created_at": claim.now})
+            u.conn.execute(
+                _IK_INS,
+                {
+                    "principal": claim.who,
+                    "key": claim.key,
+                    "request_hash": claim.digest,
+                    "completed": True,
+                    "status_code": status,
+                    "response": response,
+                    "created_at": claim.now,
+                },
+            )
             u.commit()
     except IntegrityError:
         log.info("idempotency key %r stored by a concurrent attempt", claim.key)
@@ -205,14 +235,17 @@ def _finish(ctx: ServiceContext, who: Principal, key: str, status: int, response
         u.commit()
 
 
-def _replay(ctx: ServiceContext, who: Principal, key: str, digest: str, adapter: TypeAdapter[R]) -> R:
+def _replay(
+    ctx: ServiceContext, who: Principal, key: str, digest: str, adapter: TypeAdapter[R]
+) -> R:
     deadline = time.monotonic() + ctx.idempotency_wait_s
     pause = 0.005
     while True:
         with ctx.engine.connect() as conn:
             row = conn.execute(
-                select(_IK.c.request_hash, _IK.c.completed, _IK.c.status_code, _IK.c.response)
-                .where(_IK.c.principal == who.ident, _IK.c.key == key)
+                select(
+                    _IK.c.request_hash, _IK.c.completed, _IK.c.status_code, _IK.c.response
+                ).where(_IK.c.principal == who.ident, _IK.c.key == key)
             ).first()
             conn.rollback()
         if row is None:  # the first attempt failed unexpectedly and released the key
@@ -227,8 +260,9 @@ def _replay(ctx: ServiceContext, who: Principal, key: str, digest: str, adapter:
         if row.completed:
             if row.status_code >= 400:
                 data = json.loads(row.response)
-                raise error_from_stored(data["code"], data["message"], row.status_code,
-                                        data.get("details"))
+                raise error_from_stored(
+                    data["code"], data["message"], row.status_code, data.get("details")
+                )
             return adapter.validate_json(row.response)
         if time.monotonic() >= deadline:
             raise IdempotencyInProgressError(

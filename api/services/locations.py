@@ -18,10 +18,15 @@ def create_location(ctx: ServiceContext, who: Principal, body: LocationCreate) -
     require_staff(who, "creating locations")
     with ctx.uow() as u:
         try:
-            u.conn.execute(insert(_LOC).values(code=body.code, kind=body.kind.value, name=body.name,
-                                               lat=body.lat, lon=body.lon))
+            u.conn.execute(
+                insert(_LOC).values(
+                    code=body.code, kind=body.kind.value, name=body.name, lat=body.lat, lon=body.lon
+                )
+            )
         except IntegrityError as exc:
-            raise ConflictError(f"location {body.code!r} exists", details={"code": body.code}) from exc
+            raise ConflictError(
+                f"location {body.code!r} exists", details={"code": body.code}
+            ) from exc
         u.commit()
     return LocationRead(code=body.code, kind=body.kind, name=body.name, lat=body.lat, lon=body.lon)
 
@@ -31,5 +36,7 @@ def list_locations(ctx: ServiceContext, who: Principal) -> list[LocationRead]:
     with ctx.engine.connect() as conn:
         rows = conn.execute(select(_LOC).order_by(_LOC.c.code)).all()
         conn.rollback()
-    return [LocationRead(code=r.code, kind=LocationKind(r.kind), name=r.name, lat=r.lat, lon=r.lon)
-            for r in rows]
+    return [
+        LocationRead(code=r.code, kind=LocationKind(r.kind), name=r.name, lat=r.lat, lon=r.lon)
+        for r in rows
+    ]

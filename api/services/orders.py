@@ -63,14 +63,20 @@ def _owned(stmt: Any, who: Principal) -> Any:
 
 
 # Hot path: statements built once.
-_LINES_OF = (select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
-             .join(_SKU, _SKU.c.id == _OL.c.sku_id)
-             .where(_OL.c.order_id.in_(bindparam("ids", expanding=True))).order_by(_OL.c.order_id, _SKU.c.code))
+_LINES_OF = (
+    select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
+    .join(_SKU, _SKU.c.id == _OL.c.sku_id)
+    .where(_OL.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_OL.c.order_id, _SKU.c.code)
+)
 _PAYS_OF = select(_PAY).where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
 # one order (reads after a transition): no expanding IN, whose SQL is re-rendered per call
-_LINES_OF_ONE = (select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
-                 .join(_SKU, _SKU.c.id == _OL.c.sku_id)
-                 .where(_OL.c.order_id == bindparam("oid")).order_by(_SKU.c.code))
+_LINES_OF_ONE = (
+    select(_OL.c.order_id, _SKU.c.code, _OL.c.quantity, _OL.c.unit_price_cents)
+    .join(_SKU, _SKU.c.id == _OL.c.sku_id)
+    .where(_OL.c.order_id == bindparam("oid"))
+    .order_by(_SKU.c.code)
+)
 _PAYS_OF_ONE = select(_PAY).where(_PAY.c.order_id == bindparam("oid"))
 _ORDER_BY_ID = select(_ORD).where(_ORD.c.id == bindparam("oid"))
 _ORDER_BY_ID_OWN = _ORDER_BY_ID.where(_ORD.c.customer_id == bindparam("cust"))
@@ -81,15 +87,21 @@ def _move_stmt(frm: Sequence[str]) -> Any:
     key = tuple(frm)
     stmt = _MOVES.get(key)
     if stmt is None:
-        stmt = _MOVES[key] = (update(_ORD).where(_ORD.c.id == bindparam("oid"),  # OR: no expanding IN
-                                                 or_(*(_ORD.c.status == v for v in key)))
-                              .values(status=bindparam("to"), updated_at=bindparam("now"))
-                              .returning(*_ORD.c))
+        stmt = _MOVES[key] = (
+            update(_ORD)
+            .where(
+                _ORD.c.id == bindparam("oid"),  # OR: no expanding IN
+                or_(*(_ORD.c.status == v for v in key)),
+            )
+            .values(status=bindparam("to"), updated_at=bindparam("now"))
+            .returning(*_ORD.c)
+        )
     return stmt
 
 
-_LINES_FOR_STOCK = (select(_OL.c.sku_id, _OL.c.quantity, _OL.c.returned_qty, _OL.c.unit_price_cents)
-                    .where(_OL.c.order_id == bindparam("oid")))
+_LINES_FOR_STOCK = select(
+    _OL.c.sku_id, _OL.c.quantity, _OL.c.returned_qty, _OL.c.unit_price_cents
+).where(_OL.c.order_id == bindparam("oid"))
 
 
 def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> list[OrderRead]:
@@ -99,18 +111,40 @@ def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> l
     ids = [r.id for r in rows]
     one = len(ids) == 1
     lines: dict[int, list[OrderLineRead]] = defaultdict(list)
-    for r in conn.execute(_LINES_OF_ONE, {"oid": ids[0]}) if one else conn.execute(_LINES_OF, {"ids": ids}):
-        lines[r.order_id].append(OrderLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents))
+    for r in (
+        conn.execute(_LINES_OF_ONE, {"oid": ids[0]})
+        if one
+        else conn.execute(_LINES_OF, {"ids": ids})
+    ):
+        lines[r.order_id].append(
+            OrderLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents)
+        )
     pays = {
-        r.order_id: PaymentRead(authorized_cents=r.authorized_cents, captured_cents=r.captured_cents,
-                                refunded_cents=r.refunded_cents, status=r.status)
-        for r in (conn.execute(_PAYS_OF_ONE, {"oid": ids[0]}) if one else conn.execute(_PAYS_OF, {"ids": ids}))
+        r.order_id: PaymentRead(
+            authorized_cents=r.authorized_cents,
+            captured_cents=r.captured_cents,
+            refunded_cents=r.refunded_cents,
+            status=r.status,
+        )
+        for r in (
+            conn.execute(_PAYS_OF_ONE, {"oid": ids[0]})
+            if one
+            else conn.execute(_PAYS_OF, {"ids": ids})
+        )
     }
     return [
-        OrderRead(id=r.id, customer_id=r.customer_id, channel=Channel(r.channel),
-                  location=ctx.location_code(conn, r.location_id), status=OrderStatus(r.status),
-                  lines=lines[r.id], total_cents=r.total_cents, payment=pays.get(r.id),
-                  created_at=r.created_at, updated_at=r.updated_at)
+        OrderRead(
+            id=r.id,
+            customer_id=r.customer_id,
+            channel=Channel(r.channel),
+            location=ctx.location_code(conn, r.location_id),
+            status=OrderStatus(r.status),
+            lines=lines[r.id],
+            total_cents=r.total_cents,
+            payment=pays.get(r.id),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
@@ -133,11 +167,19 @@ def get_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRead:
     return out
 
 
-def list_orders(ctx: ServiceContext, who: Principal, *, status: OrderStatus | None = None,
-                cursor: str | None = None, limit: int = 50) -> Page[OrderRead]:
+def list_orders(
+    ctx: ServiceContext,
+    who: Principal,
+    *,
+    status: OrderStatus | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[OrderRead]:
     """Newest first; a customer sees only its own orders."""
     if not 1 <= limit <= 500:
-        raise InvalidInputError(f"limit {limit} must be within 1..500", details={"field": "limit", "value": limit})
+        raise InvalidInputError(
+            f"limit {limit} must be within 1..500", details={"field": "limit", "value": limit}
+        )
     stmt = _owned(select(_ORD), who).order_by(_ORD.c.id.desc()).limit(limit + 1)
     if status is not None:
         stmt = stmt.where(_ORD.c.status == OrderStatus(status).value)
@@ -154,24 +196,32 @@ def list_orders(ctx: ServiceContext, who: Principal, *, status: OrderStatus | No
     return Page[OrderRead](items=items, next_cursor=nxt)
 
 
-def _move(conn: Connection, ctx: ServiceContext, order_id: int, frm: Sequence[str], to: OrderStatus) -> Any:
+def _move(
+    conn: Connection, ctx: ServiceContext, order_id: int, frm: Sequence[str], to: OrderStatus
+) -> Any:
     """Conditional status change; returns the (updated) order row or None when it was not in ``frm``."""
-    return conn.execute(_move_stmt(frm), {"oid": order_id, "to": to.value, "now": ctx.clock.now()}).first()
+    return conn.execute(
+        _move_stmt(frm), {"oid": order_id, "to": to.value, "now": ctx.clock.now()}
+    ).first()
 
 
 def _refuse(conn: Connection, who: Principal, order_id: int, to: OrderStatus) -> Exception:
     cur = conn.scalar(_owned(select(_ORD.c.status).where(_ORD.c.id == order_id), who))
     if cur is None:
         return NotFoundError(f"order {order_id} not found", details={"order_id": order_id})
-    return InvalidTransitionError(f"order {order_id} cannot go from {cur} to {to.value}",
-                                  details={"order_id": order_id, "from": cur, "to": to.value})
+    return InvalidTransitionError(
+        f"order {order_id} cannot go from {cur} to {to.value}",
+        details={"order_id": order_id, "from": cur, "to": to.value},
+    )
 
 
 def _order_lines(conn: Connection, order_id: int) -> list[Any]:
     return list(conn.execute(_LINES_FOR_STOCK, {"oid": order_id}).all())
 
 
-def transition_order(ctx: ServiceContext, who: Principal, order_id: int, to: OrderStatus) -> OrderRead:
+def transition_order(
+    ctx: ServiceContext, who: Principal, order_id: int, to: OrderStatus
+) -> OrderRead:
     """Staff/service move an order along ALLOWED (allocate, ship, deliver; cancel delegates to
     :func:`cancel_order`). Shipping books SALE movements and consumes the reservation.
 
@@ -182,8 +232,10 @@ def transition_order(ctx: ServiceContext, who: Principal, order_id: int, to: Ord
     if to == S.CANCELLED:
         return cancel_order(ctx, who, order_id)
     if to not in (S.ALLOCATED, S.SHIPPED, S.DELIVERED):
-        raise InvalidTransitionError(f"{to.value} is reached through checkout, cancel or return",
-                                     details={"order_id": order_id, "to": to.value})
+        raise InvalidTransitionError(
+            f"{to.value} is reached through checkout, cancel or return",
+            details={"order_id": order_id, "to": to.value},
+        )
     frm = [s.value for s, nxt in ALLOWED.items() if to in nxt]
     with ctx.uow() as u:
         c = u.conn
@@ -195,12 +247,29 @@ def transition_order(ctx: ServiceContext, who: Principal, order_id: int, to: Ord
             lock_stock_rows(ctx, c, row.location_id, [ln.sku_id for ln in lines])
             cte, params = values_cte(sorted((ln.sku_id, ln.quantity) for ln in lines))
             params["loc"] = row.location_id
-            c.execute(text(cte + "UPDATE stock SET on_hand = stock.on_hand - v.q, reserved = stock.reserved - v.q "
-                           "FROM v WHERE stock.sku_id = v.sku_id AND stock.location_id = :loc"), params)
+            c.execute(
+                text(
+                    cte
+                    + "UPDATE stock SET on_hand = stock.on_hand - v.q, reserved = stock.reserved - v.q "
+                    "FROM v WHERE stock.sku_id = v.sku_id AND stock.location_id = :loc"
+                ),
+                params,
+            )
             now = ctx.clock.now()
-            record_movements(c, [{"sku_id": ln.sku_id, "location_id": row.location_id,
-                                  "kind": MovementKind.SALE.value, "quantity": -ln.quantity,
-                                  "reference": f"order-{order_id}", "created_at": now} for ln in lines])
+            record_movements(
+                c,
+                [
+                    {
+                        "sku_id": ln.sku_id,
+                        "location_id": row.location_id,
+                        "kind": MovementKind.SALE.value,
+                        "quantity": -ln.quantity,
+                        "reference": f"order-{order_id}",
+                        "created_at": now,
+                    }
+                    for ln in lines
+                ],
+            )
         out = load_orders(ctx, c, [row])[0]  # the UPDATE returned the whole row: no re-read
         u.commit()
     return out
@@ -219,10 +288,16 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
         return
     ctx.gateway.refund(pay.gateway_ref, todo)
     with ctx.uow() as u:
-        u.conn.execute(update(_PAY).where(_PAY.c.order_id == order_id)
-                       .values(refunded_cents=_PAY.c.refunded_cents + todo,
-                               status="refunded" if todo + pay.refunded_cents >= pay.captured_cents
-                               else "part_refunded"))
+        u.conn.execute(
+            update(_PAY)
+            .where(_PAY.c.order_id == order_id)
+            .values(
+                refunded_cents=_PAY.c.refunded_cents + todo,
+                status="refunded"
+                if todo + pay.refunded_cents >= pay.captured_cents
+                else "part_refunded",
+            )
+        )
         u.commit()
 
 
@@ -231,20 +306,33 @@ def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRea
     what was captured. Raises NotFoundError, InvalidTransitionError."""
     with ctx.uow() as u:
         c = u.conn
-        row = _move(c, ctx, order_id, HOLDS_STOCK, S.CANCELLED) if who.is_staff else c.execute(
-            update(_ORD).where(_ORD.c.id == order_id, _ORD.c.status.in_(HOLDS_STOCK),
-                               _ORD.c.customer_id == who.customer_id)
-            .values(status=S.CANCELLED.value, updated_at=ctx.clock.now())
-            .returning(_ORD.c.id, _ORD.c.location_id, _ORD.c.status)).first()
+        row = (
+            _move(c, ctx, order_id, HOLDS_STOCK, S.CANCELLED)
+            if who.is_staff
+            else c.execute(
+                update(_ORD)
+                .where(
+                    _ORD.c.id == order_id,
+                    _ORD.c.status.in_(HOLDS_STOCK),
+                    _ORD.c.customer_id == who.customer_id,
+                )
+                .values(status=S.CANCELLED.value, updated_at=ctx.clock.now())
+                .returning(_ORD.c.id, _ORD.c.location_id, _ORD.c.status)
+            ).first()
+        )
         if row is None:
             raise _refuse(c, who, order_id, S.CANCELLED)
-        release_reserved(c, {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)})
+        release_reserved(
+            c, {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)}
+        )
         u.commit()
     _refund(ctx, order_id, None)
     return get_order(ctx, who, order_id)
 
 
-def return_order(ctx: ServiceContext, who: Principal, order_id: int, body: ReturnCreate) -> OrderRead:
+def return_order(
+    ctx: ServiceContext, who: Principal, order_id: int, body: ReturnCreate
+) -> OrderRead:
     """Return delivered units (its customer or staff): RETURN movements when ``restock``, refund
     of the returned lines' value; the order becomes ``refunded`` once every unit is back.
 
@@ -257,34 +345,56 @@ def return_order(ctx: ServiceContext, who: Principal, order_id: int, body: Retur
         if row is None:
             raise NotFoundError(f"order {order_id} not found", details={"order_id": order_id})
         if row.status not in (S.DELIVERED.value, S.RETURNED.value):
-            raise InvalidTransitionError(f"order {order_id} is {row.status}; only delivered orders take returns",
-                                         details={"order_id": order_id, "from": row.status, "to": "returned"})
+            raise InvalidTransitionError(
+                f"order {order_id} is {row.status}; only delivered orders take returns",
+                details={"order_id": order_id, "from": row.status, "to": "returned"},
+            )
         lines = {ln.sku_id: ln for ln in _order_lines(c, order_id)}
         ids = ctx.sku_ids(c, [ln.sku for ln in body.lines])
         want: dict[int, int] = defaultdict(int)
         for i, ln in enumerate(body.lines):
             sid = ids.get(ln.sku)
             if sid is None or sid not in lines:
-                raise InvalidInputError(f"lines[{i}].sku {ln.sku!r} is not on order {order_id}",
-                                        details={"field": f"lines[{i}].sku", "value": ln.sku})
+                raise InvalidInputError(
+                    f"lines[{i}].sku {ln.sku!r} is not on order {order_id}",
+                    details={"field": f"lines[{i}].sku", "value": ln.sku},
+                )
             want[sid] += ln.quantity
         for sid, q in want.items():
             ol = lines[sid]
             if ol.returned_qty + q > ol.quantity:
                 raise InvalidInputError(
                     f"returning {q} exceeds the {ol.quantity - ol.returned_qty} units left to return",
-                    details={"field": "lines.quantity", "value": q})
-            c.execute(update(_OL).where(_OL.c.order_id == order_id, _OL.c.sku_id == sid)
-                      .values(returned_qty=_OL.c.returned_qty + q))
+                    details={"field": "lines.quantity", "value": q},
+                )
+            c.execute(
+                update(_OL)
+                .where(_OL.c.order_id == order_id, _OL.c.sku_id == sid)
+                .values(returned_qty=_OL.c.returned_qty + q)
+            )
         if body.restock:
             add_on_hand(ctx, c, row.location_id, dict(want))
             now = ctx.clock.now()
-            record_movements(c, [{"sku_id": s, "location_id": row.location_id, "kind": MovementKind.RETURN.value,
-                                  "quantity": q, "reference": f"order-{order_id}", "created_at": now}
-                                 for s, q in sorted(want.items())])
+            record_movements(
+                c,
+                [
+                    {
+                        "sku_id": s,
+                        "location_id": row.location_id,
+                        "kind": MovementKind.RETURN.value,
+                        "quantity": q,
+                        "reference": f"order-{order_id}",
+                        "created_at": now,
+                    }
+                    for s, q in sorted(want.items())
+                ],
+            )
         all_back = all(lines[s].returned_qty + want.get(s, 0) >= lines[s].quantity for s in lines)
-        c.execute(update(_ORD).where(_ORD.c.id == order_id)
-                  .values(status=S.RETURNED.value, updated_at=ctx.clock.now()))
+        c.execute(
+            update(_ORD)
+            .where(_ORD.c.id == order_id)
+            .values(status=S.RETURNED.value, updated_at=ctx.clock.now())
+        )
         u.commit()
     _refund(ctx, order_id, sum(q * lines[s].unit_price_cents for s, q in want.items()))
     if all_back:
@@ -302,20 +412,28 @@ def expire_unpaid_orders(ctx: ServiceContext, who: Principal) -> int:
     with ctx.uow() as u:
         c = u.conn
         rows = c.execute(
-            update(_ORD).where(_ORD.c.status == S.PLACED.value, _ORD.c.created_at <= now - ctx.unpaid_order_ttl)
-            .values(status=S.CANCELLED.value, updated_at=now).returning(_ORD.c.id, _ORD.c.location_id)
+            update(_ORD)
+            .where(_ORD.c.status == S.PLACED.value, _ORD.c.created_at <= now - ctx.unpaid_order_ttl)
+            .values(status=S.CANCELLED.value, updated_at=now)
+            .returning(_ORD.c.id, _ORD.c.location_id)
         ).all()
         if not rows:
             return 0
         loc_of: dict[int, int] = {oid: loc for oid, loc in rows}
         held: dict[tuple[int, int], int] = defaultdict(int)
         for oid, sku, q in c.execute(
-            select(_OL.c.order_id, _OL.c.sku_id, _OL.c.quantity)
-            .where(_OL.c.order_id.in_(bindparam("ids", expanding=True))), {"ids": list(loc_of)}
+            select(_OL.c.order_id, _OL.c.sku_id, _OL.c.quantity).where(
+                _OL.c.order_id.in_(bindparam("ids", expanding=True))
+            ),
+            {"ids": list(loc_of)},
         ):
             held[(loc_of[oid], sku)] += q
         release_reserved(c, held)
-        c.execute(update(_PAY).where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
-                  .values(status="void"), {"ids": list(loc_of)})
+        c.execute(
+            update(_PAY)
+            .where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
+            .values(status="void"),
+            {"ids": list(loc_of)},
+        )
         u.commit()
     return len(rows)

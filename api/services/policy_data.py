@@ -57,15 +57,19 @@ def stocked_skus(conn: Connection, location_id: int) -> dict[str, int]:
     return {str(code): int(i) for code, i in rows}
 
 
-def stock_counters(conn: Connection, sku_ids: Sequence[int],
-                   location_id: int | None) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def stock_counters(
+    conn: Connection, sku_ids: Sequence[int], location_id: int | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """``(on_hand, reserved)`` per SKU id (in the order given), at one location or summed over
     all locations (``location_id=None``); 0 without a stock row."""
     index = {s: i for i, s in enumerate(sku_ids)}
     on_hand = np.zeros(len(sku_ids), dtype=np.int64)
     reserved = np.zeros(len(sku_ids), dtype=np.int64)
-    stmt = select(_STOCK.c.sku_id, func.sum(_STOCK.c.on_hand), func.sum(_STOCK.c.reserved)).where(
-        _STOCK.c.sku_id.in_(bindparam("ids", expanding=True))).group_by(_STOCK.c.sku_id)
+    stmt = (
+        select(_STOCK.c.sku_id, func.sum(_STOCK.c.on_hand), func.sum(_STOCK.c.reserved))
+        .where(_STOCK.c.sku_id.in_(bindparam("ids", expanding=True)))
+        .group_by(_STOCK.c.sku_id)
+    )
     if location_id is not None:
         stmt = stmt.where(_STOCK.c.location_id == location_id)
     for chunk in chunks(list(sku_ids), _CHUNK):
@@ -86,8 +90,13 @@ def _day_expr(ctx: ServiceContext) -> Any:
     return func.date(_MOV.c.created_at)
 
 
-def daily_sales(ctx: ServiceContext, conn: Connection, sku_ids: Sequence[int], location_id: int | None,
-                window: Window) -> NDArray[np.float64]:
+def daily_sales(
+    ctx: ServiceContext,
+    conn: Connection,
+    sku_ids: Sequence[int],
+    location_id: int | None,
+    window: Window,
+) -> NDArray[np.float64]:
     """Units sold per SKU (rows, order given) and UTC day (columns, oldest first) in ``window``,
     at one location or all (``location_id=None``). Days without a sale are 0."""
     index = {s: i for i, s in enumerate(sku_ids)}
@@ -95,9 +104,12 @@ def daily_sales(ctx: ServiceContext, conn: Connection, sku_ids: Sequence[int], l
     day = _day_expr(ctx).label("day")
     stmt = (
         select(_MOV.c.sku_id, day, -func.sum(_MOV.c.quantity))
-        .where(_MOV.c.kind == MovementKind.SALE.value,
-               _MOV.c.created_at >= window.start, _MOV.c.created_at < window.end,
-               _MOV.c.sku_id.in_(bindparam("ids", expanding=True)))
+        .where(
+            _MOV.c.kind == MovementKind.SALE.value,
+            _MOV.c.created_at >= window.start,
+            _MOV.c.created_at < window.end,
+            _MOV.c.sku_id.in_(bindparam("ids", expanding=True)),
+        )
         .group_by(_MOV.c.sku_id, day)
     )
     if location_id is not None:
@@ -117,8 +129,13 @@ def daily_sales(ctx: ServiceContext, conn: Connection, sku_ids: Sequence[int], l
     return out
 
 
-def daily_prices(conn: Connection, sku_ids: Sequence[int], list_price: NDArray[np.int64],
-                 channel: str, window: Window) -> NDArray[np.int64]:
+def daily_prices(
+    conn: Connection,
+    sku_ids: Sequence[int],
+    list_price: NDArray[np.int64],
+    channel: str,
+    window: Window,
+) -> NDArray[np.int64]:
     """Price in effect at noon UTC of each day of ``window`` per SKU on ``channel``, cents.
 
     The rule of :mod:`api.services.prices`: the valid row with the latest ``valid_from``
@@ -135,16 +152,23 @@ def daily_prices(conn: Connection, sku_ids: Sequence[int], list_price: NDArray[n
     # the window: leaving those out keeps the read to about one row per SKU and price change.
     p2 = _PRICE.alias("p2")
     superseded = exists().where(
-        p2.c.sku_id == _PRICE.c.sku_id, p2.c.channel == _PRICE.c.channel, p2.c.valid_to.is_(None),
+        p2.c.sku_id == _PRICE.c.sku_id,
+        p2.c.channel == _PRICE.c.channel,
+        p2.c.valid_to.is_(None),
         p2.c.valid_from <= noon,
-        or_(p2.c.valid_from > _PRICE.c.valid_from,
-            and_(p2.c.valid_from == _PRICE.c.valid_from, p2.c.id > _PRICE.c.id)))
-    stmt = (
-        select(_PRICE.c.id, _PRICE.c.sku_id, _PRICE.c.price_cents, _PRICE.c.valid_from,
-               _PRICE.c.valid_to)
-        .where(_PRICE.c.channel == channel, _PRICE.c.valid_from < window.end,
-               or_(_PRICE.c.valid_to.is_(None), _PRICE.c.valid_to > noon),
-               _PRICE.c.sku_id.in_(bindparam("ids", expanding=True)), ~superseded)
+        or_(
+            p2.c.valid_from > _PRICE.c.valid_from,
+            and_(p2.c.valid_from == _PRICE.c.valid_from, p2.c.id > _PRICE.c.id),
+        ),
+    )
+    stmt = select(
+        _PRICE.c.id, _PRICE.c.sku_id, _PRICE.c.price_cents, _PRICE.c.valid_from, _PRICE.c.valid_to
+    ).where(
+        _PRICE.c.channel == channel,
+        _PRICE.c.valid_from < window.end,
+        or_(_PRICE.c.valid_to.is_(None), _PRICE.c.valid_to > noon),
+        _PRICE.c.sku_id.in_(bindparam("ids", expanding=True)),
+        ~superseded,
     )
     rows: list[Any] = []
     for chunk in chunks(list(sku_ids), _CHUNK):
@@ -155,8 +179,9 @@ def daily_prices(conn: Connection, sku_ids: Sequence[int], list_price: NDArray[n
     row_id, row_sku, row_price, row_from, row_to = zip(*rows, strict=True)
     t0 = window.start.timestamp()
     vfrom = np.fromiter((v.timestamp() - t0 for v in row_from), dtype=np.float64, count=k)
-    vto = np.fromiter((np.inf if v is None else v.timestamp() - t0 for v in row_to),
-                      dtype=np.float64, count=k)
+    vto = np.fromiter(
+        (np.inf if v is None else v.timestamp() - t0 for v in row_to), dtype=np.float64, count=k
+    )
     # rank: larger = later valid_from, then later id (the row that wins when both are live)
     order = np.lexsort((np.fromiter(row_id, dtype=np.int64, count=k), vfrom))
     rank = np.empty(k, dtype=np.int64)

@@ -88,7 +88,9 @@ def _param_field(kind: str, name: str, message: str, allowed: Mapping[str, Any])
     return None
 
 
-def build_policy(kind: str, name: str, params: Mapping[str, Any], *, where: str = "policy") -> ServedPolicy:
+def build_policy(
+    kind: str, name: str, params: Mapping[str, Any], *, where: str = "policy"
+) -> ServedPolicy:
     """Build a registered policy, translating every refusal into :class:`InvalidInputError`.
 
     ``where`` prefixes the field names in the error (``policy.name``, ``policy.params.cap``).
@@ -102,20 +104,30 @@ def build_policy(kind: str, name: str, params: Mapping[str, Any], *, where: str 
         reg.get(kind, name)
     except reg.UnknownPolicyError as exc:
         known = reg.available(kind)[kind]
-        raise InvalidInputError(f"{where}.name: unknown {kind} policy {name!r}; known: {known}",
-                                details={"field": f"{where}.name", "value": name, "known": known}) from exc
+        raise InvalidInputError(
+            f"{where}.name: unknown {kind} policy {name!r}; known: {known}",
+            details={"field": f"{where}.name", "value": name, "known": known},
+        ) from exc
     allowed = reg.parameters(kind, name)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise InvalidInputError(
             f"{where}.params.{unknown[0]}: {kind} policy {name!r} has no parameter {unknown[0]!r}; "
             f"allowed: {sorted(allowed)}",
-            details={"field": f"{where}.params.{unknown[0]}", "value": params[unknown[0]],
-                     "allowed": sorted(allowed)})
-    missing = sorted(p for p, spec in allowed.items() if spec.default is spec.empty and p not in params)
+            details={
+                "field": f"{where}.params.{unknown[0]}",
+                "value": params[unknown[0]],
+                "allowed": sorted(allowed),
+            },
+        )
+    missing = sorted(
+        p for p, spec in allowed.items() if spec.default is spec.empty and p not in params
+    )
     if missing:
-        raise InvalidInputError(f"{where}.params.{missing[0]}: {kind} policy {name!r} needs it",
-                                details={"field": f"{where}.params.{missing[0]}", "value": None})
+        raise InvalidInputError(
+            f"{where}.params.{missing[0]}: {kind} policy {name!r} needs it",
+            details={"field": f"{where}.params.{missing[0]}", "value": None},
+        )
     try:
         policy = reg.create(kind, name, dict(params))
     except (reg.PolicyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -123,7 +135,9 @@ def build_policy(kind: str, name: str, params: Mapping[str, Any], *, where: str 
         known = param in allowed
         fname = f"{where}.params.{param}" if known else f"{where}.params"
         value = params.get(param) if known else dict(params)
-        raise InvalidInputError(f"{fname}: {exc}", details={"field": fname, "value": _jsonable(value)}) from exc
+        raise InvalidInputError(
+            f"{fname}: {exc}", details={"field": fname, "value": _jsonable(value)}
+        ) from exc
     return ServedPolicy(kind, name, dict(params), policy)
 
 
@@ -164,24 +178,34 @@ class PolicyServing:
             env_name = f"SHOPSPHERE_{kind.upper()}"
             if artifact:
                 if registry_dir is None:
-                    raise PolicyConfigError(f"{env_name}_ARTIFACT={artifact!r} needs "
-                                            "SHOPSPHERE_POLICY_REGISTRY_DIR")
+                    raise PolicyConfigError(
+                        f"{env_name}_ARTIFACT={artifact!r} needs SHOPSPHERE_POLICY_REGISTRY_DIR"
+                    )
                 served[kind] = _load_artifact(kind, registry_dir, artifact)
                 log.info("serving %s artifact %s from %s", kind, artifact, registry_dir)
                 continue
             name, params = getattr(settings, f"{kind}_policy"), getattr(settings, f"{kind}_params")
             if name == ARTIFACT_POLICY:
-                raise PolicyConfigError(f"{env_name}_POLICY={name!r}: set {env_name}_ARTIFACT instead")
+                raise PolicyConfigError(
+                    f"{env_name}_POLICY={name!r}: set {env_name}_ARTIFACT instead"
+                )
             try:
                 served[kind] = build_policy(kind, name, params)
             except InvalidInputError as exc:
-                raise PolicyConfigError(f"{env_name}_POLICY={name!r} / {env_name}_PARAMS="
-                                        f"{json.dumps(params)}: {exc.message}") from exc
-        return cls(replenishment=served["replenishment"], pricing=served["pricing"],
-                   registry_dir=registry_dir, lead_time_days=settings.replenishment_lead_time_days,
-                   history_days=settings.policy_history_days, days_left=settings.pricing_days_left,
-                   min_price_ratio=settings.pricing_min_price_ratio,
-                   max_price_ratio=settings.pricing_max_price_ratio)
+                raise PolicyConfigError(
+                    f"{env_name}_POLICY={name!r} / {env_name}_PARAMS="
+                    f"{json.dumps(params)}: {exc.message}"
+                ) from exc
+        return cls(
+            replenishment=served["replenishment"],
+            pricing=served["pricing"],
+            registry_dir=registry_dir,
+            lead_time_days=settings.replenishment_lead_time_days,
+            history_days=settings.policy_history_days,
+            days_left=settings.pricing_days_left,
+            min_price_ratio=settings.pricing_min_price_ratio,
+            max_price_ratio=settings.pricing_max_price_ratio,
+        )
 
     def resolve(self, kind: str, spec: PolicySpec | None) -> ServedPolicy:
         """The default policy of ``kind``, or the one ``spec`` names (built once, then cached).
@@ -195,13 +219,19 @@ class PolicyServing:
         params = dict(spec.params)
         if spec.name == ARTIFACT_POLICY:
             if "registry_dir" in params:
-                raise InvalidInputError("policy.params.registry_dir is set by the server "
-                                        "(SHOPSPHERE_POLICY_REGISTRY_DIR)",
-                                        details={"field": "policy.params.registry_dir",
-                                                 "value": _jsonable(params["registry_dir"])})
+                raise InvalidInputError(
+                    "policy.params.registry_dir is set by the server "
+                    "(SHOPSPHERE_POLICY_REGISTRY_DIR)",
+                    details={
+                        "field": "policy.params.registry_dir",
+                        "value": _jsonable(params["registry_dir"]),
+                    },
+                )
             if self.registry_dir is None:
-                raise InvalidInputError("policy.name: no RL policy registry is configured on this server",
-                                        details={"field": "policy.name", "value": spec.name})
+                raise InvalidInputError(
+                    "policy.name: no RL policy registry is configured on this server",
+                    details={"field": "policy.name", "value": spec.name},
+                )
             params["registry_dir"] = str(self.registry_dir)
         key = f"{kind}\n{spec.name}\n{json.dumps(params, sort_keys=True, default=str)}"
         hit = self._cache.get(key)
@@ -222,7 +252,9 @@ def _load_artifact(kind: str, registry_dir: Path, spec: str) -> ServedPolicy:
     try:
         policy = load_served_artifact(kind, registry_dir, spec)
     except PolicyError as exc:
-        raise PolicyConfigError(f"SHOPSPHERE_{kind.upper()}_ARTIFACT={spec!r} refused: {exc}") from exc
+        raise PolicyConfigError(
+            f"SHOPSPHERE_{kind.upper()}_ARTIFACT={spec!r} refused: {exc}"
+        ) from exc
     return ServedPolicy(kind, ARTIFACT_POLICY, {"artifact": spec}, policy)
 
 
@@ -239,14 +271,19 @@ def _decide(served: ServedPolicy, observation: Any) -> Any:
     try:
         return served.policy.decide(observation)
     except (PolicyError, ValueError, TypeError) as exc:
-        raise InvalidInputError(f"policy: {served.kind} policy {served.name!r} cannot decide "
-                                f"for this request: {exc}",
-                                details={"field": "policy", "value": served.name}) from exc
+        raise InvalidInputError(
+            f"policy: {served.kind} policy {served.name!r} cannot decide for this request: {exc}",
+            details={"field": "policy", "value": served.name},
+        ) from exc
 
 
 # ---- replenishment ---------------------------------------------------------------------------
-def plan_replenishment(ctx: ServiceContext, who: Principal, body: ReplenishmentPlanRequest,
-                       serving: PolicyServing | None = None) -> ReplenishmentPlan:
+def plan_replenishment(
+    ctx: ServiceContext,
+    who: Principal,
+    body: ReplenishmentPlanRequest,
+    serving: PolicyServing | None = None,
+) -> ReplenishmentPlan:
     """Order quantities for ``body.skus`` (default: every SKU stocked there) at ``body.location``.
 
     The observation per SKU: ``on_hand`` = on-hand units, ``backorders`` = reserved units (so
@@ -286,23 +323,43 @@ def plan_replenishment(ctx: ServiceContext, who: Principal, body: ReplenishmentP
     mean = history.mean(axis=1) if codes else np.zeros(0)
     std = history.std(axis=1, ddof=1) if codes else np.zeros(0)
     obs = ReplenishmentObservation.create(
-        on_hand, pipeline, reserved, lead_time=lead, period=now.date().toordinal(),
-        demand_mean=mean, demand_std=std, demand_history=history, skus=tuple(codes))
+        on_hand,
+        pipeline,
+        reserved,
+        lead_time=lead,
+        period=now.date().toordinal(),
+        demand_mean=mean,
+        demand_std=std,
+        demand_history=history,
+        skus=tuple(codes),
+    )
     decision = _decide(served, obs) if codes else None
     orders = decision.orders if decision is not None else np.zeros(0, dtype=np.int64)
     target = decision.target if decision is not None else None
     on_order = pipeline.sum(axis=1)
     lines = [
         ReplenishmentPlanLine(
-            sku=codes[i], on_hand=int(on_hand[i]), available=int(on_hand[i] - reserved[i]),
-            on_order=int(on_order[i]), inventory_position=int(on_hand[i] - reserved[i] + on_order[i]),
-            demand_mean=float(mean[i]), demand_std=float(std[i]), order_quantity=int(orders[i]),
-            target=None if target is None else float(np.asarray(target)[i]))
+            sku=codes[i],
+            on_hand=int(on_hand[i]),
+            available=int(on_hand[i] - reserved[i]),
+            on_order=int(on_order[i]),
+            inventory_position=int(on_hand[i] - reserved[i] + on_order[i]),
+            demand_mean=float(mean[i]),
+            demand_std=float(std[i]),
+            order_quantity=int(orders[i]),
+            target=None if target is None else float(np.asarray(target)[i]),
+        )
         for i in range(len(codes))
     ]
-    return ReplenishmentPlan(location=body.location, policy=served.name, params=served.params,
-                             lead_time_days=lead, history_days=hist_days, generated_at=now,
-                             lines=lines)
+    return ReplenishmentPlan(
+        location=body.location,
+        policy=served.name,
+        params=served.params,
+        lead_time_days=lead,
+        history_days=hist_days,
+        generated_at=now,
+        lines=lines,
+    )
 
 
 def _pipeline(body: ReplenishmentPlanRequest, codes: list[str], lead: int) -> np.ndarray:
@@ -314,15 +371,21 @@ def _pipeline(body: ReplenishmentPlanRequest, codes: list[str], lead: int) -> np
     for k, p in enumerate(body.pipeline):
         i = index.get(p.sku)
         if i is None:
-            raise InvalidInputError(f"pipeline[{k}].sku {p.sku!r} is not among the planned SKUs",
-                                    details={"field": f"pipeline[{k}].sku", "value": p.sku})
+            raise InvalidInputError(
+                f"pipeline[{k}].sku {p.sku!r} is not among the planned SKUs",
+                details={"field": f"pipeline[{k}].sku", "value": p.sku},
+            )
         out[i, p.arrives_in_days] += p.quantity
     return out
 
 
 # ---- pricing ---------------------------------------------------------------------------------
-def quote_prices(ctx: ServiceContext, who: Principal, body: PriceQuoteRequest,
-                 serving: PolicyServing | None = None) -> PriceQuote:
+def quote_prices(
+    ctx: ServiceContext,
+    who: Principal,
+    body: PriceQuoteRequest,
+    serving: PolicyServing | None = None,
+) -> PriceQuote:
     """Prices for ``body.skus`` on ``body.channel`` from the pricing policy.
 
     Observation per SKU: current price on the channel, list price, cost, on-hand units (at
@@ -341,8 +404,10 @@ def quote_prices(ctx: ServiceContext, who: Principal, body: PriceQuoteRequest,
     lo_ratio = serving.min_price_ratio if body.min_price_ratio is None else body.min_price_ratio
     hi_ratio = serving.max_price_ratio if body.max_price_ratio is None else body.max_price_ratio
     if lo_ratio > hi_ratio:
-        raise InvalidInputError(f"min_price_ratio {lo_ratio} is above max_price_ratio {hi_ratio}",
-                                details={"field": "min_price_ratio", "value": lo_ratio})
+        raise InvalidInputError(
+            f"min_price_ratio {lo_ratio} is above max_price_ratio {hi_ratio}",
+            details={"field": "min_price_ratio", "value": lo_ratio},
+        )
     hist_days = body.history_days or serving.history_days
     days_left = serving.days_left if body.days_left is None else body.days_left
     now = ctx.clock.now()
@@ -368,32 +433,55 @@ def quote_prices(ctx: ServiceContext, who: Principal, body: PriceQuoteRequest,
     from policies.pricing import PricingObservation
 
     obs = PricingObservation(
-        price_cents=current, list_price_cents=list_price, cost_cents=cost, on_hand=on_hand,
-        days_left=np.full(len(codes), days_left, dtype=np.int64), min_price_cents=lo,
-        max_price_cents=hi, sales_history=sales, price_history_cents=price_hist)
+        price_cents=current,
+        list_price_cents=list_price,
+        cost_cents=cost,
+        on_hand=on_hand,
+        days_left=np.full(len(codes), days_left, dtype=np.int64),
+        min_price_cents=lo,
+        max_price_cents=hi,
+        sales_history=sales,
+        price_history_cents=price_hist,
+    )
     quoted = np.asarray(_decide(served, obs).price_cents, dtype=np.int64)
     updated = 0
     if body.apply:
-        changes = [PriceSet(sku=codes[i], channel=body.channel, price_cents=int(quoted[i]))
-                   for i in np.nonzero(quoted != current)[0]]
+        changes = [
+            PriceSet(sku=codes[i], channel=body.channel, price_cents=int(quoted[i]))
+            for i in np.nonzero(quoted != current)[0]
+        ]
         updated = price_svc.set_prices(ctx, who, changes).updated
     lines = [
-        PriceQuoteLine(sku=codes[i], current_price_cents=int(current[i]),
-                       list_price_cents=int(list_price[i]), cost_cents=int(cost[i]),
-                       on_hand=int(on_hand[i]), min_price_cents=int(lo[i]),
-                       max_price_cents=int(hi[i]), quoted_price_cents=int(quoted[i]))
+        PriceQuoteLine(
+            sku=codes[i],
+            current_price_cents=int(current[i]),
+            list_price_cents=int(list_price[i]),
+            cost_cents=int(cost[i]),
+            on_hand=int(on_hand[i]),
+            min_price_cents=int(lo[i]),
+            max_price_cents=int(hi[i]),
+            quoted_price_cents=int(quoted[i]),
+        )
         for i in range(len(codes))
     ]
-    return PriceQuote(channel=body.channel, location=body.location, policy=served.name,
-                      params=served.params, generated_at=now, applied=body.apply, updated=updated,
-                      lines=lines)
+    return PriceQuote(
+        channel=body.channel,
+        location=body.location,
+        policy=served.name,
+        params=served.params,
+        generated_at=now,
+        applied=body.apply,
+        updated=updated,
+        lines=lines,
+    )
 
 
 def _sku_money(conn: Connection, sku_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """``(cost_cents, list_price_cents)`` per SKU id, in the order given (one query per chunk)."""
     sku = T["skus"]
     stmt = select(sku.c.id, sku.c.cost_cents, sku.c.list_price_cents).where(
-        sku.c.id.in_(bindparam("ids", expanding=True)))
+        sku.c.id.in_(bindparam("ids", expanding=True))
+    )
     got: dict[int, tuple[int, int]] = {}
     for chunk in chunks(sku_ids, 5000):
         for r in conn.execute(stmt, {"ids": list(chunk)}):

@@ -47,7 +47,9 @@ from api.services.prices import current_prices
 _STOCK, _MOV, _SKU, _LOC = T["stock"], T["movements"], T["skus"], T["locations"]
 
 
-def record_movements(conn: Connection, rows: list[dict[str, Any]], *, returning: bool = False) -> list[int]:
+def record_movements(
+    conn: Connection, rows: list[dict[str, Any]], *, returning: bool = False
+) -> list[int]:
     """Append movements (dicts with sku_id, location_id, kind, quantity, reference, created_at)."""
     if not rows:
         return []
@@ -84,31 +86,41 @@ def decrement_available(
     return {r[0] for r in res}
 
 
-def add_on_hand(ctx: ServiceContext, conn: Connection, location_id: int, qty: dict[int, int]) -> None:
+def add_on_hand(
+    ctx: ServiceContext, conn: Connection, location_id: int, qty: dict[int, int]
+) -> None:
     """Increase on_hand per SKU at a location, creating stock rows as needed (one upsert)."""
     if not qty:
         return
     ins = upsert_insert(ctx, _STOCK)
     conn.execute(
-        ins.on_conflict_do_update(index_elements=["sku_id", "location_id"],
-                                  set_={"on_hand": _STOCK.c.on_hand + ins.excluded.on_hand}),
-        [{"sku_id": s, "location_id": location_id, "on_hand": q, "reserved": 0}
-         for s, q in sorted(qty.items())],
+        ins.on_conflict_do_update(
+            index_elements=["sku_id", "location_id"],
+            set_={"on_hand": _STOCK.c.on_hand + ins.excluded.on_hand},
+        ),
+        [
+            {"sku_id": s, "location_id": location_id, "on_hand": q, "reserved": 0}
+            for s, q in sorted(qty.items())
+        ],
     )
 
 
 def available(conn: Connection, location_id: int, sku_ids: Sequence[int]) -> dict[int, int]:
     """Available units (on_hand - reserved) per SKU id at a location (0 without a row)."""
     rows = conn.execute(
-        select(_STOCK.c.sku_id, _STOCK.c.on_hand - _STOCK.c.reserved)
-        .where(_STOCK.c.location_id == location_id, _STOCK.c.sku_id.in_(bindparam("ids", expanding=True))),
+        select(_STOCK.c.sku_id, _STOCK.c.on_hand - _STOCK.c.reserved).where(
+            _STOCK.c.location_id == location_id,
+            _STOCK.c.sku_id.in_(bindparam("ids", expanding=True)),
+        ),
         {"ids": list(sku_ids)},
     ).tuples()
     got = dict(rows.all())
     return {s: int(got.get(s, 0)) for s in sku_ids}
 
 
-def _resolve_lines(ctx: ServiceContext, conn: Connection, lines: Sequence[StockLine]) -> dict[str, int]:
+def _resolve_lines(
+    ctx: ServiceContext, conn: Connection, lines: Sequence[StockLine]
+) -> dict[str, int]:
     ids = ctx.sku_ids(conn, [ln.sku for ln in lines])
     missing = sorted({ln.sku for ln in lines} - ids.keys())
     if missing:
@@ -123,11 +135,19 @@ def _aggregate(lines: Sequence[StockLine], ids: dict[str, int]) -> dict[int, int
     return dict(agg)
 
 
-def _reads(ids: list[int], rows: list[dict[str, Any]], codes: dict[int, str], loc_codes: dict[int, str]) -> list[MovementRead]:
+def _reads(
+    ids: list[int], rows: list[dict[str, Any]], codes: dict[int, str], loc_codes: dict[int, str]
+) -> list[MovementRead]:
     return [
-        MovementRead(id=i, sku=codes[r["sku_id"]], location=loc_codes[r["location_id"]],
-                     kind=MovementKind(r["kind"]), quantity=r["quantity"], reference=r["reference"],
-                     created_at=r["created_at"])
+        MovementRead(
+            id=i,
+            sku=codes[r["sku_id"]],
+            location=loc_codes[r["location_id"]],
+            kind=MovementKind(r["kind"]),
+            quantity=r["quantity"],
+            reference=r["reference"],
+            created_at=r["created_at"],
+        )
         for i, r in zip(ids, rows, strict=True)
     ]
 
@@ -136,8 +156,17 @@ def stock_levels(ctx: ServiceContext, who: Principal, q: StockQuery) -> list[Sto
     """Counters for the asked SKUs and locations (None: all), ordered by location then SKU."""
     require_staff(who, "reading stock levels")
     stmt = (
-        select(_SKU.c.code.label("sku"), _LOC.c.code.label("location"), _STOCK.c.on_hand, _STOCK.c.reserved)
-        .select_from(_STOCK.join(_SKU, _SKU.c.id == _STOCK.c.sku_id).join(_LOC, _LOC.c.id == _STOCK.c.location_id))
+        select(
+            _SKU.c.code.label("sku"),
+            _LOC.c.code.label("location"),
+            _STOCK.c.on_hand,
+            _STOCK.c.reserved,
+        )
+        .select_from(
+            _STOCK.join(_SKU, _SKU.c.id == _STOCK.c.sku_id).join(
+                _LOC, _LOC.c.id == _STOCK.c.location_id
+            )
+        )
         .order_by(_LOC.c.code, _SKU.c.code)
     )
     if q.locations is not None:
@@ -150,8 +179,15 @@ def stock_levels(ctx: ServiceContext, who: Principal, q: StockQuery) -> list[Sto
             batches = [stmt.where(_SKU.c.code.in_(list(ch))) for ch in chunks(q.skus, 5000)]
         for st in batches:
             for r in conn.execute(st):
-                out.append(StockLevel(sku=r.sku, location=r.location, on_hand=r.on_hand,
-                                      reserved=r.reserved, available=r.on_hand - r.reserved))
+                out.append(
+                    StockLevel(
+                        sku=r.sku,
+                        location=r.location,
+                        on_hand=r.on_hand,
+                        reserved=r.reserved,
+                        available=r.on_hand - r.reserved,
+                    )
+                )
         conn.rollback()
     if q.skus is not None and len(batches) > 1:
         out.sort(key=lambda s: (s.location, s.sku))
@@ -166,20 +202,31 @@ def receive(ctx: ServiceContext, who: Principal, body: ReceiptCreate) -> list[Mo
         loc = ctx.location_id(u.conn, body.location)
         ids = _resolve_lines(ctx, u.conn, body.lines)
         add_on_hand(ctx, u.conn, loc, _aggregate(body.lines, ids))
-        rows = [{"sku_id": ids[ln.sku], "location_id": loc, "kind": MovementKind.RECEIPT.value,
-                 "quantity": ln.quantity, "reference": body.reference, "created_at": now}
-                for ln in body.lines]
+        rows = [
+            {
+                "sku_id": ids[ln.sku],
+                "location_id": loc,
+                "kind": MovementKind.RECEIPT.value,
+                "quantity": ln.quantity,
+                "reference": body.reference,
+                "created_at": now,
+            }
+            for ln in body.lines
+        ]
         mids = record_movements(u.conn, rows, returning=True)
         u.commit()
     return _reads(mids, rows, {i: c for c, i in ids.items()}, {loc: body.location})
 
 
-def _insufficient(conn: Connection, loc: int, wanted: dict[int, int], ok: set[int],
-                  codes: dict[int, str]) -> list[LineError]:
+def _insufficient(
+    conn: Connection, loc: int, wanted: dict[int, int], ok: set[int], codes: dict[int, str]
+) -> list[LineError]:
     bad = sorted(set(wanted) - ok, key=codes.__getitem__)
     avail = available(conn, loc, bad)
-    return [LineError(sku=codes[s], code="INSUFFICIENT_STOCK", requested=wanted[s], available=avail[s])
-            for s in bad]
+    return [
+        LineError(sku=codes[s], code="INSUFFICIENT_STOCK", requested=wanted[s], available=avail[s])
+        for s in bad
+    ]
 
 
 def transfer(ctx: ServiceContext, who: Principal, body: TransferCreate) -> list[MovementRead]:
@@ -189,8 +236,10 @@ def transfer(ctx: ServiceContext, who: Principal, body: TransferCreate) -> list[
     """
     require_staff(who, "transferring stock")
     if body.from_location == body.to_location:
-        raise InvalidInputError("from_location and to_location are the same",
-                                details={"field": "to_location", "value": body.to_location})
+        raise InvalidInputError(
+            "from_location and to_location are the same",
+            details={"field": "to_location", "value": body.to_location},
+        )
     now = ctx.clock.now()
     with ctx.uow() as u:
         src = ctx.location_id(u.conn, body.from_location)
@@ -201,16 +250,30 @@ def transfer(ctx: ServiceContext, who: Principal, body: TransferCreate) -> list[
         ok = decrement_available(ctx, u.conn, src, wanted, column="on_hand")
         if len(ok) != len(wanted):
             errs = _insufficient(u.conn, src, wanted, ok, codes)
-            raise InsufficientStockError(f"{len(errs)} line(s) short at {body.from_location}",
-                                         details=[e.model_dump() for e in errs])
+            raise InsufficientStockError(
+                f"{len(errs)} line(s) short at {body.from_location}",
+                details=[e.model_dump() for e in errs],
+            )
         add_on_hand(ctx, u.conn, dst, wanted)
         rows = []
         for ln in body.lines:
             base = {"sku_id": ids[ln.sku], "reference": body.reference, "created_at": now}
-            rows.append({**base, "location_id": src, "kind": MovementKind.TRANSFER_OUT.value,
-                         "quantity": -ln.quantity})
-            rows.append({**base, "location_id": dst, "kind": MovementKind.TRANSFER_IN.value,
-                         "quantity": ln.quantity})
+            rows.append(
+                {
+                    **base,
+                    "location_id": src,
+                    "kind": MovementKind.TRANSFER_OUT.value,
+                    "quantity": -ln.quantity,
+                }
+            )
+            rows.append(
+                {
+                    **base,
+                    "location_id": dst,
+                    "kind": MovementKind.TRANSFER_IN.value,
+                    "quantity": ln.quantity,
+                }
+            )
         mids = record_movements(u.conn, rows, returning=True)
         u.commit()
     return _reads(mids, rows, codes, {src: body.from_location, dst: body.to_location})
@@ -221,7 +284,9 @@ def adjust(ctx: ServiceContext, who: Principal, body: AdjustmentCreate) -> Movem
     reserved. Raises InsufficientStockError when it would."""
     require_staff(who, "adjusting stock")
     if body.delta == 0:
-        raise InvalidInputError("adjustment delta must not be 0", details={"field": "delta", "value": 0})
+        raise InvalidInputError(
+            "adjustment delta must not be 0", details={"field": "delta", "value": 0}
+        )
     now = ctx.clock.now()
     with ctx.uow() as u:
         loc = ctx.location_id(u.conn, body.location)
@@ -231,18 +296,34 @@ def adjust(ctx: ServiceContext, who: Principal, body: AdjustmentCreate) -> Movem
         else:
             res = u.conn.execute(
                 update(_STOCK)
-                .where(_STOCK.c.sku_id == sku, _STOCK.c.location_id == loc,
-                       _STOCK.c.on_hand - _STOCK.c.reserved >= -body.delta)
+                .where(
+                    _STOCK.c.sku_id == sku,
+                    _STOCK.c.location_id == loc,
+                    _STOCK.c.on_hand - _STOCK.c.reserved >= -body.delta,
+                )
                 .values(on_hand=_STOCK.c.on_hand + body.delta)
             )
             if res.rowcount != 1:
                 avail = available(u.conn, loc, [sku])[sku]
                 raise InsufficientStockError(
                     f"cannot remove {-body.delta} of {body.sku} at {body.location}",
-                    details=[LineError(sku=body.sku, code="INSUFFICIENT_STOCK",
-                                       requested=-body.delta, available=avail).model_dump()])
-        row = {"sku_id": sku, "location_id": loc, "kind": MovementKind.ADJUSTMENT.value,
-               "quantity": body.delta, "reference": body.reason, "created_at": now}
+                    details=[
+                        LineError(
+                            sku=body.sku,
+                            code="INSUFFICIENT_STOCK",
+                            requested=-body.delta,
+                            available=avail,
+                        ).model_dump()
+                    ],
+                )
+        row = {
+            "sku_id": sku,
+            "location_id": loc,
+            "kind": MovementKind.ADJUSTMENT.value,
+            "quantity": body.delta,
+            "reference": body.reason,
+            "created_at": now,
+        }
         mids = record_movements(u.conn, [row], returning=True)
         u.commit()
     return _reads(mids, [row], {sku: body.sku}, {loc: body.location})[0]
@@ -263,7 +344,9 @@ def pos_sales(ctx: ServiceContext, who: Principal, body: PosSaleBatch) -> PosSal
         for s in body.sales:
             sid = ids.get(s.sku)
             if sid is None:
-                rejected.append(LineError(sku=s.sku, code="UNKNOWN_SKU", requested=s.quantity, available=0))
+                rejected.append(
+                    LineError(sku=s.sku, code="UNKNOWN_SKU", requested=s.quantity, available=0)
+                )
                 continue
             wanted[sid] += s.quantity
             if s.unit_price_cents is None:
@@ -276,21 +359,45 @@ def pos_sales(ctx: ServiceContext, who: Principal, body: PosSaleBatch) -> PosSal
             rejected.extend(_insufficient(u.conn, loc, wanted, ok, codes))
         to_price = [s for s in unpriced if s in ok]
         prices = current_prices(u.conn, to_price, Channel.STORE.value, now) if to_price else {}
-        revenue = sum(revenue_fixed[s] for s in ok) + sum(q * prices[s] for s, q in unpriced.items() if s in ok)
-        record_movements(u.conn, [
-            {"sku_id": s, "location_id": loc, "kind": MovementKind.SALE.value, "quantity": -wanted[s],
-             "reference": body.reference, "created_at": now} for s in sorted(ok)])
+        revenue = sum(revenue_fixed[s] for s in ok) + sum(
+            q * prices[s] for s, q in unpriced.items() if s in ok
+        )
+        record_movements(
+            u.conn,
+            [
+                {
+                    "sku_id": s,
+                    "location_id": loc,
+                    "kind": MovementKind.SALE.value,
+                    "quantity": -wanted[s],
+                    "reference": body.reference,
+                    "created_at": now,
+                }
+                for s in sorted(ok)
+            ],
+        )
         u.commit()
-    accepted = [StockLine(sku=codes[s], quantity=wanted[s]) for s in sorted(ok, key=lambda s: codes[s])]
+    accepted = [
+        StockLine(sku=codes[s], quantity=wanted[s]) for s in sorted(ok, key=lambda s: codes[s])
+    ]
     return PosSaleResult(accepted=accepted, rejected=rejected, revenue_cents=revenue)
 
 
-def movements(ctx: ServiceContext, who: Principal, *, sku: str | None = None, location: str | None = None,
-              cursor: str | None = None, limit: int = 500) -> Page[MovementRead]:
+def movements(
+    ctx: ServiceContext,
+    who: Principal,
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    cursor: str | None = None,
+    limit: int = 500,
+) -> Page[MovementRead]:
     """Ledger entries in insertion order, optionally for one SKU and/or location."""
     require_staff(who, "reading movements")
     if not 1 <= limit <= 5000:
-        raise InvalidInputError(f"limit {limit} must be within 1..5000", details={"field": "limit", "value": limit})
+        raise InvalidInputError(
+            f"limit {limit} must be within 1..5000", details={"field": "limit", "value": limit}
+        )
     after = 0
     if cursor:
         c = decode_cursor(cursor)
@@ -298,10 +405,21 @@ def movements(ctx: ServiceContext, who: Principal, *, sku: str | None = None, lo
         if not isinstance(after, int):
             raise InvalidInputError("bad cursor", details={"field": "cursor", "value": cursor})
     stmt = (
-        select(_MOV.c.id, _SKU.c.code.label("sku"), _LOC.c.code.label("location"), _MOV.c.kind,
-               _MOV.c.quantity, _MOV.c.reference, _MOV.c.created_at)
-        .select_from(_MOV.join(_SKU, _SKU.c.id == _MOV.c.sku_id).join(_LOC, _LOC.c.id == _MOV.c.location_id))
-        .where(_MOV.c.id > after).order_by(_MOV.c.id).limit(limit + 1)
+        select(
+            _MOV.c.id,
+            _SKU.c.code.label("sku"),
+            _LOC.c.code.label("location"),
+            _MOV.c.kind,
+            _MOV.c.quantity,
+            _MOV.c.reference,
+            _MOV.c.created_at,
+        )
+        .select_from(
+            _MOV.join(_SKU, _SKU.c.id == _MOV.c.sku_id).join(_LOC, _LOC.c.id == _MOV.c.location_id)
+        )
+        .where(_MOV.c.id > after)
+        .order_by(_MOV.c.id)
+        .limit(limit + 1)
     )
     with ctx.engine.connect() as conn:
         if sku is not None:
@@ -310,21 +428,30 @@ def movements(ctx: ServiceContext, who: Principal, *, sku: str | None = None, lo
             stmt = stmt.where(_MOV.c.location_id == ctx.location_id(conn, location))
         rows = conn.execute(stmt).all()
         conn.rollback()
-    items = [MovementRead(id=r.id, sku=r.sku, location=r.location, kind=MovementKind(r.kind),
-                          quantity=r.quantity, reference=r.reference, created_at=r.created_at)
-             for r in rows[:limit]]
+    items = [
+        MovementRead(
+            id=r.id,
+            sku=r.sku,
+            location=r.location,
+            kind=MovementKind(r.kind),
+            quantity=r.quantity,
+            reference=r.reference,
+            created_at=r.created_at,
+        )
+        for r in rows[:limit]
+    ]
     nxt = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
     return Page[MovementRead](items=items, next_cursor=nxt)
 
 
 def ledger_mismatches(conn: Connection) -> list[tuple[int, int, int, int]]:
     """(sku_id, location_id, on_hand, ledger sum) where the ledger disagrees with the counters."""
-    rows = conn.execute(text(
-        "SELECT s.sku_id, s.location_id, s.on_hand, COALESCE(m.total, 0) FROM stock s "
-        "LEFT JOIN (SELECT sku_id, location_id, SUM(quantity) AS total FROM movements "
-        "GROUP BY sku_id, location_id) m ON m.sku_id = s.sku_id AND m.location_id = s.location_id "
-        "WHERE s.on_hand <> COALESCE(m.total, 0)"
-    )).all()
+    rows = conn.execute(
+        text(
+            "SELECT s.sku_id, s.location_id, s.on_hand, COALESCE(m.total, 0) FROM stock s "
+            "LEFT JOIN (SELECT sku_id, location_id, SUM(quantity) AS total FROM movements "
+            "GROUP BY sku_id, location_id) m ON m.sku_id = s.sku_id AND m.location_id = s.location_id "
+            "WHERE s.on_hand <> COALESCE(m.total, 0)"
+        )
+    ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
-
-

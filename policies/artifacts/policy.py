@@ -104,7 +104,9 @@ class ActionMapping:
         if self.kind == "discrete":
             if self.table is None or self.table.ndim != 2 or self.table.shape[1] != d:
                 shape = None if self.table is None else self.table.shape
-                raise ArtifactFormatError(f"action table must have shape (n_actions, {d}), got {shape}")
+                raise ArtifactFormatError(
+                    f"action table must have shape (n_actions, {d}), got {shape}"
+                )
         elif self.kind == "box":
             for name in ("action_low", "action_high", "decision_offset", "decision_scale"):
                 arr = getattr(self, name)
@@ -228,7 +230,9 @@ class FrameworkFreePolicy:
                 f"and {len(self.biases)}"
             )
         if self.activation not in ("tanh", "relu"):
-            raise ArtifactFormatError(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
+            raise ArtifactFormatError(
+                f"activation must be 'tanh' or 'relu', got {self.activation!r}"
+            )
         width = self.obs_dim
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             if w.ndim != 2 or w.shape[1] != width or b.shape != (w.shape[0],):
@@ -276,7 +280,9 @@ class FrameworkFreePolicy:
         single = arr.ndim == 1
         batch = arr[None, :] if single else arr
         if batch.ndim != 2 or batch.shape[1] != self.obs_dim:
-            raise ValueError(f"obs must have shape ({self.obs_dim},) or (n, {self.obs_dim}), got {arr.shape}")
+            raise ValueError(
+                f"obs must have shape ({self.obs_dim},) or (n, {self.obs_dim}), got {arr.shape}"
+            )
         y = self.forward(batch)
         if self.mapping.kind == "discrete":
             out: NDArray[Any] = np.argmax(y, axis=1)
@@ -371,7 +377,9 @@ def load_artifact(directory: Path) -> FrameworkFreePolicy:
             float(arrays["obs_clip"]),
         )
     except KeyError as exc:
-        raise ArtifactFormatError(f"weights.npz in {directory} lacks the array {exc.args[0]!r}") from exc
+        raise ArtifactFormatError(
+            f"weights.npz in {directory} lacks the array {exc.args[0]!r}"
+        ) from exc
     return FrameworkFreePolicy(
         weights=weights,
         biases=biases,

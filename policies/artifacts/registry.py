@@ -125,7 +125,9 @@ class ValidationReport:
         reasons: list[str] = []
         if len(self.seeds) < MIN_SEEDS:
             reasons.append(f"only {len(self.seeds)} seeds, at least {MIN_SEEDS} required")
-        if len(self.policy_values) != len(self.seeds) or len(self.baseline_values) != len(self.seeds):
+        if len(self.policy_values) != len(self.seeds) or len(self.baseline_values) != len(
+            self.seeds
+        ):
             reasons.append("one policy and one baseline value per seed required")
         if not self.mean_improvement > 0:
             reasons.append(
@@ -355,7 +357,9 @@ class Registry:
         folder = self.root / name
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and re.match(r"^v\d{4}$", p.name))
+        return sorted(
+            p.name for p in folder.iterdir() if p.is_dir() and re.match(r"^v\d{4}$", p.name)
+        )
 
     def _path(self, name: str, version: str) -> Path:
         path = self.root / name / version

@@ -22,7 +22,10 @@ ENV_IDS: dict[str, tuple[str, int]] = {
     "ShopSphere/Replenishment-v0": ("policies.envs.replenishment:ReplenishmentEnv", 500),
     "ShopSphere/MultiEchelonReplenishment-v0": ("policies.envs.multi_echelon:MultiEchelonEnv", 365),
     "ShopSphere/DynamicPricing-v0": ("policies.envs.pricing:DynamicPricingEnv", 10_000),
-    "ShopSphere/JointPricingReplenishment-v0": ("policies.envs.joint:JointPricingReplenishmentEnv", 365),
+    "ShopSphere/JointPricingReplenishment-v0": (
+        "policies.envs.joint:JointPricingReplenishmentEnv",
+        365,
+    ),
 }
 
 for _id, (_entry, _steps) in ENV_IDS.items():

@@ -43,9 +43,13 @@ class JointConfig:
         if self.shelf_life is not None and self.shelf_life < 1:
             raise ValueError(f"shelf_life must be >= 1 or None, got {self.shelf_life}")
         if not 0 <= self.price_low < self.price_high:
-            raise ValueError(f"need 0 <= price_low < price_high, got {self.price_low}, {self.price_high}")
+            raise ValueError(
+                f"need 0 <= price_low < price_high, got {self.price_low}, {self.price_high}"
+            )
         if self.n_prices < 2 or self.max_order < 1:
-            raise ValueError(f"n_prices >= 2 and max_order >= 1 required, got {self.n_prices}, {self.max_order}")
+            raise ValueError(
+                f"n_prices >= 2 and max_order >= 1 required, got {self.n_prices}, {self.max_order}"
+            )
 
     @property
     def prices(self) -> NDArray[np.float64]:
@@ -72,7 +76,8 @@ class JointConfig:
 
     def action_mapping(self) -> ActionMapping:
         return ActionMapping(
-            kind="discrete", decision_names=("price", "order_units"),
+            kind="discrete",
+            decision_names=("price", "order_units"),
             decision_low=np.array([self.price_low, 0.0]),
             decision_high=np.array([self.price_high, float(self.max_order)]),
             table=self.table(),
@@ -156,13 +161,23 @@ class JointPricingReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
         price, order = float(self._table[k, 0]), int(self._table[k, 1])
         demand = int(self.np_random.poisson(c.a * math.exp(-c.b * price)))
         self._state, res = inventory_step(
-            self._state, order, demand, lost_sales=True, holding_cost=c.holding_cost,
-            write_off_cost=c.write_off_cost, validate=False,
+            self._state,
+            order,
+            demand,
+            lost_sales=True,
+            holding_cost=c.holding_cost,
+            write_off_cost=c.write_off_cost,
+            validate=False,
         )
         sales = int(res.sales[0])
         profit = price * sales - c.unit_cost * order - float(res.cost[0])
         info = {
-            "price": price, "order": order, "demand": demand, "sales": sales,
-            "lost": int(res.lost[0]), "write_offs": int(res.write_offs[0]), "profit": profit,
+            "price": price,
+            "order": order,
+            "demand": demand,
+            "sales": sales,
+            "lost": int(res.lost[0]),
+            "write_offs": int(res.write_offs[0]),
+            "profit": profit,
         }
         return self._obs(), profit / c.reward_scale, False, False, info

@@ -111,7 +111,9 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.init_days = float(sc.catalog.initial_stock_days)
         self.reward_scale = float((self.mean_rate * self.margin[:, None]).sum())
         self.action_space = spaces.Box(0.0, 1.0, shape=(self.n_stores + 1,), dtype=np.float32)
-        self.observation_space = spaces.Box(0.0, np.inf, shape=(3 * self.n_stores + 10,), dtype=np.float32)
+        self.observation_space = spaces.Box(
+            0.0, np.inf, shape=(3 * self.n_stores + 10,), dtype=np.float32
+        )
         self._day = 0
         self._fill = np.ones(self.n_stores)
         self._store = initial_state(n * self.n_stores, self.L_store)
@@ -119,18 +121,31 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     @property
     def obs_names(self) -> tuple[str, ...]:
-        per = [f"store{j}_{k}" for j in range(self.n_stores) for k in ("cover_days", "pipeline_days", "fill_rate")]
-        return (*per, "warehouse_cover_days", "warehouse_pipeline_days",
-                *(f"weekday_{d}" for d in range(7)), "demand_index")
+        per = [
+            f"store{j}_{k}"
+            for j in range(self.n_stores)
+            for k in ("cover_days", "pipeline_days", "fill_rate")
+        ]
+        return (
+            *per,
+            "warehouse_cover_days",
+            "warehouse_pipeline_days",
+            *(f"weekday_{d}" for d in range(7)),
+            "demand_index",
+        )
 
     def action_mapping(self) -> ActionMapping:
         """Box actions -> cover days per location."""
         k = self.n_stores + 1
         names = (*(f"store{j}_cover_days" for j in range(self.n_stores)), "warehouse_cover_days")
         return ActionMapping(
-            kind="box", decision_names=names, decision_low=np.zeros(k),
-            decision_high=np.full(k, self.max_cover_days), action_low=np.zeros(k),
-            action_high=np.ones(k), decision_offset=np.zeros(k),
+            kind="box",
+            decision_names=names,
+            decision_low=np.zeros(k),
+            decision_high=np.full(k, self.max_cover_days),
+            action_low=np.zeros(k),
+            action_high=np.ones(k),
+            decision_offset=np.zeros(k),
             decision_scale=np.full(k, self.max_cover_days),
         )
 
@@ -147,9 +162,14 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         wd[self._world.demand.date_of(self._day).weekday()] = 1.0
         index = self._rates().sum() / self.mean_rate.sum()
         total = self.wh_rate.sum()
-        return np.concatenate([
-            per, [self._wh.on_hand.sum() / total, self._wh.pipeline.sum() / total], wd, [index],
-        ]).astype(np.float32)
+        return np.concatenate(
+            [
+                per,
+                [self._wh.on_hand.sum() / total, self._wh.pipeline.sum() / total],
+                wd,
+                [index],
+            ]
+        ).astype(np.float32)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -158,7 +178,9 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         n, S = self.n_skus, self.n_stores
         store0 = np.ceil(self.mean_rate * self.init_days).astype(np.int64).ravel()
         self._store = initial_state(n * S, self.L_store, on_hand=store0)
-        self._wh = initial_state(n, self.L_wh, on_hand=np.ceil(self.wh_rate * self.init_days).astype(np.int64))
+        self._wh = initial_state(
+            n, self.L_wh, on_hand=np.ceil(self.wh_rate * self.init_days).astype(np.int64)
+        )
         self._day = 0
         self._fill = np.ones(S)
         return self._obs(), {}
@@ -166,7 +188,9 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     def step(self, action: Any) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
         a = np.clip(np.asarray(action, dtype=np.float64).ravel(), 0.0, 1.0)
         if a.shape != (self.n_stores + 1,):
-            raise ValueError(f"action must have shape ({self.n_stores + 1},), got {np.shape(action)}")
+            raise ValueError(
+                f"action must have shape ({self.n_stores + 1},), got {np.shape(action)}"
+            )
         n, S = self.n_skus, self.n_stores
         cover = a * self.max_cover_days
         # store requests: order up to cover x mean demand, within storage capacity and trucks
@@ -183,15 +207,27 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         req_sku = req.sum(axis=1)
         frac = np.where(req_sku > available, available / np.maximum(req_sku, 1e-9), 1.0)
         ship = np.floor(req * frac[:, None]).astype(np.int64)
-        wh_order = np.maximum(np.ceil(cover[S] * self.wh_rate) - self._wh.inventory_position, 0).astype(np.int64)
+        wh_order = np.maximum(
+            np.ceil(cover[S] * self.wh_rate) - self._wh.inventory_position, 0
+        ).astype(np.int64)
         self._wh, wres = inventory_step(
-            self._wh, wh_order, ship.sum(axis=1), lost_sales=True, holding_cost=self.h, validate=False,
+            self._wh,
+            wh_order,
+            ship.sum(axis=1),
+            lost_sales=True,
+            holding_cost=self.h,
+            validate=False,
         )
         rates = self._rates()
         demand = self.np_random.poisson(rates).ravel()
         self._store, sres = inventory_step(
-            self._store, ship.ravel(), demand, lost_sales=True,
-            holding_cost=np.repeat(self.h, S), penalty_cost=np.repeat(self.margin, S), validate=False,
+            self._store,
+            ship.ravel(),
+            demand,
+            lost_sales=True,
+            holding_cost=np.repeat(self.h, S),
+            penalty_cost=np.repeat(self.margin, S),
+            validate=False,
         )
         self._day += 1
         d_loc = demand.reshape(n, S).sum(axis=0)
@@ -201,9 +237,14 @@ class MultiEchelonEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         lost_margin = float(sres.penalty_cost.sum())
         cost = holding + lost_margin
         info = {
-            "cost": cost, "holding_cost": holding, "lost_margin": lost_margin,
-            "demand": int(demand.sum()), "sales": int(sres.sales.sum()), "lost": int(sres.lost.sum()),
-            "shipped": int(ship.sum()), "truck_limited": truck_limited,
+            "cost": cost,
+            "holding_cost": holding,
+            "lost_margin": lost_margin,
+            "demand": int(demand.sum()),
+            "sales": int(sres.sales.sum()),
+            "lost": int(sres.lost.sum()),
+            "shipped": int(ship.sum()),
+            "truck_limited": truck_limited,
             "fill_rate": float(1.0 - sres.lost.sum() / max(int(demand.sum()), 1)),
         }
         return self._obs(), -cost / self.reward_scale, False, False, info

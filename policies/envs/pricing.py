@@ -42,7 +42,9 @@ class PricingConfig:
         if self.n_prices < 2:
             raise ValueError(f"n_prices must be >= 2, got {self.n_prices}")
         if self.price_high is not None and not self.price_high > self.price_low >= 0:
-            raise ValueError(f"need 0 <= price_low < price_high, got {self.price_low}, {self.price_high}")
+            raise ValueError(
+                f"need 0 <= price_low < price_high, got {self.price_low}, {self.price_high}"
+            )
 
     @property
     def high(self) -> float:
@@ -77,8 +79,11 @@ class PricingConfig:
 
     def action_mapping(self) -> ActionMapping:
         return ActionMapping(
-            kind="discrete", decision_names=("price",), decision_low=np.array([self.price_low]),
-            decision_high=np.array([self.high]), table=self.prices[:, None],
+            kind="discrete",
+            decision_names=("price",),
+            decision_low=np.array([self.price_low]),
+            decision_high=np.array([self.high]),
+            table=self.prices[:, None],
         )
 
 
@@ -154,7 +159,13 @@ class DynamicPricingEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._x -= sales
         self._n -= 1
         revenue = price * sales
-        info = {"price": price, "demand": demand, "sales": sales, "revenue": revenue, "stock_left": self._x}
+        info = {
+            "price": price,
+            "demand": demand,
+            "sales": sales,
+            "revenue": revenue,
+            "stock_left": self._x,
+        }
         done = self._n <= 0 or self._x <= 0
         return self._obs(), revenue / c.scale, done, False, info
 
@@ -164,7 +175,9 @@ class BatchedPricing:
     (VecEnv semantics) with a stock drawn uniformly in ``1..stock`` with probability
     ``explore_start`` (so training sees every stock level), else full stock."""
 
-    def __init__(self, n: int, *, seed: int | None = None, explore_start: float = 0.5, **kwargs: Any) -> None:
+    def __init__(
+        self, n: int, *, seed: int | None = None, explore_start: float = 0.5, **kwargs: Any
+    ) -> None:
         self.config = PricingConfig(**kwargs)
         self.n = n
         self.prices = self.config.prices
@@ -175,8 +188,14 @@ class BatchedPricing:
 
     def _starts(self, m: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         c = self.config
-        x = np.where(self.rng.random(m) < self.explore_start, self.rng.integers(1, c.stock + 1, m), c.stock)
-        t = np.where(self.rng.random(m) < self.explore_start, self.rng.integers(1, c.horizon + 1, m), c.horizon)
+        x = np.where(
+            self.rng.random(m) < self.explore_start, self.rng.integers(1, c.stock + 1, m), c.stock
+        )
+        t = np.where(
+            self.rng.random(m) < self.explore_start,
+            self.rng.integers(1, c.horizon + 1, m),
+            c.horizon,
+        )
         return x, t
 
     def observe(self) -> NDArray[np.float32]:
@@ -191,7 +210,13 @@ class BatchedPricing:
 
     def step(
         self, actions: NDArray[Any]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_], NDArray[np.float32], NDArray[np.float64]]:
+    ) -> tuple[
+        NDArray[np.float32],
+        NDArray[np.float32],
+        NDArray[np.bool_],
+        NDArray[np.float32],
+        NDArray[np.float64],
+    ]:
         """Returns ``(obs, rewards, dones, terminal_obs, revenue)`` (per-copy ``dones``)."""
         c = self.config
         price = self.prices[np.clip(np.asarray(actions, dtype=np.int64), 0, c.n_prices - 1)]

@@ -54,10 +54,10 @@ class ReplenishmentConfig:
         if self.max_order is not None and self.max_order < 1:
             raise ValueError(f"max_order must be >= 1, got {self.max_order}")
         if self.action_mode not in ("order", "order_up_to"):
-            raise ValueError(f"action_mode must be 'order' or 'order_up_to', got {self.action_mode!r}")
-        if self.demand_rates is not None and (
-            not self.demand_rates or min(self.demand_rates) < 0
-        ):
+            raise ValueError(
+                f"action_mode must be 'order' or 'order_up_to', got {self.action_mode!r}"
+            )
+        if self.demand_rates is not None and (not self.demand_rates or min(self.demand_rates) < 0):
             raise ValueError(f"demand_rates must be non-empty and >= 0, got {self.demand_rates}")
 
     @property
@@ -211,9 +211,7 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._n = c.n_actions
         self._cap = c.order_cap
         self._up_to = c.action_mode == "order_up_to"
-        self._rates = (
-            np.asarray(c.demand_rates, dtype=np.float64) if c.demand_rates else None
-        )
+        self._rates = np.asarray(c.demand_rates, dtype=np.float64) if c.demand_rates else None
         self._on_hand = 0
         self._backorders = 0
         self._pipeline: list[int] = [0] * self._L
@@ -250,9 +248,7 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._draw_demand()
         return self._obs(), {}
 
-    def step(
-        self, action: Any
-    ) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
         a = int(action)
         if not 0 <= a < self._n:
             raise ValueError(f"action must be in 0..{self._n - 1}, got {action}")
@@ -269,8 +265,14 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._k += 1
         self._t += 1
         on_hand, bo, arrivals, sales, short, cost = scalar_step(
-            self._on_hand, self._pipeline, self._backorders, order, demand,
-            self.config.lost_sales, self._h, self._p,
+            self._on_hand,
+            self._pipeline,
+            self._backorders,
+            order,
+            demand,
+            self.config.lost_sales,
+            self._h,
+            self._p,
         )
         self._on_hand, self._backorders = on_hand, bo
         info = {
@@ -320,9 +322,13 @@ class BatchedReplenishment:
         if (mean <= 0).any():
             raise ValueError(f"demand_mean must be > 0, got min {mean.min()}")
         self.config = ReplenishmentConfig(
-            demand_mean=float(mean.max()), lead_time=lead_time,
-            holding_cost=float(np.max(holding_cost)), penalty_cost=float(np.max(penalty_cost)),
-            lost_sales=lost_sales, max_order=max_order, reward_scale=reward_scale,
+            demand_mean=float(mean.max()),
+            lead_time=lead_time,
+            holding_cost=float(np.max(holding_cost)),
+            penalty_cost=float(np.max(penalty_cost)),
+            lost_sales=lost_sales,
+            max_order=max_order,
+            reward_scale=reward_scale,
             action_mode=action_mode,
         )
         self.n = n
@@ -377,7 +383,9 @@ class BatchedReplenishment:
 
     def step(
         self, actions: NDArray[Any]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32], bool, NDArray[np.float32], NDArray[np.float64]]:
+    ) -> tuple[
+        NDArray[np.float32], NDArray[np.float32], bool, NDArray[np.float32], NDArray[np.float64]
+    ]:
         """Advance all copies one period with ``actions`` (``(n,)`` ints, as the single env's).
 
         Returns:
@@ -395,8 +403,13 @@ class BatchedReplenishment:
             q = np.clip(a, 0, self.config.order_cap)
         demand = self._demand()
         self.state, res = inventory_step(
-            self.state, q, demand, lost_sales=self.lost_sales,
-            holding_cost=self.h, penalty_cost=self.p, validate=False,
+            self.state,
+            q,
+            demand,
+            lost_sales=self.lost_sales,
+            holding_cost=self.h,
+            penalty_cost=self.p,
+            validate=False,
         )
         self.t += 1
         rewards = (-res.cost * self.inv_scale).astype(np.float32)

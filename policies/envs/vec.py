@@ -30,7 +30,9 @@ class BatchedCore(Protocol):
 
     def step(
         self, actions: NDArray[Any]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32], Any, NDArray[np.float32], NDArray[np.float64]]:
+    ) -> tuple[
+        NDArray[np.float32], NDArray[np.float32], Any, NDArray[np.float32], NDArray[np.float64]
+    ]:
         """``(obs, rewards, done, terminal_obs, value)``; ``done`` is one bool for all copies
         (truncation) or a per-copy array (termination)."""
         ...
@@ -44,7 +46,10 @@ class BatchedVecEnv(VecEnv):
     """
 
     def __init__(
-        self, core: BatchedCore, observation_space: spaces.Space[Any], action_space: spaces.Space[Any],
+        self,
+        core: BatchedCore,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         value_key: str = "cost",
     ) -> None:
         super().__init__(core.n, observation_space, action_space)
@@ -89,10 +94,14 @@ class BatchedVecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
         setattr(self.core, attr_name, value)
 
-    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any
+    ) -> list[Any]:
         return [getattr(self.core, method_name)(*args, **kwargs)] * len(self._indices(indices))
 
-    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]], indices: Any = None) -> list[bool]:
+    def env_is_wrapped(
+        self, wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]], indices: Any = None
+    ) -> list[bool]:
         return [False] * len(self._indices(indices))
 
     def _indices(self, indices: Any) -> list[int]:
@@ -103,7 +112,9 @@ class BatchedVecEnv(VecEnv):
         return list(indices)
 
 
-def make_replenishment_vec_env(n_envs: int, seed: int | None = None, **kwargs: Any) -> BatchedVecEnv:
+def make_replenishment_vec_env(
+    n_envs: int, seed: int | None = None, **kwargs: Any
+) -> BatchedVecEnv:
     """A ``VecEnv`` of ``n_envs`` replenishment copies (keyword arguments as
     :class:`~policies.envs.replenishment.BatchedReplenishment`)."""
     from policies.envs.replenishment import BatchedReplenishment, ReplenishmentEnv

@@ -48,7 +48,9 @@ def newsvendor_quantity(demand: DiscreteDemand, underage: float, overage: float)
     return int(np.searchsorted(demand.cdf, ratio - 1e-12, side="left"))
 
 
-def newsvendor_cost(demand: DiscreteDemand, quantity: float, underage: float, overage: float) -> float:
+def newsvendor_cost(
+    demand: DiscreteDemand, quantity: float, underage: float, overage: float
+) -> float:
     """Expected cost ``co * E[(q - D)^+] + cu * E[(D - q)^+]`` of stocking ``quantity``."""
     _check_costs(underage=underage, overage=overage)
     over, under = demand.expected_excess([quantity])

@@ -89,8 +89,10 @@ class InventoryMDP:
                 self.demand, self.lead_time, self.holding, self.penalty
             ).level
             b = level + 2
-        lo = 0 if self.lost_sales else (
-            self.min_level if self.min_level is not None else -(self.lead_time + 1) * d_max
+        lo = (
+            0
+            if self.lost_sales
+            else (self.min_level if self.min_level is not None else -(self.lead_time + 1) * d_max)
         )
         if self.max_order is not None:
             qmax = self.max_order
@@ -154,8 +156,9 @@ class _Grid:
             np.add.at(t[i], after - lo, pmf)
         self.T = t
         # shift[q1] = index of x' + q1 for every x' index (clipped at the grid top).
-        self.shift = np.minimum(np.arange(self.nx)[None, :] + np.arange(self.nq)[:, None],
-                                self.nx - 1)
+        self.shift = np.minimum(
+            np.arange(self.nx)[None, :] + np.arange(self.nq)[:, None], self.nx - 1
+        )
         self.state_shape = (self.nx,) + (self.nq,) * (self.L - 1)
         # Inventory position of each state, in the layout of _expect's output.
         if self.L == 1:
@@ -218,9 +221,7 @@ def _iterate(
     )
 
 
-def solve(
-    mdp: InventoryMDP, tolerance: float = 1e-6, max_iterations: int = 20_000
-) -> DPSolution:
+def solve(mdp: InventoryMDP, tolerance: float = 1e-6, max_iterations: int = 20_000) -> DPSolution:
     """Optimal long-run average cost and policy by relative value iteration.
 
     Args:
@@ -265,8 +266,9 @@ def evaluate_policy(
     grid = _Grid(mdp)
     axes = np.ix_(*[np.arange(n) for n in grid.state_shape])
     x = axes[0] + grid.lo
-    orders = np.broadcast_to(np.asarray(policy(x, tuple(axes[1:])), dtype=np.int64),
-                             grid.state_shape)
+    orders = np.broadcast_to(
+        np.asarray(policy(x, tuple(axes[1:])), dtype=np.int64), grid.state_shape
+    )
     ip_state = grid.to_state_layout(grid.ip) if grid.L > 1 else grid.ip[0]
     orders = np.clip(orders, 0, np.maximum(np.minimum(grid.nq - 1, grid.b - ip_state), 0))
     pick = grid.from_state_layout(orders)[..., None]
@@ -276,6 +278,10 @@ def evaluate_policy(
         q = np.take_along_axis(grid.expect(v), pick, axis=-1)[..., 0]
         return cost + grid.to_state_layout(q)
 
-    v0 = initial_value if initial_value is not None and initial_value.shape == grid.state_shape else None
+    v0 = (
+        initial_value
+        if initial_value is not None and initial_value.shape == grid.state_shape
+        else None
+    )
     v, lo_b, hi_b, it = _iterate(grid, step, v0, tolerance, max_iterations)
     return DPSolution(0.5 * (lo_b + hi_b), lo_b, hi_b, np.array(orders), v, grid.lo, it)

@@ -127,7 +127,9 @@ def stationary_metrics(
                 break
         pi = new
     else:
-        raise ExactSolverError(f"stationary distribution did not converge in {max_iterations} sweeps")
+        raise ExactSolverError(
+            f"stationary distribution did not converge in {max_iterations} sweeps"
+        )
     pi = pi / pi.sum()
 
     over, under = mdp.demand.expected_excess(x)
@@ -146,4 +148,3 @@ def stationary_metrics(
         n_states=n,
         iterations=it,
     )
-

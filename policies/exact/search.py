@@ -81,9 +81,7 @@ def evaluate_base_stock(mdp: InventoryMDP, level: int, cap: int | None = None) -
     return stationary_metrics(inst, fn)
 
 
-def _local_min(
-    cost: Callable[[int], float], start: int, lowest: int = 0
-) -> tuple[int, float, int]:
+def _local_min(cost: Callable[[int], float], start: int, lowest: int = 0) -> tuple[int, float, int]:
     """Integer local minimum of ``cost`` from ``start``; returns (argmin, min, evaluations)."""
     memo: dict[int, float] = {}
 

@@ -116,8 +116,9 @@ class SS:
     def __init__(self, s: Level, S: Level) -> None:
         self.s = as_levels("s", s, minimum=-np.inf)
         self.S = as_levels("S", S, minimum=-np.inf)
-        if np.any(np.broadcast_to(self.S, np.broadcast_shapes(self.s.shape, self.S.shape))
-                  < self.s):
+        if np.any(
+            np.broadcast_to(self.S, np.broadcast_shapes(self.s.shape, self.S.shape)) < self.s
+        ):
             raise PolicyParameterError(f"S must be >= s, got s={s!r}, S={S!r}")
 
     def _raw(self, observation: ReplenishmentObservation) -> NDArray[np.float64]:

@@ -78,7 +78,9 @@ class ForecastOrderUpTo:
     def __init__(self, service_level: Level = 0.95, review_period: int = 1) -> None:
         self.service_level = _service("service_level", service_level)
         if int(review_period) != review_period or review_period < 1:
-            raise PolicyParameterError(f"review_period must be an integer >= 1, got {review_period!r}")
+            raise PolicyParameterError(
+                f"review_period must be an integer >= 1, got {review_period!r}"
+            )
         self.review_period = int(review_period)
 
     def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:

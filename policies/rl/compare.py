@@ -42,8 +42,13 @@ def _mdp(inst: dict[str, Any]) -> Any:
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 
-    return InventoryMDP(poisson_demand(inst["demand_mean"]), inst["lead_time"], inst["holding_cost"],
-                        inst["penalty_cost"], inst["lost_sales"])
+    return InventoryMDP(
+        poisson_demand(inst["demand_mean"]),
+        inst["lead_time"],
+        inst["holding_cost"],
+        inst["penalty_cost"],
+        inst["lost_sales"],
+    )
 
 
 def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> Any:
@@ -55,7 +60,9 @@ def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float
 
 
 def _best_s_big_s(level: int, sim: dict[str, Any]) -> tuple[int, int]:
-    pairs = [(s, big) for big in range(level - 2, level + 7) for s in range(max(level - 12, 0), big)]
+    pairs = [
+        (s, big) for big in range(level - 2, level + 7) for s in range(max(level - 12, 0), big)
+    ]
     reps = len(sim["seeds"])
     lo = np.repeat([float(p[0]) for p in pairs], reps)
     hi = np.repeat([float(p[1]) for p in pairs], reps)
@@ -63,7 +70,9 @@ def _best_s_big_s(level: int, sim: dict[str, Any]) -> tuple[int, int]:
     return pairs[int(np.argmin(costs))]
 
 
-def compare_policy(policy: FrameworkFreePolicy, *, seeds: int = 8, periods: int = 3000) -> list[dict[str, Any]]:
+def compare_policy(
+    policy: FrameworkFreePolicy, *, seeds: int = 8, periods: int = 3000
+) -> list[dict[str, Any]]:
     """Rows ``{policy, params, mean, half_width, exact, gap_pct}`` for the learned policy and the
     baselines of its environment (cost per period, or revenue per episode for pricing).
 
@@ -77,17 +86,23 @@ def compare_policy(policy: FrameworkFreePolicy, *, seeds: int = 8, periods: int 
         return _compare_replenishment(policy, seeds, periods)
     if env_id.startswith("ShopSphere/DynamicPricing-v"):
         return _compare_pricing(policy, seeds)
-    raise ValueError(f"no baseline comparison for {env_id}; supported: Replenishment, DynamicPricing")
+    raise ValueError(
+        f"no baseline comparison for {env_id}; supported: Replenishment, DynamicPricing"
+    )
 
 
-def _compare_replenishment(policy: FrameworkFreePolicy, seeds: int, periods: int) -> list[dict[str, Any]]:
+def _compare_replenishment(
+    policy: FrameworkFreePolicy, seeds: int, periods: int
+) -> list[dict[str, Any]]:
     from policies.exact.dp import solve
     from policies.exact.search import best_base_stock, best_capped_base_stock
     from policies.rl.evaluate import base_stock
     from policies.rl.exact_eval import exact_replenishment_cost
 
     inst = _instance(policy)
-    sim = dict(inst, seeds=tuple(range(seeds)), n_reps=1, periods=periods, burn_in=min(200, periods // 5))
+    sim = dict(
+        inst, seeds=tuple(range(seeds)), n_reps=1, periods=periods, burn_in=min(200, periods // 5)
+    )
     exact_ok = inst["lead_time"] >= 1
     opt = solve(_mdp(inst)).average_cost if exact_ok else None
     bs = best_base_stock(_mdp(inst)) if exact_ok else None
@@ -95,28 +110,54 @@ def _compare_replenishment(policy: FrameworkFreePolicy, seeds: int, periods: int
     level = bs.base_stock if bs else round(inst["demand_mean"] * (inst["lead_time"] + 1))
     s, big = _best_s_big_s(level, sim)
     candidates: list[tuple[str, str, Any, float | None]] = [
-        (f"learned ({policy.manifest.algo})", policy.manifest.name, from_artifact(policy),
-         exact_replenishment_cost(from_artifact(policy), **inst) if exact_ok else None),
+        (
+            f"learned ({policy.manifest.algo})",
+            policy.manifest.name,
+            from_artifact(policy),
+            exact_replenishment_cost(from_artifact(policy), **inst) if exact_ok else None,
+        ),
     ]
     if bs and cbs:
         candidates += [
             ("base-stock", f"S={bs.base_stock}", base_stock(bs.base_stock), bs.average_cost),
-            ("capped base-stock", f"S={cbs.base_stock}, cap={cbs.cap}",
-             capped_base_stock(cbs.base_stock, cbs.cap or 0), cbs.average_cost),
+            (
+                "capped base-stock",
+                f"S={cbs.base_stock}, cap={cbs.cap}",
+                capped_base_stock(cbs.base_stock, cbs.cap or 0),
+                cbs.average_cost,
+            ),
         ]
     candidates.append(("(s,S)", f"s={s}, S={big}", _s_big_s(np.float64(s), np.float64(big)), None))
     rows = []
     for label, params, fn, exact in candidates:
         est = estimate_cost(simulate_costs(fn, **sim))
-        rows.append({"policy": label, "params": params, "mean": est.mean, "half_width": est.half_width,
-                     "exact": exact, "gap_pct": None if exact is None or opt is None else 100 * (exact - opt) / opt})
+        rows.append(
+            {
+                "policy": label,
+                "params": params,
+                "mean": est.mean,
+                "half_width": est.half_width,
+                "exact": exact,
+                "gap_pct": None if exact is None or opt is None else 100 * (exact - opt) / opt,
+            }
+        )
     if opt is not None:
-        rows.append({"policy": "DP optimum", "params": "value iteration", "mean": opt, "half_width": 0.0,
-                     "exact": opt, "gap_pct": 0.0})
+        rows.append(
+            {
+                "policy": "DP optimum",
+                "params": "value iteration",
+                "mean": opt,
+                "half_width": 0.0,
+                "exact": opt,
+                "gap_pct": 0.0,
+            }
+        )
     return rows
 
 
-def pricing_revenues(price_fn: Any, kwargs: dict[str, Any], seeds: tuple[int, ...], episodes: int = 2000) -> NDArray[np.float64]:
+def pricing_revenues(
+    price_fn: Any, kwargs: dict[str, Any], seeds: tuple[int, ...], episodes: int = 2000
+) -> NDArray[np.float64]:
     """Mean revenue per episode for each seed; demand by inverse CDF of shared uniforms, so
     policies compared on the same seeds see common random numbers."""
     from policies.envs.pricing import PricingConfig
@@ -128,7 +169,9 @@ def pricing_revenues(price_fn: Any, kwargs: dict[str, Any], seeds: tuple[int, ..
         x = np.full(episodes, c.stock, dtype=np.int64)
         revenue = np.zeros(episodes)
         for k, n in enumerate(range(c.horizon, 0, -1)):
-            obs = np.column_stack([x / c.stock, np.full(episodes, n / c.horizon)]).astype(np.float32)
+            obs = np.column_stack([x / c.stock, np.full(episodes, n / c.horizon)]).astype(
+                np.float32
+            )
             price = np.asarray(price_fn(obs), dtype=np.float64)
             demand = stats.poisson.ppf(u[k], c.a * np.exp(-c.b * price)).astype(np.int64)
             sales = np.minimum(demand, x)
@@ -148,24 +191,45 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
     opt = solve_dynamic_pricing(c.stock, c.horizon, c.a, c.b)
     fixed = best_fixed_price(c.stock, c.horizon, c.a, c.b)
     learned = lambda o: policy.decide(o)[:, 0]  # noqa: E731
-    dp_fn = lambda o: opt.price(np.rint(o[:, 1] * c.horizon).astype(int), np.rint(o[:, 0] * c.stock).astype(int))  # noqa: E731
+    dp_fn = lambda o: opt.price(  # noqa: E731
+        np.rint(o[:, 1] * c.horizon).astype(int), np.rint(o[:, 0] * c.stock).astype(int)
+    )
     fixed_fn = lambda o: np.full(len(o), fixed.price)  # noqa: E731
     seeds_t = tuple(range(seeds))
     rows = []
     for label, params, fn, exact in (
-        (f"learned ({policy.manifest.algo})", policy.manifest.name, learned,
-         exact_pricing_revenue(learned, c.stock, c.horizon, c.a, c.b)),
+        (
+            f"learned ({policy.manifest.algo})",
+            policy.manifest.name,
+            learned,
+            exact_pricing_revenue(learned, c.stock, c.horizon, c.a, c.b),
+        ),
         ("best fixed price", f"p={fixed.price:.3f}", fixed_fn, fixed.revenue),
         ("DP optimum", "backward induction", dp_fn, opt.optimum),
     ):
-        est = estimate_cost(pricing_revenues(fn, {k: v for k, v in kw.items() if k != "explore_start"}, seeds_t))
-        rows.append({"policy": label, "params": params, "mean": est.mean, "half_width": est.half_width,
-                     "exact": exact, "gap_pct": 100 * (opt.optimum - exact) / opt.optimum})
+        est = estimate_cost(
+            pricing_revenues(fn, {k: v for k, v in kw.items() if k != "explore_start"}, seeds_t)
+        )
+        rows.append(
+            {
+                "policy": label,
+                "params": params,
+                "mean": est.mean,
+                "half_width": est.half_width,
+                "exact": exact,
+                "gap_pct": 100 * (opt.optimum - exact) / opt.optimum,
+            }
+        )
     return rows
 
 
 def validation_report(
-    policy: FrameworkFreePolicy, artifact_sha256: str, *, seeds: int = 8, periods: int = 3000, alpha: float = 0.05
+    policy: FrameworkFreePolicy,
+    artifact_sha256: str,
+    *,
+    seeds: int = 8,
+    periods: int = 3000,
+    alpha: float = 0.05,
 ) -> ValidationReport:
     """Validate against the incumbent (best capped base-stock; best fixed price for pricing)
     on the shared-kernel simulation with common random numbers and a paired t-test."""
@@ -177,9 +241,14 @@ def validation_report(
         inst = _instance(policy)
         cbs = best_capped_base_stock(_mdp(inst))
         return validate_replenishment(
-            policy, capped_base_stock(cbs.base_stock, cbs.cap or 0),
+            policy,
+            capped_base_stock(cbs.base_stock, cbs.cap or 0),
             baseline_name=f"capped_base_stock(S={cbs.base_stock}, cap={cbs.cap})",
-            artifact_sha256=artifact_sha256, seeds=seed_list, periods=periods, alpha=alpha, **inst,
+            artifact_sha256=artifact_sha256,
+            seeds=seed_list,
+            periods=periods,
+            alpha=alpha,
+            **inst,
         )
     if env_id.startswith("ShopSphere/DynamicPricing-v"):
         from policies.envs.pricing import PricingConfig
@@ -191,12 +260,23 @@ def validation_report(
         pol = pricing_revenues(lambda o: policy.decide(o)[:, 0], kw, seed_list)
         base = pricing_revenues(lambda o: np.full(len(o), fixed.price), kw, seed_list)
         p_value = float(stats.ttest_rel(pol, base, alternative="greater").pvalue)
-        grid = np.array([[x, n] for x in np.linspace(0, 1, 21) for n in np.linspace(0.05, 1, 20)], dtype=np.float32)
+        grid = np.array(
+            [[x, n] for x in np.linspace(0, 1, 21) for n in np.linspace(0.05, 1, 20)],
+            dtype=np.float32,
+        )
         return ValidationReport(
-            artifact_sha256=artifact_sha256, env_id=env_id, simulator="kernel",
-            baseline=f"best_fixed_price(p={fixed.price:.3f})", objective="revenue", seeds=seed_list,
-            policy_values=tuple(map(float, pol)), baseline_values=tuple(map(float, base)),
-            p_value=p_value, alpha=alpha, safety=safety_checks(policy, grid), periods=c.horizon,
+            artifact_sha256=artifact_sha256,
+            env_id=env_id,
+            simulator="kernel",
+            baseline=f"best_fixed_price(p={fixed.price:.3f})",
+            objective="revenue",
+            seeds=seed_list,
+            policy_values=tuple(map(float, pol)),
+            baseline_values=tuple(map(float, base)),
+            p_value=p_value,
+            alpha=alpha,
+            safety=safety_checks(policy, grid),
+            periods=c.horizon,
         )
     raise ValueError(f"no validation procedure for {env_id}")
 
@@ -216,8 +296,19 @@ def export_run(run_dir: Path, out: Path | None = None) -> Path:
     vecnorm = None
     if (run_dir / "vecnormalize.pkl").exists():
         venv = make_training_env(cfg)
-        vecnorm = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), venv.venv if isinstance(venv, VecNormalize) else venv)
+        vecnorm = VecNormalize.load(
+            str(run_dir / "vecnormalize.pkl"), venv.venv if isinstance(venv, VecNormalize) else venv
+        )
     _, mapping, obs_names = _env_parts(cfg)
-    policy = export_sb3(model, mapping=mapping, name=cfg.name, env_id=cfg.env_id, obs_names=obs_names,
-                        vec_normalize=vecnorm, env_kwargs=cfg.env_kwargs, config=cfg.to_dict(), seed=cfg.seed)
+    policy = export_sb3(
+        model,
+        mapping=mapping,
+        name=cfg.name,
+        env_id=cfg.env_id,
+        obs_names=obs_names,
+        vec_normalize=vecnorm,
+        env_kwargs=cfg.env_kwargs,
+        config=cfg.to_dict(),
+        seed=cfg.seed,
+    )
     return save_artifact(policy, out or run_dir / "artifact")

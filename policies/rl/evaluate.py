@@ -55,9 +55,13 @@ def base_stock(level: float | NDArray[np.float64]) -> OrderFn:
     return lambda obs: np.maximum(np.asarray(level) - obs[:, -1], 0).astype(np.int64)
 
 
-def capped_base_stock(level: float | NDArray[np.float64], cap: float | NDArray[np.float64]) -> OrderFn:
+def capped_base_stock(
+    level: float | NDArray[np.float64], cap: float | NDArray[np.float64]
+) -> OrderFn:
     """Capped base-stock: ``min(max(level - IP, 0), cap)``."""
-    return lambda obs: np.minimum(np.maximum(np.asarray(level) - obs[:, -1], 0), cap).astype(np.int64)
+    return lambda obs: np.minimum(np.maximum(np.asarray(level) - obs[:, -1], 0), cap).astype(
+        np.int64
+    )
 
 
 def from_artifact(policy: FrameworkFreePolicy) -> OrderFn:
@@ -66,7 +70,9 @@ def from_artifact(policy: FrameworkFreePolicy) -> OrderFn:
 
 
 def _demand(seeds: Sequence[int], n_reps: int, periods: int, mean: float) -> NDArray[np.int64]:
-    rows = [np.random.default_rng([s, r]).poisson(mean, periods) for s in seeds for r in range(n_reps)]
+    rows = [
+        np.random.default_rng([s, r]).poisson(mean, periods) for s in seeds for r in range(n_reps)
+    ]
     return np.asarray(rows, dtype=np.int64)
 
 
@@ -98,7 +104,9 @@ def simulate_costs(
     d = np.tile(_demand(seeds, n_reps, periods, demand_mean), (copies, 1))
     n = d.shape[0]
     start = round(demand_mean * (lead_time + 1))
-    state = initial_state(n, lead_time, on_hand=start, pipeline=np.full(lead_time, round(demand_mean)))
+    state = initial_state(
+        n, lead_time, on_hand=start, pipeline=np.full(lead_time, round(demand_mean))
+    )
     total = np.zeros(n)
     for t in range(periods):
         obs = observation_batch(state.on_hand - state.backorders, state.pipeline)
@@ -106,8 +114,13 @@ def simulate_costs(
         if q.size and q.min() < 0:
             raise ValueError(f"policy returned a negative order {q.min()} at period {t}")
         state, res = inventory_step(
-            state, q, d[:, t], lost_sales=lost_sales,
-            holding_cost=holding_cost, penalty_cost=penalty_cost, validate=False,
+            state,
+            q,
+            d[:, t],
+            lost_sales=lost_sales,
+            holding_cost=holding_cost,
+            penalty_cost=penalty_cost,
+            validate=False,
         )
         if t >= burn_in:
             total += res.cost
@@ -118,7 +131,11 @@ def simulate_costs(
 def estimate_cost(values: NDArray[np.float64]) -> CostEstimate:
     """Mean and 95% t-interval half-width of independent per-replication averages."""
     v = np.asarray(values, dtype=np.float64)
-    hw = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+    hw = (
+        float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+        if len(v) > 1
+        else float("nan")
+    )
     return CostEstimate(float(v.mean()), hw, len(v))
 
 
@@ -132,7 +149,9 @@ def best_base_stock(levels: Sequence[int], **sim: object) -> tuple[int, float]:
     return int(grid[i]), float(costs[i])
 
 
-def best_capped_base_stock(levels: Sequence[int], caps: Sequence[int], **sim: object) -> tuple[int, int, float]:
+def best_capped_base_stock(
+    levels: Sequence[int], caps: Sequence[int], **sim: object
+) -> tuple[int, int, float]:
     """Best ``(level, cap)`` on the grid by simulation (CRN); returns ``(level, cap, cost)``."""
     pairs = np.array([(s, c) for s in levels for c in caps], dtype=np.float64)
     reps = _rows(sim)
@@ -165,7 +184,9 @@ def validate_replenishment(
     One long replication per seed; a one-sided paired t-test on the per-seed average costs
     (H1: the policy's cost is lower). Safety checks run on the states visited.
     """
-    sim = dict(instance, seeds=tuple(seeds), n_reps=1, periods=periods, burn_in=min(200, periods // 5))
+    sim = dict(
+        instance, seeds=tuple(seeds), n_reps=1, periods=periods, burn_in=min(200, periods // 5)
+    )
     pol = simulate_costs(from_artifact(policy), **sim)  # type: ignore[arg-type]
     base = simulate_costs(baseline, **sim)  # type: ignore[arg-type]
     diff = pol - base

@@ -30,27 +30,40 @@ OrderFn = Callable[[NDArray[np.float32]], NDArray[np.int64]]
 PriceFn = Callable[[NDArray[np.float32]], NDArray[np.float64]]
 
 
-def _mdp(demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float, lost_sales: bool):  # type: ignore[no-untyped-def]
+def _mdp(
+    demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float, lost_sales: bool
+):  # type: ignore[no-untyped-def]
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 
-    return InventoryMDP(poisson_demand(demand_mean), lead_time, holding_cost, penalty_cost, lost_sales)
+    return InventoryMDP(
+        poisson_demand(demand_mean), lead_time, holding_cost, penalty_cost, lost_sales
+    )
 
 
 @lru_cache(maxsize=64)
 def optimal_replenishment_cost(
-    demand_mean: float = 5.0, lead_time: int = 2, holding_cost: float = 1.0,
-    penalty_cost: float = 9.0, lost_sales: bool = True,
+    demand_mean: float = 5.0,
+    lead_time: int = 2,
+    holding_cost: float = 1.0,
+    penalty_cost: float = 9.0,
+    lost_sales: bool = True,
 ) -> float:
     """DP-optimal long-run average cost per period (``policies.exact.dp.solve``)."""
     from policies.exact.dp import solve
 
-    return float(solve(_mdp(demand_mean, lead_time, holding_cost, penalty_cost, lost_sales)).average_cost)
+    return float(
+        solve(_mdp(demand_mean, lead_time, holding_cost, penalty_cost, lost_sales)).average_cost
+    )
 
 
 def exact_replenishment_cost(
-    order_fn: OrderFn, demand_mean: float = 5.0, lead_time: int = 2, holding_cost: float = 1.0,
-    penalty_cost: float = 9.0, lost_sales: bool = True,
+    order_fn: OrderFn,
+    demand_mean: float = 5.0,
+    lead_time: int = 2,
+    holding_cost: float = 1.0,
+    penalty_cost: float = 9.0,
+    lost_sales: bool = True,
 ) -> float:
     """Exact long-run average cost per period of ``order_fn`` (observations as in
     ``ShopSphere/Replenishment-v0``), by policy evaluation on the DP grid."""
@@ -61,7 +74,9 @@ def exact_replenishment_cost(
         xs = np.broadcast_to(x, shape).ravel()
         pipe = [np.broadcast_to(q, shape).ravel() for q in qs]
         # kernel state with pipeline_0 already received: net stock x, pipeline (0, q_1..q_{L-1})
-        pipeline = np.column_stack([np.zeros_like(xs), *pipe]) if lead_time else np.zeros((xs.size, 0))
+        pipeline = (
+            np.column_stack([np.zeros_like(xs), *pipe]) if lead_time else np.zeros((xs.size, 0))
+        )
         obs = observation_batch(xs, pipeline)
         return np.asarray(order_fn(obs), dtype=np.int64).reshape(shape)
 
@@ -69,16 +84,16 @@ def exact_replenishment_cost(
     return float(evaluate_policy(mdp, policy).average_cost)
 
 
-def critical_fractile_level(demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float) -> int:
+def critical_fractile_level(
+    demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float
+) -> int:
     """Smallest ``S`` with ``P(D_{L+1} <= S) >= p / (p + h)``: the backorder base-stock level,
     a starting point for order-up-to policies."""
     ratio = penalty_cost / (penalty_cost + holding_cost)
     return int(stats.poisson.ppf(ratio, demand_mean * (lead_time + 1)))
 
 
-def exact_pricing_revenue(
-    price_fn: PriceFn, stock: int, horizon: int, a: float, b: float
-) -> float:
+def exact_pricing_revenue(price_fn: PriceFn, stock: int, horizon: int, a: float, b: float) -> float:
     """Expected revenue of a price function over the horizon (Poisson demand), exact.
 
     ``price_fn`` receives observations ``[stock_left / stock, periods_left / horizon]`` of
@@ -88,7 +103,9 @@ def exact_pricing_revenue(
     value = np.zeros(stock + 1)
     d_max = stock
     for n in range(1, horizon + 1):
-        obs = np.column_stack([xs / max(stock, 1), np.full(stock + 1, n / horizon)]).astype(np.float32)
+        obs = np.column_stack([xs / max(stock, 1), np.full(stock + 1, n / horizon)]).astype(
+            np.float32
+        )
         price = np.asarray(price_fn(obs), dtype=np.float64)
         lam = a * np.exp(-b * price)
         d = np.arange(d_max + 1)

@@ -29,15 +29,21 @@ def git_commit(cwd: Path | None = None) -> str:
     """Current git commit hash, or ``"unknown"`` outside a repository."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).resolve().parents[2],
-            capture_output=True, text=True, timeout=5, check=False,
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd or Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
-def _linear_chain(modules: list[Any]) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]], str]:
+def _linear_chain(
+    modules: list[Any],
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]], str]:
     import torch.nn as nn
 
     weights: list[NDArray[np.float64]] = []
@@ -48,7 +54,8 @@ def _linear_chain(modules: list[Any]) -> tuple[list[NDArray[np.float64]], list[N
             weights.append(m.weight.detach().cpu().double().numpy().copy())
             bias = m.bias if m.bias is not None else None
             biases.append(
-                bias.detach().cpu().double().numpy().copy() if bias is not None
+                bias.detach().cpu().double().numpy().copy()
+                if bias is not None
                 else np.zeros(m.out_features)
             )
         elif isinstance(m, nn.Tanh):
@@ -102,7 +109,10 @@ def export_sb3(
 
     policy = model.policy
     if isinstance(model, PPO | A2C):
-        if not policy.share_features_extractor and type(policy.pi_features_extractor).__name__ != "FlattenExtractor":
+        if (
+            not policy.share_features_extractor
+            and type(policy.pi_features_extractor).__name__ != "FlattenExtractor"
+        ):
             raise TypeError("only the default FlattenExtractor is supported")
         hidden = list(policy.mlp_extractor.policy_net.modules())[1:]
         weights, biases, activation = _linear_chain(hidden)

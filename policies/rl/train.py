@@ -25,7 +25,14 @@ from policies.registry import PolicyError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "TrainConfigError", "TrainResult", "load_config", "make_training_env", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainConfigError",
+    "TrainResult",
+    "load_config",
+    "make_training_env",
+    "train",
+]
 
 
 class TrainConfigError(PolicyError, ValueError):
@@ -101,7 +108,9 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise TrainConfigError(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
+            raise TrainConfigError(
+                f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}"
+            )
         for required in ("name", "env_id"):
             if required not in data:
                 raise TrainConfigError(f"{required}: missing (required)")
@@ -129,7 +138,9 @@ def load_config(path: Path | str, **overrides: Any) -> TrainConfig:
     """
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
-        raise TrainConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+        raise TrainConfigError(
+            f"{path}: the top level must be a mapping, got {type(data).__name__}"
+        )
     data.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_mapping(data)
 
@@ -181,7 +192,8 @@ def make_training_env(config: TrainConfig) -> Any:
 
         venv = make_vec_env(
             lambda: gym.make(config.env_id, max_episode_steps=config.episode_length, **kw),
-            n_envs=config.n_envs, seed=config.seed,
+            n_envs=config.n_envs,
+            seed=config.seed,
         )
     if config.vec_normalize:
         gamma = float(config.algo_kwargs.get("gamma", 0.99))
@@ -192,13 +204,19 @@ def make_training_env(config: TrainConfig) -> Any:
 def _exact_metric(config: TrainConfig) -> tuple[Any, str] | None:
     """An exact evaluator ``policy -> value`` and its direction, where one exists."""
     kw = config.env_kwargs
-    if config.env_id == "ShopSphere/Replenishment-v0" and not kw.get("demand_rates") and kw.get(
-        "lead_time", 2
-    ) >= 1:
+    if (
+        config.env_id == "ShopSphere/Replenishment-v0"
+        and not kw.get("demand_rates")
+        and kw.get("lead_time", 2) >= 1
+    ):
         from policies.rl.evaluate import from_artifact
         from policies.rl.exact_eval import exact_replenishment_cost
 
-        inst = {k: kw[k] for k in ("demand_mean", "lead_time", "holding_cost", "penalty_cost", "lost_sales") if k in kw}
+        inst = {
+            k: kw[k]
+            for k in ("demand_mean", "lead_time", "holding_cost", "penalty_cost", "lost_sales")
+            if k in kw
+        }
         return (lambda pol: exact_replenishment_cost(from_artifact(pol), **inst)), "min"
     if config.env_id == "ShopSphere/DynamicPricing-v0":
         from policies.envs.pricing import PricingConfig
@@ -206,7 +224,9 @@ def _exact_metric(config: TrainConfig) -> tuple[Any, str] | None:
 
         c = PricingConfig(**kw)
         return (
-            lambda pol: exact_pricing_revenue(lambda o: pol.decide(o)[:, 0], c.stock, c.horizon, c.a, c.b)
+            lambda pol: exact_pricing_revenue(
+                lambda o: pol.decide(o)[:, 0], c.stock, c.horizon, c.a, c.b
+            )
         ), "max"
     return None
 
@@ -254,10 +274,16 @@ def train(config: TrainConfig) -> TrainResult:
     venv = make_training_env(config)
     vecnorm = venv if config.vec_normalize else None
     act_fn = torch.nn.Tanh if config.activation == "tanh" else torch.nn.ReLU
-    lr: Any = (lambda f: config.learning_rate * f) if config.linear_lr_decay else config.learning_rate
+    lr: Any = (
+        (lambda f: config.learning_rate * f) if config.linear_lr_decay else config.learning_rate
+    )
     algo_cls = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[config.algo]
     model = algo_cls(
-        "MlpPolicy", venv, learning_rate=lr, seed=config.seed, verbose=0,
+        "MlpPolicy",
+        venv,
+        learning_rate=lr,
+        seed=config.seed,
+        verbose=0,
         policy_kwargs={"net_arch": list(config.net_arch), "activation_fn": act_fn},
         **config.algo_kwargs,
     )
@@ -267,8 +293,14 @@ def train(config: TrainConfig) -> TrainResult:
 
     def export() -> FrameworkFreePolicy:
         return export_sb3(
-            model, mapping=mapping, name=config.name, env_id=config.env_id, obs_names=obs_names,
-            vec_normalize=vecnorm, env_kwargs=config.env_kwargs, config=config.to_dict(),
+            model,
+            mapping=mapping,
+            name=config.name,
+            env_id=config.env_id,
+            obs_names=obs_names,
+            vec_normalize=vecnorm,
+            env_kwargs=config.env_kwargs,
+            config=config.to_dict(),
             seed=config.seed,
         )
 
@@ -284,8 +316,13 @@ def train(config: TrainConfig) -> TrainResult:
         value = float(fn(pol))
         history.append((model.num_timesteps, value))
         model.logger.record("eval/exact", value)
-        logger.info("%s: %d steps, exact %s %.4f", config.name, model.num_timesteps,
-                    "cost" if direction == "min" else "revenue", value)
+        logger.info(
+            "%s: %d steps, exact %s %.4f",
+            config.name,
+            model.num_timesteps,
+            "cost" if direction == "min" else "revenue",
+            value,
+        )
         v = best["value"]
         if v is None or (value < v if direction == "min" else value > v):
             best.update(value=value, policy=pol)
@@ -294,20 +331,28 @@ def train(config: TrainConfig) -> TrainResult:
 
     class ExactEval(BaseCallback):
         def _on_step(self) -> bool:
-            if config.eval_every and self.num_timesteps // config.eval_every != (
-                self.num_timesteps - self.training_env.num_envs
-            ) // config.eval_every:
+            if (
+                config.eval_every
+                and self.num_timesteps // config.eval_every
+                != (self.num_timesteps - self.training_env.num_envs) // config.eval_every
+            ):
                 evaluate_now()
             budget = config.time_budget_s
             return budget is None or time.monotonic() - started < budget
 
     callbacks: list[BaseCallback] = [ExactEval()]
     if config.checkpoint_every:
-        callbacks.append(CheckpointCallback(
-            max(1, config.checkpoint_every // config.n_envs), str(out / "checkpoints"),
-            name_prefix=config.name, save_vecnormalize=config.vec_normalize,
-        ))
-    model.learn(config.total_timesteps, callback=CallbackList(callbacks), progress_bar=config.progress_bar)
+        callbacks.append(
+            CheckpointCallback(
+                max(1, config.checkpoint_every // config.n_envs),
+                str(out / "checkpoints"),
+                name_prefix=config.name,
+                save_vecnormalize=config.vec_normalize,
+            )
+        )
+    model.learn(
+        config.total_timesteps, callback=CallbackList(callbacks), progress_bar=config.progress_bar
+    )
     evaluate_now()
     model.save(out / "model.zip")
     if vecnorm is not None:

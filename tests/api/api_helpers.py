@@ -60,7 +60,9 @@ def fresh_engine(backend: str, tmp_dir: Path) -> Iterator[Engine]:
     admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(url, pool_size=12, max_overflow=8, pg_schema=schema, pg_synchronous_commit=False)
+    engine = make_engine(
+        url, pool_size=12, max_overflow=8, pg_schema=schema, pg_synchronous_commit=False
+    )
     try:
         upgrade_schema(engine)
         yield engine
@@ -87,9 +89,14 @@ def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
 def make_test_env(engine: Engine, clock: ManualClock | None = None) -> ServiceContext:
     from datetime import timedelta
 
-    return ServiceContext(engine=engine, clock=clock or ManualClock(), gateway=SimulatedGateway(),
-               reservation_ttl=timedelta(seconds=900), unpaid_order_ttl=timedelta(seconds=1800),
-               idempotency_wait_s=10.0)
+    return ServiceContext(
+        engine=engine,
+        clock=clock or ManualClock(),
+        gateway=SimulatedGateway(),
+        reservation_ttl=timedelta(seconds=900),
+        unpaid_order_ttl=timedelta(seconds=1800),
+        idempotency_wait_s=10.0,
+    )
 
 
 @pytest.fixture
@@ -114,18 +121,36 @@ class Seed:
     location: str
 
 
-def seed(client: InProcessClient | HttpClient, *, n_skus: int = 3, stock: int = 10,
-         price_cents: int = 1000) -> Seed:
+def seed(
+    client: InProcessClient | HttpClient,
+    *,
+    n_skus: int = 3,
+    stock: int = 10,
+    price_cents: int = 1000,
+) -> Seed:
     """Unique SKUs (``<prefix>-S<i>``, list price ``price_cents + i``) and a warehouse holding
     ``stock`` units of each."""
     p = uuid.uuid4().hex[:8]
-    rows = [SkuImportRow(sku=f"{p}-S{i}", product=f"{p}-P{i}", name=f"Item {i} of {p}", category=f"{p}-C",
-                         cost_cents=price_cents // 2, list_price_cents=price_cents + i) for i in range(n_skus)]
+    rows = [
+        SkuImportRow(
+            sku=f"{p}-S{i}",
+            product=f"{p}-P{i}",
+            name=f"Item {i} of {p}",
+            category=f"{p}-C",
+            cost_cents=price_cents // 2,
+            list_price_cents=price_cents + i,
+        )
+        for i in range(n_skus)
+    ]
     client.import_skus(rows)
     loc = f"{p}-W"
-    client.create_location(LocationCreate(code=loc, kind=LocationKind.WAREHOUSE, name="Warehouse", lat=52.5, lon=13.4))
+    client.create_location(
+        LocationCreate(code=loc, kind=LocationKind.WAREHOUSE, name="Warehouse", lat=52.5, lon=13.4)
+    )
     if stock:
-        client.receive(ReceiptCreate(location=loc, lines=[StockLine(sku=r.sku, quantity=stock) for r in rows]))
+        client.receive(
+            ReceiptCreate(location=loc, lines=[StockLine(sku=r.sku, quantity=stock) for r in rows])
+        )
     return Seed(prefix=p, skus=[r.sku for r in rows], location=loc)
 
 
@@ -133,18 +158,31 @@ class ServerThread:
     """uvicorn on 127.0.0.1 and a random free port, in a daemon thread."""
 
     def __init__(self, env: ServiceContext) -> None:
-        settings = Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
-                            sweep_interval_seconds=0)
+        settings = Settings(
+            mode="development",
+            api_key_pepper=PEPPER,
+            bootstrap_api_keys="",
+            sweep_interval_seconds=0,
+        )
         self.env = env
         self.app = create_app(settings, ctx=env)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on",
-                                                    access_log=False, backlog=512,
-                                                    timeout_keep_alive=600))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                lifespan="on",
+                access_log=False,
+                backlog=512,
+                timeout_keep_alive=600,
+            )
+        )
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:

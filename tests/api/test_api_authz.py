@@ -56,51 +56,114 @@ def test_every_role_against_every_endpoint(server: ServerThread, env: ServiceCon
     def u() -> str:
         return uuid.uuid4().hex[:10]
 
-    sku_row = {"sku": "", "product": "authz-p", "name": "Authz", "category": "authz-c",
-               "cost_cents": 1, "list_price_cents": 2}
+    sku_row = {
+        "sku": "",
+        "product": "authz-p",
+        "name": "Authz",
+        "category": "authz-c",
+        "cost_cents": 1,
+        "list_price_cents": 2,
+    }
     endpoints: dict[str, Callable[[], Req]] = {
         "get_sku": lambda: ("GET", f"/v1/skus/{s.skus[0]}", None),
         "search": lambda: ("GET", "/v1/search?q=item", None),
         "list_locations": lambda: ("GET", "/v1/locations", None),
         "get_prices": lambda: ("GET", f"/v1/prices?sku={s.skus[0]}&channel=web", None),
         "list_orders": lambda: ("GET", "/v1/orders", None),
-        "create_cart": lambda: ("POST", "/v1/carts", {"channel": "web", "location": s.location,
-                                                     "customer_id": "cust-a"}),
+        "create_cart": lambda: (
+            "POST",
+            "/v1/carts",
+            {"channel": "web", "location": s.location, "customer_id": "cust-a"},
+        ),
         "create_category": lambda: ("POST", "/v1/categories", {"code": u(), "name": "C"}),
         "import_skus": lambda: ("POST", "/v1/skus/import", [{**sku_row, "sku": u()}]),
-        "create_location": lambda: ("POST", "/v1/locations", {"code": u(), "kind": "store", "name": "S",
-                                                              "lat": 0, "lon": 0}),
+        "create_location": lambda: (
+            "POST",
+            "/v1/locations",
+            {"code": u(), "kind": "store", "name": "S", "lat": 0, "lon": 0},
+        ),
         "stock_levels": lambda: ("POST", "/v1/stock/levels", {"skus": s.skus}),
-        "receive": lambda: ("POST", "/v1/stock/receipts", {"location": s.location,
-                                                           "lines": [{"sku": s.skus[1], "quantity": 1}]}),
-        "transfer": lambda: ("POST", "/v1/stock/transfers", {
-            "from_location": s.location, "to_location": staff.create_location(
-                LocationCreate(code=u(), kind=LocationKind.STORE, name="S", lat=0, lon=0)).code,
-            "lines": [{"sku": s.skus[1], "quantity": 1}]}),
-        "adjust": lambda: ("POST", "/v1/stock/adjustments", {"location": s.location, "sku": s.skus[1],
-                                                             "delta": 1, "reason": "count"}),
-        "pos_sales": lambda: ("POST", "/v1/stock/pos-sales", {"location": s.location,
-                                                              "sales": [{"sku": s.skus[1], "quantity": 1}]}),
+        "receive": lambda: (
+            "POST",
+            "/v1/stock/receipts",
+            {"location": s.location, "lines": [{"sku": s.skus[1], "quantity": 1}]},
+        ),
+        "transfer": lambda: (
+            "POST",
+            "/v1/stock/transfers",
+            {
+                "from_location": s.location,
+                "to_location": staff.create_location(
+                    LocationCreate(code=u(), kind=LocationKind.STORE, name="S", lat=0, lon=0)
+                ).code,
+                "lines": [{"sku": s.skus[1], "quantity": 1}],
+            },
+        ),
+        "adjust": lambda: (
+            "POST",
+            "/v1/stock/adjustments",
+            {"location": s.location, "sku": s.skus[1], "delta": 1, "reason": "count"},
+        ),
+        "pos_sales": lambda: (
+            "POST",
+            "/v1/stock/pos-sales",
+            {"location": s.location, "sales": [{"sku": s.skus[1], "quantity": 1}]},
+        ),
         "movements": lambda: ("GET", "/v1/stock/movements?limit=5", None),
-        "set_prices": lambda: ("POST", "/v1/prices", [{"sku": s.skus[1], "channel": "app", "price_cents": 5}]),
+        "set_prices": lambda: (
+            "POST",
+            "/v1/prices",
+            [{"sku": s.skus[1], "channel": "app", "price_cents": 5}],
+        ),
         "transition": lambda: ("POST", f"/v1/orders/{order()}/transition", {"to": "allocated"}),
         "expire_reservations": lambda: ("POST", "/v1/admin/expire-reservations", None),
         "expire_unpaid": lambda: ("POST", "/v1/admin/expire-unpaid-orders", None),
         "get_cart": lambda: ("GET", f"/v1/carts/{cart()}", None),
-        "set_cart_line": lambda: ("PUT", f"/v1/carts/{cart()}/lines", {"sku": s.skus[0], "quantity": 2}),
+        "set_cart_line": lambda: (
+            "PUT",
+            f"/v1/carts/{cart()}/lines",
+            {"sku": s.skus[0], "quantity": 2},
+        ),
         "checkout": lambda: ("POST", "/v1/checkout", {"cart_id": cart()}),
         "get_order": lambda: ("GET", f"/v1/orders/{order()}", None),
         "cancel_order": lambda: ("POST", f"/v1/orders/{order()}/cancel", None),
-        "return_order": lambda: ("POST", f"/v1/orders/{order(delivered=True)}/returns",
-                                 {"lines": [{"sku": s.skus[0], "quantity": 1}]}),
+        "return_order": lambda: (
+            "POST",
+            f"/v1/orders/{order(delivered=True)}/returns",
+            {"lines": [{"sku": s.skus[0], "quantity": 1}]},
+        ),
     }
-    public = {"get_sku": 200, "search": 200, "list_locations": 200, "get_prices": 200, "list_orders": 200,
-              "create_cart": 201}
-    staff_only = {"create_category": 201, "import_skus": 200, "create_location": 201, "stock_levels": 200,
-                  "receive": 201, "transfer": 201, "adjust": 201, "pos_sales": 200, "movements": 200,
-                  "set_prices": 200, "transition": 200, "expire_reservations": 200, "expire_unpaid": 200}
-    owned = {"get_cart": 200, "set_cart_line": 200, "checkout": 201, "get_order": 200, "cancel_order": 200,
-             "return_order": 200}
+    public = {
+        "get_sku": 200,
+        "search": 200,
+        "list_locations": 200,
+        "get_prices": 200,
+        "list_orders": 200,
+        "create_cart": 201,
+    }
+    staff_only = {
+        "create_category": 201,
+        "import_skus": 200,
+        "create_location": 201,
+        "stock_levels": 200,
+        "receive": 201,
+        "transfer": 201,
+        "adjust": 201,
+        "pos_sales": 200,
+        "movements": 200,
+        "set_prices": 200,
+        "transition": 200,
+        "expire_reservations": 200,
+        "expire_unpaid": 200,
+    }
+    owned = {
+        "get_cart": 200,
+        "set_cart_line": 200,
+        "checkout": 201,
+        "get_order": 200,
+        "cancel_order": 200,
+        "return_order": 200,
+    }
     expected: dict[tuple[str, str], int] = {}
     for name in endpoints:
         for role in ROLES:
@@ -125,6 +188,8 @@ def test_every_role_against_every_endpoint(server: ServerThread, env: ServiceCon
                 if resp.status_code >= 400:
                     assert set(resp.json()) == {"code", "message", "details"}
         # a customer's listing holds only its own orders
-        mine = http.get("/v1/orders?limit=500", headers={"X-API-Key": keys["other"]}).json()["items"]
+        mine = http.get("/v1/orders?limit=500", headers={"X-API-Key": keys["other"]}).json()[
+            "items"
+        ]
         assert {o["customer_id"] for o in mine} <= {"cust-b"}
     assert actual == expected

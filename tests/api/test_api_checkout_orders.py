@@ -40,7 +40,9 @@ def _cart(client: InProcessClient, loc: str, lines: dict[str, int]) -> int:
     return cart.id
 
 
-def test_reservation_expires_and_releases_stock_at_the_ttl(fresh_staff: InProcessClient, clock: ManualClock) -> None:
+def test_reservation_expires_and_releases_stock_at_the_ttl(
+    fresh_staff: InProcessClient, clock: ManualClock
+) -> None:
     staff = fresh_staff
     s = seed(staff, n_skus=1, stock=5)
     shopper = staff.as_principal("customer", "c-exp")
@@ -56,7 +58,9 @@ def test_reservation_expires_and_releases_stock_at_the_ttl(fresh_staff: InProces
     assert staff.expire_reservations() == 0
 
 
-def test_changing_a_line_extends_the_reservation_window(staff: InProcessClient, clock: ManualClock) -> None:
+def test_changing_a_line_extends_the_reservation_window(
+    staff: InProcessClient, clock: ManualClock
+) -> None:
     s = seed(staff, n_skus=1, stock=5)
     shopper = staff.as_principal("customer", "c-ext")
     cart_id = _cart(shopper, s.location, {s.skus[0]: 1})
@@ -75,24 +79,32 @@ def test_cart_line_beyond_available_is_refused_with_line_details(staff: InProces
     with pytest.raises(CommerceError) as err:
         shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=3))
     assert err.value.code == "INSUFFICIENT_STOCK"
-    assert err.value.details == [{"sku": s.skus[0], "code": "INSUFFICIENT_STOCK", "requested": 3, "available": 2}]
+    assert err.value.details == [
+        {"sku": s.skus[0], "code": "INSUFFICIENT_STOCK", "requested": 3, "available": 2}
+    ]
     assert [(ln.sku, ln.quantity) for ln in shopper.get_cart(cart.id).lines] == [(s.skus[0], 1)]
     shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=0))
     assert shopper.get_cart(cart.id).lines == [] and _level(staff, s.skus[0], s.location) == (2, 0)
 
 
-def test_checkout_snapshots_price_and_charges_once(staff: InProcessClient, env: ServiceContext) -> None:
+def test_checkout_snapshots_price_and_charges_once(
+    staff: InProcessClient, env: ServiceContext
+) -> None:
     s = seed(staff, n_skus=2, stock=10, price_cents=1000)
     staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=900)])
     shopper = staff.as_principal("customer", "c-pay")
     cart_id = _cart(shopper, s.location, {s.skus[0]: 2, s.skus[1]: 1})
-    staff.set_prices([PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=5000)])  # after the snapshot
+    staff.set_prices(
+        [PriceSet(sku=s.skus[0], channel=Channel.WEB, price_cents=5000)]
+    )  # after the snapshot
     order = shopper.checkout(CheckoutRequest(cart_id=cart_id))
     assert order.status == OrderStatus.PAID and order.total_cents == 2 * 900 + 1001
     assert order.payment is not None and order.payment.captured_cents == order.total_cents
     again = shopper.checkout(CheckoutRequest(cart_id=cart_id))  # retry without a key
     assert again.id == order.id
-    assert isinstance(env.gateway, SimulatedGateway) and env.gateway.charges[f"order-{order.id}"] == 1
+    assert (
+        isinstance(env.gateway, SimulatedGateway) and env.gateway.charges[f"order-{order.id}"] == 1
+    )
     assert shopper.get_order(order.id) == order
     assert _level(staff, s.skus[0], s.location) == (10, 2)  # held for the order until it ships
 
@@ -171,13 +183,17 @@ def test_order_walks_the_state_machine_and_shipping_books_the_sale(staff: InProc
     with pytest.raises(CommerceError):
         shopper.cancel_order(order.id)  # shipped orders are returned, not cancelled
     assert staff.transition_order(order.id, OrderStatus.DELIVERED).status == OrderStatus.DELIVERED
-    back = shopper.return_order(order.id, ReturnCreate(lines=[StockLine(sku=s.skus[0], quantity=1)]))
+    back = shopper.return_order(
+        order.id, ReturnCreate(lines=[StockLine(sku=s.skus[0], quantity=1)])
+    )
     assert back.status == OrderStatus.RETURNED and back.payment is not None
     assert back.payment.refunded_cents == back.lines[0].unit_price_cents
     with pytest.raises(CommerceError) as too_many:
         shopper.return_order(order.id, ReturnCreate(lines=[StockLine(sku=s.skus[0], quantity=2)]))
     assert too_many.value.code == "VALIDATION_ERROR"
-    done = shopper.return_order(order.id, ReturnCreate(lines=[StockLine(sku=s.skus[0], quantity=1)]))
+    done = shopper.return_order(
+        order.id, ReturnCreate(lines=[StockLine(sku=s.skus[0], quantity=1)])
+    )
     assert done.status == OrderStatus.REFUNDED and done.payment is not None
     assert done.payment.refunded_cents == done.payment.captured_cents == done.total_cents
     assert _level(staff, s.skus[0], s.location) == (5, 0)
@@ -210,8 +226,10 @@ def test_money_guards_are_database_checks(staff: InProcessClient) -> None:
 def test_orders_list_newest_first_with_cursor(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=1, stock=10)
     shopper = staff.as_principal("customer", "c-list")
-    ids = [shopper.checkout(CheckoutRequest(cart_id=_cart(shopper, s.location, {s.skus[0]: 1}))).id
-           for _ in range(5)]
+    ids = [
+        shopper.checkout(CheckoutRequest(cart_id=_cart(shopper, s.location, {s.skus[0]: 1}))).id
+        for _ in range(5)
+    ]
     seen, cursor = [], None
     while True:
         page = shopper.list_orders(limit=2, cursor=cursor)

@@ -13,17 +13,25 @@ from shopsphere_cli.main import app
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for var in ("SHOPSPHERE_DATABASE_URL", "SHOPSPHERE_MODE", "SHOPSPHERE_API_KEY_PEPPER",
-                "SHOPSPHERE_BOOTSTRAP_API_KEYS"):
+    for var in (
+        "SHOPSPHERE_DATABASE_URL",
+        "SHOPSPHERE_MODE",
+        "SHOPSPHERE_API_KEY_PEPPER",
+        "SHOPSPHERE_BOOTSTRAP_API_KEYS",
+    ):
         monkeypatch.delenv(var, raising=False)
     return CliRunner()
 
 
-def test_db_upgrade_then_apikey_create_stores_only_a_hash(runner: CliRunner, tmp_path: Path) -> None:
+def test_db_upgrade_then_apikey_create_stores_only_a_hash(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     up = runner.invoke(app, ["db", "upgrade", "--db", url])
     assert up.exit_code == 0, up.output
-    made = runner.invoke(app, ["apikey", "create", "--role", "customer", "--customer-id", "alice", "--db", url])
+    made = runner.invoke(
+        app, ["apikey", "create", "--role", "customer", "--customer-id", "alice", "--db", url]
+    )
     assert made.exit_code == 0, made.output
     token = made.output.strip().splitlines()[-1]
     assert token.startswith("ss_")
@@ -33,7 +41,9 @@ def test_db_upgrade_then_apikey_create_stores_only_a_hash(runner: CliRunner, tmp
     assert token not in rows[0].key_hash and len(rows[0].key_hash) == 64
 
 
-def test_bad_input_exits_2_with_a_message_not_a_traceback(runner: CliRunner, tmp_path: Path) -> None:
+def test_bad_input_exits_2_with_a_message_not_a_traceback(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     runner.invoke(app, ["db", "upgrade", "--db", url])
     bad_role = runner.invoke(app, ["apikey", "create", "--role", "admin", "--db", url])
@@ -47,8 +57,11 @@ def test_demo_seeds_and_places_orders_reproducibly(runner: CliRunner) -> None:
     first = runner.invoke(app, ["demo", "--skus", "20", "--orders", "8", "--seed", "3"])
     again = runner.invoke(app, ["demo", "--skus", "20", "--orders", "8", "--seed", "3"])
     assert first.exit_code == 0, first.output
-    summary = {ln.split(":")[0].strip(): ln.split(":")[1].strip() for ln in first.output.splitlines() if ":" in ln
-               and not ln[:4].isdigit()}
+    summary = {
+        ln.split(":")[0].strip(): ln.split(":")[1].strip()
+        for ln in first.output.splitlines()
+        if ":" in ln and not ln[:4].isdigit()
+    }
     assert summary["skus created"] == "20"
     assert int(summary["checkouts paid"]) > 0
     assert first.output == again.output

@@ -29,10 +29,16 @@ N_CLIENTS, STOCK, ROUNDS = 64, 10, 20
 
 def _min_available(env: ServiceContext) -> int:
     with env.engine.connect() as conn:
-        return int(conn.execute(text("SELECT COALESCE(MIN(on_hand - reserved), 0) FROM stock")).scalar_one())
+        return int(
+            conn.execute(
+                text("SELECT COALESCE(MIN(on_hand - reserved), 0) FROM stock")
+            ).scalar_one()
+        )
 
 
-def test_200_retried_checkouts_create_each_order_and_charge_once(server: ServerThread, env: ServiceContext) -> None:
+def test_200_retried_checkouts_create_each_order_and_charge_once(
+    server: ServerThread, env: ServiceContext
+) -> None:
     staff = InProcessClient(env, Principal(role="staff", key_id=1))
     s = seed(staff, n_skus=1, stock=1000)
     shopper = staff.as_principal("customer", "retry-c")
@@ -59,11 +65,15 @@ def test_200_retried_checkouts_create_each_order_and_charge_once(server: ServerT
     assert first[:200] == first[200:] == retried
     assert len(set(retried)) == 200
     with env.engine.connect() as conn:
-        n_orders = conn.execute(text("SELECT COUNT(*) FROM orders WHERE customer_id = 'retry-c'")).scalar_one()
-        n_captured = conn.execute(text(
-            "SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
-            "WHERE o.customer_id = 'retry-c' AND p.captured_cents = p.authorized_cents AND p.captured_cents > 0"
-        )).scalar_one()
+        n_orders = conn.execute(
+            text("SELECT COUNT(*) FROM orders WHERE customer_id = 'retry-c'")
+        ).scalar_one()
+        n_captured = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
+                "WHERE o.customer_id = 'retry-c' AND p.captured_cents = p.authorized_cents AND p.captured_cents > 0"
+            )
+        ).scalar_one()
     assert n_orders == 200 and n_captured == 200
     assert isinstance(env.gateway, SimulatedGateway)
     assert sorted(env.gateway.charges[f"order-{oid}"] for oid in retried) == [1] * 200

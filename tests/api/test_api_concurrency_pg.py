@@ -43,14 +43,27 @@ def _expired_carts(env: ServiceContext, location: str, sku: str, clock: ManualCl
     (inserted set-based to keep 20 rounds fast; the race itself goes through the API)."""
     now = clock.now()
     with env.engine.begin() as conn:
-        loc = conn.execute(text("SELECT id FROM locations WHERE code = :c"), {"c": location}).scalar_one()
+        loc = conn.execute(
+            text("SELECT id FROM locations WHERE code = :c"), {"c": location}
+        ).scalar_one()
         sku_id = conn.execute(text("SELECT id FROM skus WHERE code = :c"), {"c": sku}).scalar_one()
-        ids = [conn.execute(text(
-            "INSERT INTO carts (customer_id, channel, location_id, status, expires_at, created_at) "
-            "VALUES (:cust, 'web', :loc, 'expired', :t, :t) RETURNING id"),
-            {"cust": f"race-{i}", "loc": loc, "t": now}).scalar_one() for i in range(N_CLIENTS)]
-        conn.execute(text("INSERT INTO cart_lines (cart_id, sku_id, quantity, unit_price_cents, reserved_qty) "
-                          "VALUES (:c, :s, 1, 1000, 0)"), [{"c": c, "s": sku_id} for c in ids])
+        ids = [
+            conn.execute(
+                text(
+                    "INSERT INTO carts (customer_id, channel, location_id, status, expires_at, created_at) "
+                    "VALUES (:cust, 'web', :loc, 'expired', :t, :t) RETURNING id"
+                ),
+                {"cust": f"race-{i}", "loc": loc, "t": now},
+            ).scalar_one()
+            for i in range(N_CLIENTS)
+        ]
+        conn.execute(
+            text(
+                "INSERT INTO cart_lines (cart_id, sku_id, quantity, unit_price_cents, reserved_qty) "
+                "VALUES (:c, :s, 1, 1000, 0)"
+            ),
+            [{"c": c, "s": sku_id} for c in ids],
+        )
     return ids
 
 
@@ -60,13 +73,18 @@ def _checkout(http: list[HttpClient], carts: list[int], sku: str, i: int) -> str
         return "order"
     except CommerceError as exc:
         assert exc.status == 409 and exc.details == [
-            {"sku": sku, "code": "INSUFFICIENT_STOCK", "requested": 1, "available": 0}], exc
+            {"sku": sku, "code": "INSUFFICIENT_STOCK", "requested": 1, "available": 0}
+        ], exc
         return exc.code
 
 
 def _min_available(env: ServiceContext) -> int:
     with env.engine.connect() as conn:
-        return int(conn.execute(text("SELECT COALESCE(MIN(on_hand - reserved), 0) FROM stock")).scalar_one())
+        return int(
+            conn.execute(
+                text("SELECT COALESCE(MIN(on_hand - reserved), 0) FROM stock")
+            ).scalar_one()
+        )
 
 
 @pytest.mark.slow
@@ -83,12 +101,19 @@ def test_64_concurrent_checkouts_for_10_units_sell_exactly_10_twenty_times(
             carts = _expired_carts(env, s.location, sku, clock)
 
             outcomes = Counter(pool.map(partial(_checkout, http, carts, sku), range(N_CLIENTS)))
-            assert outcomes == {"order": STOCK, "INSUFFICIENT_STOCK": N_CLIENTS - STOCK}, (rnd, outcomes)
+            assert outcomes == {"order": STOCK, "INSUFFICIENT_STOCK": N_CLIENTS - STOCK}, (
+                rnd,
+                outcomes,
+            )
             [level] = staff.stock_levels(StockQuery(skus=[sku]))
             assert (level.on_hand, level.reserved, level.available) == (STOCK, STOCK, 0)
             assert _min_available(env) >= 0
             # ship the ten orders: stock reaches 0, the ledger still equals the counters
-            sold = [o for o in staff.list_orders(status=OrderStatus.PAID, limit=500).items if o.location == s.location]
+            sold = [
+                o
+                for o in staff.list_orders(status=OrderStatus.PAID, limit=500).items
+                if o.location == s.location
+            ]
             assert len(sold) == STOCK
             for o in sold:
                 staff.transition_order(o.id, OrderStatus.ALLOCATED)
@@ -101,5 +126,3 @@ def test_64_concurrent_checkouts_for_10_units_sell_exactly_10_twenty_times(
         pool.shutdown()
         for c in http:
             c.close()
-
-

@@ -21,7 +21,9 @@ from api.schemas import (
 )
 
 
-def test_same_key_and_body_returns_the_stored_result_without_a_second_effect(staff: InProcessClient) -> None:
+def test_same_key_and_body_returns_the_stored_result_without_a_second_effect(
+    staff: InProcessClient,
+) -> None:
     s = seed(staff, n_skus=1, stock=0)
     body = ReceiptCreate(location=s.location, lines=[StockLine(sku=s.skus[0], quantity=5)])
     first = staff.receive(body, idempotency_key="rcpt-1")
@@ -33,11 +35,15 @@ def test_same_key_and_body_returns_the_stored_result_without_a_second_effect(sta
 
 def test_same_key_with_another_body_is_idempotency_mismatch(staff: InProcessClient) -> None:
     s = seed(staff, n_skus=1, stock=0)
-    staff.receive(ReceiptCreate(location=s.location, lines=[StockLine(sku=s.skus[0], quantity=5)]),
-                  idempotency_key="rcpt-2")
+    staff.receive(
+        ReceiptCreate(location=s.location, lines=[StockLine(sku=s.skus[0], quantity=5)]),
+        idempotency_key="rcpt-2",
+    )
     with pytest.raises(CommerceError) as err:
-        staff.receive(ReceiptCreate(location=s.location, lines=[StockLine(sku=s.skus[0], quantity=6)]),
-                      idempotency_key="rcpt-2")
+        staff.receive(
+            ReceiptCreate(location=s.location, lines=[StockLine(sku=s.skus[0], quantity=6)]),
+            idempotency_key="rcpt-2",
+        )
     assert (err.value.code, err.value.status) == ("IDEMPOTENCY_MISMATCH", 422)
 
 
@@ -55,12 +61,18 @@ def test_a_stored_error_is_replayed_for_the_same_key(staff: InProcessClient) -> 
     cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
     shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=1))
     with pytest.raises(CommerceError) as first:
-        shopper.checkout(CheckoutRequest(cart_id=cart.id, payment_token="tok_decline"), idempotency_key="co")
+        shopper.checkout(
+            CheckoutRequest(cart_id=cart.id, payment_token="tok_decline"), idempotency_key="co"
+        )
     with pytest.raises(CommerceError) as again:
-        shopper.checkout(CheckoutRequest(cart_id=cart.id, payment_token="tok_decline"), idempotency_key="co")
-    assert (again.value.code, again.value.status, again.value.details) == (
-        first.value.code, first.value.status, first.value.details) == (
-        "PAYMENT_DECLINED", 402, first.value.details)
+        shopper.checkout(
+            CheckoutRequest(cart_id=cart.id, payment_token="tok_decline"), idempotency_key="co"
+        )
+    assert (
+        (again.value.code, again.value.status, again.value.details)
+        == (first.value.code, first.value.status, first.value.details)
+        == ("PAYMENT_DECLINED", 402, first.value.details)
+    )
 
 
 def test_concurrent_duplicates_create_one_order_and_one_charge(staff: InProcessClient) -> None:
@@ -69,15 +81,23 @@ def test_concurrent_duplicates_create_one_order_and_one_charge(staff: InProcessC
     cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
     shopper.set_cart_line(cart.id, CartLineSet(sku=s.skus[0], quantity=1))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ids = list(pool.map(lambda _: shopper.checkout(CheckoutRequest(cart_id=cart.id),
-                                                       idempotency_key="dup").id, range(16)))
+        ids = list(
+            pool.map(
+                lambda _: (
+                    shopper.checkout(CheckoutRequest(cart_id=cart.id), idempotency_key="dup").id
+                ),
+                range(16),
+            )
+        )
     assert len(set(ids)) == 1
     gw = staff.ctx.gateway
     assert isinstance(gw, SimulatedGateway) and gw.charges[f"order-{ids[0]}"] == 1
     assert len(shopper.list_orders().items) == 1
 
 
-def test_checkout_error_in_the_placement_transaction_is_stored_and_replayed(staff: InProcessClient) -> None:
+def test_checkout_error_in_the_placement_transaction_is_stored_and_replayed(
+    staff: InProcessClient,
+) -> None:
     s = seed(staff, n_skus=1, stock=0)
     shopper = staff.as_principal("customer", "idem-empty")
     cart = shopper.create_cart(CartCreate(channel=Channel.WEB, location=s.location))
@@ -92,7 +112,9 @@ def test_checkout_error_in_the_placement_transaction_is_stored_and_replayed(staf
     assert other.value.code == "IDEMPOTENCY_MISMATCH"
 
 
-def test_checkout_with_a_key_commits_twice_and_replays_the_paid_order(staff: InProcessClient) -> None:
+def test_checkout_with_a_key_commits_twice_and_replays_the_paid_order(
+    staff: InProcessClient,
+) -> None:
     from sqlalchemy import event
 
     s = seed(staff, n_skus=1, stock=5)

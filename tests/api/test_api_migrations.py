@@ -27,8 +27,11 @@ def _diffs(engine: Engine) -> list[object]:
         ctx = MigrationContext.configure(conn)
         diffs = compare_metadata(ctx, Base.metadata)
     # the search column / FTS table are migration-only by design
-    return [d for d in diffs if "sku_fts" not in str(d) and "search_tsv" not in str(d)
-            and "ix_skus_search" not in str(d)]
+    return [
+        d
+        for d in diffs
+        if "sku_fts" not in str(d) and "search_tsv" not in str(d) and "ix_skus_search" not in str(d)
+    ]
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
@@ -41,4 +44,6 @@ def test_downgrade_to_base_and_upgrade_again(backend: str, tmp_path: Path) -> No
             command.downgrade(_cfg(conn), "base")
         assert set(inspect(eng).get_table_names()) <= {"alembic_version"}
         upgrade_schema(eng)
-        assert {"stock", "movements", "orders", "payments", "idempotency_keys"} <= set(inspect(eng).get_table_names())
+        assert {"stock", "movements", "orders", "payments", "idempotency_keys"} <= set(
+            inspect(eng).get_table_names()
+        )

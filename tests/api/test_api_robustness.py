@@ -23,8 +23,9 @@ from api.settings import BootstrapKey, Settings
 
 
 def _settings() -> Settings:
-    return Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
-                    sweep_interval_seconds=0)
+    return Settings(
+        mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="", sweep_interval_seconds=0
+    )
 
 
 def _tiny_pool_engine(backend: str, tmp_path: Path) -> Engine:
@@ -57,10 +58,14 @@ def test_exhausted_connection_pool_is_a_typed_retryable_503(backend: str, tmp_pa
         engine.dispose()
 
 
-def test_connection_slots_exhausted_operational_error_is_a_503(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_slots_exhausted_operational_error_is_a_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    app = create_app(_settings(), ctx=ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()))
+    app = create_app(
+        _settings(),
+        ctx=ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()),
+    )
 
     def slots_reserved(self: Authenticator, token: str | None) -> None:
         raise OperationalError("connect", {}, Exception("remaining connection slots are reserved"))
@@ -73,9 +78,13 @@ def test_connection_slots_exhausted_operational_error_is_a_503(tmp_path: Path,
     engine.dispose()
 
 
-def test_bootstrap_keys_stored_by_concurrent_workers_without_unique_violation(engine: Engine) -> None:
+def test_bootstrap_keys_stored_by_concurrent_workers_without_unique_violation(
+    engine: Engine,
+) -> None:
     keys = [BootstrapKey(role="staff", token=f"boot-{uuid.uuid4().hex}") for _ in range(3)]
-    keys.append(BootstrapKey(role="customer", token=f"boot-{uuid.uuid4().hex}", customer_id="c-boot"))
+    keys.append(
+        BootstrapKey(role="customer", token=f"boot-{uuid.uuid4().hex}", customer_id="c-boot")
+    )
     added: list[int] = []
     errors: list[BaseException] = []
     start = threading.Barrier(6)
@@ -98,8 +107,11 @@ def test_bootstrap_keys_stored_by_concurrent_workers_without_unique_violation(en
     assert auth.authenticate(keys[-1].token).customer_id == "c-boot"
     k = T["api_keys"]
     with engine.connect() as conn:
-        stored = conn.scalar(select(func.count()).select_from(k).where(k.c.key_hash.in_(
-            [hash_token(PEPPER, x.token) for x in keys])))
+        stored = conn.scalar(
+            select(func.count())
+            .select_from(k)
+            .where(k.c.key_hash.in_([hash_token(PEPPER, x.token) for x in keys]))
+        )
     assert stored == len(keys)
     assert ensure_keys(engine, ManualClock(), PEPPER, keys) == 0  # a restart adds nothing
 
@@ -116,16 +128,25 @@ def test_connection_budget_warns_when_workers_times_pool_exceeds_max_connections
 
 def test_threadpool_defaults_to_the_pool_size_so_overflow_is_not_churned(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    settings = Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
-                        sweep_interval_seconds=0, db_pool_size=7)
-    app = create_app(settings, ctx=ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway()))
+    settings = Settings(
+        mode="development",
+        api_key_pepper=PEPPER,
+        bootstrap_api_keys="",
+        sweep_interval_seconds=0,
+        db_pool_size=7,
+    )
+    app = create_app(
+        settings, ctx=ServiceContext(engine=engine, clock=ManualClock(), gateway=SimulatedGateway())
+    )
     seen: list[float] = []
 
     @app.get("/probe")
     def probe() -> dict[str, str]:
         from anyio import from_thread, to_thread
 
-        seen.append(from_thread.run_sync(lambda: to_thread.current_default_thread_limiter().total_tokens))
+        seen.append(
+            from_thread.run_sync(lambda: to_thread.current_default_thread_limiter().total_tokens)
+        )
         return {}
 
     with TestClient(app) as http:

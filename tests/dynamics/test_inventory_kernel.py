@@ -33,9 +33,7 @@ def _random_run(lost_sales: bool, shelf_life: int | None, seed: int, lead_time: 
             np.testing.assert_array_equal(r.sales + r.lost, r.demand)
             assert (state.backorders == 0).all()
         else:
-            np.testing.assert_array_equal(
-                before.backorders + r.demand, r.sales + state.backorders
-            )
+            np.testing.assert_array_equal(before.backorders + r.demand, r.sales + state.backorders)
         assert (state.on_hand >= 0).all()
         if state.age_stock is not None:
             np.testing.assert_array_equal(state.age_stock.sum(axis=1), state.on_hand)

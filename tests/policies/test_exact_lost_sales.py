@@ -43,8 +43,9 @@ def test_widening_the_grid_does_not_change_the_optimum() -> None:
     mdp = InventoryMDP(poisson_demand(5.0), 2, 1.0, 9.0)
     _, b, qmax = mdp.grid
     narrow = solve(mdp, tolerance=1e-8).average_cost
-    wide = solve(dataclasses.replace(mdp, max_position=b + 8, max_order=qmax + 6),
-                 tolerance=1e-8).average_cost
+    wide = solve(
+        dataclasses.replace(mdp, max_position=b + 8, max_order=qmax + 6), tolerance=1e-8
+    ).average_cost
     assert wide == pytest.approx(narrow, abs=1e-6)
 
 
@@ -103,8 +104,7 @@ def test_stationary_fill_rate_and_on_hand_match_a_long_simulation() -> None:
 def test_dp_policy_simulated_on_the_kernel_costs_what_the_dp_says() -> None:
     mdp = InventoryMDP(poisson_demand(5.0), 2, 1.0, 9.0)
     sol = solve(mdp, tolerance=1e-8)
-    sim = evaluate(TablePolicy(sol), mdp, periods=2_000, seed=11, n_paths=40, warmup=100,
-                   batches=5)
+    sim = evaluate(TablePolicy(sol), mdp, periods=2_000, seed=11, n_paths=40, warmup=100, batches=5)
     assert sim.contains(sol.average_cost)
 
 

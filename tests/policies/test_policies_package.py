@@ -21,8 +21,14 @@ mdp = InventoryMDP(poisson_demand(5.0), lead_time=1, holding=1.0, penalty=9.0, l
 
 
 def _run(script: str) -> list[object]:
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
-                         text=True, timeout=120, check=False, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result: list[object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -30,15 +36,22 @@ def _run(script: str) -> list[object]:
 
 @pytest.mark.parametrize("first", ["package", "module"])
 def test_policies_evaluate_is_callable_in_either_import_order(first: str) -> None:
-    imports = ("import policies\nfrom policies.evaluate import evaluate\n" if first == "package"
-               else "from policies.evaluate import evaluate\nimport policies\n")
-    got = _run(imports + RUN + """
+    imports = (
+        "import policies\nfrom policies.evaluate import evaluate\n"
+        if first == "package"
+        else "from policies.evaluate import evaluate\nimport policies\n"
+    )
+    got = _run(
+        imports
+        + RUN
+        + """
 import json
 a = policies.evaluate(BaseStock(12), mdp, 2000, 3)
 b = evaluate(BaseStock(12), mdp, 2000, 3)
 import policies.evaluate as module
 print(json.dumps([a == b, a.average_cost > 0, module.evaluate is evaluate, callable(policies.evaluate)]))
-""")
+"""
+    )
     assert got == [True, True, True, True]
 
 

@@ -32,8 +32,9 @@ def test_confidence_interval_contains_the_exact_lost_sales_base_stock_cost() -> 
 def test_confidence_interval_contains_the_closed_form_backorder_cost() -> None:
     mdp = InventoryMDP(SMALL, 3, 1.0, 9.0, lost_sales=False)
     closed = optimal_backorder_base_stock(SMALL, 3, 1.0, 9.0)
-    result = evaluate(create("replenishment", "base_stock", base_stock=closed.level), mdp,
-                      seed=4, **RUN)
+    result = evaluate(
+        create("replenishment", "base_stock", base_stock=closed.level), mdp, seed=4, **RUN
+    )
     assert result.contains(closed.average_cost)
 
 
@@ -43,8 +44,9 @@ def test_interval_covers_the_exact_cost_at_about_the_nominal_rate() -> None:
     exact = evaluate_base_stock(mdp, 4).average_cost
     policy = create("replenishment", "base_stock", base_stock=4)
     hits = sum(
-        evaluate(policy, mdp, periods=300, seed=s, n_paths=10, warmup=50, batches=3,
-                 confidence=0.8).contains(exact)
+        evaluate(
+            policy, mdp, periods=300, seed=s, n_paths=10, warmup=50, batches=3, confidence=0.8
+        ).contains(exact)
         for s in range(30)
     )
     assert 18 <= hits <= 30

@@ -119,12 +119,18 @@ def test_echelon_base_stock_requires_two_level_parents() -> None:
         ("newsvendor", {"underage_cost": 9, "overage_cost": 1}),
     ],
 )
-def test_vectorised_decisions_equal_row_by_row_decisions(name: str, params: dict[str, float]) -> None:
+def test_vectorised_decisions_equal_row_by_row_decisions(
+    name: str, params: dict[str, float]
+) -> None:
     rng = np.random.default_rng(0)
     n = 200
     obs = ReplenishmentObservation.create(
-        rng.integers(0, 12, n), rng.integers(0, 4, (n, 2)), rng.integers(0, 3, n),
-        demand_mean=rng.uniform(1, 6, n), demand_std=rng.uniform(0.5, 2, n), period=1,
+        rng.integers(0, 12, n),
+        rng.integers(0, 4, (n, 2)),
+        rng.integers(0, 3, n),
+        demand_mean=rng.uniform(1, 6, n),
+        demand_std=rng.uniform(0.5, 2, n),
+        period=1,
     )
     policy = create("replenishment", name, params)
     assert isinstance(policy, ReplenishmentPolicy)
@@ -132,7 +138,9 @@ def test_vectorised_decisions_equal_row_by_row_decisions(name: str, params: dict
     assert (together >= 0).all()
     for i in range(0, n, 17):
         row = ReplenishmentObservation.create(
-            obs.on_hand[i : i + 1], obs.pipeline[i : i + 1], obs.backorders[i : i + 1],
+            obs.on_hand[i : i + 1],
+            obs.pipeline[i : i + 1],
+            obs.backorders[i : i + 1],
             demand_mean=obs.demand_mean[i : i + 1],  # type: ignore[index]
             demand_std=obs.demand_std[i : i + 1],  # type: ignore[index]
             period=1,
@@ -152,5 +160,7 @@ def test_observation_rejects_bad_shapes_and_negative_stock() -> None:
 def test_per_row_parameters_must_match_the_number_of_rows() -> None:
     from policies.registry import PolicyParameterError
 
-    with pytest.raises(PolicyParameterError, match="base_stock has 3 values but the observation has 4 rows"):
+    with pytest.raises(
+        PolicyParameterError, match="base_stock has 3 values but the observation has 4 rows"
+    ):
         BaseStock([1, 2, 3]).decide(_obs())

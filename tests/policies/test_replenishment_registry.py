@@ -18,8 +18,13 @@ from policies.replenishment import CappedBaseStock
 def test_builtin_replenishment_policies_are_registered_by_name() -> None:
     names = available("replenishment")["replenishment"]
     for name in (
-        "base_stock", "capped_base_stock", "s_S", "R_s_S",
-        "forecast_order_up_to", "newsvendor", "echelon_base_stock",
+        "base_stock",
+        "capped_base_stock",
+        "s_S",
+        "R_s_S",
+        "forecast_order_up_to",
+        "newsvendor",
+        "echelon_base_stock",
     ):
         assert name in names
 
@@ -32,7 +37,9 @@ def test_create_builds_the_policy_from_a_params_mapping_and_keywords() -> None:
 
 
 def test_unknown_name_lists_the_known_names() -> None:
-    with pytest.raises(UnknownPolicyError, match=r"unknown replenishment policy 'capped'.*capped_base_stock"):
+    with pytest.raises(
+        UnknownPolicyError, match=r"unknown replenishment policy 'capped'.*capped_base_stock"
+    ):
         create("replenishment", "capped")
 
 

@@ -41,8 +41,16 @@ def test_a_supplier_outage_holds_every_delivery_until_it_ends(fake_client) -> No
     d.update(duration_days=8, warmup_days=0)
     d["catalog"]["n_skus"] = 30
     d["customers"]["population"] = 300
-    d["events"] = [{"kind": "supplier_disruption", "supplier": s["code"], "start_day": 0,
-                    "end_day": 6, "outage": True} for s in d["world"]["suppliers"]]
+    d["events"] = [
+        {
+            "kind": "supplier_disruption",
+            "supplier": s["code"],
+            "start_day": 0,
+            "end_day": 6,
+            "outage": True,
+        }
+        for s in d["world"]["suppliers"]
+    ]
     sc = parse_scenario(d)
     res = run_scenario(sc, write=False, client=fake_client(sc)).result
     ev = res.events.arrays()
@@ -60,13 +68,20 @@ def test_flash_sale_prices_reach_the_pos_and_lift_demand(fake_client) -> None:
         d["catalog"]["n_skus"] = 30
         d["customers"]["population"] = 300
         if discount:
-            d["events"] = [{"kind": "flash_sale", "start_day": 1, "end_day": 3, "discount": discount,
-                            "traffic_multiplier": 2.0}]
+            d["events"] = [
+                {
+                    "kind": "flash_sale",
+                    "start_day": 1,
+                    "end_day": 3,
+                    "discount": discount,
+                    "traffic_multiplier": 2.0,
+                }
+            ]
         sc = parse_scenario(d)
         return run_scenario(sc, write=False, client=fake_client(sc)).result.book.data
 
     plain, sale = run(0.0), run(0.3)
-    assert (sale["demand_units"][1:3].sum() > 1.5 * plain["demand_units"][1:3].sum())
+    assert sale["demand_units"][1:3].sum() > 1.5 * plain["demand_units"][1:3].sum()
     unit_plain = plain["revenue_cents"][1:3].sum() / plain["units_sold"][1:3].sum()
     unit_sale = sale["revenue_cents"][1:3].sum() / sale["units_sold"][1:3].sum()
     assert unit_sale < 0.85 * unit_plain

@@ -57,8 +57,15 @@ def served_on_postgres(clock: ManualClock) -> Iterator[tuple[str, str]]:
         env = make_context(url, clock, migrate=False)
         env.engine.dispose()
         env.engine = engine
-        app = create_app(Settings(mode="development", api_key_pepper=PEPPER, bootstrap_api_keys="",
-                                  sweep_interval_seconds=0), ctx=env)
+        app = create_app(
+            Settings(
+                mode="development",
+                api_key_pepper=PEPPER,
+                bootstrap_api_keys="",
+                sweep_interval_seconds=0,
+            ),
+            ctx=env,
+        )
         key = create_api_key(engine, clock, PEPPER, "service")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))

@@ -18,13 +18,25 @@ from twin.recorder import RecordingClient
 from twin.runner import RunError, parse_policy, run_scenario
 
 
-def test_run_directory_holds_scenario_kpis_tables_trace_and_report(tmp_path: Path, fake_client) -> None:
+def test_run_directory_holds_scenario_kpis_tables_trace_and_report(
+    tmp_path: Path, fake_client
+) -> None:
     sc = small_baseline(days=4)
     out = run_scenario(sc, out=tmp_path / "run", client=fake_client(sc))
     run = tmp_path / "run"
-    for name in ("scenario.yaml", "run.json", "kpis.json", "daily.parquet", "events.parquet",
-                 "traffic.jsonl", "report.md", "stock.png", "sales.png", "lost_sales.png",
-                 "availability.png"):
+    for name in (
+        "scenario.yaml",
+        "run.json",
+        "kpis.json",
+        "daily.parquet",
+        "events.parquet",
+        "traffic.jsonl",
+        "report.md",
+        "stock.png",
+        "sales.png",
+        "lost_sales.png",
+        "availability.png",
+    ):
         assert (run / name).stat().st_size > 0, name
     meta = json.loads((run / "run.json").read_text())
     assert meta["seed"] == sc.seed and meta["days"] == 4
@@ -42,8 +54,13 @@ def test_run_directory_holds_scenario_kpis_tables_trace_and_report(tmp_path: Pat
     assert len(lines) == out.kpis["api_calls"]
     first = lines[0]
     assert set(first) >= {"timestamp", "method", "path", "body", "status"}
-    assert {ln["path"] for ln in lines} >= {"/v1/stock/pos-sales", "/v1/carts", "/v1/checkout",
-                                             "/v1/stock/transfers", "/v1/stock/receipts"}
+    assert {ln["path"] for ln in lines} >= {
+        "/v1/stock/pos-sales",
+        "/v1/carts",
+        "/v1/checkout",
+        "/v1/stock/transfers",
+        "/v1/stock/receipts",
+    }
     assert lines[-1]["timestamp"] > first["timestamp"]  # stamped with simulated time
     assert "![Stock on hand](stock.png)" in (run / "report.md").read_text()
 
@@ -59,7 +76,9 @@ def test_recording_client_records_refused_calls_with_their_status(fake_client) -
         rec.adjust(AdjustmentCreate(location="S01", sku="SKU000001", delta=-5, reason="shrink"))
     lines = [orjson.loads(x) for x in sink.getvalue().splitlines()]
     assert [(ln["method"], ln["path"], ln["status"]) for ln in lines] == [
-        ("POST", "/v1/categories", 201), ("POST", "/v1/stock/adjustments", 409)]
+        ("POST", "/v1/categories", 201),
+        ("POST", "/v1/stock/adjustments", 409),
+    ]
     assert lines[1]["body"]["delta"] == -5
     assert rec.api_summary()["adjust"]["errors"] == 1
 
@@ -97,8 +116,11 @@ def test_cli_run_reports_a_bad_scenario_without_a_traceback(tmp_path: Path) -> N
 def test_cli_compare_shows_policies_side_by_side(tmp_path: Path) -> None:
     sc = small_baseline(days=2, n_skus=12, population=100)
     path = dump(sc, tmp_path / "tiny.yaml")
-    res = CliRunner().invoke(app, ["compare", str(path), "--policy", "static:multiplier=0.9",
-                                   "--seeds", "2"], env={"COLUMNS": "200"})
+    res = CliRunner().invoke(
+        app,
+        ["compare", str(path), "--policy", "static:multiplier=0.9", "--seeds", "2"],
+        env={"COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert "scenario (base_stock, static)" in res.output and "static:multiplier=0.9" in res.output
     # money is shown in currency units, so the label drops the _cents suffix

@@ -17,8 +17,11 @@ def test_zero_lead_time_fill_rate_is_the_poisson_partial_expectation() -> None:
 
     th = lost_sales_base_stock(5.0, 0, 7)
     k = np.arange(8)
-    expected_sales = float((k * stats.poisson.pmf(k, 5.0)).sum() - 7 * stats.poisson.pmf(7, 5.0)
-                           + 7 * stats.poisson.sf(6, 5.0))
+    expected_sales = float(
+        (k * stats.poisson.pmf(k, 5.0)).sum()
+        - 7 * stats.poisson.pmf(7, 5.0)
+        + 7 * stats.poisson.sf(6, 5.0)
+    )
     assert th.mean_sales == pytest.approx(expected_sales, rel=1e-12)
     assert th.mean_end_on_hand == pytest.approx(7 - expected_sales, rel=1e-12)
 

@@ -27,7 +27,9 @@ def scenario_data(name: str) -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
-def small_baseline(days: int = 5, n_skus: int = 40, population: int = 600, **catalog: Any) -> Scenario:
+def small_baseline(
+    days: int = 5, n_skus: int = 40, population: int = 600, **catalog: Any
+) -> Scenario:
     """The baseline chain, shrunk: fewer SKUs and shoppers, a few days (every mechanism kept)."""
     d = scenario_data("baseline.yaml")
     d["duration_days"] = days
@@ -39,7 +41,9 @@ def small_baseline(days: int = 5, n_skus: int = 40, population: int = 600, **cat
 
 
 def clock_for(sc: Scenario) -> ManualClock:
-    return ManualClock(datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC))
+    return ManualClock(
+        datetime(sc.start_date.year, sc.start_date.month, sc.start_date.day, tzinfo=UTC)
+    )
 
 
 @pytest.fixture

@@ -28,10 +28,20 @@ def tiny_ppo() -> Trained:
     torch.set_num_threads(1)
     kwargs = {"penalty_cost": 9.0, "lead_time": 2}
     venv = VecNormalize(
-        make_replenishment_vec_env(8, seed=0, episode_length=50, **kwargs), norm_obs=True, norm_reward=False
+        make_replenishment_vec_env(8, seed=0, episode_length=50, **kwargs),
+        norm_obs=True,
+        norm_reward=False,
     )
-    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=64, n_epochs=2, seed=0,
-                policy_kwargs={"net_arch": [16]}, verbose=0)
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=32,
+        batch_size=64,
+        n_epochs=2,
+        seed=0,
+        policy_kwargs={"net_arch": [16]},
+        verbose=0,
+    )
     with torch.no_grad():  # the training code's warm start: logits centred on level 20
         head: Any = model.policy.action_net
         k = torch.arange(head.out_features, dtype=torch.float32)

@@ -29,7 +29,9 @@ def test_env_passes_gymnasium_env_checker(env_id: str) -> None:
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)
-def test_reset_with_the_same_seed_replays_the_same_episode_and_another_seed_does_not(env_id: str) -> None:
+def test_reset_with_the_same_seed_replays_the_same_episode_and_another_seed_does_not(
+    env_id: str,
+) -> None:
     def rollout(seed: int) -> tuple[list[float], np.ndarray]:
         env = gym.make(env_id, **SMALL.get(env_id, {}))
         env.action_space.seed(123)
@@ -52,20 +54,27 @@ def test_reset_with_the_same_seed_replays_the_same_episode_and_another_seed_does
 
 @pytest.mark.parametrize(("lost_sales", "lead_time"), [(True, 2), (False, 3), (True, 0)])
 def test_single_env_steps_exactly_as_the_inventory_kernel(lost_sales: bool, lead_time: int) -> None:
-    env = ReplenishmentEnv(lead_time=lead_time, lost_sales=lost_sales, penalty_cost=9.0, action_mode="order")
+    env = ReplenishmentEnv(
+        lead_time=lead_time, lost_sales=lost_sales, penalty_cost=9.0, action_mode="order"
+    )
     env.reset(seed=3)
     state = initial_state(1, lead_time, on_hand=env._on_hand, pipeline=np.array(env._pipeline))
     rng = np.random.default_rng(0)
     for _ in range(300):
         q = int(rng.integers(0, env.config.n_actions))
         obs, reward, _, _, info = env.step(q)
-        state, res = inventory_step(state, q, info["demand"], lost_sales=lost_sales,
-                                    holding_cost=1.0, penalty_cost=9.0)
+        state, res = inventory_step(
+            state, q, info["demand"], lost_sales=lost_sales, holding_cost=1.0, penalty_cost=9.0
+        )
         assert info["cost"] == pytest.approx(float(res.cost[0]))
         assert reward == pytest.approx(-float(res.cost[0]) / 5.0)
         net = state.on_hand - state.backorders
         if lead_time:
-            expected = [net[0] + state.pipeline[0, 0], *state.pipeline[0, 1:], net[0] + state.pipeline[0].sum()]
+            expected = [
+                net[0] + state.pipeline[0, 0],
+                *state.pipeline[0, 1:],
+                net[0] + state.pipeline[0].sum(),
+            ]
         else:
             expected = [net[0], net[0]]
         np.testing.assert_array_equal(obs, np.asarray(expected, dtype=np.float32))
@@ -106,8 +115,13 @@ def test_env_average_cost_agrees_with_exact_and_kernel_simulation_for_capped_bas
 
     mdp = InventoryMDP(poisson_demand(5.0), 2, 1.0, 9.0, lost_sales=True)
     exact = evaluate_base_stock(mdp, 19, 6)
-    env = gym.make("ShopSphere/Replenishment-v0", penalty_cost=9.0, lead_time=2,
-                   action_mode="order", max_episode_steps=None)
+    env = gym.make(
+        "ShopSphere/Replenishment-v0",
+        penalty_cost=9.0,
+        lead_time=2,
+        action_mode="order",
+        max_episode_steps=None,
+    )
     obs, _ = env.reset(seed=0)
     batches, per_batch, warm = 20, 1000, 200
     costs, demand, sales = [], 0, 0
@@ -133,9 +147,20 @@ def test_vec_env_trains_with_ppo_on_a_tiny_budget() -> None:
 
     from policies.envs.vec import make_pricing_vec_env, make_replenishment_vec_env
 
-    for venv in (make_replenishment_vec_env(4, seed=0, lead_time=1), make_pricing_vec_env(4, seed=0)):
-        model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0,
-                    policy_kwargs={"net_arch": [16]}, verbose=0)
+    for venv in (
+        make_replenishment_vec_env(4, seed=0, lead_time=1),
+        make_pricing_vec_env(4, seed=0),
+    ):
+        model = PPO(
+            "MlpPolicy",
+            venv,
+            n_steps=16,
+            batch_size=32,
+            n_epochs=1,
+            seed=0,
+            policy_kwargs={"net_arch": [16]},
+            verbose=0,
+        )
         model.learn(64)
         assert model.num_timesteps >= 64
 
@@ -157,8 +182,13 @@ def test_pricing_env_revenue_and_stock_are_consistent() -> None:
 
 
 def test_joint_env_with_perishability_writes_off_expired_stock() -> None:
-    env = gym.make("ShopSphere/JointPricingReplenishment-v0", shelf_life=2, lead_time=0,
-                   price_high=100.0, price_low=90.0)
+    env = gym.make(
+        "ShopSphere/JointPricingReplenishment-v0",
+        shelf_life=2,
+        lead_time=0,
+        price_high=100.0,
+        price_low=90.0,
+    )
     env.reset(seed=0)
     u: Any = env.unwrapped
     top = u.action_space.n - 1  # highest price (no demand in practice), largest order
