@@ -28,8 +28,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "DemandEvent",
@@ -39,9 +41,11 @@ __all__ = [
     "demand_rates",
     "discount_fractions",
     "event_factors",
+    "poisson_cdf_table",
     "price_factors",
     "sample_arrival_times",
     "sample_demand",
+    "sample_demand_from_table",
 ]
 
 YEAR_DAYS = 365.25
@@ -329,11 +333,64 @@ def discount_fractions(
     return cut
 
 
-def sample_demand(rng: np.random.Generator, rates: np.ndarray, days: float = 1.0) -> np.ndarray:
-    """Poisson demand (int64 units) over ``days`` at ``rates`` (units/day), same shape as ``rates``."""
+@overload
+def sample_demand(rng: np.random.Generator, rates: float, days: float = 1.0) -> int: ...
+
+
+@overload
+def sample_demand(
+    rng: np.random.Generator, rates: NDArray[np.float64], days: float = 1.0
+) -> NDArray[np.int64]: ...
+
+
+def sample_demand(
+    rng: np.random.Generator, rates: float | NDArray[np.float64], days: float = 1.0
+) -> int | NDArray[np.int64]:
+    """Poisson demand (units) over ``days`` at ``rates`` (units/day or units/period).
+
+    An array gives an int64 array of the same shape; a Python float gives an ``int`` (the
+    single-env fast path). The draws are those of ``rng.poisson`` either way.
+
+    Raises:
+        ValueError: on a negative duration.
+    """
     if days < 0:
         raise ValueError(f"negative duration {days}")
-    return rng.poisson(rates * days if days != 1.0 else rates)
+    if isinstance(rates, np.ndarray):
+        return np.asarray(rng.poisson(rates * days if days != 1.0 else rates), dtype=np.int64)
+    return int(rng.poisson(rates * days))
+
+
+def poisson_cdf_table(mean: float, tail: float = 1e-16) -> NDArray[np.float64]:
+    """Cumulative Poisson(``mean``) probabilities ``P(D <= k)`` for ``k = 0 .. top - 1``.
+
+    ``top`` is where the upper tail falls below ``tail``; :func:`sample_demand_from_table`
+    draws by inverse CDF on this table (for one mean shared by many SKU-locations this is
+    several times faster than ``Generator.poisson``). NumPy only: the pmf is built in log space.
+
+    Raises:
+        ValueError: on a negative or non-finite mean.
+    """
+    if not (math.isfinite(mean) and mean >= 0):
+        raise ValueError(f"Poisson mean must be finite and >= 0, got {mean}")
+    if mean == 0:
+        return np.ones(1)
+    k_max = math.ceil(mean + 40.0 * math.sqrt(mean) + 40.0)
+    k = np.arange(1, k_max + 1, dtype=np.float64)
+    log_pmf = -mean + np.concatenate([[0.0], np.cumsum(math.log(mean) - np.log(k))])
+    pmf = np.exp(log_pmf)
+    upper = np.cumsum(pmf[::-1])[::-1]  # P(D >= k), summed from the small end for accuracy
+    survival = np.append(upper[1:], 0.0)  # P(D > k)
+    top = int(np.argmax(survival <= tail)) + 2
+    return np.asarray(np.cumsum(pmf[:top])[:-1], dtype=np.float64)
+
+
+def sample_demand_from_table(
+    rng: np.random.Generator, cdf: NDArray[np.float64], shape: tuple[int, ...]
+) -> NDArray[np.int64]:
+    """Poisson draws (int64 units) of ``shape`` by inverse CDF on :func:`poisson_cdf_table`."""
+    u = rng.random(shape)
+    return np.asarray(np.searchsorted(cdf, u, side="right"), dtype=np.int64)
 
 
 def sample_arrival_times(

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.price import exponential_rate
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
 from policies.rl.evaluate import (
     capped_base_stock,
@@ -173,7 +174,7 @@ def pricing_revenues(
                 np.float32
             )
             price = np.asarray(price_fn(obs), dtype=np.float64)
-            demand = stats.poisson.ppf(u[k], c.a * np.exp(-c.b * price)).astype(np.int64)
+            demand = stats.poisson.ppf(u[k], exponential_rate(price, c.a, c.b)).astype(np.int64)
             sales = np.minimum(demand, x)
             revenue += price * sales
             x = x - sales

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.price import exponential_rate
 from policies.envs.replenishment import observation_batch
 
 __all__ = [
@@ -107,7 +108,7 @@ def exact_pricing_revenue(price_fn: PriceFn, stock: int, horizon: int, a: float,
             np.float32
         )
         price = np.asarray(price_fn(obs), dtype=np.float64)
-        lam = a * np.exp(-b * price)
+        lam = exponential_rate(price, a, b)
         d = np.arange(d_max + 1)
         pmf = stats.poisson.pmf(d[None, :], lam[:, None])  # (x, d)
         sales = np.minimum(d[None, :], xs[:, None])
