@@ -3,7 +3,6 @@ SKU, with optional perishability (the kernel's FIFO age buckets and write-offs).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
