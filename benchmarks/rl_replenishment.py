@@ -37,7 +37,7 @@ def run_case(args: tuple[int, int, float, int, str | None, int]) -> dict[str, An
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP, solve
-    from policies.exact.search import best_base_stock, best_capped_base_stock
+    from policies.replenishment.base_stock import best_base_stock, best_capped_base_stock
     from policies.rl.train import load_config, train
 
     mdp = InventoryMDP(poisson_demand(5.0), lead, 1.0, float(p), lost_sales=True)

@@ -93,10 +93,11 @@ class ReplenishmentConfig:
         or the mean demand (order mode)."""
         if self.action_mode == "order":
             return min(round(self.peak_mean), self.n_actions - 1)
-        from scipy import stats
+        from policies.replenishment.base_stock import critical_fractile_level
 
-        ratio = self.penalty_cost / (self.penalty_cost + self.holding_cost)
-        level = int(stats.poisson.ppf(ratio, self.peak_mean * (self.lead_time + 1)))
+        level = critical_fractile_level(
+            self.peak_mean, self.lead_time, self.holding_cost, self.penalty_cost
+        )
         return min(level, self.n_actions - 1)
 
     def action_mapping(self) -> ActionMapping:

@@ -18,8 +18,13 @@ from scipy import stats
 
 from dynamics.price import exponential_rate
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
+from policies.replenishment.base_stock import (
+    base_stock_orders,
+    best_base_stock,
+    best_capped_base_stock,
+    capped_base_stock_orders,
+)
 from policies.rl.evaluate import (
-    capped_base_stock,
     estimate_cost,
     from_artifact,
     simulate_costs,
@@ -96,8 +101,6 @@ def _compare_replenishment(
     policy: FrameworkFreePolicy, seeds: int, periods: int
 ) -> list[dict[str, Any]]:
     from policies.exact.dp import solve
-    from policies.exact.search import best_base_stock, best_capped_base_stock
-    from policies.rl.evaluate import base_stock
     from policies.rl.exact_eval import exact_replenishment_cost
 
     inst = _instance(policy)
@@ -120,11 +123,11 @@ def _compare_replenishment(
     ]
     if bs and cbs:
         candidates += [
-            ("base-stock", f"S={bs.base_stock}", base_stock(bs.base_stock), bs.average_cost),
+            ("base-stock", f"S={bs.base_stock}", base_stock_orders(bs.base_stock), bs.average_cost),
             (
                 "capped base-stock",
                 f"S={cbs.base_stock}, cap={cbs.cap}",
-                capped_base_stock(cbs.base_stock, cbs.cap or 0),
+                capped_base_stock_orders(cbs.base_stock, cbs.cap or 0),
                 cbs.average_cost,
             ),
         ]
@@ -237,13 +240,11 @@ def validation_report(
     env_id = policy.manifest.env_id
     seed_list = tuple(range(1000, 1000 + seeds))
     if env_id.startswith("ShopSphere/Replenishment-v"):
-        from policies.exact.search import best_capped_base_stock
-
         inst = _instance(policy)
         cbs = best_capped_base_stock(_mdp(inst))
         return validate_replenishment(
             policy,
-            capped_base_stock(cbs.base_stock, cbs.cap or 0),
+            capped_base_stock_orders(cbs.base_stock, cbs.cap or 0),
             baseline_name=f"capped_base_stock(S={cbs.base_stock}, cap={cbs.cap})",
             artifact_sha256=artifact_sha256,
             seeds=seed_list,

@@ -21,7 +21,6 @@ from dynamics.price import exponential_rate
 from policies.envs.replenishment import observation_batch
 
 __all__ = [
-    "critical_fractile_level",
     "exact_pricing_revenue",
     "exact_replenishment_cost",
     "optimal_replenishment_cost",
@@ -83,15 +82,6 @@ def exact_replenishment_cost(
 
     mdp = _mdp(demand_mean, lead_time, holding_cost, penalty_cost, lost_sales)
     return float(evaluate_policy(mdp, policy).average_cost)
-
-
-def critical_fractile_level(
-    demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float
-) -> int:
-    """Smallest ``S`` with ``P(D_{L+1} <= S) >= p / (p + h)``: the backorder base-stock level,
-    a starting point for order-up-to policies."""
-    ratio = penalty_cost / (penalty_cost + holding_cost)
-    return int(stats.poisson.ppf(ratio, demand_mean * (lead_time + 1)))
 
 
 def exact_pricing_revenue(price_fn: PriceFn, stock: int, horizon: int, a: float, b: float) -> float:

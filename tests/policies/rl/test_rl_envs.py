@@ -110,8 +110,8 @@ def test_env_average_cost_agrees_with_exact_and_kernel_simulation_for_capped_bas
     from policies.evaluate import evaluate
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
-    from policies.exact.search import evaluate_base_stock
     from policies.replenishment import CappedBaseStock
+    from policies.replenishment.base_stock import evaluate_base_stock
 
     mdp = InventoryMDP(poisson_demand(5.0), 2, 1.0, 9.0, lost_sales=True)
     exact = evaluate_base_stock(mdp, 19, 6)
