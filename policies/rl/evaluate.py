@@ -22,6 +22,7 @@ from dynamics.inventory import initial_state, inventory_step
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
 from policies.envs.replenishment import observation_batch
 from policies.replenishment.base_stock import OrderFn
+from policies.stats import mean_ci
 
 __all__ = [
     "CostEstimate",
@@ -111,13 +112,8 @@ def simulate_costs(
 
 def estimate_cost(values: NDArray[np.float64]) -> CostEstimate:
     """Mean and 95% t-interval half-width of independent per-replication averages."""
-    v = np.asarray(values, dtype=np.float64)
-    hw = (
-        float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-        if len(v) > 1
-        else float("nan")
-    )
-    return CostEstimate(float(v.mean()), hw, len(v))
+    ci = mean_ci(values)
+    return CostEstimate(ci.mean, ci.half_width, ci.n)
 
 
 def validate_replenishment(
