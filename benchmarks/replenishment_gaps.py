@@ -60,7 +60,8 @@ def run_case(mean: float, penalty: float, lead_time: int, tolerance: float) -> d
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     head = (
-        "| p | L | optimal (DP) | best base-stock (S) | gap | best capped base-stock (S, cap) | gap |\n"
+        "| p | L | optimal (DP) | best base-stock (S) | gap "
+        "| best capped base-stock (S, cap) | gap |\n"
         "|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = [

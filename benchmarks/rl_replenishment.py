@@ -108,12 +108,17 @@ def main() -> None:
     t0 = time.monotonic()
     with ProcessPoolExecutor(max_workers=a.processes) as pool:
         rows = list(pool.map(run_case, jobs))
-    header = f"{'p':>3} {'L':>2} {'optimal':>8} {'base-stock':>11} {'capped BS':>10} {'PPO':>8} {'BS gap':>7} {'CBS gap':>8} {'PPO gap':>8} {'steps':>9}"
+    header = (
+        f"{'p':>3} {'L':>2} {'optimal':>8} {'base-stock':>11} {'capped BS':>10} {'PPO':>8} "
+        f"{'BS gap':>7} {'CBS gap':>8} {'PPO gap':>8} {'steps':>9}"
+    )
     print(header)
     for r in rows:
         print(
-            f"{r['p']:>3} {r['L']:>2} {r['optimal']:8.4f} {r['base_stock']:11.4f} {r['capped']:10.4f} "
-            f"{r['rl']:8.4f} {gap(r['base_stock'], r['optimal']):6.2f}% {gap(r['capped'], r['optimal']):7.2f}% "
+            f"{r['p']:>3} {r['L']:>2} {r['optimal']:8.4f} {r['base_stock']:11.4f} "
+            f"{r['capped']:10.4f} "
+            f"{r['rl']:8.4f} {gap(r['base_stock'], r['optimal']):6.2f}% "
+            f"{gap(r['capped'], r['optimal']):7.2f}% "
             f"{gap(r['rl'], r['optimal']):7.2f}% {r['rl_steps']:>9}"
         )
     within = sum(gap(r["rl"], r["optimal"]) <= 1.0 for r in rows)

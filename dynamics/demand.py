@@ -53,7 +53,8 @@ YEAR_DAYS = 365.25
 
 @dataclass(frozen=True, slots=True)
 class HolidayEffect:
-    """A holiday: on ``when`` (every year on its month and day if ``recurring``) demand x ``multiplier``."""
+    """A holiday: on ``when`` (every year on its month and day if ``recurring``) demand is
+    multiplied by ``multiplier``."""
 
     when: date
     multiplier: float = 1.0
@@ -90,7 +91,8 @@ class DemandEvent:
     def __post_init__(self) -> None:
         if not self.end_day > self.start_day:
             raise ValueError(
-                f"event {self.name!r}: end_day {self.end_day} is not after start_day {self.start_day}"
+                f"event {self.name!r}: end_day {self.end_day} is not after "
+                f"start_day {self.start_day}"
             )
         if not (math.isfinite(self.multiplier) and self.multiplier >= 0):
             raise ValueError(
@@ -223,7 +225,8 @@ def _open_mask(params: DemandParams, day: float) -> np.ndarray | None:
 def event_factors(
     params: DemandParams, day: float, events: tuple[DemandEvent, ...] | list[DemandEvent]
 ) -> np.ndarray | None:
-    """(n_skus, n_locations) product of the multipliers of events active on ``day``; None if none."""
+    """(n_skus, n_locations) product of the multipliers of events active on ``day``; None if
+    none is active."""
     factor: np.ndarray | None = None
     for ev in events:
         if not ev.active(day):
@@ -260,7 +263,8 @@ def price_factors(params: DemandParams, prices_cents: np.ndarray) -> np.ndarray:
     prices = np.asarray(prices_cents, dtype=np.float64)
     if prices.shape not in ((params.n_skus,), params.base_rate.shape):
         raise ValueError(
-            f"prices have shape {prices.shape}, expected ({params.n_skus},) or {params.base_rate.shape}"
+            f"prices have shape {prices.shape}, expected ({params.n_skus},) or "
+            f"{params.base_rate.shape}"
         )
     if np.any(prices <= 0):
         raise ValueError("prices must be positive (cents)")
@@ -269,8 +273,9 @@ def price_factors(params: DemandParams, prices_cents: np.ndarray) -> np.ndarray:
     else:
         ratio, elasticity = prices / params.list_price_cents[:, None], params.elasticity[:, None]
     if params.segment_weights is None or params.segment_sensitivity is None:
-        return np.power(ratio, elasticity)
-    total = np.zeros_like(ratio)
+        single: np.ndarray = np.power(ratio, elasticity)
+        return single
+    total: np.ndarray = np.zeros_like(ratio)
     for weight, sensitivity in zip(params.segment_weights, params.segment_sensitivity, strict=True):
         total += weight * np.power(ratio, elasticity * sensitivity)
     return total
@@ -430,4 +435,5 @@ def sample_arrival_times(
     lo = np.maximum(hours[hour], open_hour)
     times = lo + rng.random(n) * overlap[hour]
     times.sort()
-    return times / 24.0
+    out: np.ndarray = times / 24.0
+    return out

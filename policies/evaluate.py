@@ -72,7 +72,10 @@ def _draw(
     cdf: NDArray[np.float64], rng: np.random.Generator, shape: tuple[int, int]
 ) -> NDArray[np.int64]:
     u = rng.random(shape)
-    return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1).astype(np.int64)
+    out: NDArray[np.int64] = np.minimum(
+        np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1
+    ).astype(np.int64)
+    return out
 
 
 def evaluate(

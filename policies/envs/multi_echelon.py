@@ -59,7 +59,8 @@ class EchelonNetwork:
             )
         if self.store_columns.min() < 0 or self.store_columns.max() >= self.demand.n_locations:
             raise ValueError(
-                f"store_columns {self.store_columns.tolist()} outside 0..{self.demand.n_locations - 1}"
+                f"store_columns {self.store_columns.tolist()} outside "
+                f"0..{self.demand.n_locations - 1}"
             )
         for name in ("unit_cost", "unit_price"):
             if getattr(self, name).shape != (n,):

@@ -67,7 +67,8 @@ class PricingConfig:
 
     @property
     def scale(self) -> float:
-        """Rewards are revenue divided by this (default ``1/b``, the unconstrained optimal price)."""
+        """Rewards are revenue divided by this (default ``1/b``, the unconstrained optimal
+        price)."""
         return self.reward_scale if self.reward_scale is not None else 1.0 / self.b
 
     @property

@@ -360,7 +360,8 @@ class BatchedReplenishment:
             self._block = sample_demand_from_table(self.rng, self._cdf, (_BATCH_BLOCK, self.n))
             self._k = 0
         self._k += 1
-        return self._block[self._k - 1]
+        out: NDArray[np.int64] = self._block[self._k - 1]
+        return out
 
     def reset(self, seed: int | None = None) -> NDArray[np.float32]:
         """Reset every copy (a new generator when ``seed`` is given); returns ``(n, obs_dim)``."""

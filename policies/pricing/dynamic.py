@@ -84,7 +84,8 @@ def _d_max(rate_max: float, stock: int, demand: DemandModel) -> int:
 
 
 def _continuation_matrix(value_next: FloatArray, d_max: int) -> FloatArray:
-    """``W[x, d] = value_next[x - d]`` for ``d < x``, else 0 (selling out leaves ``value[0] = 0``)."""
+    """``W[x, d] = value_next[x - d]`` for ``d < x``, else 0 (selling out leaves
+    ``value[0] = 0``)."""
     x = np.arange(value_next.shape[0])[:, None]
     d = np.arange(d_max + 1)[None, :]
     left = x - d

@@ -113,7 +113,8 @@ def base_stock_fn(level: int) -> PolicyFn:
     """``q = max(S - IP, 0)`` as a vectorised state-grid policy."""
 
     def policy(x: NDArray[np.int64], pipe: tuple[NDArray[np.int64], ...]) -> NDArray[np.int64]:
-        return np.maximum(level - x - sum(pipe, np.int64(0)), 0)
+        out: NDArray[np.int64] = np.maximum(level - x - sum(pipe, np.int64(0)), 0)
+        return out
 
     return policy
 
@@ -122,7 +123,8 @@ def capped_base_stock_fn(level: int, cap: int) -> PolicyFn:
     """``q = min(max(S - IP, 0), cap)`` as a vectorised state-grid policy."""
 
     def policy(x: NDArray[np.int64], pipe: tuple[NDArray[np.int64], ...]) -> NDArray[np.int64]:
-        return np.minimum(np.maximum(level - x - sum(pipe, np.int64(0)), 0), cap)
+        out: NDArray[np.int64] = np.minimum(np.maximum(level - x - sum(pipe, np.int64(0)), 0), cap)
+        return out
 
     return policy
 

@@ -10,7 +10,7 @@ recursion.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +19,7 @@ from scipy import stats
 from dynamics.price import exponential_rate
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
 from policies.replenishment.base_stock import (
+    OrderFn,
     base_stock_orders,
     best_base_stock,
     best_capped_base_stock,
@@ -30,6 +31,9 @@ from policies.rl.evaluate import (
     simulate_costs,
     validate_replenishment,
 )
+
+if TYPE_CHECKING:
+    from policies.exact.dp import InventoryMDP
 
 __all__ = ["compare_policy", "export_run", "pricing_revenues", "validation_report"]
 
@@ -44,7 +48,7 @@ def _instance(policy: FrameworkFreePolicy) -> dict[str, Any]:
     return {k: getattr(cfg, k) for k in _REP_KEYS}
 
 
-def _mdp(inst: dict[str, Any]) -> Any:
+def _mdp(inst: dict[str, Any]) -> InventoryMDP:
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 
@@ -57,7 +61,7 @@ def _mdp(inst: dict[str, Any]) -> Any:
     )
 
 
-def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> Any:
+def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> OrderFn:
     def fn(obs: NDArray[np.float32]) -> NDArray[np.int64]:
         ip = obs[:, -1]
         return np.where(ip <= low, np.maximum(high - ip, 0), 0).astype(np.int64)

@@ -1,7 +1,8 @@
 """Evaluate replenishment policies on the shared inventory kernel with common random numbers.
 
 Every policy is a vectorised callable ``obs (n, obs_dim) -> orders (n,)`` over the observation
-of ``ShopSphere/Replenishment-v0`` (available stock, pipeline, inventory position). Replication ``r``
+of ``ShopSphere/Replenishment-v0`` (available stock, pipeline, inventory position). Replication
+``r``
 of seed ``s`` draws its demand path from ``numpy.random.default_rng([s, r])`` whatever the
 policy does, so policies compared on the same seeds see the same demand (common random
 numbers) and their per-replication differences have a small variance.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +20,9 @@ from scipy import stats
 
 from dynamics.price import exponential_rate
 from policies.envs.replenishment import observation_batch
+
+if TYPE_CHECKING:
+    from policies.exact.dp import InventoryMDP
 
 __all__ = [
     "exact_pricing_revenue",
@@ -32,7 +36,7 @@ PriceFn = Callable[[NDArray[np.float32]], NDArray[np.float64]]
 
 def _mdp(
     demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float, lost_sales: bool
-):  # type: ignore[no-untyped-def]
+) -> InventoryMDP:
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 

@@ -193,7 +193,8 @@ def test_poisson_sample_mean_is_within_a_derived_bound() -> None:
     n = draws.size
     # mean of n i.i.d. Poisson(λ) has sd sqrt(λ/n); |error| <= 5 sd fails with p < 1e-6
     assert abs(draws.mean() - 3.7) <= 5 * math.sqrt(3.7 / n)
-    # and the variance equals the mean (Poisson), within 5 sd of the sample variance (≈ sqrt((2λ² + λ)/n))
+    # and the variance equals the mean (Poisson), within 5 sd of the sample variance
+    # (sd ≈ sqrt((2λ² + λ)/n))
     assert abs(draws.var() - 3.7) <= 5 * math.sqrt((2 * 3.7**2 + 3.7) / n)
 
 

@@ -51,7 +51,7 @@ def test_importing_policies_loads_no_numpy_twin_or_training_code() -> None:
     got = _run("""
 import json, sys
 import policies
-print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "scipy", "twin", "torch",
-                                                                 "gymnasium", "stable_baselines3"})))
+heavy = {"numpy", "scipy", "twin", "torch", "gymnasium", "stable_baselines3"}
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & heavy)))
 """)
     assert got == []
