@@ -158,7 +158,7 @@ CASES: list[tuple[str, list[tuple[str, Any]], list[str]]] = [
     (
         "discount of 100% is not a sale",
         [("events", [{**FLASH, "discount": 1.0}])],
-        ["events[0].discount: 1.0 is out of range (allowed: < 1.0)"],
+        ["events[0].discount: 1.0 is out of range (allowed: <= 0.95)"],
     ),
     (
         "channel shares must sum to one",
