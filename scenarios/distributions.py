@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "Dist",
+    "DistBase",
     "FixedDist",
     "GammaDist",
     "LogNormalDist",
@@ -186,7 +187,8 @@ class LogNormalDist(_DistBase):
         if self.sd > 100.0 * self.mean_:
             raise bad(
                 "spread",
-                f"sd {self.sd!r} is more than 100 x mean {self.mean_!r} (allowed: sd <= 100 x mean)",
+                f"sd {self.sd!r} is more than 100 x mean {self.mean_!r} (allowed: sd <= 100 x "
+                "mean)",
             )
         return self
 
@@ -242,7 +244,7 @@ class GammaDist(_DistBase):
 
 
 class PoissonDist(_DistBase):
-    """Poisson counts with the given ``mean``, shifted by ``offset`` (e.g. lead time = 1 + Poisson)."""
+    """Poisson counts with the given ``mean``, shifted by ``offset`` (lead time = 1 + Poisson)."""
 
     kind: Literal["poisson"]
     mean_: float = Field(alias="mean")
@@ -311,6 +313,9 @@ class PmfDist(_DistBase):
         probs = probs / probs.sum()
         return rng.choice(np.asarray(self.values, dtype=np.float64), size=size, p=probs)
 
+
+DistBase = _DistBase
+"""The common base of every distribution kind (for annotations)."""
 
 Dist = Annotated[
     FixedDist | UniformDist | LogNormalDist | GammaDist | PoissonDist | PmfDist,

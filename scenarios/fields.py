@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from scenarios.distributions import bad, check_support, fmt_value
+from scenarios.distributions import DistBase, bad, check_support, fmt_value
 from scenarios.limits import MAX_TEXT
 
 __all__ = [
@@ -117,8 +117,16 @@ Count = Annotated[int, Field(ge=1, le=2**62)]
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
 
 
+D = TypeVar("D", bound=DistBase)
+
+
 def support(
-    dist: Any, low: float, high: float, what: str, allowed: str, *, low_open: bool = False
-) -> Any:
+    dist: D, low: float, high: float, what: str, allowed: str, *, low_open: bool = False
+) -> D:
+    """``dist`` unchanged if every draw lies in ``[low, high]`` (see :func:`check_support`).
+
+    Raises:
+        PydanticCustomError: naming the distribution and the ``allowed`` range.
+    """
     check_support(dist, low, high, what, allowed, low_open=low_open)
     return dist

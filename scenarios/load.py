@@ -170,7 +170,8 @@ def _duplicate_keys(node: yaml.Node | None, path: list[PathPart]) -> list[Proble
                 problems.append(
                     Problem(
                         format_path([*path, name]),
-                        f"duplicate key {name!r} (first at line {seen[name]}; allowed: each key once)",
+                        f"duplicate key {name!r} (first at line {seen[name]}; allowed: each key "
+                        "once)",
                         line,
                     )
                 )

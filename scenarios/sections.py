@@ -287,14 +287,16 @@ class Catalog(Strict):
         if self.n_categories > self.n_skus:
             raise bad(
                 "categories",
-                f"n_categories {self.n_categories} is more than n_skus {self.n_skus} (allowed: <= n_skus)",
+                f"n_categories {self.n_categories} is more than n_skus {self.n_skus} (allowed: <= "
+                "n_skus)",
             )
         names = self.category_names
         if names is not None:
             if len(names) != self.n_categories:
                 raise bad(
                     "category_names",
-                    f"{len(names)} category_names for n_categories {self.n_categories} (allowed: equal)",
+                    f"{len(names)} category_names for n_categories {self.n_categories} (allowed: "
+                    "equal)",
                 )
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:

@@ -91,7 +91,10 @@ def backtest_cmd(
     models: str = typer.Option(
         "seasonal_naive,moving_average,ets,croston,tsb,ensemble",
         "--models",
-        help="Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, prophet, ensemble.",
+        help=(
+            "Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, "
+            "prophet, ensemble."
+        ),
     ),
     ensemble_members: str = typer.Option(
         "ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."

@@ -44,7 +44,6 @@ forecast_cmds.register(app)
 rl_cmds.register(app)
 
 
-
 def main() -> None:
     """The ``shopsphere`` console script: the app, with every package's error root mapped to
     ``error: ...`` and exit status 2 (see :mod:`shopsphere_cli.errors`)."""

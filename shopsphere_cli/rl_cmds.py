@@ -48,7 +48,8 @@ def train_cmd(
         raise fail(f"{config}: {exc}") from None
     result = train(cfg)
     typer.echo(
-        f"trained {cfg.name}: {result.model.num_timesteps} steps; artifact in {result.output_dir / 'artifact'}"
+        f"trained {cfg.name}: {result.model.num_timesteps} steps; artifact in "
+        f"{result.output_dir / 'artifact'}"
     )
     if result.best_metric is not None:
         typer.echo(f"best exact evaluation: {result.best_metric:.4f}")
@@ -57,7 +58,8 @@ def train_cmd(
 
         entry = Registry(register).register(result.policy)
         typer.echo(
-            f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}"
+            f"registered {entry.name}/{entry.version} (candidate) sha256 "
+            f"{entry.artifact_sha256[:12]}"
         )
 
 
@@ -139,7 +141,8 @@ def registry_list(registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"))
         typer.echo(f"registry {registry} is empty")
     for e in entries:
         typer.echo(
-            f"{e.name:30} {e.version}  {e.status:9}  {e.env_id:40} {e.algo:4} {e.artifact_sha256[:12]}"
+            f"{e.name:30} {e.version}  {e.status:9}  {e.env_id:40} {e.algo:4} "
+            f"{e.artifact_sha256[:12]}"
         )
 
 
@@ -235,7 +238,8 @@ def registry_promote(
         raise fail(str(exc)) from None
     typer.echo(
         f"promoted {name}/{version} to validated: beats {report.baseline} by "
-        f"{report.mean_improvement:.4f}/period over {len(report.seeds)} seeds (p = {report.p_value:.2g})"
+        f"{report.mean_improvement:.4f}/period over {len(report.seeds)} seeds (p = "
+        f"{report.p_value:.2g})"
     )
 
 

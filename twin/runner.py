@@ -282,7 +282,8 @@ def parse_policy(spec: str) -> tuple[str, PolicyRef]:
 
 
 def with_policy(base: Policies, kind: str, ref: PolicyRef) -> Policies:
-    """``base`` with the store replenishment (and warehouse, if it followed it) or pricing replaced."""
+    """``base`` with the store replenishment (and the warehouse's, if it followed) or pricing
+    replaced."""
     if kind == "pricing":
         return base.model_copy(update={"pricing": ref})
     return base.model_copy(update={"replenishment": ref})
