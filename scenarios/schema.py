@@ -396,6 +396,18 @@ class CommerceHttp(Strict):
 Commerce = Annotated[CommerceInProcess | CommerceHttp, Field(discriminator="mode")]
 
 
+class Engine(Strict):
+    """How the twin drives commerce.
+
+    ``session``: one SimPy process and its own API calls per shopper session. ``sliced``: the
+    sessions of each location are served together at the end of every ``slice_minutes`` slice
+    and sent as batch calls (chain-scale runs).
+    """
+
+    mode: Literal["session", "sliced"] = "session"
+    slice_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+
+
 # ---- the scenario ------------------------------------------------------------------------
 class Scenario(Strict):
     """A complete twin scenario. One simulated day is 1.0 SimPy time unit (see module doc)."""
@@ -404,6 +416,8 @@ class Scenario(Strict):
     name: Code
     description: str = ""
     seed: Annotated[int, Field(ge=0)] = 0
+    world_seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    """Draws the world (catalog, prices, customers' homes); None: derived from ``seed``."""
     start_date: IsoDate
     duration_days: Count
     warmup_days: Annotated[int, Field(ge=0)] = 0
@@ -413,6 +427,7 @@ class Scenario(Strict):
     events: list[Event] = []
     policies: Policies = Policies()
     commerce: Commerce = Field(default_factory=lambda: {"mode": "inprocess"}, validate_default=True)
+    engine: Engine = Engine()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
