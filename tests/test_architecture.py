@@ -48,12 +48,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 # entry is (importing module, imported module). Shrink this list as the fixes land; the test
 # fails if an entry is no longer needed, so the list cannot go stale.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # arch_policies: the multi-echelon env builds its world from a scenario through the
-        # twin; it is moving to dynamics-only inputs (issue 8, "policies <-> twin").
-        ("policies.envs.multi_echelon", "scenarios.schema"),
-        ("policies.envs.multi_echelon", "twin.world"),
-    }
+    set()
 )
 
 
@@ -184,9 +179,6 @@ def test_the_checker_sees_lazy_and_type_only_imports(tmp_path: Path) -> None:
 # functions return Any"). The test fails when one is fixed and still listed, so it only shrinks.
 KNOWN_ANY_RETURNS: frozenset[str] = frozenset(
     {
-        "policies/artifact_adapters.py::load_served_artifact",  # arch_policies
-        "policies/registry.py::create",  # arch_policies (typed results from the registry)
-        "policies/rl/train.py::make_training_env",  # arch_policies
         "api/models.py::process_bind_param",  # api_core (SQLAlchemy TypeDecorator hook)
         "api/services/catalog.py::upsert_insert",  # api_core
     }
