@@ -53,7 +53,7 @@ from twin.kpis import KpiBook
 from twin.market import Market
 from twin.perishables import Perishables
 from twin.processes import Replenisher, send_receipt, send_transfer, shipment, supplier_delivery
-from twin.recorder import RecordingClient
+from api.client.recorder import RecordingClient
 from twin.shopping import Shopping
 from twin.world import World, build_world, initial_stock, round_days, seed_commerce
 
