@@ -71,20 +71,27 @@ CART_SCOPE = "batch_create_cart"
 
 
 class _Savepoint(UnitOfWork):
-    """A unit of work that is a SAVEPOINT on the batch's connection (commit = RELEASE)."""
+    """A unit of work that is a SAVEPOINT on the batch's connection (commit = RELEASE).
 
-    __slots__ = ("_nested",)
+    Emitted straight to the driver (as ``api.db`` emits ``BEGIN``): SQLAlchemy's
+    ``begin_nested`` bookkeeping costs more than the statement itself."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    __slots__ = ("_name", "_shared")
+
+    def __init__(self, shared: _Shared) -> None:
+        assert shared.conn is not None
+        self.conn = shared.conn
+        self._shared = shared
         self._committed = False
 
     def __enter__(self) -> _Savepoint:
-        self._nested = self.conn.begin_nested()
+        self._shared.depth += 1
+        self._name = f"b{self._shared.depth}"
+        _driver(self.conn, f"SAVEPOINT {self._name}")
         return self
 
     def commit(self) -> None:
-        self._nested.commit()
+        _driver(self.conn, f"RELEASE SAVEPOINT {self._name}")
         self._committed = True
 
     def __exit__(
@@ -93,8 +100,14 @@ class _Savepoint(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._committed and self._nested.is_active:
-            self._nested.rollback()
+        self._shared.depth -= 1
+        if not self._committed:
+            _driver(self.conn, f"ROLLBACK TO SAVEPOINT {self._name}")
+            _driver(self.conn, f"RELEASE SAVEPOINT {self._name}")
+
+
+def _driver(conn: Connection, sql: str) -> None:
+    conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
 
 
 @dataclasses.dataclass(slots=True)
@@ -102,10 +115,10 @@ class _Shared(ServiceContext):
     """The caller's context whose units of work are savepoints of one open transaction."""
 
     conn: Connection | None = None
+    depth: int = 0
 
     def uow(self) -> UnitOfWork:
-        assert self.conn is not None
-        return _Savepoint(self.conn)
+        return _Savepoint(self)
 
 
 class _Batch:
@@ -142,22 +155,22 @@ class _Batch:
             self._conn.close()
             self._conn = self._shared = None
 
-    def run(self, fn: Callable[[ServiceContext], R]) -> ItemResult[R]:
-        """One item in the shared transaction (its own savepoint)."""
+    def run(self, fn: Callable[[ServiceContext], R], *, atomic: bool = False) -> ItemResult[R]:
+        """One item in the shared transaction. ``fn`` is one service call (its unit of work is
+        a savepoint already), or several under ``atomic`` (one more savepoint around them)."""
         shared = self.shared()
-        assert shared.conn is not None
-        sp = shared.conn.begin_nested()
         try:
-            value = fn(shared)
+            if atomic:
+                with shared.uow() as u:
+                    value = fn(shared)
+                    u.commit()
+            else:
+                value = fn(shared)
         except CommerceError as exc:
-            sp.rollback()
-            return ItemResult[R](ok=False, error=item_error(exc))
+            return _failed(exc)
         except _UNAVAILABLE as exc:
-            if sp.is_active:
-                sp.rollback()
-            return ItemResult[R](ok=False, error=item_error(_unavailable(exc)))
-        sp.commit()
-        return ItemResult[R](ok=True, value=value)
+            return _failed(_unavailable(exc))
+        return _ok(value)
 
     def run_keyed(
         self,
@@ -172,30 +185,39 @@ class _Batch:
         conn = shared.conn
         assert conn is not None
         claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now())
-        sp = conn.begin_nested()
-        try:
-            claim.insert(conn)
-        except KeyTakenError:
-            sp.rollback()
-            return _replay(conn, self.who, key, claim.digest, adapter)
-        try:
-            value = fn(shared)
-        except CommerceError as exc:
-            sp.rollback()
-            stored = json.dumps(
-                {"code": exc.code, "message": exc.message, "details": exc.details}, default=str
-            )
-            with conn.begin_nested():
+        sp = shared.uow()
+        with sp:
+            try:
                 claim.insert(conn)
-                claim.complete(conn, stored, exc.status)
-            return ItemResult[R](ok=False, error=item_error(exc))
-        except _UNAVAILABLE as exc:
-            if sp.is_active:
-                sp.rollback()
-            return ItemResult[R](ok=False, error=item_error(_unavailable(exc)))
-        claim.complete(conn, adapter.dump_json(value).decode())
-        sp.commit()
-        return ItemResult[R](ok=True, value=value)
+            except KeyTakenError:
+                return _replay(conn, self.who, key, claim.digest, adapter)
+            try:
+                value = fn(shared)
+            except CommerceError as exc:
+                failed = exc
+            except _UNAVAILABLE as exc:
+                return _failed(_unavailable(exc))
+            else:
+                claim.complete(conn, adapter.dump_json(value).decode())
+                sp.commit()
+                return _ok(value)
+        stored = json.dumps(
+            {"code": failed.code, "message": failed.message, "details": failed.details},
+            default=str,
+        )
+        with shared.uow() as u:  # the error outcome is stored under the key, as run_idempotent
+            claim.insert(conn)
+            claim.complete(conn, stored, failed.status)
+            u.commit()
+        return _failed(failed)
+
+
+def _ok(value: R) -> ItemResult[R]:
+    return ItemResult.model_construct(ok=True, value=value, error=None)
+
+
+def _failed(exc: CommerceError) -> ItemResult[Any]:
+    return ItemResult.model_construct(ok=False, value=None, error=item_error(exc))
 
 
 def _unavailable(exc: BaseException) -> ServiceUnavailableError:
@@ -227,8 +249,8 @@ def _replay(
         data = json.loads(row.response)
         err = error_from_stored(data["code"], data["message"], row.status_code, data.get("details"))
     else:
-        return ItemResult[R](ok=True, value=adapter.validate_json(row.response))
-    return ItemResult[R](ok=False, error=item_error(err))
+        return _ok(adapter.validate_json(row.response))
+    return _failed(err)
 
 
 def _each(ctx: ServiceContext, who: Principal, items: Sequence[Any], step: Any) -> list[Any]:
@@ -273,13 +295,13 @@ def create_carts(
 
     def step(batch: _Batch, it: CartOpen) -> ItemResult[CartRead]:
         if it.idempotency_key is None:
-            return batch.run(lambda c: _open_cart(c, who, it))
+            return batch.run(lambda c: _open_cart(c, who, it), atomic=True)
         body = it.model_copy(update={"idempotency_key": None})
         return batch.run_keyed(
             it.idempotency_key, CART_SCOPE, body, A_CART, lambda c: _open_cart(c, who, it)
         )
 
-    return BatchResult[CartRead](items=_each(ctx, who, items, step))
+    return BatchResult.model_construct(items=_each(ctx, who, items, step))
 
 
 def set_cart_lines(
@@ -292,7 +314,7 @@ def set_cart_lines(
         line = CartLineSet.model_construct(sku=it.sku, quantity=it.quantity)
         return batch.run(lambda c: carts.set_cart_line(c, who, it.cart_id, line))
 
-    return BatchResult[CartRead](items=_each(ctx, who, items, step))
+    return BatchResult.model_construct(items=_each(ctx, who, items, step))
 
 
 # ---- checkouts --------------------------------------------------------------------------------
@@ -315,12 +337,12 @@ def checkout(
                 lambda claim, body=body: checkout_svc.checkout(ctx, who, body, claim),  # type: ignore[misc]
             )
         except CommerceError as exc:
-            out.append(ItemResult[OrderRead](ok=False, error=item_error(exc)))
+            out.append(_failed(exc))
         except _UNAVAILABLE as exc:
-            out.append(ItemResult[OrderRead](ok=False, error=item_error(_unavailable(exc))))
+            out.append(_failed(_unavailable(exc)))
         else:
-            out.append(ItemResult[OrderRead](ok=True, value=order))
-    return BatchResult[OrderRead](items=out)
+            out.append(_ok(order))
+    return BatchResult.model_construct(items=out)
 
 
 # ---- order transitions ------------------------------------------------------------------------
@@ -335,10 +357,10 @@ def transition_orders(
             return batch.run(lambda c: orders.transition_order(c, who, it.order_id, it.to))
         batch.flush()
         try:
-            return ItemResult[OrderRead](ok=True, value=orders.cancel_order(ctx, who, it.order_id))
+            return _ok(orders.cancel_order(ctx, who, it.order_id))
         except CommerceError as exc:
-            return ItemResult[OrderRead](ok=False, error=item_error(exc))
+            return _failed(exc)
         except _UNAVAILABLE as exc:
-            return ItemResult[OrderRead](ok=False, error=item_error(_unavailable(exc)))
+            return _failed(_unavailable(exc))
 
-    return BatchResult[OrderRead](items=_each(ctx, who, items, step))
+    return BatchResult.model_construct(items=_each(ctx, who, items, step))
