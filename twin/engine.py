@@ -46,6 +46,7 @@ import orjson
 import simpy
 
 from api.client.base import CommerceClient
+from api.client.recorder import RecordingClient
 from api.clock import ManualClock
 from scenarios.schema import Policies, Scenario
 from twin.agents import ShopModel
@@ -60,7 +61,6 @@ from twin.operations import StockOps
 from twin.perishables import Perishables
 from twin.ports import ShippableOrder
 from twin.processes import Replenisher
-from twin.recorder import RecordingClient
 from twin.shopping import Shopping
 from twin.simtime import DAY_END, DECIDE_AT, hours, to_datetime
 from twin.state import TwinState
