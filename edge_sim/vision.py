@@ -158,17 +158,24 @@ class ShelfReport:
 
 
 def _fit_lighting(values: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Robust quadratic fit of a lip's colour along x; returns the fitted ``(W, 3)``."""
-    a = np.stack([np.ones_like(xs), xs, xs * xs], -1)
-    keep = np.ones(len(xs), bool)
+    """Robust quadratic fits of lip colours along x, batched over lips.
+
+    ``values (L, W, 3)``; returns the fitted ``(L, W, 3)`` (three reweighting passes that drop
+    columns far from the fit: a shopper, a price label).
+    """
+    a = np.stack([np.ones_like(xs), xs, xs * xs], -1)  # (W, 3)
+    keep = np.ones(values.shape[:2])
     fit = values
+    eye = 1e-6 * np.eye(3)
     for _ in range(3):
-        coef, *_ = np.linalg.lstsq(a[keep], values[keep], rcond=None)
-        fit = a @ coef
+        wa = a[None] * keep[..., None]
+        ata = np.einsum("lwi,wj->lij", wa, a) + eye
+        aty = np.einsum("lwi,lwc->lic", wa, values)
+        coef = np.linalg.solve(ata, aty)
+        fit = np.einsum("wi,lic->lwc", a, coef)
         err = np.abs(values - fit).sum(-1) / (fit.sum(-1) + 30.0)
-        keep = err < max(0.12, float(np.quantile(err, 0.5)) * 2.5)
-        if keep.sum() < 8:
-            break
+        thr = np.maximum(0.12, 2.5 * np.median(err, axis=1))
+        keep = (err < thr[:, None]).astype(np.float64)
     return fit
 
 
@@ -223,33 +230,28 @@ class ShelfVision:
         self._top_r = rows(top + 0.16 * zh, lip - 0.5 * zh)
         self._cols = cols(cells[:, 2] + 0.2 * cw, cells[:, 4] - 0.2 * cw)
         self._full_cols = cols(cells[:, 2] + 0.05 * cw, cells[:, 4] - 0.05 * cw)
-        # per shelf: zone rows, headroom rows, lip strip rows (above the price labels)
-        self._shelf_rows = []
-        for k, sh in enumerate(planogram.shelves):
+        # per shelf: zone rows and headroom rows; lip strips (bay top, then each shelf's lip,
+        # rows above the price labels): shelf k lies between strips k and k + 1
+        self._shelf_rows: list[tuple[int, int, int, int]] = []
+        first = planogram.shelves[0].top_y
+        self._lip_rows = [(int(max(first - 5.0, 0.0) * sc), max(int(np.ceil((first - 1) * sc)), 1))]
+        for sh in planogram.shelves:
             zt, zl = sh.top_y, sh.lip_y
             lh = sh.lip_bottom_y - sh.lip_y
-            above = planogram.shelves[k - 1] if k > 0 else None
-            if above is not None:
-                a0, a1 = (
-                    above.lip_y + 0.12 * (above.lip_bottom_y - above.lip_y),
-                    above.lip_y + 0.4 * (above.lip_bottom_y - above.lip_y),
-                )
-            else:
-                a0, a1 = max(zt - 5.0, 0.0), max(zt - 1.0, 1.0)
             self._shelf_rows.append(
                 (
                     int(zt * sc),
                     int(np.ceil(zl * sc)),
                     int(np.floor((zt + 0.02 * (zl - zt)) * sc)),
                     int(np.ceil((zt + 0.085 * (zl - zt)) * sc)),
-                    int(np.floor((zl + 0.12 * lh) * sc)),
-                    max(
-                        int(np.ceil((zl + 0.4 * lh) * sc)), int(np.floor((zl + 0.12 * lh) * sc)) + 1
-                    ),
-                    int(np.floor(a0 * sc)),
-                    max(int(np.ceil(a1 * sc)), int(np.floor(a0 * sc)) + 1),
                 )
             )
+            r0 = int(np.floor((zl + 0.12 * lh) * sc))
+            self._lip_rows.append((r0, max(int(np.ceil((zl + 0.4 * lh) * sc)), r0 + 1)))
+        # every facing's box as the camera sees it, for reporting gaps in image pixels
+        self._cell_boxes = np.array(
+            [self._project_box(c[2], c[3], c[4], c[5]) for c in cells]
+        ).reshape(-1, 4)
         self._open_kernel = np.ones((1, max(3, int(50 * scale))), np.uint8)
         self._shelf_of_cell = np.array([planogram.slots[j].shelf for j in self._slot_of])
         self._signatures = self._sku_signatures()
@@ -282,22 +284,31 @@ class ShelfVision:
         f = rect.astype(np.float32)
         h, w = self._h, self._w
         dist = np.zeros((h, w), np.float32)
-        occ_cols = np.zeros((len(self.planogram.shelves), w), np.float32)
+        head_occ = np.zeros((len(self.planogram.shelves), w), np.float32)
+        both_occ = np.zeros((len(self.planogram.shelves), w), np.float32)
         xs = np.linspace(-1.0, 1.0, w)
         corr = np.zeros((h, w, 3), np.float32)
-        for k, (z0, z1, h0, h1, l0, l1, a0, a1) in enumerate(self._shelf_rows):
+        strips = np.stack([f[r0:r1].mean(0) for r0, r1 in self._lip_rows]).astype(np.float64)
+        fits = _fit_lighting(strips, xs)
+        lip_occ = np.abs(strips - fits).sum(-1) / (fits.sum(-1) + 30.0) > 0.22
+        for k, (z0, z1, h0, h1) in enumerate(self._shelf_rows):
             ref = f[h0:h1].mean(0)  # (W, 3) back panel under this frame's light
             ref_b = ref.sum(-1) + 30.0
             dist[z0:z1] = np.abs(f[z0:z1] - ref[None]).sum(-1) / ref_b[None]
             corr[z0:z1] = (self._back / np.maximum(ref, 8.0))[None]
-            dev = np.zeros(w, np.float32)
-            for r0, r1 in ((l0, l1), (a0, a1)):
-                strip = f[r0:r1].mean(0).astype(np.float64)
-                fit = _fit_lighting(strip, xs)
-                dev = np.maximum(dev, np.abs(strip - fit).sum(-1) / (fit.sum(-1) + 30.0))
-            occ_cols[k] = dev > 0.22
+            fit_below, occ_below, occ_above = fits[k + 1], lip_occ[k + 1], lip_occ[k]
+            # headroom colour predicted from the lit lip below (ratio estimated on clear columns)
+            clear = ~occ_below
+            if clear.sum() < 10:
+                clear = np.ones(w, bool)
+            ratio = np.median(ref[clear] / np.maximum(fit_below[clear], 8.0), axis=0)
+            pred = ratio * fit_below
+            hdev = np.abs(ref - pred).sum(-1) / (pred.sum(-1) + 30.0)
+            head_occ[k] = hdev > 0.2
+            both_occ[k] = occ_below & occ_above
         # shoppers are wide; price labels and stray pixels are not: drop runs under 50 bay units
-        occ_cols = cv2.morphologyEx(occ_cols, cv2.MORPH_OPEN, self._open_kernel)
+        head_occ = cv2.morphologyEx(head_occ, cv2.MORPH_OPEN, self._open_kernel)
+        both_occ = cv2.morphologyEx(both_occ, cv2.MORPH_OPEN, self._open_kernel)
         gray = cv2.cvtColor(rect, cv2.COLOR_BGR2GRAY)
         gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
@@ -317,9 +328,12 @@ class ShelfVision:
         head = box_mean(self._head_r, self._cols)
         upper = box_mean(self._top_r, self._cols)
         feats = np.stack([prod[:, 1], prod[:, 0], prod[:, 2], head[:, 2], upper[:, 1]], -1)
-        oc = np.concatenate([np.zeros((len(occ_cols), 1), np.float32), np.cumsum(occ_cols, 1)], 1)
         c0, c1 = self._full_cols
-        occ = (oc[self._shelf_of_cell, c1] - oc[self._shelf_of_cell, c0]) / (c1 - c0)
+        occ = np.zeros(len(c0))
+        for cols in (head_occ, both_occ):
+            oc = np.concatenate([np.zeros((len(cols), 1), np.float32), np.cumsum(cols, 1)], 1)
+            sh = self._shelf_of_cell
+            occ = np.maximum(occ, (oc[sh, c1] - oc[sh, c0]) / (c1 - c0))
         # lighting-corrected mean colour of the product region, for SKU matching
         fg = (dist > 0.3).astype(np.float32)
         cf = np.dstack([f * corr * fg[..., None], fg])
@@ -367,16 +381,20 @@ class ShelfVision:
             agg[1] += s.capacity
             agg[2] *= float(np.prod(conf_cells[ob])) if n_obs else 0.5
             i = 0
-            sh = p_obj.shelves[s.shelf]
             while i < s.capacity:
                 if e[i] and ob[i]:
                     k = i
                     while k + 1 < s.capacity and e[k + 1] and ob[k + 1]:
                         k += 1
-                    x0, x1 = s.x0 + i * s.facing_w, s.x0 + (k + 1) * s.facing_w
+                    cb = self._cell_boxes[idx.start + i : idx.start + k + 1]
                     gaps.append(
                         GapDetection(
-                            box=self._project_box(x0, sh.top_y, x1, sh.lip_y),
+                            box=(
+                                float(cb[:, 0].min()),
+                                float(cb[:, 1].min()),
+                                float(cb[:, 2].max()),
+                                float(cb[:, 3].max()),
+                            ),
                             slot=j,
                             first=i,
                             last=k,
