@@ -126,7 +126,28 @@ class ORToolsRouter:
             routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         )
         budget = max(0.01, options.time_limit_s - (time.perf_counter() - started))
+        if options.cpu_time:
+            # OR-Tools' own limit is wall time: a callback limit on CPU time, and a loose wall
+            # limit as a backstop.
+            until = time.process_time() + options.time_limit_s
+            routing.AddSearchMonitor(
+                routing.solver().CustomLimit(lambda: time.process_time() >= until)
+            )
+            budget = max(budget * 50.0, 3600.0)
         params.time_limit.FromMilliseconds(max(10, round(budget * 1000)))
+        if options.on_progress is not None:
+            report = options.on_progress
+            clock = time.process_time if options.cpu_time else time.perf_counter
+            t0 = clock()
+            best = [2**62]
+
+            def at_solution() -> None:
+                cost = int(routing.CostVar().Value())
+                if cost < best[0]:
+                    best[0] = cost
+                    report(clock() - t0, cost)
+
+            routing.AddAtSolutionCallback(at_solution)
         if options.max_iterations is not None:
             params.solution_limit = options.max_iterations
         routing.CloseModelWithParameters(params)

@@ -19,6 +19,25 @@ from policies.routing.types import RoutingProblem, RoutingSolution, SolveOptions
 __all__ = ["PyVRPRouter"]
 
 
+class _Budget:
+    """PyVRP stopping criterion on wall or CPU time that also reports progress."""
+
+    def __init__(self, options: SolveOptions, seconds: float) -> None:
+        self.clock = time.process_time if options.cpu_time else time.perf_counter
+        self.t0 = self.clock()
+        self.seconds = seconds
+        self.on_progress = options.on_progress
+        self.best = float("inf")
+
+    def __call__(self, best_cost: float) -> bool:
+        elapsed = self.clock() - self.t0
+        if best_cost < self.best:
+            self.best = best_cost
+            if self.on_progress is not None:
+                self.on_progress(elapsed, int(best_cost))
+        return elapsed >= self.seconds
+
+
 class PyVRPRouter:
     """Solves with PyVRP (``pip install pyvrp``); pickup-and-delivery pairs are not modelled.
 
@@ -34,7 +53,7 @@ class PyVRPRouter:
             UnsupportedProblemError: the problem has pickup-and-delivery pairs.
         """
         import pyvrp
-        from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+        from pyvrp.stop import MaxIterations, MultipleCriteria
 
         if problem.pairs:
             raise UnsupportedProblemError("pyvrp router: pickup-and-delivery pairs (use ortools)")
@@ -101,9 +120,8 @@ class PyVRPRouter:
             list(im.dist_m),  # type: ignore[arg-type]
             list(im.dur_s),  # type: ignore[arg-type]
         )
-        stop: MaxRuntime | MultipleCriteria = MaxRuntime(
-            max(0.0, options.time_limit_s - (time.perf_counter() - started))
-        )
+        spent = 0.0 if options.cpu_time else time.perf_counter() - started
+        stop: _Budget | MultipleCriteria = _Budget(options, max(0.0, options.time_limit_s - spent))
         if options.max_iterations is not None:
             stop = MultipleCriteria([stop, MaxIterations(options.max_iterations)])
         initial = None

@@ -8,6 +8,7 @@ the row/column order of an explicit ``distance_km`` matrix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -187,10 +188,16 @@ class SolveOptions:
     (PyVRP: iterations of its iterated local search; OR-Tools: solutions found), whichever
     comes first. With ``max_iterations`` set and a time limit that is not reached, the result
     is a function of ``seed`` only (deterministic); a pure time limit depends on machine speed.
+    ``cpu_time``: the time limit counts this process's CPU seconds instead of wall seconds
+    (for a fair "N seconds on one core" on a shared machine). ``on_progress(seconds, objective)``
+    is called when the search finds a better feasible solution (seconds on the budget's clock
+    since the search began; the objective in 1e-4 cent as in ``RoutingSolution.objective``).
     """
 
     time_limit_s: float = 1.0
     max_iterations: int | None = None
+    cpu_time: bool = False
+    on_progress: Callable[[float, int], None] | None = field(default=None, compare=False)
     seed: int = 0
     warm_start: tuple[WarmRoute, ...] | None = None
 
