@@ -129,8 +129,8 @@ def generate(spec: FlashSaleSpec, rng: np.random.Generator) -> Trace:
     u = rng.uniform(size=(n, 6))
     for i, t in enumerate(starts.tolist()):
         sid = f"s{i}"
-        after = t >= spec.t0_s
-        bot = after and u[i, 0] < spec.bot_fraction
+        after = bool(t >= spec.t0_s)
+        bot = bool(after and u[i, 0] < spec.bot_fraction)
         if bot:
             who = f"{spec.prefix}-BOT{int(u[i, 1] * spec.n_bots):04d}"
             sku = hot[int(u[i, 2] * len(hot))]

@@ -92,7 +92,7 @@ class TraceRequest:
             "body": self.body,
             "idem": self.idem,
             "sets": self.sets,
-            "bot": self.bot,
+            "bot": bool(self.bot),
         }
 
 
