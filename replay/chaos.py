@@ -68,8 +68,17 @@ def _workers(master_pid: int) -> list[int]:
         procs = psutil.Process(master_pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    # uvicorn's multiprocessing children include a resource tracker; workers listen on the port
-    return [p.pid for p in procs if "resource_tracker" not in " ".join(p.cmdline())]
+    out = []
+    for p in procs:
+        try:
+            # uvicorn's multiprocessing children include a resource tracker: not a worker
+            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(
+                p.cmdline()
+            ):
+                out.append(p.pid)
+        except psutil.Error:
+            continue
+    return out
 
 
 class ChaosRunner:
@@ -113,10 +122,13 @@ class ChaosRunner:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 start = loop.time() - t0
-                if a.action == "kill-worker":
-                    detail = await self._kill_worker()
-                else:
-                    detail = await self._pg_restart()
+                try:
+                    if a.action == "kill-worker":
+                        detail = await self._kill_worker()
+                    else:
+                        detail = await self._pg_restart()
+                except (OSError, ValueError) as exc:
+                    detail = f"failed: {exc!r}"
                 faults.append(FaultWindow(a.action, start, loop.time() - t0, detail))
 
         return run
