@@ -224,9 +224,9 @@ class Replayer:
                 if not t.done():
                     await asyncio.wait([t], timeout=self.drain_s)
                     t.cancel()
-            for r in await asyncio.gather(*extra, return_exceptions=True):
-                if isinstance(r, Exception):  # a fault injector failed: say so in the report
-                    faults.append(FaultWindow("side-task", 0.0, 0.0, f"failed: {r!r}"))
+            for res in await asyncio.gather(*extra, return_exceptions=True):
+                if isinstance(res, Exception):  # a fault injector failed: say so in the report
+                    faults.append(FaultWindow("side-task", 0.0, 0.0, f"failed: {res!r}"))
             if mon is not None:
                 mon.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
