@@ -10,7 +10,7 @@ import logging
 
 import typer
 
-from shopsphere_cli import api_cmds, forecast_cmds, policy_cmds, rl_cmds, twin_cmds
+from shopsphere_cli import api_cmds, dashboard_cmd, forecast_cmds, policy_cmds, rl_cmds, twin_cmds
 
 app = typer.Typer(
     name="shopsphere",
@@ -41,6 +41,7 @@ twin_cmds.register(app)
 policy_cmds.register(app)
 forecast_cmds.register(app)
 rl_cmds.register(app)
+dashboard_cmd.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
