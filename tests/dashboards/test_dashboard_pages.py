@@ -15,7 +15,7 @@ from shopsphere_cli.validate_cmd import validate_files
 from twin.report import format_kpi
 from twin.runner import run_scenario
 
-PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "views"
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
 
 

@@ -37,7 +37,9 @@ EVENT_KEYS = ("traffic_multiplier", "discount", "multiplier", "start_day", "end_
 def _get(data: object, path: tuple[str | int, ...]) -> object:
     cur = data
     for p in path:
-        if (isinstance(cur, dict) and p in cur) or (isinstance(cur, list) and isinstance(p, int) and p < len(cur)):
+        if (isinstance(cur, dict) and p in cur) or (
+            isinstance(cur, list) and isinstance(p, int) and p < len(cur)
+        ):
             cur = cur[p]
         else:
             return None

@@ -29,7 +29,9 @@ with st.form("compare"):
     )
     c1, c2, c3 = st.columns(3)
     seeds = c1.number_input("Seeds", min_value=2, max_value=50, value=3, key="cmp_seeds")
-    first = c2.number_input("First seed", min_value=0, max_value=2**53 - 1, value=1, key="cmp_first")
+    first = c2.number_input(
+        "First seed", min_value=0, max_value=2**53 - 1, value=1, key="cmp_first"
+    )
     days = c3.number_input("Days", min_value=1, max_value=3650, value=7, key="cmp_days")
     go = st.form_submit_button("Compare", type="primary")
 
@@ -55,7 +57,12 @@ if go and choice is not None:
 def progress_panel() -> None:
     """Live progress of the comparison while it runs."""
     job: Job | None = st.session_state.get("cmp_job")
-    if job is None or job.status == "done":
+    if job is None:
+        return
+    if job.status == "done":
+        if st.session_state.get("cmp_shown") is not job:
+            st.session_state["cmp_shown"] = job
+            st.rerun(scope="app")  # the results below live outside this fragment
         return
     st.progress(job.progress, text=f"{job.label}: {job.detail} ({job.elapsed_s:.1f} s)")
     if job.status == "running" and st.button("Cancel", key="cmp_cancel"):
@@ -77,14 +84,15 @@ if job is not None and job.status == "done" and job.compare_result is not None:
     for v in res.variants:
         for k in COMPARE_KPIS:
             s = summary[v][k]
+            unit = 0.01 if k.endswith("_cents") else 1.0  # money shown in currency units
             rows.append(
                 {
                     "variant": v,
                     "kpi": kpi_label(k),
-                    "mean": s["mean"],
-                    "ci95": s["ci95"],
-                    "diff_vs_baseline": s["diff"],
-                    "diff_ci95": s["diff_ci95"],
+                    "mean": s["mean"] * unit,
+                    "ci95": s["ci95"] * unit,
+                    "diff_vs_baseline": s["diff"] * unit,
+                    "diff_ci95": s["diff_ci95"] * unit,
                 }
             )
     table = pd.DataFrame(rows)

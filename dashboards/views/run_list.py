@@ -47,6 +47,10 @@ def job_panel() -> None:
         if st.button("Cancel run", key="cancel_run"):
             job.cancel()
     elif job.status == "done":
+        if st.session_state.get("run_shown") is not job:
+            st.session_state["run_shown"] = job
+            cached_runs.clear()  # list the new run directory
+            st.rerun(scope="app")
         st.success(f"finished in {job.elapsed_s:.1f} s: {st.session_state.get('run_job_out')}")
     elif job.status == "cancelled":
         st.warning("cancelled; the partial run directory is not listed below")
