@@ -39,7 +39,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "api": frozenset({"dynamics", "policies", "edge_sim"}),
     "edge_sim": frozenset({"dynamics", "policies"}),
     "twin": frozenset({"dynamics", "policies", "scenarios", "api", "edge_sim"}),
-    "replay": frozenset({"api.client"}),
+    "replay": frozenset({"api.client", "api.schemas"}),  # the client and its wire types
     "shopsphere_cli": frozenset(PACKAGES),
     "dashboards": frozenset(PACKAGES) - {"shopsphere_cli"},
 }
