@@ -225,19 +225,12 @@ def registry_promote(
 ) -> None:
     """Validate against the incumbent baseline (CRN, paired t-test, safety) and promote."""
     from policies.artifacts import ArtifactError, Registry
-    from policies.rl.compare import validation_report
 
     reg = Registry(registry)
     try:
-        entry = reg.entry(name, version)
-        report = validation_report(
-            reg.load_candidate(name, version),
-            entry.artifact_sha256,
-            seeds=seeds,
-            periods=periods,
-            alpha=alpha,
-        )
-        reg.promote(name, version, report)
+        reg.promote(name, version, seeds=seeds, periods=periods, alpha=alpha)
+        report = reg.report(name, version)
+        assert report is not None
     except (ArtifactError, ValueError) as exc:
         _fail(str(exc))
         return
