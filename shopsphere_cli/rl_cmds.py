@@ -37,6 +37,9 @@ def train_cmd(
     register: Path | None = typer.Option(
         None, "--register", help="Register the artifact as a candidate in this registry."
     ),
+    time_budget: float | None = typer.Option(
+        None, "--time-budget", help="Stop training after this many wall-clock seconds."
+    ),
 ) -> None:
     """Train a policy from CONFIG.yaml; writes logs, checkpoints and the artifact."""
     from policies.rl.train import TrainConfigError, load_config, train
@@ -45,7 +48,12 @@ def train_cmd(
         _fail(f"config file {config} does not exist")
     try:
         cfg = load_config(
-            config, total_timesteps=steps, seed=seed, output_dir=out, progress_bar=progress
+            config,
+            total_timesteps=steps,
+            seed=seed,
+            output_dir=out,
+            progress_bar=progress,
+            time_budget_s=time_budget,
         )
     except TrainConfigError as exc:
         _fail(f"{config}: {exc}")

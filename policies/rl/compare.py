@@ -288,22 +288,36 @@ def validation_report(
 
 
 def export_run(run_dir: Path, out: Path | None = None) -> Path:
-    """Re-export ``run_dir/model.zip`` (and ``vecnormalize.pkl``) as an artifact folder."""
+    """Re-export a training run as an artifact folder (default ``run_dir/artifact``).
+
+    Exports the best checkpoint by exact evaluation (``best_model.zip`` and
+    ``best_vecnormalize.pkl``) when the run kept one, else the final ``model.zip`` (and
+    ``vecnormalize.pkl``), so re-exporting never replaces the best policy by the last one.
+    """
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
     from policies.artifacts import save_artifact
     from policies.rl.export import export_sb3
-    from policies.rl.train import _env_parts, load_config, make_training_env
+    from policies.rl.train import (
+        BEST_MODEL_FILE,
+        BEST_VECNORM_FILE,
+        _env_parts,
+        load_config,
+        make_training_env,
+    )
 
     cfg = load_config(run_dir / "config.yaml")
     algo: Any = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[cfg.algo]
-    model = algo.load(run_dir / "model.zip", device="cpu")
+    best = (run_dir / BEST_MODEL_FILE).exists()
+    model_file = run_dir / (BEST_MODEL_FILE if best else "model.zip")
+    stats_file = run_dir / (BEST_VECNORM_FILE if best else "vecnormalize.pkl")
+    model = algo.load(model_file, device="cpu")
     vecnorm = None
-    if (run_dir / "vecnormalize.pkl").exists():
+    if stats_file.exists():
         venv = make_training_env(cfg)
         vecnorm = VecNormalize.load(
-            str(run_dir / "vecnormalize.pkl"), venv.venv if isinstance(venv, VecNormalize) else venv
+            str(stats_file), venv.venv if isinstance(venv, VecNormalize) else venv
         )
     _, mapping, obs_names = _env_parts(cfg)
     policy = export_sb3(
