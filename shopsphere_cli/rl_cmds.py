@@ -116,13 +116,22 @@ def evaluate_cmd(
     table = Table(
         title=f"{policy.manifest.name} on {policy.manifest.env_id} {policy.manifest.env_kwargs}"
     )
-    for col in ("policy", "parameters", "value", "95% CI", "exact", "gap to optimum"):
+    for col in ("policy", "parameters", "value", "95% CI", "vs learned (paired 95% CI)", "exact"):
         table.add_column(col)
+    table.add_column("gap to optimum")
     for r in rows:
         gap = "" if r.get("gap_pct") is None else f"{r['gap_pct']:.2f}%"
         exact = "" if r.get("exact") is None else f"{r['exact']:.4f}"
+        diff = r.get("diff_vs_learned")
+        paired = "" if diff is None else f"{diff:+.4f} ± {r['diff_half_width']:.4f}"
         table.add_row(
-            r["policy"], r["params"], f"{r['mean']:.4f}", f"± {r['half_width']:.4f}", exact, gap
+            r["policy"],
+            r["params"],
+            f"{r['mean']:.4f}",
+            f"± {r['half_width']:.4f}",
+            paired,
+            exact,
+            gap,
         )
     Console().print(table)
 
