@@ -33,11 +33,12 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import ratelimit
 from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
 from api.errors import ServiceError, ServiceUnavailableError
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import catalog, orders, policies, stock
+from api.routes import batch, catalog, orders, policies, shelf, stock
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import orders as order_svc
@@ -256,8 +257,11 @@ def create_app(
 
     app.include_router(catalog.router)
     app.include_router(stock.router)
+    app.include_router(shelf.router)
     app.include_router(orders.router)
+    app.include_router(batch.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
+    ratelimit.install(app, settings)  # per-key and per-address limits when configured
     return app
 
 

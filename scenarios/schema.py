@@ -47,6 +47,7 @@ from scenarios.sections import (
     CommerceHttp,
     CommerceInProcess,
     Customers,
+    Engine,
     Fleet,
     Holiday,
     OpeningHours,
@@ -69,6 +70,7 @@ __all__ = [
     "CommerceHttp",
     "CommerceInProcess",
     "Customers",
+    "Engine",
     "Event",
     "FlashSale",
     "Fleet",
@@ -107,6 +109,8 @@ class Scenario(Strict):
     name: Code
     description: Text = ""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    world_seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
+    """Draws the world (catalog, prices, customers' homes); None: derived from ``seed``."""
     start_date: IsoDate
     duration_days: Annotated[Count, Field(le=MAX_DAYS)]
     warmup_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 0
@@ -116,6 +120,7 @@ class Scenario(Strict):
     events: list[Event] = Field(default=[], max_length=MAX_LIST_ITEMS)
     policies: Policies = Policies()
     commerce: Commerce = Field(default_factory=lambda: {"mode": "inprocess"}, validate_default=True)
+    engine: Engine = Engine()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

@@ -435,3 +435,15 @@ class CommerceHttp(Strict):
 
 
 Commerce = Annotated[CommerceInProcess | CommerceHttp, Field(discriminator="mode")]
+
+
+class Engine(Strict):
+    """How the twin drives commerce.
+
+    ``session``: one SimPy process and its own API calls per shopper session. ``sliced``: the
+    sessions of each location are served together at the end of every ``slice_minutes`` slice
+    and sent as batch calls (chain-scale runs).
+    """
+
+    mode: Literal["session", "sliced"] = "session"
+    slice_minutes: Annotated[int, Field(ge=1, le=1440)] = 60

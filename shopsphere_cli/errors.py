@@ -9,7 +9,7 @@ The roots, in the order they are tried (first match wins):
 
 ==============================================  ===========================================
 ``scenarios.errors.ScenarioError``              the problems, one per line, with file:line
-``twin.errors.TwinError``, ``RunError``, ``ReadError``  the message (names the value)
+``twin.errors.TwinError``, ``RunError``, ``RunDirError``  the message (names the value)
 ``policies.registry.PolicyError``               the message (all policy errors, RL, forecasting)
 ``api.client.base.CommerceError``               "the commerce service refused a call: ..."
 ``api.services.policy_serving.PolicyConfigError``  the message
@@ -79,7 +79,7 @@ _ROOTS: tuple[tuple[str, str, Callable[[BaseException], str]], ...] = (
     ("scenarios.errors", "ScenarioError", _plain),
     ("twin.errors", "TwinError", _plain),
     ("twin.runner", "RunError", _plain),
-    ("twin.reader", "ReadError", _plain),
+    ("twin.reader", "RunDirError", _plain),
     ("policies.registry", "PolicyError", _plain),
     ("api.client.base", "CommerceError", _commerce),
     ("api.services.policy_serving", "PolicyConfigError", _plain),

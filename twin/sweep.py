@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scenarios.load import read_yaml
 from scenarios.schema import Scenario, load_scenario, parse_scenario
 from twin.runner import (
+    BACKENDS,
     COMPARE_KPIS,
     RunError,
     parse_policy,
@@ -289,6 +290,8 @@ def run_sweep(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if backend not in BACKENDS:
+        raise SweepError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
     start = time.perf_counter()
     folder = out if out is not None else Path("sweeps") / spec.name
     cells_dir = folder / "cells"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from scenarios.load import read_yaml
 from shopsphere_cli.main import app
-from twin.reader import ReadError, list_runs, load_run
+from twin.reader import RunDirError, RunReader, list_runs
 from twin.runner import run_parallel, t_half_width
 from twin.sweep import SweepError, load_spec, paired_differences, plan_cells, run_sweep
 
@@ -174,9 +174,12 @@ def test_compare_prints_paired_differences_and_saves_its_tables(tmp_path: Path) 
 
 
 def test_sweep_cli_refuses_an_unknown_backend_cleanly(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["sweep", str(_spec(tmp_path)), "--backend", "mpi"])
+    out = tmp_path / "never"
+    spec = str(_spec(tmp_path))
+    result = CliRunner().invoke(app, ["sweep", spec, "--backend", "mpi", "--out", str(out)])
     assert result.exit_code == 2
     assert "backend 'mpi' is not one of process, ray" in result.output
+    assert not out.exists()
 
 
 @pytest.mark.slow
@@ -185,20 +188,21 @@ def test_a_run_directory_reads_back_with_sales_per_sku_and_category(tmp_path: Pa
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", str(scenario), "--days", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    run = load_run(out)
-    assert run.scenario.name == "tiny" and run.run["days"] == 2
+    run = RunReader(out)
+    assert run.scenario.name == "tiny" and run.meta["days"] == 2
     assert run.kpis["days"] == 2
-    by_sku = run.sales_by_sku.to_pylist()
-    assert len(by_sku) == (2 + 1) * 10  # (stores + warehouse) x SKUs
-    by_cat = run.sales_by_category.to_pylist()
-    assert sum(r["units_sold"] for r in by_cat) == sum(r["units_sold"] for r in by_sku)
+    by_sku = run.sales("sku")
+    assert by_sku is not None and len(by_sku) == (2 + 1) * 10  # (stores + warehouse) x SKUs
+    by_cat = run.sales("category")
+    assert by_cat is not None
+    assert int(by_cat["units_sold"].sum()) == int(by_sku["units_sold"].sum())
     # the sale flows (what the API's ledger saw) agree with the KPI book's units sold
-    daily_sold = sum(run.daily.column("units_sold").to_pylist())
-    assert sum(r["units_sold"] for r in by_sku) == daily_sold > 0
-    only_s01 = run.table("daily", columns=["day", "location"], filters=[("location", "==", "S01")])
-    assert set(only_s01.column("location").to_pylist()) == {"S01"}
+    daily = run.daily(columns=["units_sold"])
+    assert int(by_sku["units_sold"].sum()) == int(daily["units_sold"].sum()) > 0
+    only_s01 = run.daily(columns=["day", "location"], locations=["S01"])
+    assert set(only_s01["location"]) == {"S01"}
     assert [r.path for r in list_runs(tmp_path)] == [out]
-    with pytest.raises(ReadError, match="unknown run table"):
-        run.table("nope")
-    with pytest.raises(ReadError, match=r"no run\.json"):
-        load_run(tmp_path)
+    with pytest.raises(RunDirError, match="not 'category' or 'sku'"):
+        run.sales("nope")
+    with pytest.raises(RunDirError, match=r"no run\.json"):
+        RunReader(tmp_path)
