@@ -93,6 +93,8 @@ _ROOTS: tuple[tuple[str, str, Callable[[BaseException], str]], ...] = (
 
 def message_for(exc: BaseException) -> str | None:
     """The user-facing message for ``exc``, or None if it is not a user's mistake (a bug)."""
+    if isinstance(exc, AssertionError):  # e.g. TwinInvariantError: a broken invariant is a bug
+        return None
     for module, name, render in _ROOTS:
         mod = sys.modules.get(module)
         cls = getattr(mod, name, None) if mod is not None else None

@@ -36,6 +36,7 @@ from scenarios.schema import (
     load_scenario,
     with_overrides,
 )
+from twin.errors import TwinError
 
 __all__ = [
     "BACKENDS",
@@ -72,7 +73,7 @@ COMPARE_KPIS = (
 )
 
 
-class RunError(ValueError):
+class RunError(TwinError, ValueError):
     """A run cannot start as asked; the message names the bad value."""
 
 
