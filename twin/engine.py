@@ -59,11 +59,13 @@ from twin.market import Market
 from twin.operations import StockOps
 from twin.perishables import Perishables
 from twin.ports import ShippableOrder
-from twin.processes import Replenisher
 from twin.recorder import RecordingClient
+from twin.replenishment import Replenisher
 from twin.shopping import Shopping
 from twin.simtime import DAY_END, DECIDE_AT, hours, to_datetime
 from twin.state import TwinState
+from twin.steady import mser5
+from twin.warmstart import warm_start
 from twin.world import World, build_world, initial_stock, seed_commerce
 
 __all__ = ["Twin", "TwinResult"]
@@ -217,7 +219,18 @@ class Twin:
         and build the collaborators."""
         self._sync_clock()
         w, st, env = self.world, self.state, self.env
+        self.replenisher = Replenisher(w, st, self.policies, self.ops)
+        ws = None
+        if self.scenario.engine.warm_start:
+            rep = self.replenisher
+            ws = warm_start(w, *rep.levels(), rep.store_lead_mean, rep.wh_lead_mean, rep.capacity)
+            st.restart(ws.on_hand)
         seed_commerce(w, self.client, st.on_hand)
+        if ws is not None:
+            for arrive, wh, store, lines in ws.shipments:
+                self.ops.inbound_shipment(arrive, wh, store, lines)
+            for due, wh, sup, lines in ws.purchase_orders:
+                self.ops.inbound_purchase_order(due, wh, sup, lines)
         self.market = Market(
             env,
             w,
@@ -228,7 +241,6 @@ class Twin:
             self.days,
             self.clock_now,
         )
-        self.replenisher = Replenisher(w, st, self.policies, self.ops)
         self.fleet = Fleet(
             _FleetPort(env, self.days, w, self.client, self.kpis, self.events, st, self.ops)
         )
@@ -280,6 +292,10 @@ class Twin:
         api = self.client.api_summary()
         lat = [s.get("mean_ms", 0.0) * s["calls"] for s in api.values() if s["calls"]]
         kpis["api_mean_latency_ms"] = float(sum(lat) / max(1, self.client.total_calls))
+        on_hand = self.kpis.data["on_hand_units"].sum(axis=1)
+        mser = mser5(on_hand)
+        kpis["warmup_mser5_days"] = -1 if mser is None else mser
+        kpis["warmup_sufficient"] = mser is not None and mser <= self.kpis.warmup
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis["events_digest"] = self.events.digest()

@@ -184,6 +184,20 @@ class StockOps:
         self.kpis.add("order_cost_cents", day, row, sup.order_cost_cents)
         self.env.process(self._supplier_delivery(ref, wh, supplier, due, lines.copy(), late, fill))
 
+    def inbound_shipment(self, arrive_day: int, wh: int, store: int, lines: np.ndarray) -> None:
+        """A shipment already on the road (in ``wh``'s transit stock) at the start of the run."""
+        ref = self.state.counters.next_ref()
+        self.state.expect(arrive_day, store, lines)
+        self.env.process(self._shipment(ref, wh, store, arrive_day, lines.copy()))
+
+    def inbound_purchase_order(
+        self, due_day: int, wh: int, supplier: int, lines: np.ndarray
+    ) -> None:
+        """A purchase order placed before the run, due on ``due_day`` in full."""
+        ref = self.state.counters.next_ref()
+        self.state.expect(due_day, self.world.warehouse_row(wh), lines)
+        self.env.process(self._supplier_delivery(ref, wh, supplier, due_day, lines.copy(), 0, 1.0))
+
     def _shipment(
         self, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray
     ) -> Generator[simpy.Event, Any, None]:

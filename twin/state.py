@@ -73,6 +73,11 @@ class TwinState:
             sold_today=np.zeros(on_hand.shape[1], dtype=np.int64),
         )
 
+    def restart(self, initial: np.ndarray) -> None:
+        """Replace the starting stock (before anything happened in the run)."""
+        self.on_hand[:] = initial
+        self.initial[:] = initial
+
     @property
     def available(self) -> np.ndarray:
         """On hand minus reserved, per location and SKU (a new array)."""
