@@ -51,7 +51,7 @@ DAILY_FIELDS = (
 
 @dataclass(slots=True)
 class KpiBook:
-    """Accumulates daily KPIs per location: ``self.data[name]`` has shape ``(days, n_locations)``."""
+    """Daily KPIs per location: ``self.data[name]`` has shape ``(days, n_locations)``."""
 
     days: int
     locations: list[str]

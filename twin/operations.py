@@ -157,7 +157,9 @@ class StockOps:
         self.env.process(self._shipment(ref, wh, store, arrive, lines.copy()))
 
     def place_purchase_order(self, day: int, wh: int, supplier: int, lines: np.ndarray) -> None:
-        """Order ``lines`` from ``supplier`` for warehouse ``wh`` (sampled lead time, reliability)."""
+        """Order ``lines`` from ``supplier`` for warehouse ``wh`` (sampled lead time, reliability).
+
+        Its ``order_cost_cents`` is booked on the day it is placed."""
         w = self.world
         sup = w.scenario.world.suppliers[supplier]
         rng = self.rng
@@ -201,7 +203,7 @@ class StockOps:
     def _shipment(
         self, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray
     ) -> Generator[simpy.Event, Any, None]:
-        """SimPy process: a warehouse -> store shipment on the road until 00:00 of ``arrive_day``."""
+        """SimPy process: a store shipment on the road until 00:00 of ``arrive_day``."""
         env = self.env
         yield env.timeout(max(0.0, arrive_day - env.now))
         self.transfer(self.world.transit_row(wh), store, lines, f"SHIP-{ref}-IN")

@@ -91,7 +91,8 @@ def ledger_flows(
 
 
 def balance(flows: dict[str, np.ndarray], final: np.ndarray) -> np.ndarray:
-    """``initial + receipts + transfers in + returns - (final + sales + transfers out + write-offs)``."""
+    """``initial + receipts + transfers in + returns``
+    ``- (final + sales + transfers out + write-offs)``."""
     return (
         flows["initial"]
         + flows["receipt"]

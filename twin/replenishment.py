@@ -113,7 +113,8 @@ def derive_policy_params(
             continue
         if name not in derived:
             raise registry.PolicyParameterError(
-                f"replenishment policy {ref.name!r} needs parameter {name!r}; give it in the scenario"
+                f"replenishment policy {ref.name!r} needs parameter {name!r}; "
+                "give it in the scenario"
             )
         params[name] = derived[name]
     return params
