@@ -64,7 +64,8 @@ def derived_level(
     random lead time).
     """
     sd = np.sqrt(horizon_mean + mean * mean * lead_var)
-    return np.ceil(horizon_mean + z * sd - 1e-9)
+    level: np.ndarray = np.ceil(horizon_mean + z * sd - 1e-9)
+    return level
 
 
 def derive_policy_params(
@@ -308,8 +309,10 @@ class Replenisher:
         orders = np.maximum(np.asarray(self.joint_policy.decide(obs).orders, dtype=np.int64), 0)
         return orders[: S * n].reshape(S, n), orders[S * n :].reshape(W, n)
 
-    def _cap(self, rows: np.ndarray, orders: np.ndarray) -> None:
-        """Scale ``orders`` (rows x n, in place) so stock + pipeline stays within capacity."""
+    def _cap(self, rows: np.ndarray, orders: np.ndarray, out_before: np.ndarray) -> None:
+        """Scale ``orders`` (rows x n, in place) so that the stock expected on hand when they
+        arrive (on hand + pipeline - ``out_before``, the demand expected until then, per row)
+        plus the orders stays within each row's capacity."""
         st = self.state
         for k, r in enumerate(rows.tolist()):
             cap = int(self.capacity[r])
@@ -318,7 +321,7 @@ class Replenisher:
             held = int(st.on_hand[r].sum()) + sum(
                 int(v[r].sum()) for d, v in st.incoming.items() if d > st.day
             )
-            room = max(0, cap - held)
+            room = max(0, cap - held + int(out_before[k]))
             total = int(orders[k].sum())
             if total > room:
                 orders[k] = np.floor(orders[k] * (room / total)).astype(np.int64)
@@ -355,7 +358,8 @@ class Replenisher:
             )
             want = np.asarray(self.stores.policy.decide(obs).orders, dtype=np.int64).reshape(S, n)
             want = np.maximum(want, 0)
-        self._cap(np.arange(S), want)
+        lead_s = np.repeat(self.store_lead_mean, n)
+        self._cap(np.arange(S), want, (fc_store * lead_s / (lead_s + 1.0)).reshape(S, n).sum(1))
         # ration each warehouse's available stock over its stores, proportionally
         for wh in range(W):
             stores = np.flatnonzero(w.store_warehouse == wh)
@@ -374,7 +378,7 @@ class Replenisher:
                     self.ops.dispatch_to_store(day, wh, s, want[s])
         # ---- warehouses -----------------------------------------------------------------
         if po_joint is not None:
-            self._cap(S + np.arange(W), po_joint)
+            self._cap(S + np.arange(W), po_joint, self._wh_out(fc_wh))
             self._purchase(day, po_joint)
             return
         self.warehouses.follow(fc_wh)
@@ -395,8 +399,15 @@ class Replenisher:
         po = np.maximum(
             np.asarray(self.warehouses.policy.decide(obs_w).orders, dtype=np.int64), 0
         ).reshape(W, n)
-        self._cap(S + np.arange(W), po)
+        self._cap(S + np.arange(W), po, self._wh_out(fc_wh))
         self._purchase(day, po)
+
+    def _wh_out(self, fc_wh: np.ndarray) -> np.ndarray:
+        """``(W,)`` units each warehouse is expected to ship before today's orders arrive."""
+        w = self.world
+        lead = np.tile(self.wh_lead_mean, w.n_warehouses).astype(float)
+        out: np.ndarray = (fc_wh * lead / (lead + 1.0)).reshape(w.n_warehouses, -1).sum(axis=1)
+        return out
 
     def _purchase(self, day: int, po: np.ndarray) -> None:
         """One purchase order per (warehouse, supplier) with units; ``po`` is ``(W, n)``."""

@@ -81,7 +81,8 @@ class TwinState:
     @property
     def available(self) -> np.ndarray:
         """On hand minus reserved, per location and SKU (a new array)."""
-        return self.on_hand - self.reserved
+        avail: np.ndarray = self.on_hand - self.reserved
+        return avail
 
     # ---- movements (call after the API accepted them) ----------------------------------
     def receive(self, row: int, lines: np.ndarray) -> None:

@@ -12,7 +12,7 @@ The twin starts there: store shipments already on the road sit in the warehouse'
 location (seeded with the starting stock) and are delivered by their SimPy processes;
 supplier purchase orders placed before the run arrive on their days as receipts. Perishable
 stock is capped at what sells within its shelf life (``mu * shelf_life``), and a location's
-stock plus its pipeline is scaled down to its ``capacity_units`` where one is set. Daily
+stock on hand is scaled down to its ``capacity_units`` where one is set. Daily
 amounts are rounded so that the cumulative pipeline equals ``round(mu * k)`` after ``k`` days.
 
 Units: quantities in units, time in days.
@@ -51,9 +51,9 @@ def _daily(mu: np.ndarray, days: int) -> np.ndarray:
     return np.diff(cum, axis=0)
 
 
-def _fit(on_hand: np.ndarray, pipe: np.ndarray, cap: int) -> float:
-    """Scale factor (<= 1) so that on hand plus pipeline fits ``cap`` (0 = unlimited)."""
-    total = int(on_hand.sum() + pipe.sum())
+def _fit(on_hand: np.ndarray, cap: int) -> float:
+    """Scale factor (<= 1) so that the stock on hand fits ``cap`` (0 = unlimited)."""
+    total = int(on_hand.sum())
     return 1.0 if cap <= 0 or total <= cap else cap / total
 
 
@@ -85,16 +85,16 @@ def warm_start(
     def start_level(row: int, level: np.ndarray, lead: np.ndarray) -> np.ndarray:
         oh = np.maximum(0.0, level - np.floor(mu[row] * lead + 0.5))
         oh = np.where(perishable, np.minimum(oh, np.ceil(mu[row] * life)), oh)
-        return oh.astype(np.int64)
+        start: np.ndarray = oh.astype(np.int64)
+        return start
 
     for s in range(S):
         L = int(store_lead[s])
         oh = start_level(s, store_levels[s], np.full(n, float(L)))
         pipe = _daily(mu[s], max(0, L - 1))  # (L-1, n)
-        f = _fit(oh, pipe, int(capacity[s]))
+        f = _fit(oh, int(capacity[s]))
         if f < 1.0:
             oh = np.floor(oh * f).astype(np.int64)
-            pipe = np.floor(pipe * f).astype(np.int64)
         stock[s] = oh
         wh = int(world.store_warehouse[s])
         for j in range(pipe.shape[0]):
@@ -110,10 +110,9 @@ def warm_start(
         pipe = _daily(mu[row], max(0, span - 1))  # (span-1, n)
         day = np.arange(1, span)[:, None]
         pipe = np.where(day <= (sku_wh_lead[None, :] - 1), pipe, 0)
-        f = _fit(oh, pipe, int(capacity[row]))
+        f = _fit(oh, int(capacity[row]))
         if f < 1.0:
             oh = np.floor(oh * f).astype(np.int64)
-            pipe = np.floor(pipe * f).astype(np.int64)
         stock[row] = oh
         for j in range(pipe.shape[0]):
             for sp in np.unique(sup).tolist():
