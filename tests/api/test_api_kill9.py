@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import require_pg
-from sqlalchemy import create_engine, text
+from api_helpers import ServerProcess, free_port
+from sqlalchemy import text
 
 from api.db import make_engine
 from api.services.stock import ledger_mismatches
@@ -39,77 +35,6 @@ LEASE_S = 2.0
 N_SKUS = 6
 _RETRY = {"IDEMPOTENCY_IN_PROGRESS", "PAYMENT_TIMEOUT", "SERVICE_UNAVAILABLE"}
 STOCK = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "shopsphere_cli.main",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=REPO,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-
-
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    url = require_pg()
-    schema = f"k_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def test_kill9_mid_load_loses_nothing_acknowledged_and_leaves_nothing_stuck(
@@ -129,7 +54,7 @@ def test_kill9_mid_load_loses_nothing_acknowledged_and_leaves_nothing_stuck(
         "SHOPSPHERE_SWEEP_INTERVAL_SECONDS": "1",
         "SHOPSPHERE_DB_POOL_SIZE": "8",
     }
-    server = Server(env, _free_port(), tmp_path / "server.log")
+    server = ServerProcess(env, free_port(), tmp_path / "server.log")
     server.start()
     try:
         _run(server, env)
@@ -137,7 +62,7 @@ def test_kill9_mid_load_loses_nothing_acknowledged_and_leaves_nothing_stuck(
         server.stop()
 
 
-def _run(server: Server, env: dict[str, str]) -> None:
+def _run(server: ServerProcess, env: dict[str, str]) -> None:
     staff = httpx.Client(base_url=server.url, headers={"X-API-Key": STAFF}, timeout=30)
     skus = [f"K9-{i}" for i in range(N_SKUS)]
     rows = [
