@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from api.errors import (
@@ -47,10 +48,11 @@ from api.schemas import (
     OrderStatus,
     PaymentRead,
 )
+from api.services import checkout_pg as pg
 from api.services.adapters import A_ORDER
 from api.services.carts import release_reserved
 from api.services.context import Principal, ServiceContext, require_staff
-from api.services.idempotency import Claim, run_idempotent_tx
+from api.services.idempotency import Claim, KeyTakenError, run_idempotent_tx
 from api.services.orders import read_order
 from api.services.prices import current_prices
 from api.services.stock import available, decrement_available
@@ -262,21 +264,13 @@ def _place_express(
     qty: dict[str, int] = defaultdict(int)
     for ln in body.lines:
         qty[ln.sku] += ln.quantity
+    if ctx.is_pg:
+        return _place_express_pg(ctx, body, customer, qty, claim)
     with ctx.uow() as u:
         c = u.conn
         if claim is not None:
             claim.insert(c)
-        loc = ctx.location_id(c, body.location)
-        ids = ctx.sku_ids(c, qty)
-        missing = sorted(set(qty) - ids.keys())
-        if missing:
-            raise NotFoundError(
-                f"unknown sku(s) {missing[:10]}",
-                details=[
-                    LineError(sku=m, code="UNKNOWN_SKU", requested=qty[m], available=0).model_dump()
-                    for m in missing
-                ],
-            )
+        loc, ids = _resolve(ctx, c, body.location, qty)
         need = {ids[s]: q for s, q in qty.items()}
         ok = decrement_available(ctx, c, loc, need, column="reserved")
         if len(ok) != len(need):
@@ -297,6 +291,78 @@ def _place_express(
     if claim is not None:
         claim.held = True
     return order
+
+
+def _resolve(
+    ctx: ServiceContext, c: Connection, location: str, qty: dict[str, int]
+) -> tuple[int, dict[str, int]]:
+    """Location id and SKU ids (cached). Raises NotFoundError (per-line UNKNOWN_SKU)."""
+    loc = ctx.location_id(c, location)
+    ids = ctx.sku_ids(c, qty)
+    missing = sorted(set(qty) - ids.keys())
+    if missing:
+        raise NotFoundError(
+            f"unknown sku(s) {missing[:10]}",
+            details=[
+                LineError(sku=m, code="UNKNOWN_SKU", requested=qty[m], available=0).model_dump()
+                for m in missing
+            ],
+        )
+    return loc, ids
+
+
+def _place_express_pg(
+    ctx: ServiceContext,
+    body: CheckoutRequest,
+    customer: str,
+    qty: dict[str, int],
+    claim: Claim | None,
+) -> OrderRead:
+    """Step 1 on PostgreSQL: one prepared statement (see :mod:`api.services.checkout_pg`)."""
+    assert body.location is not None and body.channel is not None
+    now = ctx.clock.now()
+    with ctx.uow() as u:
+        c = u.conn
+        loc, ids = _resolve(ctx, c, body.location, qty)
+        need = {ids[s]: q for s, q in qty.items()}
+        key = (claim.who, claim.key, claim.digest, claim.lease_until) if claim else None
+        try:
+            oid, ok, price = pg.place_express(
+                c,
+                location_id=loc,
+                qty=need,
+                channel=body.channel.value,
+                customer_id=customer,
+                now=now,
+                key=key,
+            )
+        except UniqueViolation as exc:
+            raise KeyTakenError(claim.key if claim else "") from exc
+        if oid is None:
+            _short(c, loc, need, ok, {ids[s]: (s, q) for s, q in qty.items()}, {})
+        location = ctx.location_code(c, loc)
+        u.commit()
+    assert oid is not None
+    if claim is not None:
+        claim.held = True
+        claim.resource_id = oid
+    lines = [
+        OrderLineRead(sku=s, quantity=qty[s], unit_price_cents=price[ids[s]]) for s in sorted(qty)
+    ]
+    return OrderRead(
+        id=oid,
+        customer_id=customer,
+        channel=body.channel,
+        location=location,
+        status=S.PLACED,
+        lines=lines,
+        total_cents=sum(ln.quantity * ln.unit_price_cents for ln in lines),
+        payment=PaymentRead(
+            authorized_cents=0, captured_cents=0, refunded_cents=0, status="pending"
+        ),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _short(
@@ -394,15 +460,26 @@ def _pay(
         }
     )
     with ctx.uow() as u:
-        moved = u.conn.execute(_PAID, {"oid": order.id, "now": now}).rowcount
-        if moved == 1:
-            u.conn.execute(
-                _CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id}
+        if ctx.is_pg:  # one prepared statement
+            moved = pg.book_paid(
+                u.conn,
+                order_id=order.id,
+                amount_cents=order.total_cents,
+                gateway_ref=auth.auth_id,
+                now=now,
+                key=(claim.who, claim.key) if claim is not None else None,
+                response=A_ORDER.dump_json(paid).decode() if claim is not None else None,
             )
-            if claim is not None:
-                claim.complete(u.conn, A_ORDER.dump_json(paid).decode())
+        else:
+            moved = u.conn.execute(_PAID, {"oid": order.id, "now": now}).rowcount == 1
+            if moved:
+                u.conn.execute(
+                    _CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id}
+                )
+                if claim is not None:
+                    claim.complete(u.conn, A_ORDER.dump_json(paid).decode())
         u.commit()
-    if moved == 1:
+    if moved:
         if claim is not None:
             claim.done = True
         return paid

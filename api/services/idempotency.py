@@ -289,8 +289,12 @@ def _run(
             _release(ctx, claim)  # not an outcome: the next retry with this key resumes
         elif claim.held:
             _finish(ctx, claim, exc.status, stored)
-        else:
-            _store_new(ctx, claim, exc.status, stored)
+        elif not _store_new(ctx, claim, exc.status, stored):
+            # the key was taken by a concurrent attempt that wrote it with its effect (the
+            # PostgreSQL fast path writes the key last): its outcome is the answer
+            taken = _replay(ctx, claim, adapter)
+            if isinstance(taken, _Stored):
+                return taken.value  # type: ignore[return-value]
         raise
     except BaseException:
         if claim.held and not claim.done and not claim.taken_over:

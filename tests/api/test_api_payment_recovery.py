@@ -301,3 +301,33 @@ def test_simulated_gateway_file_keeps_charges_across_instances(tmp_path: Path) -
     with pytest.raises(ValueError, match="exceeds captured"):
         a.refund(auth.auth_id, 301)
     assert b.lookup("order-2") is None
+
+
+def test_concurrent_express_checkouts_never_oversell_nor_deadlock_and_a_key_orders_once(
+    fresh_staff: InProcessClient,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = _ctx(fresh_staff)
+    ctx.idempotency_wait_s = 10.0
+    s = seed(fresh_staff, n_skus=3, stock=6)
+    who = Principal(role="customer", customer_id="c-race")
+
+    def buy(i: int) -> int | str:
+        lines = [CheckoutLine(sku=s.skus[(i + j) % 3], quantity=1) for j in range(1 + i % 3)]
+        lines.reverse()  # lock order must not depend on the order of the lines
+        body = CheckoutRequest(lines=lines, location=s.location, channel=Channel.WEB)
+        try:
+            return checkout_idempotent(ctx, who, body, f"race-{i % 12}").id
+        except CommerceError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(buy, range(24)))
+    assert set(got) - {"INSUFFICIENT_STOCK"} == {g for g in got if isinstance(g, int)}
+    orders = {g for g in got if isinstance(g, int)}
+    for i in range(12):  # both requests under one key got the same answer
+        assert got[i] == got[i + 12]
+    sold = sum(sum(ln.quantity for ln in fresh_staff.get_order(o).lines) for o in orders)
+    levels = [_level(fresh_staff, x, s.location) for x in s.skus]
+    assert sum(r for _, r in levels) == sold and all(r <= 6 for _, r in levels)
