@@ -18,6 +18,7 @@ from shopsphere_cli.errors import fail
 log = logging.getLogger(__name__)
 
 db_app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments: reconcile with the gateway.", no_args_is_help=True)
 key_app = typer.Typer(
     help="API keys (stored hashed; the token is shown once).", no_args_is_help=True
 )
@@ -152,6 +153,46 @@ def apikey_create(
     typer.echo(token)
 
 
+@payments_app.command("reconcile")
+def payments_reconcile(
+    db: str | None = DB_OPTION,
+    grace_seconds: float | None = typer.Option(
+        None,
+        min=0,
+        help="Only payments pending this long (default: SHOPSPHERE_PAYMENT_GRACE_SECONDS).",
+    ),
+) -> None:
+    """Resolve payments left pending by a crash: ask the gateway, mark orders paid or
+    payment_failed (releasing their stock), refund charges of cancelled orders."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.app import build_env
+    from api.services.checkout import reconcile_payments
+    from api.services.context import Principal
+
+    settings = _settings(db)
+    if not settings.sim_gateway_path:
+        raise _fail(
+            "no gateway to ask: set SHOPSPHERE_SIM_GATEWAY_PATH to the simulated gateway's file "
+            "(an in-memory gateway would report every pending payment as never charged)"
+        )
+    ctx = build_env(settings)
+    if grace_seconds is not None:
+        ctx.payment_grace = timedelta(seconds=grace_seconds)
+    try:
+        res = reconcile_payments(ctx, Principal(role="service", key_id=0))
+    except (OperationalError, ProgrammingError) as exc:
+        raise _fail(
+            f"cannot reconcile on {_safe_url(settings.database_url)}: "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        ) from None
+    finally:
+        ctx.engine.dispose()
+    typer.echo(f"paid {res.paid}, payment_failed {res.failed}, refunded {res.refunded}")
+
+
 def demo(
     db: str = typer.Option("sqlite://", "--db", help="Database URL (default: in-memory SQLite)."),
     skus: int = typer.Option(200, min=1, max=100_000, help="SKUs to import."),
@@ -179,3 +220,4 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.add_typer(db_app, name="db")
     app.add_typer(key_app, name="apikey")
+    app.add_typer(payments_app, name="payments")
