@@ -55,7 +55,7 @@ def _batch(res: BatchResult[Any]) -> list[object]:
     out: list[object] = []
     for r in res.items:
         if r.ok:
-            v = r.value
+            v = r.unwrap()
             out.append(("ok", v.status, [(ln.sku, ln.quantity) for ln in v.lines], v.total_cents))
         else:
             assert r.error is not None
