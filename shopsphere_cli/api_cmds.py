@@ -13,6 +13,8 @@ from typing import Any
 
 import typer
 
+from shopsphere_cli.errors import fail
+
 log = logging.getLogger(__name__)
 
 db_app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
@@ -28,11 +30,6 @@ DB_OPTION = typer.Option(
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _settings(db: str | None) -> Any:
     from pydantic import ValidationError
 
@@ -46,7 +43,7 @@ def _settings(db: str | None) -> Any:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         where = f"setting SHOPSPHERE_{field.upper()}" if field else "settings"
-        raise _fail(f"invalid {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        raise fail(f"invalid {where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def _safe_url(url: str) -> str:
@@ -64,7 +61,7 @@ def _upgrade(url: str) -> None:
     try:
         upgrade_schema(engine)
     except OperationalError as exc:
-        raise _fail(
+        raise fail(
             f"cannot reach database {_safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}"
         ) from None
     finally:
@@ -144,9 +141,9 @@ def apikey_create(
     try:
         token = create_api_key(engine, SystemClock(), settings.api_key_pepper, role, customer_id)
     except CommerceError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(
+        raise fail(
             f"cannot store the key in {_safe_url(settings.database_url)} (did you run "
             f"`shopsphere db upgrade`?): {str(exc.orig).strip().splitlines()[0]}"
         ) from None

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from shopsphere_cli.errors import fail
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -36,11 +38,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
     raise typer.BadParameter(f"{path}: expected a .csv or .parquet file", param_hint="DATA")
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
 
 
 DATA = typer.Argument(
@@ -94,7 +91,10 @@ def backtest_cmd(
     models: str = typer.Option(
         "seasonal_naive,moving_average,ets,croston,tsb,ensemble",
         "--models",
-        help="Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, prophet, ensemble.",
+        help=(
+            "Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, "
+            "prophet, ensemble."
+        ),
     ),
     ensemble_members: str = typer.Option(
         "ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."
@@ -126,7 +126,7 @@ def backtest_cmd(
             progress=True,
         )
     except ForecastingError as exc:
-        raise _fail(exc) from None
+        raise fail(str(exc)) from None
     summary = result.summary()
     table = Table(
         title=f"{panel.n_series} series, {folds} folds x {horizon} periods, {level:.0%} intervals"
@@ -179,7 +179,7 @@ def predict_cmd(
             progress=True,
         )
     except ForecastingError as exc:
-        raise _fail(exc) from None
+        raise fail(str(exc)) from None
     fc.to_frame(id_col="series_id", date_col=date_col).to_csv(out, index=False)
     typer.echo(f"{panel.n_series} series x {horizon} periods written to {out}")
 
@@ -197,7 +197,7 @@ def cdnow_cmd(
     try:
         df = cdnow_daily_sales(panels, freq=freq)
     except (ForecastingError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(str(exc)) from None
     if out.suffix.lower() in (".parquet", ".pq"):
         df.to_parquet(out, index=False)
     else:

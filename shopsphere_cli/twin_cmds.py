@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from shopsphere_cli.errors import fail, user_errors
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
+
 logger = logging.getLogger(__name__)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 def _kpi_table(title: str, columns: list[str], rows: list[tuple[str, list[str]]]) -> Any:
@@ -33,14 +33,11 @@ def _kpi_table(title: str, columns: list[str], rows: list[tuple[str, list[str]]]
     return table
 
 
-def _load(path: Path) -> Any:
-    from scenarios.errors import ScenarioError
+def _load(path: Path) -> Scenario:
     from scenarios.schema import load_scenario
 
-    try:
+    with user_errors():
         return load_scenario(path)
-    except ScenarioError as exc:
-        raise _fail(str(exc)) from None
 
 
 def run_cmd(
@@ -59,15 +56,12 @@ def run_cmd(
     ),
 ) -> None:
     """Run a scenario through the twin and the commerce API; print KPIs, write a run directory."""
-    import httpx
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from api.client.base import CommerceError
-    from policies.registry import PolicyError
     from twin.reconcile import reconcile_stock
     from twin.report import HEADLINE, format_kpi, kpi_label
-    from twin.runner import RunError, run_scenario
+    from twin.runner import run_scenario
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     sc = _load(scenario)
@@ -83,7 +77,7 @@ def run_cmd(
         transient=False,
     ) as bar:
         task = bar.add_task(sc.name, total=n_days)
-        try:
+        with user_errors():
             outcome = run_scenario(
                 sc,
                 seed=seed,
@@ -92,15 +86,6 @@ def run_cmd(
                 progress=lambda d, n: bar.update(task, completed=d),
                 keep_client=reconcile,
             )
-        except (RunError, PolicyError) as exc:
-            raise _fail(str(exc)) from None
-        except CommerceError as exc:
-            raise _fail(
-                f"the commerce service refused a call: {exc} (the twin needs an empty "
-                f"commerce database: a fresh server or SQLite file)"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise _fail(f"cannot reach the commerce service: {exc}") from None
     k = outcome.kpis
     rows = [(kpi_label(name), [format_kpi(name, k[name])]) for name in HEADLINE if name in k]
     console.print(
@@ -141,32 +126,27 @@ def compare_cmd(
     from rich.console import Console
     from rich.progress import Progress
 
-    from policies.registry import PolicyError
     from twin.report import format_kpi, kpi_label
-    from twin.runner import COMPARE_KPIS, RunError, compare, parse_policy, with_policy
+    from twin.runner import COMPARE_KPIS, compare, parse_policy, with_policy
 
     loaded = [_load(p) for p in scenarios]
     variants: list[tuple[str, Any]] = []
     if policy:
         if len(loaded) != 1:
-            raise _fail(
-                "--policy compares policies on one scenario; give exactly one scenario file"
-            )
+            raise fail("--policy compares policies on one scenario; give exactly one scenario file")
         base = loaded[0]
         variants.append(
             (f"scenario ({base.policies.replenishment.name}, {base.policies.pricing.name})", base)
         )
         for spec in policy:
-            try:
+            with user_errors():
                 kind, ref = parse_policy(spec)
-            except RunError as exc:
-                raise _fail(str(exc)) from None
             variants.append(
                 (spec, base.model_copy(update={"policies": with_policy(base.policies, kind, ref)}))
             )
     else:
         if len(loaded) < 2:
-            raise _fail("give --policy variants, or at least two scenario files")
+            raise fail("give --policy variants, or at least two scenario files")
         variants = [(f"{p.stem}", sc) for p, sc in zip(scenarios, loaded, strict=True)]
     first = loaded[0].seed if seed is None else seed
     seed_list = [first + i for i in range(seeds)]
@@ -180,10 +160,8 @@ def compare_cmd(
                 done.add((label, s))
                 bar.update(task, advance=1, description=f"{label} seed {s}")
 
-        try:
+        with user_errors():
             res = compare(variants, seed_list, days=days, progress=tick)
-        except (RunError, PolicyError) as exc:
-            raise _fail(str(exc)) from None
     summ = res.summary()
     labels = res.variants
     rows = []

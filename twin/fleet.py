@@ -21,9 +21,10 @@ import simpy
 from api.client.base import CommerceError
 from api.schemas import OrderStatus
 from twin.events import EventKind
+from twin.simtime import days_to_hours, hours, minutes
 
 if TYPE_CHECKING:
-    from twin.engine import Twin
+    from twin.ports import FleetHost
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +49,12 @@ class PendingOrder:
 class Fleet:
     """Vehicles per warehouse, the dispatch waves and the trips."""
 
-    def __init__(self, twin: Twin) -> None:
+    def __init__(self, twin: FleetHost) -> None:
         self.twin = twin
         sc = twin.world.scenario
         fl = sc.world.fleet
         self.hours = sorted(fl.dispatch_hours)
-        self.service_days = fl.service_minutes_per_stop / 1440.0
+        self.service_days = minutes(fl.service_minutes_per_stop)
         self.queues: list[list[PendingOrder]] = []
         self.garages: list[simpy.Store] = []
         for wh in sc.world.warehouses:
@@ -78,7 +79,7 @@ class Fleet:
         env = self.twin.env
         for day in range(self.twin.days):
             for h in self.hours:
-                at = day + h / 24.0
+                at = day + hours(h)
                 if at < env.now:
                     continue
                 yield env.timeout(at - env.now)
@@ -107,20 +108,20 @@ class Fleet:
         here = (lat0, lon0)
         for o in load:
             km = tw.world.distance_km(here[0], here[1], o.customer_lat, o.customer_lon)
-            yield env.timeout(km / vehicle.speed_kmh / 24.0 + self.service_days)
+            yield env.timeout(hours(km / vehicle.speed_kmh) + self.service_days)
             here = (o.customer_lat, o.customer_lon)
             try:
                 tw.client.transition_order(o.order_id, OrderStatus.DELIVERED)
             except CommerceError:
                 tw.delivery_failures += 1
                 continue
-            hours = (env.now - o.placed_at) * 24.0
-            tw.kpis.cycle_times_hours.append((int(o.placed_at), hours))
+            hours_taken = days_to_hours(env.now - o.placed_at)
+            tw.kpis.cycle_times_hours.append((int(o.placed_at), hours_taken))
             tw.events.add(
-                env.now, EventKind.DELIVERY, row, -1, o.units, round(hours * 60), o.order_id
+                env.now, EventKind.DELIVERY, row, -1, o.units, round(hours_taken * 60), o.order_id
             )
         km = tw.world.distance_km(here[0], here[1], lat0, lon0)
-        yield env.timeout(km / vehicle.speed_kmh / 24.0)
+        yield env.timeout(hours(km / vehicle.speed_kmh))
         yield self.garages[wh].put(vehicle)
 
 

@@ -44,6 +44,8 @@ DAILY_FIELDS = (
     "stockout_skus",
     "carried_skus",
     "holding_cost_cents",
+    "purchase_orders",
+    "order_cost_cents",
 )
 
 
@@ -150,6 +152,8 @@ class KpiBook:
             "online_cycle_time_hours_p95": float(np.percentile(cycle, 95)) if cycle.size else 0.0,
             "received_units": int(d["received_units"]),
             "write_off_units": int(d["write_off_units"]),
+            "purchase_orders": int(d["purchase_orders"]),
+            "order_cost_cents": int(d["order_cost_cents"]),
         }
 
     def daily_rows(self) -> dict[str, np.ndarray]:

@@ -20,24 +20,17 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import simpy
 from scipy import stats
 
-from api.client.base import CommerceError
-from api.schemas import ReceiptCreate, StockLine, TransferCreate
 from policies import registry
 from policies.replenishment.types import ReplenishmentObservation
-from scenarios.schema import PolicyRef
-from twin.events import EventKind
+from scenarios.schema import Policies, PolicyRef
+from twin.operations import StockOps
+from twin.state import TwinState
 from twin.world import World, dist_mean, round_days
-
-if TYPE_CHECKING:
-    from twin.engine import Twin
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +79,20 @@ def derive_policy_params(
 
 
 class Replenisher:
-    """Store and warehouse replenishment through the configured policies."""
+    """Store and warehouse replenishment through the configured policies.
 
-    def __init__(self, twin: Twin) -> None:
-        self.twin = twin
-        w = twin.world
-        pol = twin.policies
+    Args:
+        world: the static world.
+        state: the twin's state (available stock and pipeline the policies observe).
+        policies: the run's policies.
+        ops: stock operations (shipments to stores, purchase orders).
+    """
+
+    def __init__(self, world: World, state: TwinState, policies: Policies, ops: StockOps) -> None:
+        self.world = w = world
+        self.state = state
+        self.ops = ops
+        pol = policies
         n, S, W = w.n_skus, w.n_stores, w.n_warehouses
         through = w.expected_daily_demand()  # (S+W, n)
         sk = w.skus
@@ -159,10 +160,9 @@ class Replenisher:
 
     def _joint_orders(self, day: int, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Echelon mode: (store orders (S, n), warehouse orders (W, n)) from one observation."""
-        tw = self.twin
-        w = tw.world
+        w = self.world
         n, S, W = w.n_skus, w.n_stores, w.n_warehouses
-        avail = tw.on_hand - tw.reserved
+        avail = self.state.available
         through = rates[:, S:].T.copy()
         for s in range(S):
             through[int(w.store_warehouse[s])] += rates[:, s]
@@ -186,14 +186,7 @@ class Replenisher:
 
     def _pipeline(self, rows: slice, day: int) -> np.ndarray:
         """(rows * n_skus, width) outstanding units by days from now (column 0 = today)."""
-        tw = self.twin
-        keys = sorted(k for k in tw.incoming if k > day)
-        width = (keys[-1] - day + 1) if keys else 1
-        n_rows = (rows.stop - rows.start) * tw.world.n_skus
-        pipe = np.zeros((n_rows, width), dtype=np.int64)
-        for k in keys:
-            pipe[:, k - day] = tw.incoming[k][rows].reshape(-1)
-        return pipe
+        return self.state.pipeline(rows, day)
 
     def run(self, day: int, rates: np.ndarray) -> None:
         """Decide and dispatch today's store shipments and purchase orders.
@@ -201,10 +194,9 @@ class Replenisher:
         Args:
             rates: today's expected demand, ``(n_skus, S+W)`` units/day.
         """
-        tw = self.twin
-        w = tw.world
+        w = self.world
         n, S, W = w.n_skus, w.n_stores, w.n_warehouses
-        avail = tw.on_hand - tw.reserved
+        avail = self.state.available
         po_joint = None
         # ---- stores -------------------------------------------------------------------
         if self.joint:
@@ -239,12 +231,12 @@ class Replenisher:
                 ).astype(np.int64)
             for s in stores.tolist():
                 if want[s].any():
-                    tw.dispatch_to_store(day, wh, s, want[s])
+                    self.ops.dispatch_to_store(day, wh, s, want[s])
         # ---- warehouses -----------------------------------------------------------------
         if po_joint is not None:
             self._purchase(day, po_joint)
             return
-        avail = tw.on_hand - tw.reserved
+        avail = self.state.available
         through = rates[:, S:].T.copy()
         for s in range(S):
             through[int(w.store_warehouse[s])] += rates[:, s]
@@ -267,8 +259,7 @@ class Replenisher:
 
     def _purchase(self, day: int, po: np.ndarray) -> None:
         """One purchase order per (warehouse, supplier) with units; ``po`` is ``(W, n)``."""
-        tw = self.twin
-        w = tw.world
+        w = self.world
         sk = w.skus
         for wh in range(w.n_warehouses):
             for sup_i, sup in enumerate(w.scenario.world.suppliers):
@@ -276,89 +267,4 @@ class Replenisher:
                 units = int(lines.sum())
                 if units == 0 or units < sup.min_order_units:
                     continue
-                tw.place_purchase_order(day, wh, sup_i, lines)
-
-
-def shipment(
-    twin: Twin, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray
-) -> Generator[simpy.Event, Any, None]:
-    """SimPy process: a warehouse -> store shipment on the road until 00:00 of ``arrive_day``."""
-    env = twin.env
-    yield env.timeout(max(0.0, arrive_day - env.now))
-    w = twin.world
-    transit, dst = w.transit_row(wh), store
-    twin.api_transfer(transit, dst, lines, f"SHIP-{ref}-IN")
-    twin.incoming[arrive_day][dst] -= lines
-    twin.events.add(env.now, EventKind.TRANSFER_ARRIVAL, dst, -1, int(lines.sum()), 0, ref)
-
-
-def supplier_delivery(
-    twin: Twin,
-    ref: int,
-    wh: int,
-    supplier: int,
-    due_day: int,
-    lines: np.ndarray,
-    late_days: int,
-    fill_fraction: float,
-) -> Generator[simpy.Event, Any, None]:
-    """SimPy process: a purchase order arriving at 00:00 of ``due_day`` (or later, or short).
-
-    The pipeline shows the promised quantity on the promised day; a late order moves in the
-    pipeline when it fails to arrive, and a short delivery's missing units are cancelled.
-    """
-    env = twin.env
-    w = twin.world
-    row = w.warehouse_row(wh)
-    yield env.timeout(max(0.0, due_day - env.now))
-    day = due_day
-    outage_end = w.outage_end_at(supplier, float(day))
-    extra = late_days
-    if outage_end is not None:
-        extra = max(extra, math.ceil(outage_end) - day)
-    if extra > 0:
-        twin.incoming[day][row] -= lines
-        day += extra
-        twin.incoming.setdefault(day, np.zeros_like(twin.on_hand))[row] += lines
-        yield env.timeout(max(0.0, day - env.now))
-    got = np.floor(lines * fill_fraction).astype(np.int64) if fill_fraction < 1.0 else lines
-    twin.incoming[day][row] -= lines
-    if got.any():
-        twin.api_receive(row, got, f"PO-{ref}")
-    twin.events.add(env.now, EventKind.RECEIPT, row, -1, int(got.sum()), 0, ref)
-
-
-def transfer_lines(world: World, lines: np.ndarray) -> list[StockLine]:
-    nz = np.flatnonzero(lines)
-    codes = world.skus.codes
-    # valid by construction (known codes, positive ints): skip per-line validation
-    return [
-        StockLine.model_construct(sku=codes[i], quantity=q)
-        for i, q in zip(nz.tolist(), lines[nz].tolist(), strict=True)
-    ]
-
-
-def send_transfer(twin: Twin, src: int, dst: int, lines: np.ndarray, ref: str) -> None:
-    """API transfer of ``lines`` (units per SKU) from row ``src`` to row ``dst``."""
-    w = twin.world
-    body = TransferCreate(
-        from_location=w.location_codes[src],
-        to_location=w.location_codes[dst],
-        lines=transfer_lines(w, lines),
-        reference=ref,
-    )
-    try:
-        twin.client.transfer(body, idempotency_key=ref)
-    except CommerceError:
-        logger.error("transfer %s refused by the API; twin and ledger disagree", ref)
-        raise
-
-
-def send_receipt(twin: Twin, row: int, lines: np.ndarray, ref: str) -> None:
-    w = twin.world
-    twin.client.receive(
-        ReceiptCreate(
-            location=w.location_codes[row], lines=transfer_lines(w, lines), reference=ref
-        ),
-        idempotency_key=ref,
-    )
+                self.ops.place_purchase_order(day, wh, sup_i, lines)

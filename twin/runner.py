@@ -108,13 +108,36 @@ def open_commerce(
     if "://" in target:
         ipc = InProcessClient.for_url(target, clock)
         return ipc, ipc.close, "inprocess " + target.split("://", 1)[0]
-    if target != ":memory:" and Path(target).exists():
+    if target != ":memory:":
+        _check_database_path(target)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        ipc = InProcessClient.for_sqlite(target, clock)
+    except (OSError, SQLAlchemyError) as exc:
+        raise RunError(f"commerce.database {target!r} cannot be opened: {exc}") from None
+    return ipc, ipc.close, "inprocess sqlite"
+
+
+def _check_database_path(target: str) -> None:
+    """A new SQLite file can be created at ``target``.
+
+    Raises:
+        RunError: the path holds a NUL, already exists, or its folder is missing or read-only.
+    """
+    if "\x00" in target:
+        raise RunError(f"commerce.database {target!r} contains a NUL character")
+    path = Path(target)
+    if path.exists():
         raise RunError(
             f"commerce.database {target!r} already exists; the twin seeds a fresh "
             f"database each run (remove the file or use ':memory:')"
         )
-    ipc = InProcessClient.for_sqlite(target, clock)
-    return ipc, ipc.close, "inprocess sqlite"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise RunError(f"commerce.database {target!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RunError(f"commerce.database {target!r}: folder {str(folder)!r} is not writable")
 
 
 def resolve(
@@ -259,7 +282,8 @@ def parse_policy(spec: str) -> tuple[str, PolicyRef]:
 
 
 def with_policy(base: Policies, kind: str, ref: PolicyRef) -> Policies:
-    """``base`` with the store replenishment (and warehouse, if it followed it) or pricing replaced."""
+    """``base`` with the store replenishment (and the warehouse's, if it followed) or pricing
+    replaced."""
     if kind == "pricing":
         return base.model_copy(update={"pricing": ref})
     return base.model_copy(update={"replenishment": ref})

@@ -19,7 +19,8 @@ from policies.forecasting.errors import ForecastingError
 def _nanmean_rows(a: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=1)
+        out: np.ndarray = np.nanmean(a, axis=1)
+        return out
 
 
 def _diffs(history: np.ndarray, lag: int) -> np.ndarray:
@@ -54,7 +55,8 @@ def _pair(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndarray, np.ndar
 def mase(actual: np.ndarray, forecast: np.ndarray, history: np.ndarray, lag: int = 1) -> np.ndarray:
     """Mean absolute scaled error per series: ``mean|y - f| / naive_scale_mae(history)``."""
     a, f = _pair(actual, forecast)
-    return _nanmean_rows(np.abs(a - f)) / naive_scale_mae(history, lag)
+    out: np.ndarray = _nanmean_rows(np.abs(a - f)) / naive_scale_mae(history, lag)
+    return out
 
 
 def rmsse(
@@ -62,7 +64,8 @@ def rmsse(
 ) -> np.ndarray:
     """Root mean squared scaled error per series: ``sqrt(mean (y-f)^2 / naive_scale_mse)``."""
     a, f = _pair(actual, forecast)
-    return np.sqrt(_nanmean_rows((a - f) ** 2) / naive_scale_mse(history, lag))
+    out: np.ndarray = np.sqrt(_nanmean_rows((a - f) ** 2) / naive_scale_mse(history, lag))
+    return out
 
 
 def scaled_bias(
@@ -70,7 +73,8 @@ def scaled_bias(
 ) -> np.ndarray:
     """Signed mean error over the MASE scale: ``mean(f - y) / naive_scale_mae`` (>0: over)."""
     a, f = _pair(actual, forecast)
-    return _nanmean_rows(f - a) / naive_scale_mae(history, lag)
+    out: np.ndarray = _nanmean_rows(f - a) / naive_scale_mae(history, lag)
+    return out
 
 
 def percent_bias(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:

@@ -80,13 +80,15 @@ class Panel:
         """The grid step (one day for daily data); one day if the panel has a single date."""
         if self.n_periods >= 2:
             return np.timedelta64(self.dates[1] - self.dates[0], "ns")
-        return np.timedelta64(1, "D").astype("timedelta64[ns]")
+        out: np.timedelta64 = np.timedelta64(1, "D").astype("timedelta64[ns]")
+        return out
 
     def future_dates(self, horizon: int) -> np.ndarray:
         """The ``horizon`` grid dates after the last one."""
         if self.n_periods == 0:
             raise ForecastingError("dates", 0, "an empty panel has no future")
-        return self.dates[-1] + self.step * np.arange(1, horizon + 1)
+        out: np.ndarray = self.dates[-1] + self.step * np.arange(1, horizon + 1)
+        return out
 
     def slice_time(self, start: int, stop: int) -> Panel:
         """Periods ``[start, stop)`` of every series (with their regressors)."""
@@ -208,7 +210,9 @@ class Panel:
             regressors=regs,
         )
 
-    def to_long(self, *, id_col: str = "id", date_col: str = "date", value_col: str = "value"):
+    def to_long(
+        self, *, id_col: str = "id", date_col: str = "date", value_col: str = "value"
+    ) -> pd.DataFrame:
         """The panel as a long ``pandas.DataFrame`` (NaN cells before a series starts dropped)."""
         import pandas as pd
 

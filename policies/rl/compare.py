@@ -10,20 +10,30 @@ recursion.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.price import exponential_rate
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
+from policies.replenishment.base_stock import (
+    OrderFn,
+    base_stock_orders,
+    best_base_stock,
+    best_capped_base_stock,
+    capped_base_stock_orders,
+)
 from policies.rl.evaluate import (
-    capped_base_stock,
     estimate_cost,
     from_artifact,
     simulate_costs,
     validate_replenishment,
 )
+
+if TYPE_CHECKING:
+    from policies.exact.dp import InventoryMDP
 
 __all__ = ["compare_policy", "export_run", "pricing_revenues", "validation_report"]
 
@@ -38,7 +48,7 @@ def _instance(policy: FrameworkFreePolicy) -> dict[str, Any]:
     return {k: getattr(cfg, k) for k in _REP_KEYS}
 
 
-def _mdp(inst: dict[str, Any]) -> Any:
+def _mdp(inst: dict[str, Any]) -> InventoryMDP:
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 
@@ -51,7 +61,7 @@ def _mdp(inst: dict[str, Any]) -> Any:
     )
 
 
-def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> Any:
+def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> OrderFn:
     def fn(obs: NDArray[np.float32]) -> NDArray[np.int64]:
         ip = obs[:, -1]
         return np.where(ip <= low, np.maximum(high - ip, 0), 0).astype(np.int64)
@@ -95,8 +105,6 @@ def _compare_replenishment(
     policy: FrameworkFreePolicy, seeds: int, periods: int
 ) -> list[dict[str, Any]]:
     from policies.exact.dp import solve
-    from policies.exact.search import best_base_stock, best_capped_base_stock
-    from policies.rl.evaluate import base_stock
     from policies.rl.exact_eval import exact_replenishment_cost
 
     inst = _instance(policy)
@@ -119,11 +127,11 @@ def _compare_replenishment(
     ]
     if bs and cbs:
         candidates += [
-            ("base-stock", f"S={bs.base_stock}", base_stock(bs.base_stock), bs.average_cost),
+            ("base-stock", f"S={bs.base_stock}", base_stock_orders(bs.base_stock), bs.average_cost),
             (
                 "capped base-stock",
                 f"S={cbs.base_stock}, cap={cbs.cap}",
-                capped_base_stock(cbs.base_stock, cbs.cap or 0),
+                capped_base_stock_orders(cbs.base_stock, cbs.cap or 0),
                 cbs.average_cost,
             ),
         ]
@@ -173,7 +181,7 @@ def pricing_revenues(
                 np.float32
             )
             price = np.asarray(price_fn(obs), dtype=np.float64)
-            demand = stats.poisson.ppf(u[k], c.a * np.exp(-c.b * price)).astype(np.int64)
+            demand = stats.poisson.ppf(u[k], exponential_rate(price, c.a, c.b)).astype(np.int64)
             sales = np.minimum(demand, x)
             revenue += price * sales
             x = x - sales
@@ -236,13 +244,11 @@ def validation_report(
     env_id = policy.manifest.env_id
     seed_list = tuple(range(1000, 1000 + seeds))
     if env_id.startswith("ShopSphere/Replenishment-v"):
-        from policies.exact.search import best_capped_base_stock
-
         inst = _instance(policy)
         cbs = best_capped_base_stock(_mdp(inst))
         return validate_replenishment(
             policy,
-            capped_base_stock(cbs.base_stock, cbs.cap or 0),
+            capped_base_stock_orders(cbs.base_stock, cbs.cap or 0),
             baseline_name=f"capped_base_stock(S={cbs.base_stock}, cap={cbs.cap})",
             artifact_sha256=artifact_sha256,
             seeds=seed_list,

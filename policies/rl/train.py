@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,6 +24,9 @@ from policies.artifacts import FrameworkFreePolicy, save_artifact
 from policies.registry import PolicyError
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
 
 __all__ = [
     "TrainConfig",
@@ -169,7 +172,7 @@ def _env_parts(config: TrainConfig) -> tuple[Any, Any, Any]:
     return env, source.action_mapping(), source.obs_names
 
 
-def make_training_env(config: TrainConfig) -> Any:
+def make_training_env(config: TrainConfig) -> VecEnv:
     """A stable-baselines3 ``VecEnv`` for the config (batched NumPy where available)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -198,7 +201,8 @@ def make_training_env(config: TrainConfig) -> Any:
     if config.vec_normalize:
         gamma = float(config.algo_kwargs.get("gamma", 0.99))
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False, gamma=gamma)
-    return venv
+    out: VecEnv = venv
+    return out
 
 
 def _exact_metric(config: TrainConfig) -> tuple[Any, str] | None:
@@ -272,7 +276,9 @@ def train(config: TrainConfig) -> TrainResult:
     (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     env, mapping, obs_names = _env_parts(config)
     venv = make_training_env(config)
-    vecnorm = venv if config.vec_normalize else None
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    vecnorm = venv if isinstance(venv, VecNormalize) else None
     act_fn = torch.nn.Tanh if config.activation == "tanh" else torch.nn.ReLU
     lr: Any = (
         (lambda f: config.learning_rate * f) if config.linear_lr_decay else config.learning_rate

@@ -23,7 +23,8 @@ from policies.artifacts import (
     save_artifact,
 )
 from policies.envs.replenishment import ReplenishmentConfig
-from policies.rl.evaluate import capped_base_stock, validate_replenishment
+from policies.replenishment.base_stock import capped_base_stock_orders
+from policies.rl.evaluate import validate_replenishment
 from policies.rl.export import export_sb3
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -230,7 +231,7 @@ def test_kernel_validation_with_crn_refuses_an_undertrained_policy(
     policy = reg.load_candidate("rep-test", entry.version)
     report = validate_replenishment(
         policy,
-        capped_base_stock(19, 6),
+        capped_base_stock_orders(19, 6),
         baseline_name="capped_base_stock",
         artifact_sha256=entry.artifact_sha256,
         seeds=(1, 2, 3, 4, 5),
