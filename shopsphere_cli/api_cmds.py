@@ -166,15 +166,15 @@ def apikey_revoke(
     from api.services.auth import revoke_api_key
 
     if (token is None) == (key_id is None):
-        raise _fail("give exactly one of --token and --id")
+        raise fail("give exactly one of --token and --id")
     settings = _settings(db)
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         ids = revoke_api_key(engine, settings.api_key_pepper, token=token, key_id=key_id)
     except CommerceError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(
+        raise fail(
             f"cannot revoke in {_safe_url(settings.database_url)}: "
             f"{str(exc.orig).strip().splitlines()[0]}"
         ) from None
@@ -182,7 +182,7 @@ def apikey_revoke(
         engine.dispose()
     if not ids:
         what = f"--id {key_id}" if key_id is not None else "--token (hidden)"
-        raise _fail(f"no active API key matches {what}")
+        raise fail(f"no active API key matches {what}")
     typer.echo(f"revoked API key {ids[0]}")
 
 
