@@ -175,7 +175,8 @@ class Operation(Generic[R]):
             value = args[self.body]
             return value if isinstance(value, BaseModel) else list(value)
         if self.body_fields:
-            body: BaseModel = self.request(**{f: args[f] for f in self.body_fields})
+            # the parts are validated schemas already; the server (or service) checks the whole
+            body: BaseModel = self.request.model_construct(**{f: args[f] for f in self.body_fields})
             return body
         return None
 
