@@ -1,4 +1,4 @@
-"""CLI verbs of the commerce API: ``serve``, ``db upgrade``, ``apikey create``, ``demo``.
+"""CLI verbs of the commerce API: ``serve``, ``db upgrade``, ``apikey create|revoke``, ``demo``.
 
 Settings come from ``SHOPSPHERE_*`` environment variables; ``--db`` overrides the database URL.
 A user's mistake (bad settings, unreachable database) prints one clear message and exits with
@@ -174,7 +174,7 @@ def payments_reconcile(
 
     settings = _settings(db)
     if not settings.sim_gateway_path:
-        raise _fail(
+        raise fail(
             "no gateway to ask: set SHOPSPHERE_SIM_GATEWAY_PATH to the simulated gateway's file "
             "(an in-memory gateway would report every pending payment as never charged)"
         )
@@ -184,13 +184,47 @@ def payments_reconcile(
     try:
         res = reconcile_payments(ctx, Principal(role="service", key_id=0))
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(
+        raise fail(
             f"cannot reconcile on {_safe_url(settings.database_url)}: "
             f"{str(exc.orig).strip().splitlines()[0]}"
         ) from None
     finally:
         ctx.engine.dispose()
     typer.echo(f"paid {res.paid}, payment_failed {res.failed}, refunded {res.refunded}")
+
+
+@key_app.command("revoke")
+def apikey_revoke(
+    token: str | None = typer.Option(None, "--token", help="The key's token."),
+    key_id: int | None = typer.Option(None, "--id", min=1, help="The key's id."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Revoke an API key (by token or id); every server worker refuses it within a second."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.client.base import CommerceError
+    from api.db import make_engine
+    from api.services.auth import revoke_api_key
+
+    if (token is None) == (key_id is None):
+        raise fail("give exactly one of --token and --id")
+    settings = _settings(db)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        ids = revoke_api_key(engine, settings.api_key_pepper, token=token, key_id=key_id)
+    except CommerceError as exc:
+        raise fail(exc.message) from None
+    except (OperationalError, ProgrammingError) as exc:
+        raise fail(
+            f"cannot revoke in {_safe_url(settings.database_url)}: "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        ) from None
+    finally:
+        engine.dispose()
+    if not ids:
+        what = f"--id {key_id}" if key_id is not None else "--token (hidden)"
+        raise fail(f"no active API key matches {what}")
+    typer.echo(f"revoked API key {ids[0]}")
 
 
 def demo(
