@@ -164,13 +164,13 @@ def fuse(events: Sequence[ShelfEvent], occlusion_var: float = 100.0) -> list[Fus
         num = den = 0.0
         used: list[str] = []
         for src in ("camera", "weight", "rfid"):
-            e = latest.get((s, src))
-            if e is None:
+            ev = latest.get((s, src))
+            if ev is None:
                 continue
-            var = max(e.variance, 1e-6)
+            var = max(ev.variance, 1e-6)
             if src == "camera" and crowd is not None and crowd.value > 0:
                 var += occlusion_var
-            num += e.value / var
+            num += ev.value / var
             den += 1.0 / var
             used.append(src)
         if den == 0:
