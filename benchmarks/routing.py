@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}", flush=True)
     out: dict[str, object] = {"machine": machine()}
     if args.twin_day or args.green:
-        from benchmarks_routing_twin import run_green, run_twin_day  # type: ignore[import-not-found]
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from routing_twin import run_green, run_twin_day  # type: ignore[import-not-found]
 
         if args.twin_day:
             out["twin_day"] = run_twin_day(args.seed)

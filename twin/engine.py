@@ -211,6 +211,7 @@ class Twin:
         kpis["api_mean_latency_ms"] = float(sum(lat) / max(1, self.client.total_calls))
         kpis["pos_rejected_units"] = self.pos_rejected
         kpis["checkout_failures"] = self.checkout_failures
+        kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = self.sessions / wall if wall > 0 else 0.0
