@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +140,6 @@ def city_problem(seed: int, co2_price: float) -> RoutingProblem:
         )
         for i in range(n)
     )
-    shift = {"shift_start_min": 480.0, "shift_end_min": 1080.0, "max_shift_min": 600.0}
     vehicles = (
         VehicleType(
             "diesel-van",
@@ -151,7 +151,6 @@ def city_problem(seed: int, co2_price: float) -> RoutingProblem:
             fixed_cost_cents=2500,
             co2_g_per_km=250.0,
             distance_factor=1.3,
-            **shift,
         ),
         VehicleType(
             "e-van",
@@ -163,7 +162,6 @@ def city_problem(seed: int, co2_price: float) -> RoutingProblem:
             fixed_cost_cents=6000,
             co2_g_per_km=50.0,
             distance_factor=1.3,
-            **shift,
         ),
         VehicleType(
             "cargo-bike",
@@ -176,13 +174,15 @@ def city_problem(seed: int, co2_price: float) -> RoutingProblem:
             co2_g_per_km=5.0,
             max_route_km=60.0,
             distance_factor=1.1,
-            **shift,
         ),
     )
     return RoutingProblem(
         depots=(Depot("hub", 0.0, 0.0),),
         stops=stops,
-        vehicles=vehicles,
+        vehicles=tuple(
+            replace(v, shift_start_min=480.0, shift_end_min=1080.0, max_shift_min=600.0)
+            for v in vehicles
+        ),
         co2_price_cents_per_kg=co2_price,
     )
 
@@ -206,7 +206,7 @@ def run_green(seed: int, *, time_limit_s: float = 5.0) -> list[dict[str, object]
         if warm is None:
             warm = tuple(WarmRoute(r.vehicle_type, r.stops) for r in sol.routes)
         mix = [sum(1 for r in sol.routes if r.vehicle_type == t) for t in range(3)]
-        row = {
+        row: dict[str, object] = {
             "co2_price_eur_per_t": price_eur_t,
             "cost_eur": round((sol.cost_cents + sol.penalty_cents) / 100.0, 2),
             "co2_kg": round(sol.co2_g / 1000.0, 1),
