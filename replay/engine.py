@@ -175,6 +175,7 @@ class Replayer:
         self.poll_max_s = poll_max_s
         self.stats = LiveStats(total=len(trace.requests))
         self._outcomes: list[Outcome] = []
+        self._done: set[int] = set()
         self._corrected: dict[str, HdrHistogram] = defaultdict(new_histogram)
         self._uncorrected: dict[str, HdrHistogram] = defaultdict(new_histogram)
         self._refs: dict[str, asyncio.Future[int | str | None]] = {}
@@ -315,10 +316,9 @@ class Replayer:
                 self._set_ref(req, value)
         except asyncio.CancelledError:
             # the drain ran out: whatever did not finish is counted as unanswered
-            done = {o.index for o in self._outcomes}
             now = self._now()
             for i, req in reqs:
-                if i not in done:
+                if i not in self._done:
                     sched = req.t / self.speed
                     self._outcomes.append(
                         Outcome(
@@ -349,6 +349,7 @@ class Replayer:
 
     def _record(self, out: Outcome) -> None:
         self._outcomes.append(out)
+        self._done.add(out.index)
         self.stats.done += 1
         self.stats.codes[out.code] += 1
         if out.status:
