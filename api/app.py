@@ -34,7 +34,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import ratelimit
+from api import ratelimit, waiting_room
 from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
 from api.errors import ServiceError, ServiceUnavailableError
@@ -324,6 +324,7 @@ def create_app(
     app.include_router(orders.router)
     app.include_router(batch.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
+    waiting_room.install(app, settings)  # hot-SKU admission when configured
     ratelimit.install(app, settings)  # per-key and per-address limits when configured
     install_openapi(app)
     return app

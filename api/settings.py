@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     rate_limit_trust_forwarded: bool = Field(
         default=False, description="Client address from X-Forwarded-For (behind a proxy)."
     )
+    # ---- waiting room for hot SKUs (api.waiting_room; empty list: off) ----
+    waiting_room_skus: str = Field(default="", description="Comma-separated gated SKUs.")
+    waiting_room_admit_per_s: float = Field(default=1.0, gt=0, description="Admissions/s per SKU.")
+    waiting_room_burst: int = Field(default=10, ge=0, description="Admitted at once on opening.")
+    waiting_room_token_ttl_seconds: int = Field(default=300, gt=0)
     replenishment_lead_time_days: int = Field(default=2, ge=0, le=365)
     policy_history_days: int = Field(
         default=28, ge=2, le=730, description="Days of sales history read for a decision."

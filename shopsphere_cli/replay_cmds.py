@@ -218,6 +218,9 @@ def flash_sale(
     bots: int = typer.Option(40, help="Distinct bots."),
     bot_fraction: float = typer.Option(0.2, help="Share of sessions after the drop that are bots."),
     abandon: float = typer.Option(0.15, help="Share of human sessions that abandon the cart."),
+    waiting_room: bool = typer.Option(
+        False, "--waiting-room", help="Sessions after hot SKUs queue in the API's waiting room."
+    ),
     seed: int = typer.Option(7, help="Random seed."),
 ) -> None:
     """Generate a flash-sale trace (native format, with the catalog to seed in its header)."""
@@ -239,6 +242,7 @@ def flash_sale(
         n_bots=bots,
         bot_fraction=bot_fraction,
         abandon_p=abandon,
+        waiting_room=waiting_room,
     )
     try:
         tr = generate(spec, np.random.default_rng(seed))
