@@ -48,6 +48,7 @@ from api.services import orders as order_svc
 from api.services.auth import Authenticator, ensure_keys
 from api.services.context import Principal, ServiceContext
 from api.settings import Settings
+from api.simtime import SimTimeClock, SimTimeMiddleware
 
 log = logging.getLogger(__name__)
 _SWEEPER = Principal(role="service", customer_id=None, key_id=0)
@@ -297,6 +298,9 @@ def create_app(
     app.openapi_version = "3.1.0"
     app.state.ctx = ctx
     app.state.settings = settings
+    # development/test only (Settings refuses it in production)
+    if settings.accept_sim_time_header and not isinstance(ctx.clock, SimTimeClock):
+        ctx.clock = SimTimeClock(ctx.clock)
     app.state.auth = Authenticator(ctx.engine, settings.api_key_pepper)
     app.add_middleware(
         RequestGuard,
@@ -322,6 +326,8 @@ def create_app(
     app.include_router(orders.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     install_openapi(app)
+    if settings.accept_sim_time_header:
+        app.add_middleware(SimTimeMiddleware)
     return app
 
 
