@@ -1,5 +1,18 @@
 """Checkout load benchmark: uvicorn + PostgreSQL + concurrent shoppers on one machine.
 
+Prints, side by side in one run, one row per ``--flows`` entry (default all three):
+
+- ``ceiling``: the bare-PostgreSQL ceiling -- threads with psycopg and nothing else doing what an
+  express checkout writes (conditional reserve + order + line + payment, one transaction), on a
+  location of its own;
+- ``express``: express checkout over HTTP -- one ``POST /v1/checkout`` with the line inline;
+- ``cart``: the cart flow over HTTP -- ``POST /v1/carts`` -> ``PUT /v1/carts/{id}/lines`` ->
+  ``POST /v1/checkout``.
+
+Each row: orders/s in the timed window, p50/p95/p99 latency (ms; the checkout request for
+express, the whole flow for the cart), CPU ms per order split into API, PostgreSQL and load
+generator (the load-independent figure on a shared machine), and oversold units.
+
 What it does:
 
 1. Uses ``--db URL`` or creates a throwaway PostgreSQL role and database (starting the local
@@ -10,18 +23,16 @@ What it does:
    1,000,000 units each, and a hot SKU that gets only ``--hot-stock`` units per run, so that it
    sells out and ``INSUFFICIENT_STOCK`` happens (oversell would show there first).
 3. Per run, a separate process (``benchmarks/_checkout_load.py``) runs ``--concurrency``
-   shoppers over loopback keep-alive connections doing create cart -> set line -> checkout
-   (with ``Idempotency-Key`` on checkout) for ``--warmup`` + ``--duration`` seconds.
-4. Prints completed paid checkouts per second in the timed window, p50/p95/p99 latency (ms) of
-   the checkout request and of the whole flow, errors by step/status/code, CPU seconds per
-   checkout by component, and verifies through the API after every run: no negative stock
-   counter, reserved units == units of unshipped orders (+ carts still holding stock), on hand ==
-   units received, movements ledger == counters, paid orders == those the shoppers saw.
+   shoppers over loopback keep-alive connections for ``--warmup`` + ``--duration`` seconds.
+4. Verifies through the API after every HTTP run: no negative stock counter, reserved units ==
+   units of unshipped orders (+ carts still holding stock), on hand == units received ==
+   movements ledger, paid orders == those the shoppers saw; oversold units are reported.
 
-``--workers``, ``--concurrency`` and ``--pool-size`` take comma lists (a sweep); each
-configuration runs ``--repeats`` times and the median is reported.
+``--workers``, ``--concurrency`` and ``--pool-size`` take comma lists (a sweep); each row runs
+``--repeats`` times and the median is reported. ``--py-spy DIR`` records one extra, uncounted
+run of each HTTP row with py-spy (how the express fast path was found).
 
-Run: ``python benchmarks/checkout.py --duration 20 --concurrency 32 --repeats 3 --json out.json``
+Run: ``python benchmarks/checkout.py --workers 2 --concurrency 32 --duration 10 --repeats 3``
 """
 
 from __future__ import annotations
