@@ -34,13 +34,14 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import ratelimit, waiting_room
 from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
 from api.errors import ServiceError, ServiceUnavailableError
 from api.guard import RequestGuard
 from api.openapi import install_openapi
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import catalog, orders, policies, stock
+from api.routes import batch, catalog, orders, policies, shelf, stock
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import checkout as checkout_svc
@@ -323,8 +324,12 @@ def create_app(
 
     app.include_router(catalog.router)
     app.include_router(stock.router)
+    app.include_router(shelf.router)
     app.include_router(orders.router)
+    app.include_router(batch.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
+    waiting_room.install(app, settings)  # hot-SKU admission when configured
+    ratelimit.install(app, settings)  # per-key and per-address limits when configured
     install_openapi(app)
     if settings.accept_sim_time_header:
         app.add_middleware(SimTimeMiddleware)

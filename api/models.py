@@ -263,4 +263,18 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class WaitingRoomTicket(Base):
+    """A place in a hot SKU's waiting room (api.waiting_room): one per customer and SKU."""
+
+    __tablename__ = "waiting_room_tickets"
+    __table_args__ = (
+        UniqueConstraint("sku", "customer_id", name="uq_waiting_room_sku_customer"),
+        Index("ix_waiting_room_sku_id", "sku", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 T = Base.metadata.tables  # short alias for Core statements in the services

@@ -158,6 +158,19 @@ class Settings(BaseSettings):
     pricing_artifact: str | None = Field(
         default=None, description="Validated RL artifact served instead of pricing_policy."
     )
+    # ---- rate limits (api.ratelimit; 0 per second: off; buckets are per worker process) ----
+    rate_limit_key_per_s: float = Field(default=0.0, ge=0, description="Requests/s per API key.")
+    rate_limit_key_burst: int = Field(default=20, ge=1, description="Burst per API key.")
+    rate_limit_ip_per_s: float = Field(default=0.0, ge=0, description="Requests/s per address.")
+    rate_limit_ip_burst: int = Field(default=200, ge=1, description="Burst per client address.")
+    rate_limit_trust_forwarded: bool = Field(
+        default=False, description="Client address from X-Forwarded-For (behind a proxy)."
+    )
+    # ---- waiting room for hot SKUs (api.waiting_room; empty list: off) ----
+    waiting_room_skus: str = Field(default="", description="Comma-separated gated SKUs.")
+    waiting_room_admit_per_s: float = Field(default=1.0, gt=0, description="Admissions/s per SKU.")
+    waiting_room_burst: int = Field(default=10, ge=0, description="Admitted at once on opening.")
+    waiting_room_token_ttl_seconds: int = Field(default=300, gt=0)
     replenishment_lead_time_days: int = Field(default=2, ge=0, le=365)
     policy_history_days: int = Field(
         default=28, ge=2, le=730, description="Days of sales history read for a decision."
