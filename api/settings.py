@@ -84,8 +84,9 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=1000,
-        description="Threads running sync routes per worker (default: db_pool_size, so requests in "
-        "flight never exceed the pool and overflow connections are not opened and closed per request).",
+        description="Threads running sync routes per worker (default: db_pool_size, so requests "
+        "in flight never exceed the pool and overflow connections are not opened and closed per "
+        "request).",
     )
     payment_latency_ms: float = Field(default=0.0, ge=0)
     max_body_bytes: int = Field(

@@ -526,13 +526,15 @@ def _fmt(r: dict[str, Any]) -> str:
     cpu = " ".join(f"{k} {x:.2f}" for k, x in r["cpu_ms_per_checkout"].items())
     pg = r["postgres_per_checkout"]
     return (
-        f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 {c['p50']:.1f}/{c['p95']:.1f}/"
+        f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 "
+        f"{c['p50']:.1f}/{c['p95']:.1f}/"
         f"{c['p99']:.1f} ms | flow {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms | "
         f"CPU ms/checkout: {cpu} | busy {100 * r['machine_busy_share']:.0f}% | CPU-bound capacity "
         f"{r['cpu_bound_capacity_per_s']:.0f}/s | per checkout: {pg['commits']:.1f} commits, "
         f"{pg['sessions']:.2f} new PG sessions | "
         f"oversold {v['oversold_units']} negative {v['negative_counters']} "
-        f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}\n      errors {r['errors']}"
+        f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}"
+        f"\n      errors {r['errors']}"
     )
 
 
@@ -716,7 +718,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     info = machine_info()
     print(
-        f"machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs ({info['usable_cpus']} usable), "
+        f"machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs "
+        f"({info['usable_cpus']} usable), "
         f"{info['mem_gib']} GiB, load average at start {info['loadavg_at_start']}"
     )
     tag = secrets.token_hex(3).upper()
@@ -758,7 +761,8 @@ def main(argv: list[str] | None = None) -> int:
                         "idempotency": args.idempotency,
                     }
                     print(
-                        f"\n== workers {workers}, pool {pool}+{args.max_overflow}, concurrency {conc}, "
+                        f"\n== workers {workers}, pool {pool}+{args.max_overflow}, "
+                        f"concurrency {conc}, "
                         f"client {args.client}, Idempotency-Key on {args.idempotency}"
                     )
                     rows: list[dict[str, Any]] = []
@@ -785,7 +789,8 @@ def main(argv: list[str] | None = None) -> int:
                                 runs.append(r)
                                 print(
                                     f"  ceiling run {rep + 1}: {r['orders_per_s']:.0f} orders/s, "
-                                    f"p99 {r['ms']['p99']:.1f} ms, CPU ms/order {r['cpu_ms_per_order']}"
+                                    f"p99 {r['ms']['p99']:.1f} ms, "
+                                    f"CPU ms/order {r['cpu_ms_per_order']}"
                                 )
                             rows.append(_median_row(flow, reps))
                             continue
@@ -847,8 +852,9 @@ def main(argv: list[str] | None = None) -> int:
             ok = ok and (ceiling is None or share >= TARGET_CEILING_SHARE)
             verdicts.append(
                 f"express (concurrency {t['concurrency']}): {e['orders_per_s']:.0f}/s, p99 "
-                f"{e['ms']['p99']:.1f} ms, {share:.2f} of the ceiling -> target (>= {TARGET_CPS:.0f}/s, "
-                f"p99 < {TARGET_P99_MS:.0f} ms, >= {TARGET_CEILING_SHARE} of ceiling, zero oversell) "
+                f"{e['ms']['p99']:.1f} ms, {share:.2f} of the ceiling -> target "
+                f"(>= {TARGET_CPS:.0f}/s, p99 < {TARGET_P99_MS:.0f} ms, "
+                f">= {TARGET_CEILING_SHARE} of ceiling, zero oversell) "
                 f"{'MET' if ok else 'NOT MET'}"
             )
         if "cart" in by:

@@ -75,6 +75,10 @@ _IK_TAKE = (
 )
 
 
+DEFAULT_LEASE = timedelta(seconds=30)
+"""Lease of a claim made without one (callers that predate leases)."""
+
+
 class OutcomeLostError(ConflictError):
     """The operation under this key took effect, but the request died before its answer was
     stored; the effect is kept (never repeated)."""
@@ -128,7 +132,9 @@ class Claim:
         "who",
     )
 
-    def __init__(self, who: str, key: str, digest: str, now: datetime, lease: timedelta) -> None:
+    def __init__(
+        self, who: str, key: str, digest: str, now: datetime, lease: timedelta = DEFAULT_LEASE
+    ) -> None:
         self.who, self.key, self.digest, self.now = who, key, digest, now
         self.lease_until = now + lease
         self.held = False  # the key row is committed (in progress)
