@@ -24,6 +24,7 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import (
     DataError,
     DisconnectionError,
@@ -151,6 +152,15 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return SafeJSONResponse(
         _body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
         status_code=422,
+    )
+
+
+async def _model_error(request: Request, exc: Exception) -> JSONResponse:
+    """A schema refused a value built inside a use case (e.g. a batch item turned into a single
+    request): the caller's input, answered like any validation error."""
+    assert isinstance(exc, ValidationError)
+    return await _validation_error(
+        request, RequestValidationError(exc.errors(include_url=False, include_context=False))
     )
 
 
@@ -312,6 +322,7 @@ def create_app(
     )
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationError, _model_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _data_error)
     app.add_exception_handler(DataError, _db_data_error)
