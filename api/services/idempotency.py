@@ -296,11 +296,10 @@ def _run(
         elif claim.held:
             _finish(ctx, claim, exc.status, stored)
         elif not _store_new(ctx, claim, exc.status, stored):
-            # the key was taken by a concurrent attempt that wrote it with its effect (the
-            # PostgreSQL fast path writes the key last): its outcome is the answer
-            taken = _replay(ctx, claim, adapter)
-            if isinstance(taken, _Stored):
-                return taken.value  # type: ignore[return-value]
+            # the key exists: an earlier or concurrent attempt wrote it with its effect (the
+            # PostgreSQL fast path writes the key last, so a retry finding no stock gets here):
+            # that attempt's outcome is the answer -- replayed, waited for, or resumed
+            raise KeyTakenError(claim.key) from exc
         raise
     except BaseException:
         if claim.held and not claim.done and not claim.taken_over:
