@@ -408,6 +408,10 @@ class FakeCommerce:
         return self._idem(idempotency_key, "checkout", body, lambda: self._checkout(body))
 
     def _checkout(self, body: CheckoutRequest) -> OrderRead:
+        if body.cart_id is None:  # express checkout (lines inline) is not simulated here
+            raise InvalidInputError(
+                "the fake client checks out carts only", details={"field": "cart_id", "value": None}
+            )
         c = self.carts.get(body.cart_id)
         if c is None:
             raise NotFoundError(f"cart {body.cart_id} not found", details={"cart_id": body.cart_id})
