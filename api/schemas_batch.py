@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MAX_ID, MAX_QTY, CartLineSet, Channel, Code, OrderStatus, Strict
+from api.schemas import (
+    MAX_ID,
+    MAX_QTY,
+    CartLineSet,
+    Channel,
+    CheckoutRequest,
+    Code,
+    OrderStatus,
+    Strict,
+)
 
 if TYPE_CHECKING:
     from api.client.base import CommerceError
@@ -100,12 +109,17 @@ class CartLineItem(Strict):
     quantity: int = Field(ge=0, le=MAX_QTY)
 
 
-class CheckoutItem(Strict):
-    """Check out one cart (as ``POST /v1/checkout``); the key makes retries safe."""
+class CheckoutItem(CheckoutRequest):
+    """Check out one cart, or lines inline (express), as ``POST /v1/checkout`` with
+    ``idempotency_key`` as its ``Idempotency-Key`` (exactly once; a retry resumes)."""
 
-    cart_id: int = Field(ge=1, le=MAX_ID)
-    payment_token: str = Field(default="tok_ok", max_length=200)
     idempotency_key: str | None = IdemKey
+
+    def request(self) -> CheckoutRequest:
+        """The single call's body."""
+        return CheckoutRequest.model_construct(
+            **{k: getattr(self, k) for k in CheckoutRequest.model_fields}
+        )
 
 
 class TransitionItem(Strict):

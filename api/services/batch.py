@@ -11,10 +11,10 @@ Cheaper per item than separate calls, where the guarantees allow:
   pays one ``BEGIN``/``COMMIT`` (one WAL flush on PostgreSQL) instead of one per item. Each item
   is still atomic; the batch's items become visible together at its commit. Cancellations
   (which call the payment gateway) end the shared transaction and run on their own, in order;
-* checkouts run one after the other through the normal exactly-once path
-  (:func:`~api.services.idempotency.run_idempotent_tx` around
-  :func:`~api.services.checkout.checkout`), since no transaction may stay open across the
-  gateway call; over HTTP the batch still saves a request per item.
+* checkouts (of carts, or express with lines inline) run one after the other through the
+  single call's exactly-once path (:func:`~api.services.checkout.checkout_idempotent`), since
+  no transaction may stay open across the gateway call; over HTTP the batch still saves a
+  request per item.
 
 ``idempotency_key`` on an item behaves as the ``Idempotency-Key`` header of the single call: a
 checkout item shares the scope of ``POST /v1/checkout``; a cart item has its own scope. A key
@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -49,7 +50,7 @@ from api.errors import (
     error_from_stored,
 )
 from api.models import T
-from api.schemas import CartCreate, CartLineSet, CartRead, CheckoutRequest, OrderRead, OrderStatus
+from api.schemas import CartCreate, CartLineSet, CartRead, OrderRead, OrderStatus
 from api.schemas_batch import (
     MAX_BATCH_ITEMS,
     BatchResult,
@@ -62,9 +63,9 @@ from api.schemas_batch import (
 )
 from api.services import carts, orders
 from api.services import checkout as checkout_svc
-from api.services.adapters import A_CART, A_ORDER
+from api.services.adapters import A_CART
 from api.services.context import Principal, ServiceContext
-from api.services.idempotency import Claim, KeyTakenError, request_hash, run_idempotent_tx
+from api.services.idempotency import Claim, KeyTakenError, request_hash
 
 R = TypeVar("R")
 _IK = T["idempotency_keys"]
@@ -186,7 +187,8 @@ class _Batch:
         shared = self.shared()
         conn = shared.conn
         assert conn is not None
-        claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now())
+        lease = timedelta(seconds=shared.idempotency_lease_s)
+        claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now(), lease)
         sp = shared.uow()
         taken, failed, down = False, None, None
         with sp:  # leaving it without commit rolls the item back (key row included)
@@ -344,17 +346,8 @@ def checkout(
     check_size(items)
     out: list[ItemResult[OrderRead]] = []
     for it in items:
-        body = CheckoutRequest(cart_id=it.cart_id, payment_token=it.payment_token)
         try:
-            order = run_idempotent_tx(
-                ctx,
-                who,
-                it.idempotency_key,
-                "checkout",
-                body,
-                A_ORDER,
-                lambda claim, body=body: checkout_svc.checkout(ctx, who, body, claim),  # type: ignore[misc]
-            )
+            order = checkout_svc.checkout_idempotent(ctx, who, it.request(), it.idempotency_key)
         except CommerceError as exc:
             out.append(_failed(exc))
         except _UNAVAILABLE as exc:
