@@ -15,12 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import (
     MAX_ID,
-    MAX_QTY,
+    CartCreate,
     CartLineSet,
-    Channel,
     CheckoutRequest,
-    Code,
-    OrderStatus,
+    OrderTransition,
     Strict,
 )
 
@@ -90,23 +88,26 @@ class BatchResult(BaseModel, Generic[T]):
 
 
 # ---- requests ---------------------------------------------------------------------------------
-class CartOpen(Strict):
-    """Open a cart and set its lines, all or nothing: if any line is short, no cart is opened
-    and the error lists a LineError per short line."""
+class CartOpen(CartCreate):
+    """Open a cart (the fields of ``POST /v1/carts``) and set its lines, all or nothing: if any
+    line is short, no cart is opened and the error lists a LineError per short line."""
 
-    channel: Channel
-    location: str = Code
-    customer_id: str | None = Field(default=None, max_length=64)  # staff/service only
     lines: list[CartLineSet] = Field(default_factory=list, max_length=MAX_CART_LINES)
     idempotency_key: str | None = IdemKey
 
+    def cart(self) -> CartCreate:
+        """The single call's body."""
+        return CartCreate.model_construct(**{k: getattr(self, k) for k in CartCreate.model_fields})
 
-class CartLineItem(Strict):
+
+class CartLineItem(CartLineSet):
     """Set one line of a cart (as ``PUT /v1/carts/{cart_id}/lines``)."""
 
     cart_id: int = Field(ge=1, le=MAX_ID)
-    sku: str = Code
-    quantity: int = Field(ge=0, le=MAX_QTY)
+
+    def line(self) -> CartLineSet:
+        """The single call's body."""
+        return CartLineSet.model_construct(sku=self.sku, quantity=self.quantity)
 
 
 class CheckoutItem(CheckoutRequest):
@@ -122,11 +123,10 @@ class CheckoutItem(CheckoutRequest):
         )
 
 
-class TransitionItem(Strict):
+class TransitionItem(OrderTransition):
     """Move one order (as ``POST /v1/orders/{id}/transition``; ``cancelled`` cancels it)."""
 
     order_id: int = Field(ge=1, le=MAX_ID)
-    to: OrderStatus
 
 
 class CartBatch(Strict):

@@ -589,9 +589,7 @@ class FakeCommerce:
             raise InsufficientStockError(
                 f"{len(short)} line(s) of the cart are out of stock", details=list(short)
             )
-        cart = self.create_cart(
-            CartCreate(channel=it.channel, location=it.location, customer_id=it.customer_id)
-        )
+        cart = self.create_cart(it.cart())
         for ln in it.lines:
             cart = self.set_cart_line(cart.id, ln)
         return cart
@@ -601,9 +599,7 @@ class FakeCommerce:
         return BatchResult[CartRead](
             items=[
                 self._each(
-                    lambda it=it: self.set_cart_line(  # type: ignore[misc]
-                        it.cart_id, CartLineSet(sku=it.sku, quantity=it.quantity)
-                    )
+                    lambda it=it: self.set_cart_line(it.cart_id, it.line())  # type: ignore[misc]
                 )
                 for it in items
             ]

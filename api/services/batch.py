@@ -50,7 +50,7 @@ from api.errors import (
     error_from_stored,
 )
 from api.models import T
-from api.schemas import CartCreate, CartLineSet, CartRead, OrderRead, OrderStatus
+from api.schemas import CartRead, OrderRead, OrderStatus
 from api.schemas_batch import (
     MAX_BATCH_ITEMS,
     BatchResult,
@@ -289,8 +289,7 @@ def _each(ctx: ServiceContext, who: Principal, items: Sequence[Any], step: Any) 
 # ---- carts ------------------------------------------------------------------------------------
 def _open_cart(ctx: ServiceContext, who: Principal, it: CartOpen) -> CartRead:
     """Create the cart and set its lines; all or nothing (every short line is reported)."""
-    body = CartCreate(channel=it.channel, location=it.location, customer_id=it.customer_id)
-    cart = carts.create_cart(ctx, who, body)
+    cart = carts.create_cart(ctx, who, it.cart())
     short: list[object] = []
     for ln in it.lines:
         try:  # its unit of work is a savepoint: a short line leaves the others in place
@@ -331,8 +330,7 @@ def set_cart_lines(
     its line (errors as ``set_cart_line``: NotFound, Conflict, InsufficientStock per item)."""
 
     def step(batch: _Batch, it: CartLineItem) -> ItemResult[CartRead]:
-        line = CartLineSet.model_construct(sku=it.sku, quantity=it.quantity)
-        return batch.run(lambda c: carts.set_cart_line(c, who, it.cart_id, line))
+        return batch.run(lambda c: carts.set_cart_line(c, who, it.cart_id, it.line()))
 
     return BatchResult.model_construct(items=_each(ctx, who, items, step))
 
