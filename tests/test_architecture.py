@@ -48,12 +48,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 # entry is (importing module, imported module). Shrink this list as the fixes land; the test
 # fails if an entry is no longer needed, so the list cannot go stale.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # replay: builds seed catalogues and verifies responses with the API's pydantic schemas;
-        # to go through api.client (which re-exports what callers need) or be allowed there.
-        ("replay.seed", "api.schemas"),
-        ("replay.verify", "api.schemas"),
-    }
+    set()
 )
 
 
