@@ -20,9 +20,9 @@ Method (classical CV plus a committed 6-weight logistic model, no downloaded wei
 5. *Cell model*: logistic regression on five per-cell features gives P(empty) per facing
    (:class:`CellModel`, trained by :mod:`edge_sim.train` on rendered frames of other seeds).
 6. *Aggregation*: runs of empty facings in a slot are gap boxes (projected back to image
-   pixels); counts per slot; out-of-stock / low-stock per SKU; for each occupied facing, the
-   lighting-corrected colour signature is matched against every SKU's package signature to flag
-   misplaced items.
+   pixels; facings hidden next to a seen gap extend it); counts per slot; out-of-stock /
+   low-stock per SKU; for each occupied facing, the lighting-corrected colour signature is
+   matched against every SKU's package signature to flag misplaced items.
 
 Each output carries a confidence in ``[0, 1]``.
 """
@@ -184,7 +184,10 @@ class ShelfVision:
 
     Arguments: ``planogram``; ``camera`` (calibration); ``model`` (default: the committed
     one); ``scale`` (rectified pixels per bay unit, 0.3-1); ``low_stock_frac`` (a SKU is low when
-    at most this fraction of its facings is filled). Raises :class:`ConfigError` on bad values.
+    at most this fraction of its facings is filled); ``bridge`` (how gap runs treat facings hidden
+    by a shopper or the frame edge next to facings seen empty: ``"extend"`` counts them into the
+    gap with confidence x 0.8, ``"interior"`` only between seen-empty facings, ``"none"`` splits
+    the gap). Raises :class:`ConfigError` on bad values.
     """
 
     def __init__(
@@ -194,6 +197,7 @@ class ShelfVision:
         model: CellModel | None = None,
         scale: float = 0.5,
         low_stock_frac: float = 0.34,
+        bridge: str = "extend",
     ) -> None:
         if not 0.3 <= scale <= 1.0:
             raise ConfigError(f"scale {scale} outside [0.3, 1]")
@@ -204,6 +208,10 @@ class ShelfVision:
         self.model = model if model is not None else CellModel.load_default()
         self.scale = scale
         self.low_stock_frac = low_stock_frac
+        self.occluded_frac = 0.25  # a cell more occluded than this is reported unobserved
+        if bridge not in ("none", "interior", "extend"):
+            raise ConfigError(f"bridge {bridge!r} not one of none, interior, extend")
+        self.bridge = bridge
         self._mx, self._my = camera.bay_to_image_maps(scale)
         self._h, self._w = self._mx.shape
         cells = planogram.facing_cells()
@@ -351,7 +359,7 @@ class ShelfVision:
         """
         feats, occ, colour = self.features(frame)
         p = self.model.p_empty(feats)
-        observed = occ < 0.25
+        observed = occ < self.occluded_frac
         empty = p > 0.5
         p_obj = self.planogram
         gaps: list[GapDetection] = []
@@ -380,30 +388,24 @@ class ShelfVision:
             agg[0] += float((~e & ob).sum() + (~ob).sum())
             agg[1] += s.capacity
             agg[2] *= float(np.prod(conf_cells[ob])) if n_obs else 0.5
-            i = 0
-            while i < s.capacity:
-                if e[i] and ob[i]:
-                    k = i
-                    while k + 1 < s.capacity and e[k + 1] and ob[k + 1]:
-                        k += 1
-                    cb = self._cell_boxes[idx.start + i : idx.start + k + 1]
-                    gaps.append(
-                        GapDetection(
-                            box=(
-                                float(cb[:, 0].min()),
-                                float(cb[:, 1].min()),
-                                float(cb[:, 2].max()),
-                                float(cb[:, 3].max()),
-                            ),
-                            slot=j,
-                            first=i,
-                            last=k,
-                            confidence=float(pj[i : k + 1].min()),
-                        )
+            for i, k, bridged in self._runs(e & ob, ~ob):
+                cb = self._cell_boxes[idx.start + i : idx.start + k + 1]
+                seen = (e & ob)[i : k + 1]
+                conf = float(pj[i : k + 1][seen].min()) * (0.8 if bridged else 1.0)
+                gaps.append(
+                    GapDetection(
+                        box=(
+                            float(cb[:, 0].min()),
+                            float(cb[:, 1].min()),
+                            float(cb[:, 2].max()),
+                            float(cb[:, 3].max()),
+                        ),
+                        slot=j,
+                        first=i,
+                        last=k,
+                        confidence=conf,
                     )
-                    i = k + 1
-                else:
-                    i += 1
+                )
             home = self._sku_names.index(s.sku)
             for i in range(s.capacity):
                 cell = idx.start + i
@@ -442,6 +444,41 @@ class ShelfVision:
             p_empty=p,
             observed=observed,
         )
+
+    def _runs(self, empty: np.ndarray, hidden: np.ndarray) -> list[tuple[int, int, bool]]:
+        """Gap runs in one slot: ``(first, last, bridged)``.
+
+        A run is a maximal stretch of facings each empty or hidden that holds at least one
+        facing seen empty. Hidden facings between seen-empty ones belong to the gap (a shopper
+        in front of the middle of a gap); with ``bridge == "extend"`` hidden facings at the ends
+        do too. ``bridged`` says a hidden facing was included.
+        """
+        out: list[tuple[int, int, bool]] = []
+        n = len(empty)
+        i = 0
+        while i < n:
+            if not (empty[i] or hidden[i]):
+                i += 1
+                continue
+            k = i
+            while k + 1 < n and (empty[k + 1] or hidden[k + 1]):
+                k += 1
+            seen = np.flatnonzero(empty[i : k + 1]) + i
+            if len(seen):
+                a, b = (i, k) if self.bridge == "extend" else (int(seen[0]), int(seen[-1]))
+                if self.bridge == "none":
+                    # split at hidden facings
+                    start = None
+                    for t in range(a, b + 2):
+                        if t <= b and empty[t]:
+                            start = t if start is None else start
+                        elif start is not None:
+                            out.append((start, t - 1, False))
+                            start = None
+                else:
+                    out.append((a, b, bool(hidden[a : b + 1].any())))
+            i = k + 1
+        return out
 
     def _project_box(
         self, x0: float, y0: float, x1: float, y1: float
