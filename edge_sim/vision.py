@@ -21,8 +21,9 @@ Method (classical CV plus a committed 6-weight logistic model, no downloaded wei
    (:class:`CellModel`, trained by :mod:`edge_sim.train` on rendered frames of other seeds).
 6. *Aggregation*: runs of empty facings in a slot are gap boxes (projected back to image
    pixels; facings hidden next to a seen gap extend it); counts per slot; out-of-stock /
-   low-stock per SKU; for each occupied facing, the lighting-corrected colour signature is
-   matched against every SKU's package signature to flag misplaced items.
+   low-stock per SKU; for each occupied facing, its appearance (lighting-corrected colour and
+   coverage of the upper and lower product region) is matched against how every SKU's package
+   would fill that cell (drawn from the SKU's look) to flag misplaced items.
 
 Each output carries a confidence in ``[0, 1]``.
 """
@@ -157,6 +158,20 @@ class ShelfReport:
     observed: np.ndarray
 
 
+def _appearance_distance(obs: np.ndarray, sigs: np.ndarray) -> np.ndarray:
+    """Distance of facings' appearance ``(..., 8)`` to SKU signatures ``(..., S, 8)``: BGR L1
+    over the regions both cover, plus 120 for each region covered by one but not the other (a
+    package of another height or width). Returns ``(..., S)``."""
+    o = obs[..., None, :]
+    d = np.zeros(sigs.shape[:-1])
+    for r in (0, 4):
+        a = o[..., r + 3] > 0.25
+        b = sigs[..., r + 3] > 0.25
+        col = np.abs(sigs[..., r : r + 3] - o[..., r : r + 3]).sum(-1)
+        d += np.where(a & b, col, 0.0) + np.where(a != b, 120.0, 0.0)
+    return d
+
+
 def _fit_lighting(values: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Robust quadratic fits of lip colours along x, batched over lips.
 
@@ -209,6 +224,10 @@ class ShelfVision:
         self.scale = scale
         self.low_stock_frac = low_stock_frac
         self.occluded_frac = 0.25  # a cell more occluded than this is reported unobserved
+        self.misplaced_margin = (
+            100.0  # appearance distance (BGR L1 units), see _appearance_distance
+        )
+        self.misplaced_min = 200.0
         if bridge not in ("none", "interior", "extend"):
             raise ConfigError(f"bridge {bridge!r} not one of none, interior, extend")
         self.bridge = bridge
@@ -262,17 +281,52 @@ class ShelfVision:
         ).reshape(-1, 4)
         self._open_kernel = np.ones((1, max(3, int(50 * scale))), np.uint8)
         self._shelf_of_cell = np.array([planogram.slots[j].shelf for j in self._slot_of])
-        self._signatures = self._sku_signatures()
-        self._sku_names = list(self._signatures)
-        self._sig_matrix = np.array([self._signatures[s] for s in self._sku_names])
         self._back = np.asarray(planogram.fixture.back_bgr, np.float64)
+        self._sku_names = list(planogram.looks)
+        self._natural: dict[str, tuple[float, float]] = {}
+        for sl in planogram.slots:
+            sh = planogram.shelves[sl.shelf]
+            lk = planogram.looks[sl.sku]
+            self._natural.setdefault(
+                sl.sku, (sl.facing_w * lk.width_frac, (sh.lip_y - sh.top_y) * lk.height_frac)
+            )
+        # per slot: every SKU's expected signature in that slot's cell (SKUs x 8)
+        self._slot_sigs = [
+            self._signatures(sl.facing_w, self._zone_h(sl.shelf)) for sl in planogram.slots
+        ]
+        self._cell_sigs = np.stack([self._slot_sigs[j] for j in self._slot_of])  # (F, S, 8)
 
-    def _sku_signatures(self) -> dict[str, np.ndarray]:
-        """Colour signature per SKU from its package drawing (what a catalog image gives)."""
-        out: dict[str, np.ndarray] = {}
-        for sku, look in self.planogram.looks.items():
-            img, m = draw_package(look, 40, 80)
-            out[sku] = img[m].astype(np.float64).mean(0)
+    def _zone_h(self, shelf: int) -> float:
+        sh = self.planogram.shelves[shelf]
+        return sh.lip_y - sh.top_y
+
+    def _signatures(self, cell_w: float, zone_h: float) -> np.ndarray:
+        """How each SKU's package fills a ``cell_w x zone_h`` cell (bay units): per SKU the mean
+        colour and covered fraction of the upper and of the lower product region (``(S, 8)``),
+        from the package drawing alone (what a catalog image gives)."""
+        cw, zh = max(int(cell_w), 4), max(int(zh_ := zone_h), 8)
+        rows = (
+            (int(0.16 * zh_), int(0.5 * zh_)),
+            (int(0.5 * zh_), int(0.95 * zh_)),
+        )
+        c0, c1 = int(0.2 * cw), max(int(0.8 * cw), int(0.2 * cw) + 1)
+        out = np.zeros((len(self._sku_names), 8))
+        for k, sku in enumerate(self._sku_names):
+            w, h = self._natural.get(sku, (cw * 0.8, zh * 0.6))
+            w, h = min(w, cw - 1), min(h, zh * (1 - HEADROOM_FRAC))
+            img, m = draw_package(self.planogram.looks[sku], int(w), int(h))
+            canvas = np.zeros((zh, cw, 3))
+            mask = np.zeros((zh, cw), bool)
+            ph, pw = m.shape
+            x = max((cw - pw) // 2, 0)
+            canvas[zh - ph :, x : x + pw][m] = img[m]
+            mask[zh - ph :, x : x + pw] = m
+            for r, (r0, r1) in enumerate(rows):
+                reg = mask[r0:r1, c0:c1]
+                frac = float(reg.mean()) if reg.size else 0.0
+                col = canvas[r0:r1, c0:c1][reg].mean(0) if reg.any() else self._back
+                out[k, 4 * r : 4 * r + 3] = col
+                out[k, 4 * r + 3] = frac
         return out
 
     def rectify(self, frame: np.ndarray) -> np.ndarray:
@@ -287,7 +341,9 @@ class ShelfVision:
         return cv2.remap(frame, self._mx, self._my, cv2.INTER_LINEAR)
 
     def features(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per facing: features ``(F, 5)``, occluded fraction ``(F,)``, colour ``(F, 3)``."""
+        """Per facing: features ``(F, 5)``, occluded fraction ``(F,)``, and the appearance
+        ``(F, 8)``: lighting-corrected mean colour and covered fraction of the upper and of the
+        lower product region."""
         rect = self.rectify(frame)
         f = rect.astype(np.float32)
         h, w = self._h, self._w
@@ -346,10 +402,13 @@ class ShelfVision:
         fg = (dist > 0.3).astype(np.float32)
         cf = np.dstack([f * corr * fg[..., None], fg])
         ci = cv2.integral(cf)
-        r0, r1 = self._top_r[0], self._prod_r[1]
         c0, c1 = self._cols
-        s = ci[r1, c1] - ci[r0, c1] - ci[r1, c0] + ci[r0, c0]
-        colour = s[:, :3] / np.maximum(s[:, 3:4], 1.0)
+        parts = []
+        for r0, r1 in (self._top_r, self._prod_r):
+            s = ci[r1, c1] - ci[r0, c1] - ci[r1, c0] + ci[r0, c0]
+            parts.append(s[:, :3] / np.maximum(s[:, 3:4], 1.0))
+            parts.append((s[:, 3] / ((r1 - r0) * (c1 - c0)))[:, None])
+        colour = np.hstack(parts)  # upper BGR, upper cover, lower BGR, lower cover
         return feats, occ, colour
 
     def analyse(self, frame: np.ndarray) -> ShelfReport:
@@ -360,6 +419,7 @@ class ShelfVision:
         feats, occ, colour = self.features(frame)
         p = self.model.p_empty(feats)
         observed = occ < self.occluded_frac
+        dists = _appearance_distance(colour, self._cell_sigs)  # (F, S)
         empty = p > 0.5
         p_obj = self.planogram
         gaps: list[GapDetection] = []
@@ -367,7 +427,6 @@ class ShelfVision:
         start = 0
         sku_fac: dict[str, list[float]] = {}
         misplaced: list[MisplacedDetection] = []
-        dists = np.abs(colour[:, None, :] - self._sig_matrix[None]).sum(-1)
         for j, s in enumerate(p_obj.slots):
             idx = slice(start, start + s.capacity)
             start += s.capacity
@@ -414,15 +473,15 @@ class ShelfVision:
                 d = dists[cell]
                 best = int(np.argmin(d))
                 margin = float(d[home] - d[best])
-                # one mean colour per package is a weak signature: flag only clear departures
-                if best != home and margin > 60.0 and d[home] > 160.0:
+                # colour signatures of similar packages overlap: flag only clear departures
+                if best != home and margin > self.misplaced_margin and d[home] > self.misplaced_min:
                     misplaced.append(
                         MisplacedDetection(
                             slot=j,
                             facing=i,
                             expected_sku=s.sku,
                             looks_like=self._sku_names[best],
-                            confidence=float(1 - np.exp(-(d[home] - 100.0) / 100.0)),
+                            confidence=float(np.clip(1 - np.exp(-(d[home] - 150.0) / 100.0), 0, 1)),
                         )
                     )
         skus = tuple(
