@@ -135,6 +135,10 @@ def test_completing_a_phantom_task_corrects_the_ledger(
         "/v1/stock/levels", json={"skus": ["MILK-0"], "locations": ["STORE-1"]}, headers=h
     ).json()
     assert levels[0]["on_hand"] == 0
+    moves = client.get(
+        "/v1/stock/movements", params={"sku": "MILK-0", "location": "STORE-1"}, headers=h
+    ).json()["items"]
+    assert [(mv["kind"], mv["quantity"]) for mv in moves] == [("receipt", 6), ("adjustment", -6)]
     second = client.post(f"/v1/shelf/tasks/{tid}/complete", json={}, headers=h)
     assert second.status_code == 409 and second.json()["code"] == "INVALID_TRANSITION"
 
