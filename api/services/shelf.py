@@ -151,8 +151,11 @@ class ShelfObservationBatch(Strict):
 
     @model_validator(mode="after")
     def _aware(self) -> ShelfObservationBatch:
-        if self.observed_at is not None and self.observed_at.tzinfo is None:
-            raise ValueError("observed_at must carry a timezone")
+        if self.observed_at is not None:
+            if self.observed_at.tzinfo is None:
+                raise ValueError("observed_at must carry a timezone")
+            if not 1970 <= self.observed_at.year <= 9000:
+                raise ValueError(f"observed_at year {self.observed_at.year} outside 1970..9000")
         return self
 
 

@@ -166,6 +166,22 @@ def test_completing_a_phantom_task_corrects_the_ledger(
             "VALIDATION_ERROR",
         ),
         (_obs([]), 422, "VALIDATION_ERROR"),
+        (
+            _obs(
+                [{"sku": "MILK-1", "facings": 0, "capacity": 1, "confidence": 1}],
+                observed_at="0001-01-01T00:00:00+14:00",
+            ),
+            422,
+            "VALIDATION_ERROR",
+        ),
+        (
+            _obs(
+                [{"sku": "MILK-1", "facings": 0, "capacity": 1, "confidence": 1}],
+                observed_at="2026-01-01T00:00:00",
+            ),
+            422,
+            "VALIDATION_ERROR",
+        ),
     ],
 )
 def test_bad_observations_get_typed_4xx(
