@@ -323,6 +323,10 @@ class Twin:
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
+        # The routed fleet measures its own road km (planned routes); the per-km cost of the
+        # fleet's vehicles applies to them.
+        kpis["van_km"] = round(float(kpis["fleet_km"]), 3)
+        kpis["delivery_cost_cents"] = round(self.kpis.cost_per_km_cents * kpis["van_km"])
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = st.counters.sessions / wall if wall > 0 else 0.0
