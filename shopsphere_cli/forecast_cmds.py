@@ -16,6 +16,8 @@ from shopsphere_cli.errors import fail
 if TYPE_CHECKING:
     import pandas as pd
 
+    from policies.forecasting import Panel
+
 forecast_app = typer.Typer(
     name="forecast",
     help="Demand forecasting: backtest models on a sales table, forecast, export real data.",
@@ -60,7 +62,7 @@ JOBS = typer.Option(0, "--n-jobs", min=0, help="Worker processes (0: all cores).
 
 def _panel(
     data: Path, id_col: str, date_col: str, value_col: str, regressors: str, freq: str | None
-):
+) -> Panel:
     from policies.forecasting import Panel
 
     df = _read_table(data)
