@@ -7,6 +7,8 @@ do not inflate it). ``--repeats`` runs, the minimum per call kind is reported.
 
     .venv/bin/python benchmarks/inprocess_calls.py --flows 500 --repeats 3 [--key] [--profile]
 
+``--http`` sends every call through :class:`~api.client.http.HttpClient` to uvicorn serving the
+same database in a thread of this process (CPU of client and server together).
 ``--batch B`` runs the same flows through the batch operations, B flows per call
 (``batch_create_carts`` with the line inline, ``batch_checkout``, ``batch_transition_orders``)
 and prints CPU ms per *item* beside the single calls; ``--db file`` uses a SQLite file (WAL)
@@ -21,7 +23,9 @@ import pstats
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
+from api.client.base import CommerceClient
 from api.client.inprocess import InProcessClient
 from api.clock import ManualClock
 from api.schemas import (
@@ -50,8 +54,57 @@ def _staff(db: str, tmp: str) -> InProcessClient:
     return InProcessClient.for_sqlite(":memory:", ManualClock())
 
 
+_SERVERS: list[Any] = []
+
+
+def _shopper(staff: InProcessClient, http: bool) -> tuple[CommerceClient, CommerceClient]:
+    """The staff and shopper clients: in-process, or HTTP to uvicorn in a thread of this
+    process (so ``process_time`` counts client and server CPU together)."""
+    if not http:
+        return staff, staff.as_principal("customer", customer_id="c1")
+    import socket
+    import threading
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.client.http import HttpClient
+    from api.services.auth import create_api_key
+    from api.settings import Settings
+
+    pepper = "bench-pepper-0123456789"
+    app = create_app(
+        Settings(api_key_pepper=pepper, bootstrap_api_keys="", sweep_interval_seconds=0),
+        ctx=staff.ctx,
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    _SERVERS.append(server)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    engine, clock = staff.ctx.engine, staff.ctx.clock
+    return (
+        HttpClient(url, create_api_key(engine, clock, pepper, "staff")),
+        HttpClient(url, create_api_key(engine, clock, pepper, "customer", "c1")),
+    )
+
+
+def _stop_servers() -> None:
+    while _SERVERS:
+        _SERVERS.pop().should_exit = True
+
+
 def run(
-    flows: int, *, key: bool, n_skus: int = 50, db: str = "memory", tmp: str = "/tmp"
+    flows: int,
+    *,
+    key: bool,
+    n_skus: int = 50,
+    db: str = "memory",
+    tmp: str = "/tmp",
+    http: bool = False,
 ) -> dict[str, float]:
     """CPU ms per call of each kind over ``flows`` flows (after 20 warm-up flows)."""
     staff = _staff(db, tmp)
@@ -73,7 +126,7 @@ def run(
     staff.receive(
         ReceiptCreate(location="W", lines=[StockLine(sku=r.sku, quantity=10**6) for r in rows])
     )
-    shopper = staff.as_principal("customer", customer_id="c1")
+    staff, shopper = _shopper(staff, http)  # type: ignore[assignment]
     spent = dict.fromkeys(KINDS, 0.0)
     calls = dict.fromkeys(KINDS, 0)
 
@@ -115,11 +168,19 @@ def run(
     spent, calls = dict.fromkeys(KINDS, 0.0), dict.fromkeys(KINDS, 0)
     for i in range(flows):
         flow(i)
+    _stop_servers()
     return {k: spent[k] / calls[k] * 1000 for k in KINDS}
 
 
 def run_batched(
-    flows: int, batch: int, *, key: bool, n_skus: int = 50, db: str = "memory", tmp: str = "/tmp"
+    flows: int,
+    batch: int,
+    *,
+    key: bool,
+    n_skus: int = 50,
+    db: str = "memory",
+    tmp: str = "/tmp",
+    http: bool = False,
 ) -> dict[str, float]:
     """CPU ms per item of the batch operations, ``batch`` flows per call (after a warm-up)."""
     staff = _staff(db, tmp)
@@ -137,7 +198,7 @@ def run_batched(
     staff.receive(
         ReceiptCreate(location="W", lines=[StockLine(sku=r.sku, quantity=10**6) for r in rows])
     )
-    shopper = staff.as_principal("customer", customer_id="c1")
+    staff, shopper = _shopper(staff, http)  # type: ignore[assignment]
     spent = dict.fromkeys(BATCH_KINDS, 0.0)
     items = dict.fromkeys(BATCH_KINDS, 0)
 
@@ -188,6 +249,7 @@ def run_batched(
     spent, items = dict.fromkeys(BATCH_KINDS, 0.0), dict.fromkeys(BATCH_KINDS, 0)
     for first in range(0, flows, batch):
         group(first, min(batch, flows - first))
+    _stop_servers()
     return {k: spent[k] / items[k] * 1000 for k in BATCH_KINDS}
 
 
@@ -201,6 +263,9 @@ def main() -> None:
         "--batch", type=int, default=0, help="also run the batch operations, B per call"
     )
     ap.add_argument("--db", choices=("memory", "file"), default="memory")
+    ap.add_argument(
+        "--http", action="store_true", help="through HttpClient and uvicorn (client + server CPU)"
+    )
     args = ap.parse_args()
     if args.profile:
         prof = cProfile.Profile()
@@ -215,10 +280,11 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     best = dict.fromkeys(KINDS, float("inf"))
     for _ in range(args.repeats):
-        for k, v in run(args.flows, key=args.key, db=args.db, tmp=tmp).items():
+        for k, v in run(args.flows, key=args.key, db=args.db, tmp=tmp, http=args.http).items():
             best[k] = min(best[k], v)
     print(
         f"CPU ms per call (min of {args.repeats} runs of {args.flows} flows; SQLite {args.db}; "
+        f"{'HTTP, client + server' if args.http else 'in-process'}; "
         f"{platform.node()}, {platform.processor() or platform.machine()}):"
     )
     for k in KINDS:
@@ -227,7 +293,9 @@ def main() -> None:
         return
     bbest = dict.fromkeys(BATCH_KINDS, float("inf"))
     for _ in range(args.repeats):
-        for k, v in run_batched(args.flows, args.batch, key=args.key, db=args.db, tmp=tmp).items():
+        for k, v in run_batched(
+            args.flows, args.batch, key=args.key, db=args.db, tmp=tmp, http=args.http
+        ).items():
             bbest[k] = min(bbest[k], v)
     single = {
         "cart+line": best["create_cart"] + best["set_cart_line"],

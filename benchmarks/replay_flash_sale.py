@@ -8,6 +8,9 @@ uses a private PostgreSQL cluster (``initdb`` into a temporary directory, starte
 ``postgres`` user when run as root) so that restarting it disturbs nobody else, and kills an API
 worker with SIGKILL twice.
 
+The waiting room is on unless ``--no-waiting-room``: sessions after a hot SKU queue and poll
+until admitted (20 admissions per second per hot SKU, burst 50).
+
 Usage::
 
     python benchmarks/replay_flash_sale.py --pg-url postgresql+psycopg://shop:shop@127.0.0.1:5432/postgres
@@ -98,6 +101,7 @@ def _one(
     chaos: str | None,
     pg_restart_cmd: str | None,
     seed: int,
+    waiting_room: bool,
 ) -> dict[str, Any]:
     book = derive(f"bench-{name}", trace.shoppers())
     env = {
@@ -108,6 +112,11 @@ def _one(
         "SHOPSPHERE_SWEEP_INTERVAL_SECONDS": "5",
         "SHOPSPHERE_RESERVATION_TTL_SECONDS": "30",
     }
+    if waiting_room:
+        hot = [s["sku"] for s in trace.meta["catalog"]["skus"] if s["hot"]]
+        env["SHOPSPHERE_WAITING_ROOM_SKUS"] = ",".join(hot)
+        env["SHOPSPHERE_WAITING_ROOM_ADMIT_PER_S"] = "20"
+        env["SHOPSPHERE_WAITING_ROOM_BURST"] = "50"
     out.mkdir(parents=True, exist_ok=True)
     server = LocalServer(db_url, book, workers=workers, env=env, log_path=out / "server.log")
     server.store_keys(out / "keys.json")
@@ -145,9 +154,14 @@ def _row(name: str, s: dict[str, Any]) -> str:
     codes = s["codes_by_op"].get("checkout", {})
     top = ", ".join(f"{k} {v}" for k, v in list(codes.items())[:5])
     c = s["checks"]
+    adm = (
+        f"{s['waiting_room_admissions']} / {s['waiting_room_sessions']}"
+        if s["waiting_room_sessions"]
+        else "off"
+    )
     return (
         f"| {name} | {s['checkouts_attempted']} | {co.get('p50_ms', float('nan')):.0f} | "
-        f"{co.get('p99_ms', float('nan')):.0f} | {top} | {s['responses_429']} | n/a | "
+        f"{co.get('p99_ms', float('nan')):.0f} | {top} | {s['responses_429']} | {adm} | "
         f"{c.get('orders_acknowledged')} / {c.get('orders_found')} | "
         f"{c.get('units_oversold')} | {c.get('ledger_mismatches')} |"
     )
@@ -162,6 +176,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/replay_bench"))
     ap.add_argument("--runs", default="peak,3x,chaos")
     ap.add_argument("--chaos", default="kill-worker@15,pg-restart@30,kill-worker@45")
+    ap.add_argument(
+        "--no-waiting-room", action="store_true", help="hot SKUs without the waiting room"
+    )
     args = ap.parse_args()
     runs = args.runs.split(",")
     rows = []
@@ -179,6 +196,7 @@ def main() -> None:
             hot_stock=500,
             n_shoppers=3000,
             n_bots=40,
+            waiting_room=not args.no_waiting_room,
         )
         trace = generate(spec, np.random.default_rng(7))
         t0 = time.perf_counter()
@@ -200,6 +218,7 @@ def main() -> None:
                 chaos=args.chaos if name == "chaos" else None,
                 pg_restart_cmd=restart,
                 seed=7,
+                waiting_room=not args.no_waiting_room,
             )
         finally:
             if pg is not None:
@@ -211,12 +230,14 @@ def main() -> None:
     print(
         f"machine: {platform.node()}, {os.cpu_count()} cores, shared with other engineers "
         f"(load average at start {load[0]:.1f}); API: {args.workers} uvicorn workers, "
-        "PostgreSQL 15, per-key limit 5/s burst 10; one run each"
+        "PostgreSQL 15, per-key limit 5/s burst 10, waiting room "
+        f"{'off' if args.no_waiting_room else '20 admissions/s per hot SKU, burst 50'}; "
+        "one run each"
     )
     print()
     print(
         "| run | checkouts | checkout p50 ms | checkout p99 ms | checkout answers | 429s | "
-        "admissions | orders acked / found | oversold | ledger mismatches |"
+        "admitted / queued | orders acked / found | oversold | ledger mismatches |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:

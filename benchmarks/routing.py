@@ -158,8 +158,9 @@ def run_cvrp(
             summary.setdefault(solver, {})[f"{budget:g}s"] = round(m, 3)
             line += f"{m:10.3f} "
         print(line)
-    cpu_total = sum(float(r["run_cpu_s"]) for r in rows if r["budget_s"] == max(budgets))  # type: ignore[arg-type]
-    wall_total = sum(float(r["run_wall_s"]) for r in rows if r["budget_s"] == max(budgets))  # type: ignore[arg-type]
+    last = [r for r in rows if r["budget_s"] == max(budgets)]
+    cpu_total = float(sum(r["run_cpu_s"] for r in last))  # type: ignore[misc]
+    wall_total = float(sum(r["run_wall_s"] for r in last))  # type: ignore[misc]
     print(f"process CPU share while solving: {cpu_total / max(wall_total, 1e-9):.2f} of one core")
     return {"clock": clock, "rows": rows, "mean_gap_pct": summary}
 
@@ -187,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}", flush=True)
     out: dict[str, object] = {"machine": machine()}
     if args.twin_day or args.green:
-        from benchmarks_routing_twin import run_green, run_twin_day  # type: ignore[import-not-found]
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from routing_twin import run_green, run_twin_day  # type: ignore[import-not-found]
 
         if args.twin_day:
             out["twin_day"] = run_twin_day(args.seed)

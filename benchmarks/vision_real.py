@@ -48,6 +48,8 @@ def main() -> None:
         a.save_overlays.mkdir(parents=True, exist_ok=True)
         for s in scores:
             img = cv2.imread(str(ROOT / "photos" / s.name))
+            if img is None:
+                continue
             edges = find_shelf_edges(img)
             for e in edges:
                 cv2.line(img, (int(e.x0), int(e.y0)), (int(e.x1), int(e.y1)), (0, 0, 255), 2)

@@ -9,7 +9,7 @@ Settings (environment, set by ``shopsphere dashboard``):
 
 * ``SHOPSPHERE_RUNS_DIR``: where run directories are listed and written (default ``runs``).
 * ``SHOPSPHERE_SCENARIOS_DIR``: shipped scenarios (default: the repository's ``scenarios/``).
-* ``SHOPSPHERE_POLICY_REGISTRY_DIR``: the validated policy registry (default ``artifacts/registry``).
+* ``SHOPSPHERE_POLICY_REGISTRY_DIR``: the validated policy registry (default ``registry``).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def scenarios_dir() -> Path:
 
 def policy_registry_dir() -> Path:
     """The policy registry shown on the policies page."""
-    return Path(os.environ.get("SHOPSPHERE_POLICY_REGISTRY_DIR", "artifacts/registry"))
+    return Path(os.environ.get("SHOPSPHERE_POLICY_REGISTRY_DIR", "registry"))
 
 
 def shipped_scenarios() -> list[Path]:

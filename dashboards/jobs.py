@@ -19,8 +19,9 @@ from typing import Literal
 
 from scenarios.schema import Scenario
 from twin.runner import CompareResult, RunOutcome, compare, run_scenario
+from twin.sweep import SweepResult, SweepSpec, plan_cells, run_sweep
 
-__all__ = ["Job", "JobCancelledError", "start_compare", "start_run"]
+__all__ = ["Job", "JobCancelledError", "start_compare", "start_run", "start_sweep"]
 
 Status = Literal["running", "done", "failed", "cancelled"]
 
@@ -43,6 +44,7 @@ class Job:
     finished: float | None = None
     run_outcome: RunOutcome | None = None
     compare_result: CompareResult | None = None
+    sweep_result: SweepResult | None = None
     _cancel: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -124,5 +126,25 @@ def start_compare(
     def work() -> None:
         job.compare_result = compare(variants, seeds, days=days, progress=tick)
         job.steps_done = job.total_steps
+
+    return job._start(work)
+
+
+def start_sweep(spec: SweepSpec, *, out: Path, backend: str, address: str | None = None) -> Job:
+    """Run a sweep (:func:`twin.sweep.run_sweep`) in the background, locally or on Ray.
+
+    Cancel stops after the cells already running: finished cells are saved, so starting the
+    same sweep again resumes it.
+    """
+    job = Job(label=f"sweep {spec.name}", total_steps=len(plan_cells(spec)))
+
+    def work() -> None:
+        job.sweep_result = run_sweep(
+            spec,
+            out,
+            backend=backend,
+            address=address,
+            progress=lambda done, total: job._tick(done, f"{done} of {total} cells"),
+        )
 
     return job._start(work)

@@ -22,7 +22,9 @@ from edge_sim.planogram import CANON_H, CANON_W
 
 __all__ = ["Camera", "random_camera"]
 
-_CANON_CORNERS = np.float32([[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]])
+_CANON_CORNERS = np.array(
+    [[0, 0], [CANON_W, 0], [CANON_W, CANON_H], [0, CANON_H]], dtype=np.float32
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ class Camera:
     @property
     def homography(self) -> np.ndarray:
         """``3 x 3`` map from bay units to undistorted pixels."""
-        return cv2.getPerspectiveTransform(_CANON_CORNERS, np.float32(self.corners))
+        return cv2.getPerspectiveTransform(_CANON_CORNERS, np.array(self.corners, np.float32))
 
     def _norm(self) -> tuple[float, float, float]:
         return self.width / 2.0, self.height / 2.0, 0.5 * float(np.hypot(self.width, self.height))

@@ -207,7 +207,7 @@ def random_planogram(
             room = int((CANON_W - margin - x) // fw)
             if room < 1:
                 break
-            cap = int(min(room, rng.integers(1, 6)))
+            cap = min(room, int(rng.integers(1, 6)))
             sku = f"{sku_prefix}-{len(looks):03d}"
             looks[sku] = _look(rng, sku)
             slots.append(Slot(shelf=k, sku=sku, x0=x, facing_w=fw, capacity=cap))

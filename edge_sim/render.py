@@ -260,12 +260,12 @@ class ShelfRenderer:
         field = (1 + grad * (np.float32(np.cos(ang)) * xn + np.float32(np.sin(ang)) * yn)) * (
             1 - vig * (xn**2 + yn**2)
         )
-        out = img.astype(np.float32)
+        out: np.ndarray = img.astype(np.float32)
         out *= field[..., None]
         out *= (gain * cast).astype(np.float32)
         length = int(rng.integers(0, c.blur_px + 1))
         if length >= 2:
-            k = np.zeros((length, length), np.float32)
+            k: np.ndarray = np.zeros((length, length), np.float32)
             k[length // 2, :] = 1.0
             rot = cv2.getRotationMatrix2D(
                 (length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1
@@ -280,7 +280,10 @@ class ShelfRenderer:
         ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, q])
         if not ok:  # pragma: no cover - OpenCV always encodes a uint8 BGR image
             raise ConfigError("JPEG encoding failed")
-        return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        if dec is None:  # pragma: no cover - decoding what OpenCV just encoded
+            raise ConfigError("JPEG decoding failed")
+        return np.asarray(dec)
 
     def _box(self, cam: Camera, box: np.ndarray) -> np.ndarray:
         pts = cam.project(_edge_points(box))

@@ -31,7 +31,7 @@ def draw_package(look: SkuLook, w: int, h: int) -> tuple[np.ndarray, np.ndarray]
     elif shape == "bottle":
         neck = max(2, w // 4)
         shoulder = int(h * 0.32)
-        pts = np.int32(
+        pts = np.array(
             [
                 [w // 2 - neck // 2, int(h * 0.08)],
                 [w // 2 + neck // 2, int(h * 0.08)],
@@ -41,7 +41,8 @@ def draw_package(look: SkuLook, w: int, h: int) -> tuple[np.ndarray, np.ndarray]
                 [0, h - 1],
                 [0, shoulder],
                 [w // 2 - neck // 2, int(h * 0.2)],
-            ]
+            ],
+            dtype=np.int32,
         )
         for canvas, col in ((img, body), (mask, 255)):
             cv2.fillPoly(canvas, [pts], col)
@@ -52,7 +53,9 @@ def draw_package(look: SkuLook, w: int, h: int) -> tuple[np.ndarray, np.ndarray]
         label_box = (0, int(h * 0.45), w - 1, int(h * 0.8))
     elif shape == "carton":
         gable = int(h * 0.14)
-        pts = np.int32([[0, gable], [w // 2, 0], [w - 1, gable], [w - 1, h - 1], [0, h - 1]])
+        pts = np.array(
+            [[0, gable], [w // 2, 0], [w - 1, gable], [w - 1, h - 1], [0, h - 1]], dtype=np.int32
+        )
         cv2.fillPoly(img, [pts], body)
         cv2.fillPoly(mask, [pts], 255)
         cv2.rectangle(img, (0, gable), (w - 1, gable + max(2, h // 12)), acc, -1)
@@ -76,7 +79,9 @@ def draw_package(look: SkuLook, w: int, h: int) -> tuple[np.ndarray, np.ndarray]
         cv2.rectangle(img, (int(w * 0.1), 0), (int(w * 0.9), lid), acc, -1)
         label_box = (0, int(h * 0.35), w - 1, int(h * 0.75))
     else:  # pouch
-        pts = np.int32([[int(w * 0.12), 0], [int(w * 0.88), 0], [w - 1, h - 1], [0, h - 1]])
+        pts = np.array(
+            [[int(w * 0.12), 0], [int(w * 0.88), 0], [w - 1, h - 1], [0, h - 1]], dtype=np.int32
+        )
         cv2.fillPoly(img, [pts], body)
         cv2.fillPoly(mask, [pts], 255)
         cv2.circle(img, (w // 2, int(h * 0.8)), max(2, w // 5), acc, -1)

@@ -17,6 +17,7 @@ reports how this mode fares on hand-labelled real photographs (``data/grocery/la
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -141,7 +142,7 @@ def find_voids(
     flat = (grad < 0.08) & (hsv[..., 1] < 60)
     xs = np.arange(w)
     out: list[VoidBox] = []
-    for top, bot in zip(lines[:-1], lines[1:], strict=True):
+    for top, bot in pairwise(lines):
         yt = np.clip(line_y(top, xs), 0, h - 1)
         yb = np.clip(line_y(bot, xs), 0, h - 1)
         if float(np.median(yb - yt)) < min_band_px:

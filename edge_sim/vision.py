@@ -284,8 +284,8 @@ class ShelfVision:
         f = rect.astype(np.float32)
         h, w = self._h, self._w
         dist = np.zeros((h, w), np.float32)
-        head_occ = np.zeros((len(self.planogram.shelves), w), np.float32)
-        both_occ = np.zeros((len(self.planogram.shelves), w), np.float32)
+        head_occ: np.ndarray = np.zeros((len(self.planogram.shelves), w), np.float32)
+        both_occ: np.ndarray = np.zeros((len(self.planogram.shelves), w), np.float32)
         xs = np.linspace(-1.0, 1.0, w)
         corr = np.zeros((h, w, 3), np.float32)
         strips = np.stack([f[r0:r1].mean(0) for r0, r1 in self._lip_rows]).astype(np.float64)

@@ -29,7 +29,7 @@ import orjson
 from hdrh.histogram import HdrHistogram
 
 from replay.keys import KeyBook
-from replay.trace import Trace, TraceRequest, resolve
+from replay.trace import Trace, TraceRequest, resolve, resolve_headers
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 HDR_MAX_US = 3_600_000_000  # one hour, in microseconds
@@ -80,6 +80,7 @@ class Outcome:
     latency_ms: float  # end - scheduled
     service_ms: float  # end - last send
     entity_id: int | None = None
+    admitted: bool = False  # a waiting-room poll that ended admitted
 
 
 @dataclass(slots=True)
@@ -139,6 +140,7 @@ class Replayer:
         rng: jitter of the retry backoff.
         drain_s: after the last scheduled request, how long unfinished sessions may run.
         transport: an ``httpx.AsyncBaseTransport`` (tests), default a real connection pool.
+        poll_max_s: how long a waiting-room poll keeps polling before giving up (NOT_ADMITTED).
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class Replayer:
         rng: np.random.Generator | None = None,
         drain_s: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        poll_max_s: float = 120.0,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
@@ -169,11 +172,13 @@ class Replayer:
         self.rng = rng or np.random.default_rng(0)
         self.drain_s = drain_s
         self.transport = transport
+        self.poll_max_s = poll_max_s
         self.stats = LiveStats(total=len(trace.requests))
         self._outcomes: list[Outcome] = []
+        self._done: set[int] = set()
         self._corrected: dict[str, HdrHistogram] = defaultdict(new_histogram)
         self._uncorrected: dict[str, HdrHistogram] = defaultdict(new_histogram)
-        self._refs: dict[str, asyncio.Future[int | None]] = {}
+        self._refs: dict[str, asyncio.Future[int | str | None]] = {}
         self._t0 = 0.0
         self._slots: asyncio.Semaphore | None = None
         self._headers = {name: {"X-API-Key": tok} for name, tok in keys.tokens.items()}
@@ -272,7 +277,7 @@ class Replayer:
             for i, req in reqs:
                 sched = req.t / self.speed
                 await self._sleep_until(self._t0 + sched)
-                refs: dict[str, int] = {}
+                refs: dict[str, int | str] = {}
                 missing = False
                 for name in req.needs():
                     fut = self._refs.get(name)
@@ -304,15 +309,16 @@ class Replayer:
                     self._set_ref(req, None)
                     continue
                 path, body = resolve(req, refs)
-                out = await self._send(client, i, req, path, body, sched)
+                out, value = await self._send(
+                    client, i, req, path, body, resolve_headers(req, refs), sched
+                )
                 self._record(out)
-                self._set_ref(req, out.entity_id if 200 <= out.status < 300 else None)
+                self._set_ref(req, value)
         except asyncio.CancelledError:
             # the drain ran out: whatever did not finish is counted as unanswered
-            done = {o.index for o in self._outcomes}
             now = self._now()
             for i, req in reqs:
-                if i not in done:
+                if i not in self._done:
                     sched = req.t / self.speed
                     self._outcomes.append(
                         Outcome(
@@ -335,7 +341,7 @@ class Replayer:
                     self._set_ref(req, None)
             raise
 
-    def _set_ref(self, req: TraceRequest, value: int | None) -> None:
+    def _set_ref(self, req: TraceRequest, value: int | str | None) -> None:
         if req.sets:
             fut = self._refs.get(req.sets)
             if fut is not None and not fut.done():
@@ -343,6 +349,7 @@ class Replayer:
 
     def _record(self, out: Outcome) -> None:
         self._outcomes.append(out)
+        self._done.add(out.index)
         self.stats.done += 1
         self.stats.codes[out.code] += 1
         if out.status:
@@ -360,9 +367,12 @@ class Replayer:
         req: TraceRequest,
         path: str,
         body: object,
+        extra_headers: dict[str, str],
         sched: float,
-    ) -> Outcome:
-        headers = dict(self._headers[req.key])
+    ) -> tuple[Outcome, int | str | None]:
+        """Send with retries (and, for a waiting room, polls); the outcome and the value the
+        request ``sets`` (the answer's id, or an admission token), None on failure."""
+        headers = {**self._headers[req.key], **extra_headers}
         if req.method == "POST":
             headers["Idempotency-Key"] = f"{self.run_id}:{req.idem or index}"
         content = None
@@ -373,6 +383,8 @@ class Replayer:
         first_send = -1.0
         n429 = 0
         attempt = 0
+        sends = 0
+        value: int | str | None = None
         assert self._slots is not None
         self.stats.in_flight += 1
         try:
@@ -385,14 +397,27 @@ class Replayer:
                         send = self._now()
                         if first_send < 0:
                             first_send = send
+                        sends += 1
                         resp = await client.request(
                             req.method, path, content=content, headers=headers
                         )
                     status = resp.status_code
                     if status < 400:
                         code = "OK"
-                        if req.sets:
+                        if req.poll:
+                            admitted, token = _admission(resp.content)
+                            if not admitted:
+                                if self._now() - first_send < self.poll_max_s:
+                                    ra = _retry_after(resp.headers.get("Retry-After"))
+                                    pause = self.retry.bot_delay_s if req.bot else (ra or 1.0)
+                                    await asyncio.sleep(pause)
+                                    attempt -= 1  # a poll is not a failed attempt
+                                    continue
+                                code = "NOT_ADMITTED"
+                            value = token
+                        elif req.sets:
                             entity = _entity_id(resp.content)
+                            value = entity
                     else:
                         code = _error_code(resp)
                         retry_after = _retry_after(resp.headers.get("Retry-After"))
@@ -417,12 +442,13 @@ class Replayer:
                         end,
                         status,
                         code,
-                        attempt,
+                        sends,
                         n429,
                         (end - sched) * 1000,
                         (end - send) * 1000,
                         entity,
-                    )
+                        admitted=req.poll and code == "OK",
+                    ), (value if code == "OK" else None)
                 wait = self.retry.delay(attempt, retry_after, req.bot, float(self.rng.uniform()))
                 await asyncio.sleep(wait)
         finally:
@@ -436,6 +462,18 @@ def _entity_id(content: bytes) -> int | None:
         return None
     v = d.get("id") if isinstance(d, dict) else None
     return v if isinstance(v, int) else None
+
+
+def _admission(content: bytes) -> tuple[bool, str | None]:
+    """``(admitted, admission_token)`` of a waiting-room answer."""
+    try:
+        d = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return False, None
+    if not isinstance(d, dict):
+        return False, None
+    tok = d.get("admission_token")
+    return bool(d.get("admitted")), tok if isinstance(tok, str) else None
 
 
 def _error_code(resp: httpx.Response) -> str:

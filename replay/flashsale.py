@@ -8,6 +8,10 @@ then decaying exponentially back (time constant ``hold_s``). Each human session 
 times; a fraction ``abandon_p`` leaves the cart (its reservation holds stock until it expires).
 After the drop, a fraction ``bot_fraction`` of the sessions are bots: no think time, hot SKUs
 only, and they retry hard. Times are seconds of the trace; ``--speed`` compresses them.
+
+With ``waiting_room``, a session after a hot SKU first joins that SKU's waiting room and polls
+it until admitted (``POST /v1/waiting-room/{sku}``, see ``api.waiting_room``), then sends the
+admission token with its cart line.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class FlashSaleSpec:
     think_s: float = 0.5
     location: str = "FS-W1"
     prefix: str = "FS"
+    waiting_room: bool = False
 
     def validate(self) -> None:
         """Raises ReplayError naming the first field with a bad value."""
@@ -147,6 +152,14 @@ def generate(spec: FlashSaleSpec, rng: np.random.Generator) -> Trace:
             reqs.append(TraceRequest(tt, sid, who, "get_sku", "GET", f"/v1/skus/{sku}"))
             tt += float(thinks[0])
         cart = f"cart:{sid}"
+        gate = spec.waiting_room and sku in hot
+        if gate:
+            reqs.append(
+                TraceRequest(
+                    tt, sid, who, "waiting_room", "POST", f"/v1/waiting-room/{sku}",
+                    sets=f"adm:{sid}", bot=bot, poll=True,
+                )
+            )  # fmt: skip
         reqs.append(
             TraceRequest(
                 tt,
@@ -172,6 +185,7 @@ def generate(spec: FlashSaleSpec, rng: np.random.Generator) -> Trace:
                 f"/v1/carts/${{{cart}}}/lines",
                 {"sku": sku, "quantity": 1},
                 bot=bot,
+                headers={"X-Admission-Token": "${adm:" + sid + "}"} if gate else None,
             )
         )
         if not bot and u[i, 5] < spec.abandon_p:

@@ -41,7 +41,7 @@ from locust.user.wait_time import constant
 
 from replay.keys import KeyBook, derive
 from replay.locust_schedule import SessionQueue, sessions, shard
-from replay.trace import load, resolve
+from replay.trace import load, resolve, resolve_headers
 
 STATE: dict[str, Any] = {}
 
@@ -105,6 +105,16 @@ class ReplayUser(FastHttpUser):
         return None
 
     @staticmethod
+    def _admitted(resp: Any) -> str | None:
+        """The admission token of a waiting-room answer, None while still waiting."""
+        try:
+            d = orjson.loads(resp.content or b"null")
+        except orjson.JSONDecodeError:
+            return None
+        tok = d.get("admission_token") if isinstance(d, dict) and d.get("admitted") else None
+        return tok if isinstance(tok, str) else None
+
+    @staticmethod
     def _id(resp: Any) -> int | None:
         try:
             d = orjson.loads(resp.content or b"null")
@@ -128,7 +138,7 @@ class ReplayUser(FastHttpUser):
                 exception=None,
                 context={},
             )
-        refs: dict[str, int] = {}
+        refs: dict[str, int | str] = {}
         for i, req in enumerate(session.requests):
             delay = self._at(req.t) - time.monotonic()
             if delay > 0:
@@ -136,12 +146,24 @@ class ReplayUser(FastHttpUser):
             if any(n not in refs for n in req.needs()):
                 continue  # its creator failed, or it refers to another session
             path, body = resolve(req, refs)
-            headers = {"X-API-Key": STATE["keys"].token(req.key)}
+            headers = {"X-API-Key": STATE["keys"].token(req.key), **resolve_headers(req, refs)}
             if req.method == "POST":
                 headers["Idempotency-Key"] = f"{STATE['run']}:{req.idem or f'{session.name}.{i}'}"
             if body is not None:
                 headers["Content-Type"] = "application/json"
             resp = self._send(req.method, path, req.op, body, headers)
+            waited = 0.0
+            while req.poll and resp is not None and not self._admitted(resp) and waited < 120:
+                ra = resp.headers.get("Retry-After") if resp.headers else None
+                pause = float(ra) if ra and ra.isdigit() else 1.0
+                gevent.sleep(pause)  # a waiting room: poll when told to
+                waited += pause
+                resp = self._send(req.method, path, req.op, body, headers)
+            if req.poll:
+                token = self._admitted(resp) if resp is not None else None
+                if token:
+                    refs[req.sets or ""] = token
+                continue
             if req.sets and resp is not None and 200 <= (resp.status_code or 0) < 300:
                 new = self._id(resp)
                 if new is not None:

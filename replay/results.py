@@ -62,6 +62,8 @@ def summarize(result: ReplayResult, checks: dict[str, Any] | None = None) -> dic
         "responses_429": sum(o.n429 for o in outs),
         "requests_retried": sum(1 for o in outs if o.attempts > 1),
         "checkouts_attempted": len(checkout),
+        "waiting_room_admissions": sum(1 for o in outs if o.admitted),
+        "waiting_room_sessions": sum(1 for o in outs if o.op == "waiting_room"),
         "orders_acknowledged": len(acked),
         "latency": histogram_summary(result),
         "faults": [asdict(f) for f in result.faults],
@@ -173,7 +175,8 @@ def _markdown(s: dict[str, Any]) -> str:
         f"{s['requests']} requests at speed {s['speed']}x in {s['wall_s']} s wall; "
         f"{s['answered_per_s']} answers/s. Checkouts attempted {s['checkouts_attempted']}, "
         f"orders acknowledged {s['orders_acknowledged']}; 429 answers {s['responses_429']}; "
-        f"requests retried {s['requests_retried']}.",
+        f"requests retried {s['requests_retried']}; waiting-room admissions "
+        f"{s['waiting_room_admissions']} of {s['waiting_room_sessions']}.",
         "",
         "Latency is measured from each request's scheduled time (open loop, corrected for "
         "coordinated omission); `service` is from the last send, what a closed-loop tool shows.",

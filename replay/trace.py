@@ -58,6 +58,9 @@ class TraceRequest:
         idem: idempotency suffix (the tool prefixes the run id); None: derived from the index.
         sets: reference name under which the answer's ``id`` is kept, or None.
         bot: the sender retries hard (no backoff, ignores ``Retry-After``).
+        headers: extra request headers (values may be ``${ref}``), e.g. an admission token.
+        poll: repeat the request until its answer says ``"admitted": true`` (a waiting room);
+            the answer's ``admission_token`` is what ``sets`` keeps.
     """
 
     t: float
@@ -70,6 +73,8 @@ class TraceRequest:
     idem: str | None = None
     sets: str | None = None
     bot: bool = False
+    headers: dict[str, str] | None = None
+    poll: bool = False
 
     @property
     def unsafe(self) -> bool:
@@ -79,6 +84,7 @@ class TraceRequest:
         """Reference names this request waits for."""
         found = _REF.findall(self.path)
         found.extend(_body_refs(self.body))
+        found.extend(_body_refs(self.headers))
         return found
 
     def to_json(self) -> dict[str, object]:
@@ -93,6 +99,8 @@ class TraceRequest:
             "idem": self.idem,
             "sets": self.sets,
             "bot": bool(self.bot),
+            **({"headers": self.headers} if self.headers else {}),
+            **({"poll": True} if self.poll else {}),
         }
 
 
@@ -107,8 +115,8 @@ def _body_refs(body: Any) -> list[str]:
     return []
 
 
-def resolve(req: TraceRequest, refs: dict[str, int]) -> tuple[str, Any]:
-    """The path and body of ``req`` with every ``${ref}`` replaced by its id.
+def resolve(req: TraceRequest, refs: dict[str, int | str]) -> tuple[str, Any]:
+    """The path and body of ``req`` with every ``${ref}`` replaced by its value.
 
     Raises:
         KeyError: a reference missing from ``refs``.
@@ -126,6 +134,15 @@ def resolve(req: TraceRequest, refs: dict[str, int]) -> tuple[str, Any]:
 
     path = _REF.sub(lambda m: str(refs[m.group(1)]), req.path)
     return path, sub_body(req.body)
+
+
+def resolve_headers(req: TraceRequest, refs: dict[str, int | str]) -> dict[str, str]:
+    """``req.headers`` with ``${ref}`` values replaced (empty when it has none).
+
+    Raises:
+        KeyError: a reference missing from ``refs``.
+    """
+    return {k: _REF.sub(lambda m: str(refs[m.group(1)]), v) for k, v in (req.headers or {}).items()}
 
 
 @dataclass(slots=True)
@@ -193,6 +210,8 @@ def _native_request(d: dict[str, Any], where: str) -> TraceRequest:
         idem=d.get("idem"),
         sets=d.get("sets"),
         bot=bool(d.get("bot", False)),
+        headers=d.get("headers") or None,
+        poll=bool(d.get("poll", False)),
     )
 
 

@@ -447,3 +447,6 @@ class Engine(Strict):
 
     mode: Literal["session", "sliced"] = "session"
     slice_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+    warm_start: bool = True
+    """Start at the replenishment policies' steady state (stock and pipeline); False: every
+    location starts with ``catalog.initial_stock_days`` of demand and nothing on order."""

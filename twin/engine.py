@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import orjson
@@ -53,17 +53,19 @@ from twin.agents import ShopModel
 from twin.channels import SalesChannel, ShelfPrices, build_channels
 from twin.errors import TwinConfigError
 from twin.events import EventLog
-from twin.fleet import Fleet
+from twin.fleet import FLEET_STREAM, Fleet
 from twin.gateway import OrderGateway
 from twin.kpis import KpiBook
 from twin.market import Market
 from twin.operations import StockOps
 from twin.perishables import Perishables
 from twin.ports import ShippableOrder
-from twin.processes import Replenisher
+from twin.replenishment import Replenisher
 from twin.shopping import Shopping
-from twin.simtime import DAY_END, DECIDE_AT, hours, to_datetime
+from twin.simtime import DAY_END, DECIDE_AT, day_of, hours, to_datetime
 from twin.state import TwinState
+from twin.steady import mser5
+from twin.warmstart import warm_start
 from twin.world import World, build_world, initial_stock, seed_commerce
 
 __all__ = ["Twin", "TwinResult"]
@@ -89,6 +91,24 @@ class TwinResult:
     world: World
 
 
+class _Odometer:
+    """The world as the fleet sees it: the same, except that every road distance it asks for
+    (one per leg of a trip) is added to the KPI book's van kilometres."""
+
+    def __init__(self, world: World, kpis: KpiBook, env: simpy.Environment) -> None:
+        self._world = world
+        self._kpis = kpis
+        self._env = env
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._world, name)
+
+    def distance_km(self, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+        km = self._world.distance_km(lat1, lon1, lat2, lon2)
+        self._kpis.van_km.append((day_of(self._env.now), km))
+        return km
+
+
 class _FleetPort:
     """What :class:`twin.fleet.Fleet` sees of the twin (see :class:`twin.ports.FleetHost`)."""
 
@@ -105,7 +125,7 @@ class _FleetPort:
     ) -> None:
         self.env = env
         self.days = days
-        self.world = world
+        self.world = cast(World, _Odometer(world, kpis, env))
         self.client = client
         self.kpis = kpis
         self.events = events
@@ -180,6 +200,11 @@ class Twin:
             scenario.catalog.holding_cost_rate_per_year,
             warmup=min(scenario.warmup_days, self.days - 1),
         )
+        fleet = scenario.world.fleet.vehicles
+        count = sum(v.count for v in fleet)
+        self.kpis.cost_per_km_cents = (
+            sum(v.count * v.cost_per_km_cents for v in fleet) / count if count else 0.0
+        )
         self.state = TwinState.start(initial_stock(w))
         self.sliced = scenario.engine.mode == "sliced"
         self.orders = OrderGateway(self.client)
@@ -217,7 +242,18 @@ class Twin:
         and build the collaborators."""
         self._sync_clock()
         w, st, env = self.world, self.state, self.env
+        self.replenisher = Replenisher(w, st, self.policies, self.ops)
+        ws = None
+        if self.scenario.engine.warm_start:
+            rep = self.replenisher
+            ws = warm_start(w, *rep.levels(), rep.store_lead_mean, rep.wh_lead_mean, rep.capacity)
+            st.restart(ws.on_hand)
         seed_commerce(w, self.client, st.on_hand)
+        if ws is not None:
+            for arrive, wh, store, lines in ws.shipments:
+                self.ops.inbound_shipment(arrive, wh, store, lines)
+            for due, wh, sup, lines in ws.purchase_orders:
+                self.ops.inbound_purchase_order(due, wh, sup, lines)
         self.market = Market(
             env,
             w,
@@ -228,9 +264,9 @@ class Twin:
             self.days,
             self.clock_now,
         )
-        self.replenisher = Replenisher(w, st, self.policies, self.ops)
         self.fleet = Fleet(
-            _FleetPort(env, self.days, w, self.client, self.kpis, self.events, st, self.ops)
+            _FleetPort(env, self.days, w, self.client, self.kpis, self.events, st, self.ops),
+            rng=np.random.default_rng([self.seed, FLEET_STREAM]),
         )
         self.perishables = Perishables(w, st, self.ops.write_off)
         self.channels = build_channels(
@@ -280,8 +316,13 @@ class Twin:
         api = self.client.api_summary()
         lat = [s.get("mean_ms", 0.0) * s["calls"] for s in api.values() if s["calls"]]
         kpis["api_mean_latency_ms"] = float(sum(lat) / max(1, self.client.total_calls))
+        on_hand = self.kpis.data["on_hand_units"].sum(axis=1)
+        mser = mser5(on_hand)
+        kpis["warmup_mser5_days"] = -1 if mser is None else mser
+        kpis["warmup_sufficient"] = mser is not None and mser <= self.kpis.warmup
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
+        kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = st.counters.sessions / wall if wall > 0 else 0.0

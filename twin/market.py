@@ -139,7 +139,8 @@ class Market:
         mix = np.zeros_like(pf)
         for share, k in zip(self.unit_share.tolist(), self.sensitivity.tolist(), strict=True):
             mix += share * (pf if k == 1.0 else np.power(pf, k))
-        return base_rates * mix
+        out: np.ndarray = base_rates * mix
+        return out
 
     def evening(self, sold_by_sku: np.ndarray) -> None:
         """Append today's network sales and base price to the pricing history."""

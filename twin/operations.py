@@ -77,6 +77,12 @@ class StockOps:
         self.events = events
         self.kpis = kpis
         self.rng = rng_supply
+        sc = world.scenario.world
+        self.capacity = np.array(
+            [s.capacity_units or 0 for s in sc.stores]
+            + [wh.capacity_units or 0 for wh in sc.warehouses],
+            dtype=np.int64,
+        )  # per store and warehouse row; 0 = unlimited
 
     # ---- API movements -----------------------------------------------------------------
     def transfer(self, src: int, dst: int, lines: np.ndarray, ref: str) -> None:
@@ -136,6 +142,19 @@ class StockOps:
             return
         self.state.ship_reserved(row, o.lines)
 
+    def fit(self, row: int, lines: np.ndarray) -> np.ndarray:
+        """The part of an arriving delivery that fits ``row``'s ``capacity_units`` (all of it
+        without a capacity), scaled down proportionally per SKU."""
+        cap = int(self.capacity[row]) if row < self.capacity.size else 0
+        total = int(lines.sum())
+        if cap <= 0 or total == 0:
+            return lines
+        room = max(0, cap - int(self.state.on_hand[row].sum()))
+        if total <= room:
+            return lines
+        out: np.ndarray = np.floor(lines * (room / total)).astype(np.int64)
+        return out
+
     # ---- shipments and purchase orders ---------------------------------------------------
     def dispatch_to_store(self, day: int, wh: int, store: int, lines: np.ndarray) -> None:
         """Send ``lines`` from warehouse ``wh`` to ``store`` with a sampled lead time."""
@@ -157,7 +176,9 @@ class StockOps:
         self.env.process(self._shipment(ref, wh, store, arrive, lines.copy()))
 
     def place_purchase_order(self, day: int, wh: int, supplier: int, lines: np.ndarray) -> None:
-        """Order ``lines`` from ``supplier`` for warehouse ``wh`` (sampled lead time, reliability)."""
+        """Order ``lines`` from ``supplier`` for warehouse ``wh`` (sampled lead time, reliability).
+
+        Its ``order_cost_cents`` is booked on the day it is placed."""
         w = self.world
         sup = w.scenario.world.suppliers[supplier]
         rng = self.rng
@@ -184,13 +205,34 @@ class StockOps:
         self.kpis.add("order_cost_cents", day, row, sup.order_cost_cents)
         self.env.process(self._supplier_delivery(ref, wh, supplier, due, lines.copy(), late, fill))
 
+    def inbound_shipment(self, arrive_day: int, wh: int, store: int, lines: np.ndarray) -> None:
+        """A shipment already on the road (in ``wh``'s transit stock) at the start of the run."""
+        ref = self.state.counters.next_ref()
+        self.state.expect(arrive_day, store, lines)
+        self.env.process(self._shipment(ref, wh, store, arrive_day, lines.copy()))
+
+    def inbound_purchase_order(
+        self, due_day: int, wh: int, supplier: int, lines: np.ndarray
+    ) -> None:
+        """A purchase order placed before the run, due on ``due_day`` in full."""
+        ref = self.state.counters.next_ref()
+        self.state.expect(due_day, self.world.warehouse_row(wh), lines)
+        self.env.process(self._supplier_delivery(ref, wh, supplier, due_day, lines.copy(), 0, 1.0))
+
     def _shipment(
         self, ref: int, wh: int, store: int, arrive_day: int, lines: np.ndarray
     ) -> Generator[simpy.Event, Any, None]:
-        """SimPy process: a warehouse -> store shipment on the road until 00:00 of ``arrive_day``."""
+        """SimPy process: a store shipment on the road until 00:00 of ``arrive_day``."""
         env = self.env
         yield env.timeout(max(0.0, arrive_day - env.now))
-        self.transfer(self.world.transit_row(wh), store, lines, f"SHIP-{ref}-IN")
+        w = self.world
+        fits = self.fit(store, lines)
+        if fits.any():
+            self.transfer(w.transit_row(wh), store, fits, f"SHIP-{ref}-IN")
+        back = lines - fits
+        if back.any():  # the store is full: the rest goes back to the warehouse
+            self.transfer(w.transit_row(wh), w.warehouse_row(wh), back, f"SHIP-{ref}-BACK")
+            self.kpis.add("refused_units", day_of(env.now), store, int(back.sum()))
         self.state.arrived(arrive_day, store, lines)
         self.events.add(env.now, EventKind.TRANSFER_ARRIVAL, store, -1, int(lines.sum()), 0, ref)
 
@@ -225,6 +267,10 @@ class StockOps:
             st.expect(day, row, lines)
             yield env.timeout(max(0.0, day - env.now))
         got = np.floor(lines * fill_fraction).astype(np.int64) if fill_fraction < 1.0 else lines
+        fits = self.fit(row, got)
+        if (fits != got).any():  # the warehouse is full: the supplier takes the rest back
+            self.kpis.add("refused_units", day, row, int((got - fits).sum()))
+            got = fits
         st.arrived(day, row, lines)
         if got.any():
             self.receive(row, got, f"PO-{ref}")

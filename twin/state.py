@@ -73,10 +73,16 @@ class TwinState:
             sold_today=np.zeros(on_hand.shape[1], dtype=np.int64),
         )
 
+    def restart(self, initial: np.ndarray) -> None:
+        """Replace the starting stock (before anything happened in the run)."""
+        self.on_hand[:] = initial
+        self.initial[:] = initial
+
     @property
     def available(self) -> np.ndarray:
         """On hand minus reserved, per location and SKU (a new array)."""
-        return self.on_hand - self.reserved
+        avail: np.ndarray = self.on_hand - self.reserved
+        return avail
 
     # ---- movements (call after the API accepted them) ----------------------------------
     def receive(self, row: int, lines: np.ndarray) -> None:

@@ -70,6 +70,7 @@ from api.schemas import (
     TransferCreate,
 )
 from api.schemas_batch import (
+    MAX_BATCH_ITEMS,
     BatchResult,
     CartLineItem,
     CartOpen,
@@ -530,6 +531,7 @@ class FakeCommerce:
 
     # ---- batches -----------------------------------------------------------------------------
     def batch_create_carts(self, items: Sequence[CartOpen]) -> BatchResult[CartRead]:
+        self._size(items)
         return BatchResult[CartRead](
             items=[self._each(lambda it=it: self._open(it)) for it in items]  # type: ignore[misc]
         )
@@ -564,6 +566,7 @@ class FakeCommerce:
         return cart
 
     def batch_set_cart_lines(self, items: Sequence[CartLineItem]) -> BatchResult[CartRead]:
+        self._size(items)
         return BatchResult[CartRead](
             items=[
                 self._each(
@@ -576,6 +579,7 @@ class FakeCommerce:
         )
 
     def batch_checkout(self, items: Sequence[CheckoutItem]) -> BatchResult[OrderRead]:
+        self._size(items)
         return BatchResult[OrderRead](
             items=[
                 self._each(
@@ -589,12 +593,21 @@ class FakeCommerce:
         )
 
     def batch_transition_orders(self, items: Sequence[TransitionItem]) -> BatchResult[OrderRead]:
+        self._size(items)
         return BatchResult[OrderRead](
             items=[
                 self._each(lambda it=it: self.transition_order(it.order_id, it.to))  # type: ignore[misc]
                 for it in items
             ]
         )
+
+    @staticmethod
+    def _size(items: Sequence[object]) -> None:
+        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            raise InvalidInputError(
+                f"a batch carries 1..{MAX_BATCH_ITEMS} items, not {len(items)}",
+                details={"field": "items", "value": len(items)},
+            )
 
     @staticmethod
     def _each(fn: Callable[[], R]) -> ItemResult[R]:

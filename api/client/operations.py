@@ -102,7 +102,7 @@ class HttpRequest:
     verb: Verb
     path: str
     params: dict[str, Any] | None
-    body: Any  # a schema, a list of schemas, or None
+    body: BaseModel | list[BaseModel] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +169,15 @@ class Operation(Generic[R]):
         """The idempotency scope of this call."""
         return self.scope.format(**args) if "{" in self.scope else self.scope
 
-    def request_body(self, args: Mapping[str, Any]) -> Any:
+    def request_body(self, args: Mapping[str, Any]) -> BaseModel | list[BaseModel] | None:
         """The body as a schema value (also what an Idempotency-Key hashes), or None."""
         if self.body is not None:
             value = args[self.body]
             return value if isinstance(value, BaseModel) else list(value)
         if self.body_fields:
-            return self.request(**{f: args[f] for f in self.body_fields})
+            # the parts are validated schemas already; the server (or service) checks the whole
+            body: BaseModel = self.request.model_construct(**{f: args[f] for f in self.body_fields})
+            return body
         return None
 
     # ---- HTTP ----------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class Operation(Generic[R]):
                     params[wire] = list(v) if isinstance(v, list | tuple) else _plain(v)
         return HttpRequest(self.verb, path, params, self.request_body(args))
 
-    def encode(self, body: Any) -> bytes:
+    def encode(self, body: BaseModel | list[BaseModel]) -> bytes:
         """JSON bytes of a request body."""
         if isinstance(body, BaseModel):
             return body.model_dump_json().encode()
@@ -318,7 +320,8 @@ GET_ORDER: Operation[OrderRead] = Operation(
 )  # fmt: skip
 LIST_ORDERS: Operation[Page[OrderRead]] = Operation(
     "list_orders", "GET", "/v1/orders", Page[OrderRead], _S + "orders:list_orders",
-    "Orders, newest first, paged.", query={"status": "status", "cursor": "cursor", "limit": "limit"},
+    "Orders, newest first, paged.",
+    query={"status": "status", "cursor": "cursor", "limit": "limit"},
     keyword=("status", "cursor", "limit"),
 )  # fmt: skip
 TRANSITION_ORDER: Operation[OrderRead] = Operation(

@@ -50,13 +50,14 @@ class CallStats:
         }
 
 
-def json_body(body: Any) -> Any:
+def json_body(body: object) -> object:
     """A request body or query as JSON-ready data (None fields left out), built only when a
     trace line is written."""
     if body is None or isinstance(body, Mapping):
         return body
     if isinstance(body, BaseModel):
         return body.model_dump(mode="json", exclude_none=True)
+    assert isinstance(body, list | tuple), type(body)
     return [json_body(b) for b in body]
 
 

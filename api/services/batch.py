@@ -44,12 +44,14 @@ from api.errors import (
     IdempotencyInProgressError,
     IdempotencyMismatchError,
     InsufficientStockError,
+    InvalidInputError,
     ServiceUnavailableError,
     error_from_stored,
 )
 from api.models import T
 from api.schemas import CartCreate, CartLineSet, CartRead, CheckoutRequest, OrderRead, OrderStatus
 from api.schemas_batch import (
+    MAX_BATCH_ITEMS,
     BatchResult,
     CartLineItem,
     CartOpen,
@@ -186,21 +188,27 @@ class _Batch:
         assert conn is not None
         claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now())
         sp = shared.uow()
-        with sp:
+        taken, failed, down = False, None, None
+        with sp:  # leaving it without commit rolls the item back (key row included)
             try:
                 claim.insert(conn)
             except KeyTakenError:
-                return _replay(conn, self.who, key, claim.digest, adapter)
-            try:
-                value = fn(shared)
-            except CommerceError as exc:
-                failed = exc
-            except _UNAVAILABLE as exc:
-                return _failed(_unavailable(exc))
+                taken = True
             else:
-                claim.complete(conn, adapter.dump_json(value).decode())
-                sp.commit()
-                return _ok(value)
+                try:
+                    value = fn(shared)
+                except CommerceError as exc:
+                    failed = exc
+                except _UNAVAILABLE as exc:
+                    down = exc
+                else:
+                    claim.complete(conn, adapter.dump_json(value).decode())
+                    sp.commit()
+                    return _ok(value)
+        if taken:
+            return _replay(conn, self.who, key, claim.digest, adapter)
+        if failed is None:
+            return _failed(_unavailable(down or RuntimeError("unavailable")))
         stored = json.dumps(
             {"code": failed.code, "message": failed.message, "details": failed.details},
             default=str,
@@ -253,7 +261,17 @@ def _replay(
     return _failed(err)
 
 
+def check_size(items: Sequence[object]) -> None:
+    """Raises InvalidInputError (422) for an empty batch or one beyond MAX_BATCH_ITEMS."""
+    if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+        raise InvalidInputError(
+            f"a batch carries 1..{MAX_BATCH_ITEMS} items, not {len(items)}",
+            details={"field": "items", "value": len(items)},
+        )
+
+
 def _each(ctx: ServiceContext, who: Principal, items: Sequence[Any], step: Any) -> list[Any]:
+    check_size(items)
     batch = _Batch(ctx, who)
     try:
         out = [step(batch, it) for it in items]
@@ -323,6 +341,7 @@ def checkout(
 ) -> BatchResult[OrderRead]:
     """Check out carts one after the other, each exactly once (as ``POST /v1/checkout`` with
     the item's key as ``Idempotency-Key``)."""
+    check_size(items)
     out: list[ItemResult[OrderRead]] = []
     for it in items:
         body = CheckoutRequest(cart_id=it.cart_id, payment_token=it.payment_token)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from dashboards.common import cached_runs, runs_dir, shipped_scenarios
-from dashboards.jobs import Job, start_run
+from dashboards.jobs import Job, start_run, start_sweep
 from scenarios.errors import ScenarioError
 from scenarios.schema import load_scenario
 
@@ -59,6 +60,69 @@ def job_panel() -> None:
 
 
 job_panel()
+
+with st.expander("Sweep: scenarios x overrides x policies x seeds (local processes or Ray)"):
+    spec_text = st.text_area(
+        "Sweep spec (YAML, see `shopsphere sweep --help`; scenario paths relative to the repo)",
+        value=(
+            "name: dashboard-sweep\n"
+            "scenarios:\n  baseline: scenarios/baseline.yaml\n"
+            "policies:\n  base_stock: replenishment/base_stock\n"
+            "  capped: replenishment/capped_base_stock\n"
+            "seeds: 3\ndays: 3\n"
+        ),
+        height=200,
+        key="sweep_spec",
+    )
+    b1, b2 = st.columns(2)
+    backend = b1.selectbox("Backend", ["process", "ray"], key="sweep_backend")
+    address = b2.text_input("Ray address (empty: a local Ray)", key="sweep_address")
+    if st.button("Start sweep", key="start_sweep"):
+        import tempfile
+
+        from dashboards.common import REPO
+        from twin.runner import RunError
+        from twin.sweep import load_spec
+
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=REPO, delete=False) as fh:
+            fh.write(spec_text)
+        try:
+            spec = load_spec(fh.name)
+        except (RunError, ScenarioError) as exc:
+            st.error(str(exc))
+        else:
+            out = runs_dir() / "sweeps" / spec.name
+            st.session_state["sweep_job"] = start_sweep(
+                spec, out=out, backend=backend, address=address or None
+            )
+        finally:
+            Path(fh.name).unlink(missing_ok=True)
+
+
+@st.fragment(run_every=1.0)
+def sweep_panel() -> None:
+    """Live progress of the current sweep."""
+    job: Job | None = st.session_state.get("sweep_job")
+    if job is None:
+        return
+    st.progress(job.progress, text=f"{job.label}: {job.detail} ({job.elapsed_s:.1f} s)")
+    if job.status == "running":
+        if st.button("Cancel sweep", key="cancel_sweep"):
+            job.cancel()
+    elif job.status == "done" and job.sweep_result is not None:
+        res = job.sweep_result
+        st.success(
+            f"{res.cells_run} cells run, {res.cells_reused} reused, {res.wall_seconds:.1f} s: "
+            f"{res.folder}"
+        )
+        st.dataframe(res.differences.to_pandas(), hide_index=True)
+    elif job.status == "cancelled":
+        st.warning("cancelled after the running cells; start it again to resume")
+    else:
+        st.error(f"sweep failed: {job.error}")
+
+
+sweep_panel()
 
 st.subheader("Past runs")
 runs = cached_runs(str(runs_dir()))

@@ -55,7 +55,7 @@ def _batch(res: BatchResult[Any]) -> list[object]:
     out: list[object] = []
     for r in res.items:
         if r.ok:
-            v = r.value
+            v = r.unwrap()
             out.append(("ok", v.status, [(ln.sku, ln.quantity) for ln in v.lines], v.total_cents))
         else:
             assert r.error is not None
@@ -256,3 +256,28 @@ def test_every_operation_is_a_served_route_with_its_status(tmp_path: Path) -> No
         route = paths.get(op.path, {}).get(op.verb.lower())
         assert route is not None, op.name
         assert str(op.status) in route["responses"], op.name
+
+
+def test_the_recorder_logs_each_call_as_the_http_request_of_its_operation() -> None:
+    import io
+
+    import orjson
+
+    from api.client.recorder import RecordingClient
+
+    clock = ManualClock()
+    sink = io.BytesIO()
+    rec = RecordingClient(FakeCommerce(clock), clock, sink)
+    got = scenario(rec, rec)
+    lines = [orjson.loads(b) for b in sink.getvalue().splitlines()]
+    assert got == scenario(*(2 * [FakeCommerce(ManualClock())]))
+    assert len(lines) == rec.total_calls
+    by_path = {(ln["method"], ln["path"]): ln for ln in lines}
+    assert by_path[("GET", "/v1/skus/nope")]["status"] == 404
+    keys = [ln.get("idempotency_key") for ln in lines if ln["path"] == "/v1/checkout"]
+    assert keys == ["pay-1", "pay-1", None]
+    assert by_path[("POST", "/v1/orders/1/transition")]["body"] == {"to": "allocated"}
+    assert by_path[("GET", "/v1/stock/movements")]["body"] == {"sku": "A", "limit": 500}
+    assert by_path[("POST", "/v1/batch/carts")]["status"] == 200
+    errors = rec.api_summary()["set_cart_line"]["errors"]
+    assert errors == 2

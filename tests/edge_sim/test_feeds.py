@@ -31,13 +31,18 @@ PHOTOS = Path(__file__).resolve().parents[2] / "data" / "grocery" / "photos"
 def _photos(n: int, size: tuple[int, int] = (320, 240)) -> list[np.ndarray]:
     files = sorted(PHOTOS.glob("*.jpg"))[:n]
     assert len(files) == n
-    return [cv2.resize(cv2.imread(str(f)), size) for f in files]
+    out = []
+    for f in files:
+        img = cv2.imread(str(f))
+        assert img is not None, f
+        out.append(cv2.resize(img, size))
+    return out
 
 
 def test_video_file_of_real_photos_is_read_in_order_then_ends(tmp_path: Path) -> None:
     path = tmp_path / "shelf.avi"
     frames = _photos(6)
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (320, 240))
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 5.0, (320, 240))
     for f in frames:
         w.write(f)
     w.release()

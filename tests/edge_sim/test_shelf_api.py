@@ -185,3 +185,38 @@ def test_unknown_task_is_404_and_customers_are_refused(
         headers={"X-API-Key": cust},
     )
     assert r.status_code == 403
+
+
+def test_rendered_camera_to_api_closes_the_loop(
+    env: ServiceContext, http: tuple[TestClient, dict[str, str]]
+) -> None:
+    import numpy as np
+
+    from edge_sim.feeds import RenderedFeed
+    from edge_sim.pipeline import observation_payload, watch
+    from edge_sim.planogram import shelf_state
+    from edge_sim.scenes import random_scene
+    from edge_sim.vision import ShelfVision
+
+    client, h = http
+    rng = np.random.default_rng(42)
+    sc = random_scene(rng, "clean")
+    stock = [s.capacity for s in sc.planogram.slots]
+    stock[0] = 0  # the first slot is out on the shelf
+    codes = {s.sku: ("MILK-1" if j == 0 else "MILK-2") for j, s in enumerate(sc.planogram.slots)}
+    feed = RenderedFeed(
+        sc.renderer, lambda t: shelf_state(sc.planogram, stock, rng), rng, n_frames=1
+    )
+    bodies: list[dict[str, object]] = []
+    stats = watch(
+        feed,
+        ShelfVision(sc.planogram, sc.camera),
+        lambda fr, rep: bodies.append(
+            observation_payload(rep, "STORE-1", "cam-9", sku_codes=codes)
+        ),
+    )
+    assert stats.frames == 1
+    r = client.post("/v1/shelf/observations", json=bodies[0], headers=h)
+    assert r.status_code == 201, r.text
+    # MILK-1 (ledger 6) seen empty: suspected phantom; its task opens unless one is open
+    assert "MILK-1" in r.json()["phantom_suspected"]

@@ -1,5 +1,6 @@
-"""A flash sale replayed against the real API (SQLite, in a thread) with rate limits on:
-seeding, per-shopper keys, 429s retried after Retry-After, and the post-run checks."""
+"""A flash sale replayed against the real API (SQLite, in a thread) with rate limits and the
+waiting room on: seeding, per-shopper keys, 429s retried after Retry-After, admissions, and the
+post-run checks."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_flash_sale_replay_sells_out_without_overselling(tmp_path: Path) -> None
     spec = FlashSaleSpec(
         duration_s=4, t0_s=1, ramp_s=0.5, hold_s=2, peak_orders_per_s=15, multiplier=3,
         n_hot=1, hot_stock=HOT_STOCK, n_regular=3, n_shoppers=40, n_bots=3, bot_fraction=0.3,
-        abandon_p=0.0, think_s=0.05,
+        abandon_p=0.0, think_s=0.05, waiting_room=True,
     )  # fmt: skip
     trace = generate(spec, np.random.default_rng(11))
     book = derive("test", trace.shoppers())
@@ -42,12 +43,17 @@ def test_flash_sale_replay_sells_out_without_overselling(tmp_path: Path) -> None
         bootstrap_api_keys=book.bootstrap_spec(),
         rate_limit_key_per_s=2.0,
         rate_limit_key_burst=3,
+        waiting_room_skus=",".join(spec.hot_skus()),
+        waiting_room_admit_per_s=5.0,
+        waiting_room_burst=3,
     )
     with UvicornThread(create_app(settings)) as srv:
         staff = HttpClient(srv.url, book.token("staff"))
         seeded = seed_catalog(staff, trace.meta["catalog"])
         seed_catalog(staff, trace.meta["catalog"])  # repeating the seeding adds nothing
-        rp = Replayer(trace, srv.url, book, run_id="e2e", rng=np.random.default_rng(0))
+        rp = Replayer(
+            trace, srv.url, book, run_id="e2e", rng=np.random.default_rng(0), poll_max_s=20
+        )
         result = asyncio.run(rp.run())
         checks = check_after_replay(
             staff,
@@ -70,6 +76,10 @@ def test_flash_sale_replay_sells_out_without_overselling(tmp_path: Path) -> None
         > 0
     )
     assert summary["responses_429"] > 0  # bots hit the per-key limit
+    # every hot session queued; admitted ones carried their token, so none was refused
+    assert summary["waiting_room_sessions"] == sum(r.op == "waiting_room" for r in trace.requests)
+    assert 0 < summary["waiting_room_admissions"] <= summary["waiting_room_sessions"]
+    assert "ADMISSION_REQUIRED" not in summary["codes"]
     assert not any(c.startswith("HTTP_5") for c in summary["codes"])
     for f in ("requests.parquet", "summary.json", "report.md", "latency.png", "hdr/checkout.hdr"):
         assert (tmp_path / "out" / f).exists(), f

@@ -1,6 +1,7 @@
 """Helpers and fixtures of the twin tests: small scenarios derived from the shipped ones, clients.
 
-A uniquely named module (not ``conftest``) so test files can import it next to other areas' tests."""
+A uniquely named module (not ``conftest``) so test files can import it next to other areas'
+tests."""
 
 from __future__ import annotations
 
