@@ -59,19 +59,22 @@ def main() -> None:
         load = os.getloadavg()
         first = run_sweep(spec, out, backend=args.backend, workers=args.workers)
         cells = first.kpis.column("cell_wall_seconds").to_pylist()
+        n = first.cells_run
+        end_load = os.getloadavg()
+        print(f"machine: {platform.node()}, {os.cpu_count()} CPUs", flush=True)
+        print(f"load average (1 min) at start {load[0]:.1f}, at end {end_load[0]:.1f}")
+        print(
+            f"sweep 2 policies x 3 scenarios x {args.seeds} seeds x {args.days} days "
+            f"= {n} cells on {args.backend} ({args.workers or os.cpu_count()} workers)"
+        )
+        rate = 60 * n / first.wall_seconds
+        print(f"wall time: {first.wall_seconds:.1f} s ({rate:.1f} cells/min)")
+        print(f"median cell: {statistics.median(cells):.1f} s (max {max(cells):.1f} s)", flush=True)
         again = run_sweep(spec, out, backend=args.backend, workers=args.workers)
-    n = first.cells_run
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, load average {load[0]:.1f}")
-    print(
-        f"sweep 2 policies x 3 scenarios x {args.seeds} seeds x {args.days} days "
-        f"= {n} cells on {args.backend}"
-    )
-    print(f"wall time: {first.wall_seconds:.1f} s ({60 * n / first.wall_seconds:.1f} cells/min)")
-    print(f"median cell: {statistics.median(cells):.1f} s (max {max(cells):.1f} s)")
-    print(
-        f"rerun: {again.cells_run} cells run, {again.cells_reused} reused, "
-        f"{again.wall_seconds:.1f} s"
-    )
+        print(
+            f"rerun: {again.cells_run} cells run, {again.cells_reused} reused, "
+            f"{again.wall_seconds:.1f} s"
+        )
 
 
 if __name__ == "__main__":

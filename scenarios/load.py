@@ -36,11 +36,12 @@ class _Loader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call, unused-ignore]
                 raise yaml.composer.ComposerError(
                     None,
                     None,
                     f"nesting deeper than {MAX_YAML_DEPTH} levels (allowed: <= {MAX_YAML_DEPTH})",
-                    self.peek_event().start_mark,
+                    event.start_mark,
                 )
             return super().compose_node(parent, index)  # type: ignore[no-untyped-call, unused-ignore]
         finally:

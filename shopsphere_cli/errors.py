@@ -11,6 +11,9 @@ The roots, in the order they are tried (first match wins):
 ``scenarios.errors.ScenarioError``              the problems, one per line, with file:line
 ``twin.errors.TwinError``, ``RunError``, ``RunDirError``  the message (names the value)
 ``policies.registry.PolicyError``               the message (all policy errors, RL, forecasting)
+``policies.routing.errors.RoutingError``        the message
+``edge_sim.errors.EdgeSimError``                the message
+``replay.errors.ReplayError``                   the message
 ``api.client.base.CommerceError``               "the commerce service refused a call: ..."
 ``api.services.policy_serving.PolicyConfigError``  the message
 ``httpx.HTTPError``                             "cannot reach the commerce service: ..."
@@ -81,6 +84,9 @@ _ROOTS: tuple[tuple[str, str, Callable[[BaseException], str]], ...] = (
     ("twin.runner", "RunError", _plain),
     ("twin.reader", "RunDirError", _plain),
     ("policies.registry", "PolicyError", _plain),
+    ("policies.routing.errors", "RoutingError", _plain),
+    ("edge_sim.errors", "EdgeSimError", _plain),
+    ("replay.errors", "ReplayError", _plain),
     ("api.client.base", "CommerceError", _commerce),
     ("api.services.policy_serving", "PolicyConfigError", _plain),
     ("httpx", "HTTPError", _http),

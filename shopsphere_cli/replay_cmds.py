@@ -13,6 +13,8 @@ from typing import Any
 
 import typer
 
+from shopsphere_cli.errors import fail
+
 trace_app = typer.Typer(
     help="Replay traces: generate a flash sale, convert a twin trace, keys, seeding.",
     no_args_is_help=True,
@@ -21,11 +23,6 @@ DEFAULT_SECRET = "shopsphere-replay-dev"
 SECRET_OPTION = typer.Option(
     DEFAULT_SECRET, "--key-secret", help="Secret the shoppers' API keys are derived from."
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 def _keybook(trace: Any, keys: Path | None, secret: str) -> Any:
@@ -87,11 +84,11 @@ def replay(
     from replay.errors import ReplayError
 
     if speed <= 0:
-        raise _fail(f"--speed must be positive, got {speed!r}")
+        raise fail(f"--speed must be positive, got {speed!r}")
     if duration is not None and duration <= 0:
-        raise _fail(f"--duration must be positive, got {duration!r}")
+        raise fail(f"--duration must be positive, got {duration!r}")
     if target is None and serve_db is None:
-        raise _fail("give --target URL (or --serve-db URL to start a local server)")
+        raise fail("give --target URL (or --serve-db URL to start a local server)")
     try:
         summary = _replay(
             trace_path, target, speed, duration, chaos, out, keys, key_secret, pool, timeout,
@@ -99,7 +96,7 @@ def replay(
             np.random.default_rng(seed),
         )  # fmt: skip
     except ReplayError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     co = summary["latency"].get("checkout", {})
     typer.echo(
         f"{summary['requests']} requests, {summary['orders_acknowledged']} orders acknowledged, "
@@ -247,7 +244,7 @@ def flash_sale(
     try:
         tr = generate(spec, np.random.default_rng(seed))
     except ReplayError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     tr.save(out)
     n_co = sum(r.op == "checkout" for r in tr.requests)
     typer.echo(f"{len(tr.requests)} requests, {n_co} checkouts, {len(tr.shoppers())} keys -> {out}")
@@ -265,7 +262,7 @@ def convert(
     try:
         tr = load(traffic)
     except ReplayError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     tr.save(out)
     typer.echo(f"{len(tr.requests)} requests over {tr.duration_s:.0f} s -> {out}")
 
@@ -284,7 +281,7 @@ def keys_cmd(
     try:
         book = derive(key_secret, load(trace_path).shoppers())
     except ReplayError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     book.save(out)
     typer.echo(f"{len(book.tokens)} keys -> {out}; store them with `replay-trace store-keys`")
 
@@ -307,7 +304,7 @@ def store_keys(
     try:
         book = KeyBook.load(key_file)
     except ReplayError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     settings = Settings(database_url=db) if db else Settings()
     keys = [
         BootstrapKey("staff", tok) if name == "staff" else BootstrapKey("customer", tok, name)
@@ -317,7 +314,7 @@ def store_keys(
     try:
         added = ensure_keys(engine, SystemClock(), settings.api_key_pepper, keys)
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(f"cannot store keys: {str(exc.orig).strip().splitlines()[0]}") from None
+        raise fail(f"cannot store keys: {str(exc.orig).strip().splitlines()[0]}") from None
     finally:
         engine.dispose()
     typer.echo(f"stored {added} new key(s) of {len(keys)}")
@@ -342,7 +339,7 @@ def seed_cmd(
         with HttpClient(target, book.token("staff")) as client:
             res = seed_catalog(client, tr.meta.get("catalog") or {})
     except ReplayError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"seeded {res.skus} SKUs and their stock at {res.location}")
 
 

@@ -83,7 +83,7 @@ def _load_any(artifact: str, registry: Path, version: str | None) -> Any:
             raise fail(
                 f"no artifact folder or registered policy named {artifact!r} (registry {registry})"
             )
-        return reg.load_candidate(artifact, version)  # type: ignore[arg-type]
+        return reg.load_candidate(artifact, version)
     except ArtifactError as exc:
         raise fail(str(exc)) from None
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import numpy as np
 import yaml
@@ -430,12 +430,13 @@ def run_parallel(
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for fut in finished:
-                    if fut.exception() is not None:
+                    error = fut.exception()
+                    if error is not None:
                         for other in pending:
                             other.cancel()
-                        raise fut.exception()  # type: ignore[misc]
+                        raise error
                     done(futures[fut], fut.result())
-    return [r for r in results]  # type: ignore[misc]
+    return cast(list[R], results)  # every slot is filled once the loop ends
 
 
 def _run_ray(

@@ -339,8 +339,8 @@ def test_unknown_policy_name_suggests_the_registered_one(tmp_path: Path) -> None
     with pytest.raises(ScenarioError) as info:
         load_scenario(file)
     assert [str(p) for p in info.value.problems] == [
-        "policies.replenishment.name: 'base_stok' is not a replenishment policy (did you mean "
-        f"'base_stock'?) (allowed: {', '.join(known)})"
+        "policies.replenishment.name: 'base_stok': unknown replenishment policy 'base_stok' "
+        f"(did you mean 'base_stock'?); known replenishment policies: {known}"
     ]
     # the check can be switched off, e.g. for a policy registered at run time
     assert load_scenario(file, check_policies=False).policies.replenishment.name == "base_stok"
@@ -356,6 +356,6 @@ def test_unknown_policy_parameter_is_named(tmp_path: Path) -> None:
     (problem,) = info.value.problems
     assert problem.path == "policies.replenishment.params.base_stok"
     assert problem.message.startswith(
-        "unknown parameter 'base_stok' of replenishment policy 'base_stock' (did you mean "
+        "3: replenishment policy 'base_stock' has no parameter 'base_stok' (did you mean "
         "'base_stock'?)"
     )

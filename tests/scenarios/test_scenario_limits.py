@@ -124,7 +124,7 @@ def test_validate_checks_policy_parameter_values_naming_the_scenario_path(tmp_pa
     path.write_text(bad, encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
-    assert "policies.replenishment.params: base_stock=-5" in result.output
+    assert "policies.replenishment.params.base_stock: -5: base_stock must be >= 0" in result.output
     assert "Traceback" not in result.output
 
 
