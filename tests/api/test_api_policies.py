@@ -636,6 +636,7 @@ def test_cli_lists_policies_with_parameters_and_checks_the_served_configuration(
 FORBIDDEN = ("torch", "stable_baselines3", "gymnasium", "streamlit", "simpy", "mesa", "twin")
 
 
+@pytest.mark.slow
 def test_serving_plans_and_quotes_imports_no_training_or_twin_code() -> None:
     script = textwrap.dedent(f"""
         import json, sys

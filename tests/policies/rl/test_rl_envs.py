@@ -142,6 +142,7 @@ def test_env_average_cost_agrees_with_exact_and_kernel_simulation_for_capped_bas
     assert abs(means.mean() - kernel.average_cost) < tol + 1.5 * kernel_hw
 
 
+@pytest.mark.slow
 def test_vec_env_trains_with_ppo_on_a_tiny_budget() -> None:
     from stable_baselines3 import PPO
 

@@ -115,6 +115,7 @@ def test_cli_train_register_list_evaluate_and_refuse_promotion(tmp_path: Path) -
     assert bad.exit_code == 2 and "does not exist" in bad.output
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs(tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
