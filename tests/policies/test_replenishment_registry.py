@@ -111,10 +111,14 @@ def test_validate_names_an_unknown_name_or_kind_with_a_hint() -> None:
     assert kind.field == "kind"
 
 
-def test_partial_validation_checks_names_only_and_builds_nothing() -> None:
+def test_partial_validation_leaves_missing_parameters_to_the_caller() -> None:
     assert validate("replenishment", "capped_base_stock", {"cap": 2}, partial=True) == []
     (problem,) = validate("replenishment", "capped_base_stock", {"cep": 2}, partial=True)
     assert problem.field == "params.cep"
+    # with every required parameter given, the values are checked as well
+    params = {"base_stock": 3, "cap": -1}
+    (value,) = validate("replenishment", "capped_base_stock", params, partial=True)
+    assert (value.field, value.value) == ("params.cap", -1)
 
 
 def test_rl_artifact_is_registered_explicitly_for_both_kinds() -> None:
