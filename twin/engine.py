@@ -58,6 +58,7 @@ from twin.kpis import KpiBook
 from twin.market import Market
 from twin.operations import StockOps
 from twin.perishables import Perishables
+from twin.population import Population
 from twin.ports import ShippableOrder
 from twin.recorder import RecordingClient
 from twin.replenishment import Replenisher
@@ -66,7 +67,7 @@ from twin.simtime import DAY_END, DECIDE_AT, day_of, hours, to_datetime
 from twin.state import TwinState
 from twin.steady import mser5
 from twin.warmstart import warm_start
-from twin.world import World, build_world, initial_stock, seed_commerce
+from twin.world import World, build_world, initial_stock, population_world, seed_commerce
 
 __all__ = ["Twin", "TwinResult"]
 
@@ -184,11 +185,17 @@ class Twin:
             self.seed
         ).spawn(4)
         self.day_rngs = rng_demand.spawn(self.days)
-        self.world = w = build_world(scenario, rng_catalog)
+        w = build_world(scenario, rng_catalog)
         self.env = simpy.Environment()
         self.clock = clock
         self.client = RecordingClient(client, clock, traffic, before_call=self._sync_clock)
         self.model = ShopModel(scenario, w.store_warehouse, rng_customers)
+        self.population: Population | None = None
+        if scenario.engine.customers == "agents":
+            m = self.model
+            self.population = Population(scenario, w.store_warehouse, m.lat, m.lon, m.segment)
+            w = population_world(w, self.population)
+        self.world = w
         self.events = EventLog()
         self.events.set_names(list(w.location_codes), list(w.skus.codes))
         is_store = np.zeros(w.n_sites, dtype=bool)
@@ -280,6 +287,7 @@ class Twin:
             self.fleet,
             self.prices,
             sliced=self.sliced,
+            population=self.population,
         )
         self.shopping = Shopping(
             env,
@@ -291,6 +299,7 @@ class Twin:
             self.rng_sessions,
             self.day_rngs,
             self.scenario.engine.slice_minutes if self.sliced else None,
+            self.population,
         )
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> TwinResult:
@@ -388,6 +397,8 @@ class Twin:
                 w.skus.cost_cents,
                 np.ones((w.n_sites, w.n_skus), dtype=bool),
             )
+            if self.population is not None:
+                self.population.end_of_day()
             self.market.evening(st.sold_today.astype(np.float64))
             st.sold_today[:] = 0
             if progress is not None:
