@@ -46,6 +46,7 @@ __all__ = [
     "sample_arrival_times",
     "sample_demand",
     "sample_demand_from_table",
+    "sample_demand_periods",
 ]
 
 YEAR_DAYS = 365.25
@@ -364,6 +365,14 @@ def sample_demand(
     if isinstance(rates, np.ndarray):
         return np.asarray(rng.poisson(rates * days if days != 1.0 else rates), dtype=np.int64)
     return int(rng.poisson(rates * days))
+
+
+def sample_demand_periods(rng: np.random.Generator, rate: float, periods: int) -> NDArray[np.int64]:
+    """``periods`` i.i.d. Poisson(``rate``) demands (int64 units) for one SKU-location: the same
+    draws as :func:`sample_demand` on ``periods`` copies of ``rate``, without building them."""
+    if periods < 0:
+        raise ValueError(f"negative number of periods {periods}")
+    return np.asarray(rng.poisson(rate, periods), dtype=np.int64)
 
 
 def poisson_cdf_table(mean: float, tail: float = 1e-16) -> NDArray[np.float64]:

@@ -32,7 +32,7 @@ class _Loader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
@@ -42,7 +42,7 @@ class _Loader(yaml.SafeLoader):
                     f"nesting deeper than {MAX_YAML_DEPTH} levels (allowed: <= {MAX_YAML_DEPTH})",
                     self.peek_event().start_mark,
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call, unused-ignore]
         finally:
             self._depth -= 1
 

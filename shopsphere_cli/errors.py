@@ -9,7 +9,7 @@ The roots, in the order they are tried (first match wins):
 
 ==============================================  ===========================================
 ``scenarios.errors.ScenarioError``              the problems, one per line, with file:line
-``twin.errors.TwinError``, ``twin.runner.RunError``  the message (names the value)
+``twin.errors.TwinError``, ``RunError``, ``RunDirError``  the message (names the value)
 ``policies.registry.PolicyError``               the message (all policy errors, RL, forecasting)
 ``api.client.base.CommerceError``               "the commerce service refused a call: ..."
 ``api.services.policy_serving.PolicyConfigError``  the message
@@ -79,6 +79,7 @@ _ROOTS: tuple[tuple[str, str, Callable[[BaseException], str]], ...] = (
     ("scenarios.errors", "ScenarioError", _plain),
     ("twin.errors", "TwinError", _plain),
     ("twin.runner", "RunError", _plain),
+    ("twin.reader", "RunDirError", _plain),
     ("policies.registry", "PolicyError", _plain),
     ("api.client.base", "CommerceError", _commerce),
     ("api.services.policy_serving", "PolicyConfigError", _plain),
@@ -92,6 +93,8 @@ _ROOTS: tuple[tuple[str, str, Callable[[BaseException], str]], ...] = (
 
 def message_for(exc: BaseException) -> str | None:
     """The user-facing message for ``exc``, or None if it is not a user's mistake (a bug)."""
+    if isinstance(exc, AssertionError):  # e.g. TwinInvariantError: a broken invariant is a bug
+        return None
     for module, name, render in _ROOTS:
         mod = sys.modules.get(module)
         cls = getattr(mod, name, None) if mod is not None else None

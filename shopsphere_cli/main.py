@@ -10,7 +10,15 @@ import logging
 
 import typer
 
-from shopsphere_cli import api_cmds, forecast_cmds, policy_cmds, rl_cmds, twin_cmds
+from shopsphere_cli import (
+    api_cmds,
+    dashboard_cmd,
+    forecast_cmds,
+    policy_cmds,
+    replay_cmds,
+    rl_cmds,
+    twin_cmds,
+)
 from shopsphere_cli.errors import user_errors
 
 app = typer.Typer(
@@ -42,6 +50,8 @@ twin_cmds.register(app)
 policy_cmds.register(app)
 forecast_cmds.register(app)
 rl_cmds.register(app)
+replay_cmds.register(app)
+dashboard_cmd.register(app)
 
 
 def main() -> None:

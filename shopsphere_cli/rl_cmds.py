@@ -34,6 +34,9 @@ def train_cmd(
     register: Path | None = typer.Option(
         None, "--register", help="Register the artifact as a candidate in this registry."
     ),
+    time_budget: float | None = typer.Option(
+        None, "--time-budget", help="Stop training after this many wall-clock seconds."
+    ),
 ) -> None:
     """Train a policy from CONFIG.yaml; writes logs, checkpoints and the artifact."""
     from policies.rl.train import TrainConfigError, load_config, train
@@ -42,7 +45,12 @@ def train_cmd(
         raise fail(f"config file {config} does not exist")
     try:
         cfg = load_config(
-            config, total_timesteps=steps, seed=seed, output_dir=out, progress_bar=progress
+            config,
+            total_timesteps=steps,
+            seed=seed,
+            output_dir=out,
+            progress_bar=progress,
+            time_budget_s=time_budget,
         )
     except TrainConfigError as exc:
         raise fail(f"{config}: {exc}") from None
@@ -105,13 +113,22 @@ def evaluate_cmd(
     table = Table(
         title=f"{policy.manifest.name} on {policy.manifest.env_id} {policy.manifest.env_kwargs}"
     )
-    for col in ("policy", "parameters", "value", "95% CI", "exact", "gap to optimum"):
+    for col in ("policy", "parameters", "value", "95% CI", "vs learned (paired 95% CI)", "exact"):
         table.add_column(col)
+    table.add_column("gap to optimum")
     for r in rows:
         gap = "" if r.get("gap_pct") is None else f"{r['gap_pct']:.2f}%"
         exact = "" if r.get("exact") is None else f"{r['exact']:.4f}"
+        diff = r.get("diff_vs_learned")
+        paired = "" if diff is None else f"{diff:+.4f} ± {r['diff_half_width']:.4f}"
         table.add_row(
-            r["policy"], r["params"], f"{r['mean']:.4f}", f"± {r['half_width']:.4f}", exact, gap
+            r["policy"],
+            r["params"],
+            f"{r['mean']:.4f}",
+            f"± {r['half_width']:.4f}",
+            paired,
+            exact,
+            gap,
         )
     Console().print(table)
 
@@ -221,19 +238,12 @@ def registry_promote(
 ) -> None:
     """Validate against the incumbent baseline (CRN, paired t-test, safety) and promote."""
     from policies.artifacts import ArtifactError, Registry
-    from policies.rl.compare import validation_report
 
     reg = Registry(registry)
     try:
-        entry = reg.entry(name, version)
-        report = validation_report(
-            reg.load_candidate(name, version),
-            entry.artifact_sha256,
-            seeds=seeds,
-            periods=periods,
-            alpha=alpha,
-        )
-        reg.promote(name, version, report)
+        reg.promote(name, version, seeds=seeds, periods=periods, alpha=alpha)
+        report = reg.report(name, version)
+        assert report is not None
     except (ArtifactError, ValueError) as exc:
         raise fail(str(exc)) from None
     typer.echo(

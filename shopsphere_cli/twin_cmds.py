@@ -121,8 +121,22 @@ def compare_cmd(
         None, "--seed", help="First seed (default: the first scenario's)."
     ),
     days: int | None = typer.Option(None, "--days", min=1, help="Simulated days per run."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Parallel runs (default: one per CPU core)."
+    ),
+    backend: str = typer.Option("process", "--backend", help="process (local pool) or ray."),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address for --backend ray (default: a local Ray)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the tables (default: runs/compare-<first scenario>)."
+    ),
 ) -> None:
-    """Compare policies (or scenarios) side by side on common random numbers."""
+    """Compare policies (or scenarios) side by side on common random numbers.
+
+    Prints each KPI's mean with its 95% CI across seeds and the paired difference to the first
+    variant with its own CI; saves compare_kpis.parquet and compare_summary.parquet.
+    """
     from rich.console import Console
     from rich.progress import Progress
 
@@ -161,7 +175,15 @@ def compare_cmd(
                 bar.update(task, advance=1, description=f"{label} seed {s}")
 
         with user_errors():
-            res = compare(variants, seed_list, days=days, progress=tick)
+            res = compare(
+                variants,
+                seed_list,
+                days=days,
+                progress=tick,
+                workers=workers,
+                backend=backend,
+                address=address,
+            )
     summ = res.summary()
     labels = res.variants
     rows = []
@@ -173,13 +195,88 @@ def compare_cmd(
             if len(seed_list) > 1:
                 text += f" ±{format_kpi(name, s['ci95']).lstrip('-')}"
             if i > 0:
-                text += f" (Δ {format_kpi(name, s['diff'])})"
+                diff = format_kpi(name, s["diff"])
+                if len(seed_list) > 1:
+                    diff += f" ±{format_kpi(name, s['diff_ci95']).lstrip('-')}"
+                text += f" (Δ {diff})"
             cells.append(text)
         rows.append((kpi_label(name), cells))
     console.print(
         _kpi_table(
-            f"comparison over seeds {seed_list} (CRN; ± is a 95% CI across seeds)", labels, rows
+            f"comparison over seeds {seed_list} (CRN; ± is a 95% CI across seeds; Δ is the "
+            f"paired difference to {labels[0]} with its 95% CI)",
+            labels,
+            rows,
         )
+    )
+    folder = out if out is not None else Path("runs") / f"compare-{scenarios[0].stem}"
+    with user_errors():
+        runs_file, summary_file = res.save(folder)
+    console.print(f"tables: {runs_file}, {summary_file}")
+
+
+def sweep_cmd(
+    spec: Path = typer.Argument(..., help="Sweep spec YAML (scenarios x overrides x policies)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output folder (default: sweeps/<name>); reruns resume there."
+    ),
+    backend: str = typer.Option("process", "--backend", help="process (local pool) or ray."),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address for --backend ray (default: a local Ray)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Parallel runs (default: one per CPU core)."
+    ),
+) -> None:
+    """Run a grid of scenario overrides x policies x seeds; write KPIs and paired differences.
+
+    Finished cells are kept in <out>/cells and not rerun, so an interrupted sweep resumes.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from twin.report import format_kpi, kpi_label
+    from twin.sweep import load_spec, run_sweep
+
+    console = Console()
+    with user_errors():
+        parsed = load_spec(spec)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as bar:
+        task = bar.add_task(parsed.name, total=None)
+        with user_errors():
+            result = run_sweep(
+                parsed,
+                out,
+                backend=backend,
+                address=address,
+                workers=workers,
+                progress=lambda d, n: bar.update(task, completed=d, total=n),
+            )
+    rows = []
+    labels = ["scenario", "overrides", "policy", "Δ vs " + parsed.baseline_policy(), "n"]
+    for r in result.differences.to_pylist():
+        if r["kpi"] not in ("revenue_cents", "fill_rate", "lost_units", "holding_cost_cents"):
+            continue
+        hw = r["diff_ci95"]
+        ci = "" if hw != hw else f" ±{format_kpi(r['kpi'], hw).lstrip('-')}"
+        rows.append(
+            (
+                kpi_label(r["kpi"]),
+                [
+                    r["scenario"],
+                    r["overrides"],
+                    r["policy"],
+                    format_kpi(r["kpi"], r["diff_mean"]) + ci,
+                    str(r["n_seeds"]),
+                ],
+            )
+        )
+    console.print(_kpi_table("paired differences (95% CI across seeds)", labels, rows))
+    console.print(
+        f"{result.cells_run} cells run, {result.cells_reused} reused, "
+        f"{result.wall_seconds:.1f} s wall ({backend}); tables in {result.folder}"
     )
 
 
@@ -187,6 +284,7 @@ def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("run")(run_cmd)
     app.command("compare")(compare_cmd)
+    app.command("sweep")(sweep_cmd)
     try:
         from shopsphere_cli.validate_cmd import register_validate
     except ImportError:  # pragma: no cover - scenarios package incomplete

@@ -46,13 +46,14 @@ import orjson
 import simpy
 
 from api.client.base import CommerceClient
+from api.client.recorder import RecordingClient
 from api.clock import ManualClock
 from scenarios.schema import Policies, Scenario
 from twin.agents import ShopModel
 from twin.channels import SalesChannel, ShelfPrices, build_channels
 from twin.errors import TwinConfigError
 from twin.events import EventLog
-from twin.fleet import Fleet
+from twin.fleet import FLEET_STREAM, Fleet
 from twin.gateway import OrderGateway
 from twin.kpis import KpiBook
 from twin.market import Market
@@ -60,7 +61,6 @@ from twin.operations import StockOps
 from twin.perishables import Perishables
 from twin.population import Population
 from twin.ports import ShippableOrder
-from twin.recorder import RecordingClient
 from twin.replenishment import Replenisher
 from twin.shopping import Shopping
 from twin.simtime import DAY_END, DECIDE_AT, day_of, hours, to_datetime
@@ -272,7 +272,8 @@ class Twin:
             self.clock_now,
         )
         self.fleet = Fleet(
-            _FleetPort(env, self.days, w, self.client, self.kpis, self.events, st, self.ops)
+            _FleetPort(env, self.days, w, self.client, self.kpis, self.events, st, self.ops),
+            rng=np.random.default_rng([self.seed, FLEET_STREAM]),
         )
         self.perishables = Perishables(w, st, self.ops.write_off)
         self.channels = build_channels(
@@ -330,6 +331,7 @@ class Twin:
         kpis["warmup_sufficient"] = mser is not None and mser <= self.kpis.warmup
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
+        kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = st.counters.sessions / wall if wall > 0 else 0.0

@@ -19,7 +19,12 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from dynamics.demand import poisson_cdf_table, sample_demand, sample_demand_from_table
+from dynamics.demand import (
+    poisson_cdf_table,
+    sample_demand,
+    sample_demand_from_table,
+    sample_demand_periods,
+)
 from dynamics.inventory import initial_state, inventory_step, scalar_step
 from policies.artifacts import ActionMapping
 
@@ -223,7 +228,7 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
 
     def _draw_demand(self) -> None:
         if self._rates is None:
-            block = sample_demand(self.np_random, np.full(_DEMAND_BLOCK, self.config.demand_mean))
+            block = sample_demand_periods(self.np_random, self.config.demand_mean, _DEMAND_BLOCK)
         else:
             idx = (self._t + np.arange(_DEMAND_BLOCK)) % len(self._rates)
             block = sample_demand(self.np_random, self._rates[idx])

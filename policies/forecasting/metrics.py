@@ -93,3 +93,14 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.nda
     _, hi = _pair(actual, upper)
     inside = ((a >= lo) & (a <= hi)).astype(np.float64)
     return _nanmean_rows(np.where(np.isnan(a), np.nan, inside))
+
+
+def wape(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
+    """Weighted absolute percentage error per series: ``sum|y - f| / sum|y|`` (NaN cells and
+    series without demand are skipped / NaN)."""
+    a, f = _pair(actual, forecast)
+    ok = np.isfinite(a) & np.isfinite(f)
+    num = np.where(ok, np.abs(a - f), 0.0).sum(axis=1)
+    den = np.where(ok, np.abs(a), 0.0).sum(axis=1)
+    out: np.ndarray = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return out

@@ -31,6 +31,7 @@ from policies.rl.evaluate import (
     simulate_costs,
     validate_replenishment,
 )
+from policies.stats import paired_difference_ci
 
 if TYPE_CHECKING:
     from policies.exact.dp import InventoryMDP
@@ -83,8 +84,14 @@ def _best_s_big_s(level: int, sim: dict[str, Any]) -> tuple[int, int]:
 def compare_policy(
     policy: FrameworkFreePolicy, *, seeds: int = 8, periods: int = 3000
 ) -> list[dict[str, Any]]:
-    """Rows ``{policy, params, mean, half_width, exact, gap_pct}`` for the learned policy and the
-    baselines of its environment (cost per period, or revenue per episode for pricing).
+    """Rows ``{policy, params, mean, half_width, exact, gap_pct, diff_vs_learned,
+    diff_half_width}`` for the learned policy and the baselines of its environment (cost per
+    period, or revenue per episode for pricing).
+
+    Every policy runs on the same seeds (common random numbers), so ``diff_vs_learned`` (this
+    row minus the learned policy, per seed) comes with the paired 95% half-width
+    ``diff_half_width`` (:func:`policies.stats.paired_difference_ci`): the interval that says
+    whether a gap is real, much narrower than the two separate ``half_width`` intervals.
 
     Raises:
         ValueError: the environment has no comparison defined, or ``seeds < 2``.
@@ -99,6 +106,14 @@ def compare_policy(
     raise ValueError(
         f"no baseline comparison for {env_id}; supported: Replenishment, DynamicPricing"
     )
+
+
+def _paired(values: NDArray[np.float64], learned: NDArray[np.float64]) -> dict[str, float]:
+    """This policy minus the learned one, per common-random-number seed: mean and paired
+    95% half-width."""
+    ci = paired_difference_ci(values, learned)
+    half = 0.0 if np.array_equal(values, learned) else ci.half_width
+    return {"diff_vs_learned": ci.mean, "diff_half_width": half}
 
 
 def _compare_replenishment(
@@ -137,8 +152,11 @@ def _compare_replenishment(
         ]
     candidates.append(("(s,S)", f"s={s}, S={big}", _s_big_s(np.float64(s), np.float64(big)), None))
     rows = []
+    learned_values: NDArray[np.float64] | None = None
     for label, params, fn, exact in candidates:
-        est = estimate_cost(simulate_costs(fn, **sim))
+        values = simulate_costs(fn, **sim)
+        learned_values = values if learned_values is None else learned_values
+        est = estimate_cost(values)
         rows.append(
             {
                 "policy": label,
@@ -147,6 +165,7 @@ def _compare_replenishment(
                 "half_width": est.half_width,
                 "exact": exact,
                 "gap_pct": None if exact is None or opt is None else 100 * (exact - opt) / opt,
+                **_paired(values, learned_values),
             }
         )
     if opt is not None:
@@ -205,6 +224,7 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
     fixed_fn = lambda o: np.full(len(o), fixed.price)  # noqa: E731
     seeds_t = tuple(range(seeds))
     rows = []
+    learned_values: NDArray[np.float64] | None = None
     for label, params, fn, exact in (
         (
             f"learned ({policy.manifest.algo})",
@@ -215,9 +235,11 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
         ("best fixed price", f"p={fixed.price:.3f}", fixed_fn, fixed.revenue),
         ("DP optimum", "backward induction", dp_fn, opt.optimum),
     ):
-        est = estimate_cost(
-            pricing_revenues(fn, {k: v for k, v in kw.items() if k != "explore_start"}, seeds_t)
+        values = pricing_revenues(
+            fn, {k: v for k, v in kw.items() if k != "explore_start"}, seeds_t
         )
+        learned_values = values if learned_values is None else learned_values
+        est = estimate_cost(values)
         rows.append(
             {
                 "policy": label,
@@ -226,6 +248,7 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
                 "half_width": est.half_width,
                 "exact": exact,
                 "gap_pct": 100 * (opt.optimum - exact) / opt.optimum,
+                **_paired(values, learned_values),
             }
         )
     return rows
@@ -288,22 +311,36 @@ def validation_report(
 
 
 def export_run(run_dir: Path, out: Path | None = None) -> Path:
-    """Re-export ``run_dir/model.zip`` (and ``vecnormalize.pkl``) as an artifact folder."""
+    """Re-export a training run as an artifact folder (default ``run_dir/artifact``).
+
+    Exports the best checkpoint by exact evaluation (``best_model.zip`` and
+    ``best_vecnormalize.pkl``) when the run kept one, else the final ``model.zip`` (and
+    ``vecnormalize.pkl``), so re-exporting never replaces the best policy by the last one.
+    """
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
     from policies.artifacts import save_artifact
     from policies.rl.export import export_sb3
-    from policies.rl.train import _env_parts, load_config, make_training_env
+    from policies.rl.train import (
+        BEST_MODEL_FILE,
+        BEST_VECNORM_FILE,
+        _env_parts,
+        load_config,
+        make_training_env,
+    )
 
     cfg = load_config(run_dir / "config.yaml")
     algo: Any = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[cfg.algo]
-    model = algo.load(run_dir / "model.zip", device="cpu")
+    best = (run_dir / BEST_MODEL_FILE).exists()
+    model_file = run_dir / (BEST_MODEL_FILE if best else "model.zip")
+    stats_file = run_dir / (BEST_VECNORM_FILE if best else "vecnormalize.pkl")
+    model = algo.load(model_file, device="cpu")
     vecnorm = None
-    if (run_dir / "vecnormalize.pkl").exists():
+    if stats_file.exists():
         venv = make_training_env(cfg)
         vecnorm = VecNormalize.load(
-            str(run_dir / "vecnormalize.pkl"), venv.venv if isinstance(venv, VecNormalize) else venv
+            str(stats_file), venv.venv if isinstance(venv, VecNormalize) else venv
         )
     _, mapping, obs_names = _env_parts(cfg)
     policy = export_sb3(

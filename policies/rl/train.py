@@ -9,6 +9,7 @@ framework-free artifact (``artifact/``).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
 
 __all__ = [
+    "BEST_INFO_FILE",
+    "BEST_MODEL_FILE",
+    "BEST_VECNORM_FILE",
     "TrainConfig",
     "TrainConfigError",
     "TrainResult",
@@ -36,6 +40,12 @@ __all__ = [
     "make_training_env",
     "train",
 ]
+
+
+# The best checkpoint by exact evaluation, beside the final model.zip / vecnormalize.pkl.
+BEST_MODEL_FILE = "best_model.zip"
+BEST_VECNORM_FILE = "best_vecnormalize.pkl"
+BEST_INFO_FILE = "best.json"
 
 
 class TrainConfigError(PolicyError, ValueError):
@@ -102,6 +112,8 @@ class TrainConfig:
                 raise TrainConfigError(f"{fname}: {getattr(self, fname)!r} must be >= 0")
         if not float(self.learning_rate) > 0:
             raise TrainConfigError(f"learning_rate: {self.learning_rate!r} must be > 0")
+        if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
+            raise TrainConfigError(f"time_budget_s: {self.time_budget_s!r} must be > 0 seconds")
         if not self.net_arch or any(int(w) < 1 for w in self.net_arch):
             raise TrainConfigError(f"net_arch: {list(self.net_arch)!r} must be positive widths")
 
@@ -262,7 +274,13 @@ def _warm_start(model: Any, config: TrainConfig, env: Any) -> None:
 
 
 def train(config: TrainConfig) -> TrainResult:
-    """Train, keep the best checkpoint by exact evaluation, export the artifact."""
+    """Train, keep the best checkpoint by exact evaluation, export the artifact.
+
+    The run folder gets ``model.zip`` (final), ``best_model.zip`` (+ ``best_vecnormalize.pkl``,
+    ``best.json``) when an exact evaluator exists, logs (``logs/progress.csv`` with
+    ``rollout/ep_rew_mean`` and ``eval/exact``) and ``artifact/`` (the best policy). Training
+    stops early after ``config.time_budget_s`` seconds of wall clock.
+    """
     import torch
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
@@ -332,6 +350,13 @@ def train(config: TrainConfig) -> TrainResult:
         v = best["value"]
         if v is None or (value < v if direction == "min" else value > v):
             best.update(value=value, policy=pol)
+            # keep the best model itself, so `export RUN_DIR` re-exports it, not the final one
+            model.save(out / BEST_MODEL_FILE)
+            if vecnorm is not None:
+                vecnorm.save(str(out / BEST_VECNORM_FILE))
+            (out / BEST_INFO_FILE).write_text(
+                json.dumps({"timesteps": int(model.num_timesteps), "exact_value": value})
+            )
 
     started = time.monotonic()
 

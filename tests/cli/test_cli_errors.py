@@ -65,3 +65,11 @@ def test_validation_errors_name_the_field_and_the_value() -> None:
         M.model_validate({"port": "eighty"})
     text = message_for(info.value)
     assert text is not None and "port" in text and "'eighty'" in text
+
+
+def test_a_broken_twin_invariant_is_a_bug_not_a_user_error() -> None:
+    from twin.errors import TwinConfigError, TwinInvariantError
+
+    assert message_for(TwinInvariantError("ledger disagrees")) is None
+    assert message_for(TwinConfigError("days 0 must be >= 1")) == "days 0 must be >= 1"
+    assert isinstance(RunError("x"), TwinConfigError.__mro__[1])  # RunError is a TwinError

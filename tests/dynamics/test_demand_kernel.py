@@ -258,3 +258,12 @@ def test_sample_demand_of_a_float_is_an_int_drawn_like_an_array() -> None:
     b = sample_demand(np.random.default_rng(3), np.array([4.0]))
     assert type(a) is int
     assert a == int(b[0])
+
+
+def test_sample_demand_periods_draws_what_sample_demand_draws_for_copies_of_one_rate() -> None:
+    from dynamics.demand import sample_demand_periods
+
+    a = sample_demand_periods(np.random.default_rng(8), 5.0, 300)
+    b = sample_demand(np.random.default_rng(8), np.full(300, 5.0))
+    assert a.dtype == np.int64
+    assert np.array_equal(a, b)

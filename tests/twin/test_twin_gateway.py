@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from twin_fakes import FakeCommerce
+from api.client.fake import FakeCommerce
 from twin_helpers import clock_for, small_baseline
 
 from api.client.base import CommerceError

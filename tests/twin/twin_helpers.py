@@ -50,7 +50,7 @@ def clock_for(sc: Scenario) -> ManualClock:
 @pytest.fixture
 def fake_client() -> Callable[[Scenario], Any]:
     """A factory: scenario -> an empty in-memory FakeCommerce on that scenario's start time."""
-    from twin_fakes import FakeCommerce
+    from api.client.fake import FakeCommerce
 
     def make(sc: Scenario) -> FakeCommerce:
         return FakeCommerce(clock_for(sc))
