@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import numpy as np
 import orjson
@@ -63,7 +63,7 @@ from twin.population import Population
 from twin.ports import ShippableOrder
 from twin.replenishment import Replenisher
 from twin.shopping import Shopping
-from twin.simtime import DAY_END, DECIDE_AT, day_of, hours, to_datetime
+from twin.simtime import DAY_END, DECIDE_AT, hours, to_datetime
 from twin.state import TwinState
 from twin.steady import mser5
 from twin.warmstart import warm_start
@@ -92,24 +92,6 @@ class TwinResult:
     world: World
 
 
-class _Odometer:
-    """The world as the fleet sees it: the same, except that every road distance it asks for
-    (one per leg of a trip) is added to the KPI book's van kilometres."""
-
-    def __init__(self, world: World, kpis: KpiBook, env: simpy.Environment) -> None:
-        self._world = world
-        self._kpis = kpis
-        self._env = env
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._world, name)
-
-    def distance_km(self, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-        km = self._world.distance_km(lat1, lon1, lat2, lon2)
-        self._kpis.van_km.append((day_of(self._env.now), km))
-        return km
-
-
 class _FleetPort:
     """What :class:`twin.fleet.Fleet` sees of the twin (see :class:`twin.ports.FleetHost`)."""
 
@@ -126,7 +108,7 @@ class _FleetPort:
     ) -> None:
         self.env = env
         self.days = days
-        self.world = cast(World, _Odometer(world, kpis, env))
+        self.world = world
         self.client = client
         self.kpis = kpis
         self.events = events
@@ -206,11 +188,6 @@ class Twin:
             is_store,
             scenario.catalog.holding_cost_rate_per_year,
             warmup=min(scenario.warmup_days, self.days - 1),
-        )
-        fleet = scenario.world.fleet.vehicles
-        count = sum(v.count for v in fleet)
-        self.kpis.cost_per_km_cents = (
-            sum(v.count * v.cost_per_km_cents for v in fleet) / count if count else 0.0
         )
         self.state = TwinState.start(initial_stock(w))
         self.sliced = scenario.engine.mode == "sliced"
