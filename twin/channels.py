@@ -36,6 +36,7 @@ from twin.gateway import OrderGateway, OrderIntent
 from twin.kpis import KpiBook
 from twin.population import BALK_PROBABILITY, Population, substitute_weights
 from twin.ports import OrderSink
+from twin.simtime import HOURS_PER_DAY
 from twin.state import TwinState
 from twin.world import World
 
@@ -333,7 +334,7 @@ class OnlineChannel(_Base):
         return col  # warehouse demand column == warehouse stock row
 
     def hours(self, col: int) -> tuple[float, float]:
-        return 0.0, 24.0
+        return 0.0, HOURS_PER_DAY
 
     def tags(self, n: int, rng: np.random.Generator) -> list[Channel]:
         web = rng.random(n) < self.p_web
