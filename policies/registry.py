@@ -116,6 +116,11 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.field}={self.value!r}: {self.message}"
 
+    def at(self, prefix: str) -> Problem:
+        """The same problem with ``prefix`` before its field (``policies.replenishment`` gives
+        ``policies.replenishment.params.cap``)."""
+        return Problem(f"{prefix}.{self.field}" if prefix else self.field, self.value, self.message)
+
 
 class PolicyParameterError(PolicyError, ValueError):
     """Parameters do not fit the policy: unknown, missing, or rejected by its constructor.

@@ -48,12 +48,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 # entry is (importing module, imported module). Shrink this list as the fixes land; the test
 # fails if an entry is no longer needed, so the list cannot go stale.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # replay: builds seed catalogues and verifies responses with the API's pydantic schemas;
-        # to go through api.client (which re-exports what callers need) or be allowed there.
-        ("replay.seed", "api.schemas"),
-        ("replay.verify", "api.schemas"),
-    }
+    set()
 )
 
 
@@ -184,8 +179,6 @@ def test_the_checker_sees_lazy_and_type_only_imports(tmp_path: Path) -> None:
 # functions return Any"). The test fails when one is fixed and still listed, so it only shrinks.
 KNOWN_ANY_RETURNS: frozenset[str] = frozenset(
     {
-        "api/client/operations.py::request_body",  # api_client (operation table)
-        "api/client/recorder.py::json_body",  # api_client
         "api/models.py::process_bind_param",  # api_core (SQLAlchemy TypeDecorator hook)
         "api/services/catalog.py::upsert_insert",  # api_core
     }

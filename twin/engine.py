@@ -189,6 +189,11 @@ class Twin:
             scenario.catalog.holding_cost_rate_per_year,
             warmup=min(scenario.warmup_days, self.days - 1),
         )
+        vehicles = scenario.world.fleet.vehicles
+        count = sum(v.count for v in vehicles)
+        self.kpis.cost_per_km_cents = (
+            sum(v.count * v.cost_per_km_cents for v in vehicles) / count if count else 0.0
+        )
         self.state = TwinState.start(initial_stock(w))
         self.sliced = scenario.engine.mode == "sliced"
         self.orders = OrderGateway(self.client)
@@ -309,6 +314,10 @@ class Twin:
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
+        # The routed fleet measures its own road km (planned routes); the per-km cost of the
+        # fleet's vehicles applies to them.
+        kpis["van_km"] = round(float(kpis["fleet_km"]), 3)
+        kpis["delivery_cost_cents"] = round(self.kpis.cost_per_km_cents * kpis["van_km"])
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = st.counters.sessions / wall if wall > 0 else 0.0

@@ -20,7 +20,8 @@ every day):
 * ``inventory_turns``: annualised ``COGS / average inventory value at cost``.
 * ``online_cycle_time_hours``: order placed -> delivered, mean and p95.
 * per-km and per-order delivery costs, van km and utilisation: ``fleet_*`` (from
-  :meth:`twin.fleet.Fleet.kpis`).
+  :meth:`twin.fleet.Fleet.kpis`); ``van_km`` (the fleet's road km) and
+  ``delivery_cost_cents`` (those km at the fleet's mean ``cost_per_km_cents``).
 * ``purchase_orders``, ``order_cost_cents``: supplier orders placed and their fixed costs.
 * ``refused_units``: delivered units that did not fit a location's ``capacity_units`` (sent
   back to the warehouse, or to the supplier).
@@ -66,6 +67,7 @@ class KpiBook:
     warmup: int = 0
     data: dict[str, np.ndarray] = field(default_factory=dict)
     cycle_times_hours: list[tuple[int, float]] = field(default_factory=list)  # (order day, hours)
+    cost_per_km_cents: float = 0.0  # the fleet's mean per-km cost (weighted by vehicle count)
 
     def __post_init__(self) -> None:
         shape = (self.days, len(self.locations))

@@ -83,13 +83,14 @@ from api.schemas_batch import (
 R = TypeVar("R")
 S = OrderStatus
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PLACED: frozenset({S.PAID, S.CANCELLED}),
+    S.PLACED: frozenset({S.PAID, S.CANCELLED, S.PAYMENT_FAILED}),
     S.PAID: frozenset({S.ALLOCATED, S.CANCELLED}),
     S.ALLOCATED: frozenset({S.SHIPPED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset({S.RETURNED}),
     S.RETURNED: frozenset({S.RETURNED, S.REFUNDED}),
     S.CANCELLED: frozenset(),
+    S.PAYMENT_FAILED: frozenset(),
     S.REFUNDED: frozenset(),
 }
 """The service's order state machine (``api.services.orders.ALLOWED``; the contract test keeps

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -186,7 +187,8 @@ class _Batch:
         shared = self.shared()
         conn = shared.conn
         assert conn is not None
-        claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now())
+        lease = timedelta(seconds=shared.idempotency_lease_s)
+        claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now(), lease)
         sp = shared.uow()
         taken, failed, down = False, None, None
         with sp:  # leaving it without commit rolls the item back (key row included)

@@ -99,6 +99,7 @@ def test_validate_reports_a_value_the_policy_rejects_without_parsing_its_message
     assert validate("replenishment", "capped_base_stock", {"base_stock": 3, "cap": 2}) == []
     (problem,) = validate("replenishment", "capped_base_stock", {"base_stock": 3, "cap": -2})
     assert problem == Problem("params.cap", -2, "cap must be >= 0.0, got -2")
+    assert problem.at("policy").field == "policy.params.cap"
     (s_problem,) = validate("replenishment", "s_S", {"s": 5, "S": 2})
     assert (s_problem.field, s_problem.value) == ("params.S", 2)
 

@@ -14,12 +14,15 @@ def test_order_and_per_km_costs_are_booked_in_the_kpis(fake_client) -> None:
     d["catalog"]["n_skus"], d["customers"]["population"] = 40, 600
     for sup in d["world"]["suppliers"]:
         sup["order_cost_cents"] = 2_500
+    d["world"]["fleet"]["vehicles"][0]["cost_per_km_cents"] = 40
     sc = parse_scenario(d)
     k = run_scenario(sc, write=False, client=fake_client(sc)).kpis
     assert k["purchase_orders"] > 0
     assert k["order_cost_cents"] == 2_500 * k["purchase_orders"]
     # per-km delivery costs come from the fleet (twin/fleet.py)
     assert k["fleet_km"] > 0 and k["fleet_cost_per_order_cents"] > 0
+    assert k["van_km"] == round(k["fleet_km"], 3)
+    assert k["delivery_cost_cents"] == round(40 * k["van_km"])
 
 
 def _small(days: int) -> dict:
