@@ -37,7 +37,7 @@ from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
 from api.errors import ServiceError, ServiceUnavailableError
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import catalog, orders, policies, stock
+from api.routes import catalog, fulfilment, orders, policies, stock
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import orders as order_svc
@@ -257,6 +257,7 @@ def create_app(
     app.include_router(catalog.router)
     app.include_router(stock.router)
     app.include_router(orders.router)
+    app.include_router(fulfilment.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     return app
 

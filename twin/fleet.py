@@ -65,7 +65,7 @@ class FleetSettings:
     parcel_co2_g: float = 450.0
     late_fee_cents: int = 1000
     router: str = "auto"
-    max_iterations: int = 100
+    max_iterations: int = 50
     time_limit_s: float = 120.0
     max_cluster: int = 200
 
