@@ -11,6 +11,7 @@ orders on that clock.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -33,13 +34,17 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import ratelimit, waiting_room
 from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
 from api.errors import ServiceError, ServiceUnavailableError
+from api.guard import RequestGuard
+from api.openapi import install_openapi
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import catalog, fulfilment, orders, policies, stock
+from api.routes import batch, catalog, fulfilment, orders, policies, shelf, stock
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
+from api.services import checkout as checkout_svc
 from api.services import orders as order_svc
 from api.services.auth import Authenticator, ensure_keys
 from api.services.context import Principal, ServiceContext
@@ -53,13 +58,26 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return ErrorBody(code=code, message=message, details=details).model_dump()
 
 
+def printable(value: str, limit: int = 100) -> str:
+    """``value`` cut to ``limit`` characters with NUL and lone surrogates escaped, so that an
+    error can always echo what it refuses."""
+    v = value[:limit]
+    if "\x00" in v:
+        v = v.replace("\x00", "\\x00")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        v = v.encode("utf-8", "backslashreplace").decode("utf-8")
+    return v
+
+
 def _clean_errors(errors: Any) -> list[object]:
     out: list[object] = []
     for e in list(errors)[:50]:
         if isinstance(e, dict):
             item: dict[str, object] = {
-                "loc": [str(p) for p in e.get("loc", ())],
-                "msg": str(e.get("msg", "")),
+                "loc": [printable(str(p)) for p in e.get("loc", ())],
+                "msg": printable(str(e.get("msg", "")), 300),
                 "type": str(e.get("type", "")),
             }
             value = e.get("input")
@@ -68,9 +86,21 @@ def _clean_errors(errors: Any) -> list[object]:
                 isinstance(value, str | int | bool)
                 or (isinstance(value, float) and math.isfinite(value))
             ) and e.get("type") != "json_invalid":
-                item["value"] = value if not isinstance(value, str) else value[:100]
+                if isinstance(value, str):
+                    item["value"] = printable(value)
+                elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+                    item["value"] = printable(str(value), 40)
+                else:
+                    item["value"] = value
             out.append(item)
     return out
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: rendering never fails, whatever a caller sent."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":"), default=str).encode()
 
 
 RETRY_AFTER_S = 1
@@ -88,7 +118,7 @@ timeout, connection slots exhausted, server gone, lock or statement timeout."""
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
-    return JSONResponse(
+    return SafeJSONResponse(
         _body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
     )
 
@@ -117,7 +147,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     msg = first.get("msg", "invalid request") if isinstance(first, dict) else "invalid request"
     if isinstance(first, dict) and "value" in first:
         msg = f"{first['value']!r}: {msg}"
-    return JSONResponse(
+    return SafeJSONResponse(
         _body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
         status_code=422,
     )
@@ -128,7 +158,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED"}.get(
         exc.status_code, "HTTP_ERROR"
     )
-    return JSONResponse(
+    return SafeJSONResponse(
         _body(code, str(exc.detail)),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
@@ -138,8 +168,23 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     # SQLite cannot bind an integer beyond 64 bits: the caller's input, not our failure
     log.info("overflow mapped to 422: %s", exc)
-    return JSONResponse(
+    return SafeJSONResponse(
         _body("VALIDATION_ERROR", "a value is out of the accepted range"), status_code=422
+    )
+
+
+async def _db_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value (too long for its column, out of range): the caller's
+    input, answered 422. Schemas bound every field, so this is a second line of defence."""
+    log.warning(
+        "database refused a value on %s %s: %s",
+        request.method,
+        request.url.path,
+        str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else "",
+    )
+    return SafeJSONResponse(
+        _body("VALIDATION_ERROR", "a value does not fit its field (too long or out of range)"),
+        status_code=422,
     )
 
 
@@ -162,10 +207,15 @@ def build_env(
     return ServiceContext(
         engine=engine,
         clock=SystemClock() if settings.mode == "production" else (clock or SystemClock()),
-        gateway=gateway or SimulatedGateway(latency_s=settings.payment_latency_ms / 1000),
+        gateway=gateway
+        or SimulatedGateway(
+            latency_s=settings.payment_latency_ms / 1000, path=settings.sim_gateway_path
+        ),
         reservation_ttl=timedelta(seconds=settings.reservation_ttl_seconds),
         unpaid_order_ttl=timedelta(seconds=settings.unpaid_order_ttl_seconds),
         idempotency_wait_s=settings.idempotency_wait_seconds,
+        idempotency_lease_s=settings.idempotency_lease_seconds,
+        payment_grace=timedelta(seconds=settings.payment_grace_seconds),
     )
 
 
@@ -173,10 +223,16 @@ def _sweep_loop(ctx: ServiceContext, interval_s: float, stop: threading.Event) -
     while not stop.wait(interval_s):
         try:
             n = cart_svc.expire_reservations(ctx, _SWEEPER)
+            r = checkout_svc.reconcile_payments(ctx, _SWEEPER)
             m = order_svc.expire_unpaid_orders(ctx, _SWEEPER)
-            if n or m:
-                log.info("sweeper expired %d carts and %d unpaid orders", n, m)
-        except (OperationalError, ProgrammingError, DataError):
+            if n or m or r.total:
+                log.info(
+                    "sweeper expired %d carts and %d unpaid orders; reconciled %d payments",
+                    n,
+                    m,
+                    r.total,
+                )
+        except (OperationalError, ProgrammingError, DataError, InterfaceError):
             log.exception("sweeper pass failed; will retry")
 
 
@@ -243,10 +299,18 @@ def create_app(
     app.state.ctx = ctx
     app.state.settings = settings
     app.state.auth = Authenticator(ctx.engine, settings.api_key_pepper)
+    app.add_middleware(
+        RequestGuard,
+        auth=app.state.auth,
+        max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=settings.max_bulk_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _data_error)
+    app.add_exception_handler(DataError, _db_data_error)
     for exc_type in UNAVAILABLE_ERRORS:
         app.add_exception_handler(exc_type, _unavailable_error)
 
@@ -256,9 +320,14 @@ def create_app(
 
     app.include_router(catalog.router)
     app.include_router(stock.router)
+    app.include_router(shelf.router)
     app.include_router(orders.router)
+    app.include_router(batch.router)
     app.include_router(fulfilment.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
+    waiting_room.install(app, settings)  # hot-SKU admission when configured
+    ratelimit.install(app, settings)  # per-key and per-address limits when configured
+    install_openapi(app)
     return app
 
 

@@ -9,9 +9,10 @@ trips); the ORM classes in :mod:`api.models` define the schema.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool, StaticPool
@@ -128,26 +129,54 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     )
 
 
+class TxHook(Protocol):
+    """Joins the first transaction opened while it is installed (see :data:`TX_HOOK`)."""
+
+    joined: bool
+
+    def on_begin(self, conn: Connection) -> None: ...
+    def on_commit(self) -> None: ...
+
+
+TX_HOOK: ContextVar[TxHook | None] = ContextVar("shopsphere_tx_hook", default=None)
+"""The idempotency layer installs a hook here so that an operation's ``Idempotency-Key`` row is
+written in the operation's first transaction: the key exists if and only if the effect does."""
+
+
 class UnitOfWork:
     """One database transaction: ``with UnitOfWork(engine) as uow: ...; uow.commit()``.
 
     Leaving the block without :meth:`commit` (normally or by an exception) rolls back.
     """
 
-    __slots__ = ("_committed", "_engine", "_tx", "conn")
+    __slots__ = ("_committed", "_engine", "_hook", "_tx", "conn")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._committed = False
+        self._hook: TxHook | None = None
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self._engine.connect()
         self._tx = self.conn.begin()
+        hook = TX_HOOK.get()
+        if hook is not None and not hook.joined:
+            hook.joined = True
+            try:
+                hook.on_begin(self.conn)
+            except BaseException:
+                hook.joined = False
+                self._tx.rollback()
+                self.conn.close()
+                raise
+            self._hook = hook
         return self
 
     def commit(self) -> None:
         self._tx.commit()
         self._committed = True
+        if self._hook is not None:
+            self._hook.on_commit()
 
     def __exit__(
         self,
@@ -159,4 +188,6 @@ class UnitOfWork:
             if not self._committed and self._tx.is_active:
                 self._tx.rollback()
         finally:
+            if self._hook is not None and not self._committed:
+                self._hook.joined = False  # rolled back with the transaction
             self.conn.close()

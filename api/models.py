@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -179,6 +180,12 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_customer", "customer_id", "id"),
         Index("ix_orders_status_created", "status", "created_at"),
+        Index(
+            "ix_orders_placed_created",
+            "created_at",
+            postgresql_where=text("status = 'placed'"),
+            sqlite_where=text("status = 'placed'"),
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id"), unique=True)
@@ -238,6 +245,9 @@ class IdempotencyKey(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # an in-progress key belongs to its request until then; afterwards a retry may take it over
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resource_id: Mapped[int | None] = mapped_column(Id)  # e.g. the order a checkout placed
 
 
 class ApiKey(Base):
@@ -250,6 +260,20 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WaitingRoomTicket(Base):
+    """A place in a hot SKU's waiting room (api.waiting_room): one per customer and SKU."""
+
+    __tablename__ = "waiting_room_tickets"
+    __table_args__ = (
+        UniqueConstraint("sku", "customer_id", name="uq_waiting_room_sku_customer"),
+        Index("ix_waiting_room_sku_id", "sku", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -11,13 +11,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
 
 T = TypeVar("T")
 
-Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+CODE_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+Code = Field(min_length=1, max_length=64, pattern=CODE_PATTERN)
+CodeStr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+"""A natural code (SKU, location, category): what the ``String(64)`` code columns hold."""
+Reference = Annotated[str, StringConstraints(max_length=200)]
+"""A free-text reference on a stock movement (``String(200)``)."""
+MAX_LINES = 10_000
+MAX_LIST = 20_000
 # Input bounds: values beyond them are refused at the edge (422), never overflow the database.
 MAX_QTY = 1_000_000
 MAX_CENTS = 10**10
@@ -48,7 +63,7 @@ class Page(BaseModel, Generic[T]):
 class CategoryCreate(Strict):
     code: str = Code
     name: str = Field(min_length=1, max_length=200)
-    parent_code: str | None = None
+    parent_code: CodeStr | None = None
 
 
 class CategoryRead(Strict):
@@ -64,8 +79,11 @@ class SkuImportRow(Strict):
     product: str = Code
     name: str = Field(min_length=1, max_length=300)
     category: str = Code
-    description: str = ""
-    attributes: dict[str, str] = Field(default_factory=dict)
+    description: str = Field(default="", max_length=5000)
+    attributes: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=64)],
+        Annotated[str, StringConstraints(max_length=500)],
+    ] = Field(default_factory=dict, max_length=50)
     cost_cents: int = Field(ge=0, le=MAX_CENTS)
     list_price_cents: int = Field(ge=0, le=MAX_CENTS)
 
@@ -91,12 +109,12 @@ SortKey = Literal["relevance", "price_asc", "price_desc", "name"]
 
 class SearchQuery(Strict):
     q: str | None = Field(default=None, max_length=200)
-    category: str | None = None
+    category: CodeStr | None = None
     min_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
     max_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
-    in_stock_at: str | None = None  # location code: only SKUs with available > 0 there
+    in_stock_at: CodeStr | None = None  # location code: only SKUs with available > 0 there
     sort: SortKey = "relevance"
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=500)
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -153,21 +171,21 @@ class StockLevel(Strict):
 
 
 class StockQuery(Strict):
-    skus: list[str] | None = None  # None: all SKUs with a stock row
-    locations: list[str] | None = None
+    skus: list[CodeStr] | None = Field(default=None, max_length=MAX_LIST)  # None: all SKUs
+    locations: list[CodeStr] | None = Field(default=None, max_length=MAX_LIST)
 
 
 class ReceiptCreate(Strict):
     location: str = Code
-    lines: list[StockLine] = Field(min_length=1)
-    reference: str | None = None
+    lines: list[StockLine] = Field(min_length=1, max_length=MAX_LINES)
+    reference: Reference | None = None
 
 
 class TransferCreate(Strict):
     from_location: str = Code
     to_location: str = Code
-    lines: list[StockLine] = Field(min_length=1)
-    reference: str | None = None
+    lines: list[StockLine] = Field(min_length=1, max_length=MAX_LINES)
+    reference: Reference | None = None
 
 
 class AdjustmentCreate(Strict):
@@ -199,8 +217,8 @@ class PosSale(Strict):
 
 class PosSaleBatch(Strict):
     location: str = Code
-    sales: list[PosSale] = Field(min_length=1)
-    reference: str | None = None
+    sales: list[PosSale] = Field(min_length=1, max_length=MAX_LINES)
+    reference: Reference | None = None
 
 
 class LineError(Strict):
@@ -221,8 +239,8 @@ class PriceSet(Strict):
     sku: str = Code
     channel: Channel
     price_cents: int = Field(ge=0, le=MAX_CENTS)
-    valid_from: datetime | None = None  # None: from now
-    valid_to: datetime | None = None  # None: open-ended
+    valid_from: AwareDatetime | None = None  # None: from now; must carry a timezone
+    valid_to: AwareDatetime | None = None  # None: open-ended
 
 
 class PriceRead(Strict):
@@ -241,7 +259,8 @@ class PriceBulkResult(Strict):
 class CartCreate(Strict):
     channel: Channel
     location: str = Code  # where stock is reserved from (store, or the fulfilling warehouse)
-    customer_id: str | None = None  # staff/service only; a customer key always uses its own
+    # staff/service only; a customer key always uses its own
+    customer_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class CartLineSet(Strict):
@@ -267,9 +286,39 @@ class CartRead(Strict):
 
 
 # ---- checkout, payments, orders -----------------------------------------------------------
+class CheckoutLine(Strict):
+    """One line of an express checkout."""
+
+    sku: str = Code
+    quantity: int = Field(gt=0, le=MAX_QTY)
+
+
+MAX_CHECKOUT_LINES = 100
+
+
 class CheckoutRequest(Strict):
-    cart_id: int = Field(ge=1, le=MAX_ID)
-    payment_token: str = "tok_ok"  # simulated gateway: tok_ok, tok_decline, tok_timeout
+    """Check out a cart (``cart_id``) or, in one request, lines given inline (express checkout:
+    ``lines``, ``location``, ``channel``; staff and service keys also name ``customer_id``)."""
+
+    cart_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    lines: list[CheckoutLine] | None = Field(
+        default=None, min_length=1, max_length=MAX_CHECKOUT_LINES
+    )
+    location: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$"
+    )
+    channel: Channel | None = None
+    customer_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # simulated gateway: tok_ok, tok_decline, tok_timeout, tok_lost_answer
+    payment_token: str = Field(default="tok_ok", min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _cart_or_lines(self) -> CheckoutRequest:
+        if (self.cart_id is None) == (self.lines is None):
+            raise ValueError("give either cart_id or lines (express checkout), not both")
+        if self.lines is not None and (self.location is None or self.channel is None):
+            raise ValueError("an express checkout (lines) needs location and channel")
+        return self
 
 
 class OrderStatus(StrEnum):
@@ -279,6 +328,7 @@ class OrderStatus(StrEnum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    PAYMENT_FAILED = "payment_failed"
     RETURNED = "returned"
     REFUNDED = "refunded"
 
@@ -322,7 +372,7 @@ class CountResult(Strict):
 
 
 class ReturnCreate(Strict):
-    lines: list[StockLine] = Field(min_length=1)
+    lines: list[StockLine] = Field(min_length=1, max_length=1000)
     restock: bool = True
 
 
@@ -346,8 +396,8 @@ class ReplenishmentPlanRequest(Strict):
     """Order quantities for SKUs at one location from the configured (or named) policy."""
 
     location: str = Code
-    skus: list[str] | None = Field(
-        default=None, min_length=1, max_length=20_000
+    skus: list[CodeStr] | None = Field(
+        default=None, min_length=1, max_length=MAX_LIST
     )  # None: all stocked there
     policy: PolicySpec | None = None  # None: SHOPSPHERE_REPLENISHMENT_POLICY / _ARTIFACT
     lead_time_days: int | None = Field(default=None, ge=0, le=365)  # None: server default
@@ -380,9 +430,9 @@ class ReplenishmentPlan(Strict):
 class PriceQuoteRequest(Strict):
     """Prices for SKUs on a channel from the configured (or named) pricing policy."""
 
-    skus: list[str] = Field(min_length=1, max_length=20_000)
+    skus: list[CodeStr] = Field(min_length=1, max_length=MAX_LIST)
     channel: Channel
-    location: str | None = None  # stock and sales at one location; None: all locations
+    location: CodeStr | None = None  # stock and sales at one location; None: all locations
     policy: PolicySpec | None = None  # None: SHOPSPHERE_PRICING_POLICY / _ARTIFACT
     days_left: int | None = Field(
         default=None, ge=0, le=3650

@@ -88,7 +88,39 @@ class Settings(BaseSettings):
         "flight never exceed the pool and overflow connections are not opened and closed per request).",
     )
     payment_latency_ms: float = Field(default=0.0, ge=0)
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=1 << 30,
+        description="Largest request body, enforced while reading (413 beyond).",
+    )
+    max_bulk_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        le=1 << 31,
+        description="Largest body of a bulk endpoint (imports, prices, receipts, batches), for "
+        "staff and service keys only.",
+    )
+    max_json_depth: int = Field(default=32, ge=4, le=1000, description="Deepest JSON nesting.")
     idempotency_wait_seconds: float = Field(default=5.0, ge=0)
+    idempotency_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="An in-progress Idempotency-Key belongs to its request this long; then a "
+        "retry may take it over (longer than the slowest request, gateway included).",
+    )
+    payment_grace_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="The reconciler resolves payments still pending this long after the order.",
+    )
+    sim_gateway_path: str | None = Field(
+        default=None,
+        description="Keep the simulated gateway's charges in this SQLite file (shared by the "
+        "workers, surviving their crashes); default: in memory.",
+    )
     sweep_interval_seconds: float = Field(
         default=30.0, ge=0, description="Expire reservations/unpaid orders this often; 0: off."
     )
@@ -121,6 +153,19 @@ class Settings(BaseSettings):
     pricing_artifact: str | None = Field(
         default=None, description="Validated RL artifact served instead of pricing_policy."
     )
+    # ---- rate limits (api.ratelimit; 0 per second: off; buckets are per worker process) ----
+    rate_limit_key_per_s: float = Field(default=0.0, ge=0, description="Requests/s per API key.")
+    rate_limit_key_burst: int = Field(default=20, ge=1, description="Burst per API key.")
+    rate_limit_ip_per_s: float = Field(default=0.0, ge=0, description="Requests/s per address.")
+    rate_limit_ip_burst: int = Field(default=200, ge=1, description="Burst per client address.")
+    rate_limit_trust_forwarded: bool = Field(
+        default=False, description="Client address from X-Forwarded-For (behind a proxy)."
+    )
+    # ---- waiting room for hot SKUs (api.waiting_room; empty list: off) ----
+    waiting_room_skus: str = Field(default="", description="Comma-separated gated SKUs.")
+    waiting_room_admit_per_s: float = Field(default=1.0, gt=0, description="Admissions/s per SKU.")
+    waiting_room_burst: int = Field(default=10, ge=0, description="Admitted at once on opening.")
+    waiting_room_token_ttl_seconds: int = Field(default=300, gt=0)
     replenishment_lead_time_days: int = Field(default=2, ge=0, le=365)
     policy_history_days: int = Field(
         default=28, ge=2, le=730, description="Days of sales history read for a decision."

@@ -50,6 +50,7 @@ class LoadPlan:
     run_tag: str  # makes idempotency keys unique across runs
     server_pid: int  # for the CPU breakdown (its process tree)
     db_name: str  # PostgreSQL backends of this database count as "postgres (ours)"
+    flow: str = "cart"  # "cart": cart -> line -> checkout; "express": one POST /v1/checkout
 
 
 @dataclass(slots=True)
@@ -223,6 +224,7 @@ class _Run:
         )
         key = p.customer_keys[idx % len(p.customer_keys)]
         cart_body = json.dumps({"channel": "web", "location": p.location}).encode()
+        express = p.flow == "express"
         n = 0
         try:
             while time.perf_counter() < self.t_end:
@@ -231,7 +233,10 @@ class _Run:
                 hot = rng.random() < p.hot_share
                 sku = p.hot_sku if hot else p.skus[int(rng.integers(len(p.skus)))]
                 qty = 1 if hot else int(rng.integers(1, p.max_qty + 1))
-                await self._flow(t, key, tag, cart_body, sku, qty)
+                if express:
+                    await self._express(t, key, tag, sku, qty)
+                else:
+                    await self._flow(t, key, tag, cart_body, sku, qty)
         finally:
             await t.close()
 
@@ -290,6 +295,49 @@ class _Run:
             res.checkout_ms.append((t2 - t1) * 1000)
             res.flow_ms.append((t2 - t0) * 1000)
 
+    async def _express(self, t: Transport, key: str, tag: str, sku: str, qty: int) -> None:
+        """One request: ``POST /v1/checkout`` with the line inline (no cart)."""
+        p, res = self.plan, self.res
+        body = json.dumps(
+            {
+                "lines": [{"sku": sku, "quantity": qty}],
+                "location": p.location,
+                "channel": "web",
+                "payment_token": "tok_ok",
+            }
+        ).encode()
+        t1 = time.perf_counter()
+        try:
+            st, out = await t.send(
+                "POST", "/v1/checkout", key, body, f"{tag}-x" if p.idempotency != "none" else None
+            )
+        except (
+            OSError,
+            asyncio.IncompleteReadError,
+            RuntimeError,
+            ValueError,
+            httpx.HTTPError,
+        ) as exc:
+            res.errors[f"transport - {type(exc).__name__}"] += 1
+            await t.close()
+            return
+        t2 = time.perf_counter()
+        if st != 201:
+            self._count("checkout", st, out)
+            return
+        order = json.loads(out)
+        if order.get("status") != "paid":
+            res.errors[f"checkout 201 status={order.get('status')}"] += 1
+            return
+        res.paid_orders += 1
+        for ln in order["lines"]:
+            res.paid_units[ln["sku"]] += int(ln["quantity"])
+        if self.t_start <= t2 <= self.t_end:
+            res.checkouts_in_window += 1
+            res.flows_in_window += 1
+            res.checkout_ms.append((t2 - t1) * 1000)
+            res.flow_ms.append((t2 - t1) * 1000)
+
     async def main(self) -> LoadResult:
         p = self.plan
         seeds = np.random.SeedSequence(p.seed).spawn(p.concurrency)
@@ -316,3 +364,84 @@ def run_load(plan: LoadPlan, out: Any) -> None:
         out.put(asyncio.run(_Run(plan).main()))
     else:
         out.put(uvloop.run(_Run(plan).main()))
+
+
+# ---- the bare-PostgreSQL ceiling -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CeilingPlan:
+    """Threads doing, with psycopg and nothing else, what an express checkout writes: one
+    transaction of conditional decrement (reserve) + order + line + payment insert."""
+
+    dsn: str  # libpq DSN (postgresql://...)
+    location_id: int
+    sku_ids: tuple[int, ...]
+    concurrency: int
+    warmup_s: float
+    duration_s: float
+    seed: int
+    db_name: str
+
+
+def _ceiling_thread(
+    plan: CeilingPlan, idx: int, t_start: float, t_end: float, out: list[float]
+) -> None:
+    import psycopg
+
+    rng = np.random.default_rng([plan.seed, idx])
+    with psycopg.connect(plan.dsn, prepare_threshold=0) as conn:
+        while time.perf_counter() < t_end:
+            sku = plan.sku_ids[int(rng.integers(len(plan.sku_ids)))]
+            qty = int(rng.integers(1, 4))
+            t0 = time.perf_counter()
+            with conn.transaction():
+                got = conn.execute(
+                    "UPDATE stock SET reserved = reserved + %s WHERE sku_id = %s AND location_id = %s"
+                    " AND on_hand - reserved >= %s RETURNING sku_id",
+                    (qty, sku, plan.location_id, qty),
+                ).fetchone()
+                if got is None:
+                    continue
+                oid = conn.execute(
+                    "INSERT INTO orders (customer_id, channel, location_id, status, total_cents,"
+                    " created_at, updated_at) VALUES (%s, 'web', %s, 'paid', %s, now(), now())"
+                    " RETURNING id",
+                    (f"ceil-{idx}", plan.location_id, qty * 1000),
+                ).fetchone()[0]  # type: ignore[index]
+                conn.execute(
+                    "INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_cents,"
+                    " returned_qty) VALUES (%s, %s, %s, 1000, 0)",
+                    (oid, sku, qty),
+                )
+                conn.execute(
+                    "INSERT INTO payments (order_id, amount_cents, authorized_cents, captured_cents,"
+                    " refunded_cents, status) VALUES (%s, %s, %s, %s, 0, 'captured')",
+                    (oid, qty * 1000, qty * 1000, qty * 1000),
+                )
+            t1 = time.perf_counter()
+            if t_start <= t1 <= t_end:
+                out.append((t1 - t0) * 1000)
+
+
+def run_ceiling(plan: CeilingPlan, out: Any) -> None:
+    """Process entry point: put ``(orders in window, latencies ms, cpu seconds by component)``."""
+    import threading
+
+    t_start = time.perf_counter() + plan.warmup_s
+    t_end = t_start + plan.duration_s
+    lat: list[list[float]] = [[] for _ in range(plan.concurrency)]
+    threads = [
+        threading.Thread(target=_ceiling_thread, args=(plan, i, t_start, t_end, lat[i]))
+        for i in range(plan.concurrency)
+    ]
+    for th in threads:
+        th.start()
+    time.sleep(max(0.0, t_start - time.perf_counter()))
+    cpu0, own0 = cpu_snapshot(os.getpid(), plan.db_name), time.process_time()
+    time.sleep(max(0.0, t_end - time.perf_counter()))
+    cpu1, own1 = cpu_snapshot(os.getpid(), plan.db_name), time.process_time()
+    for th in threads:
+        th.join()
+    cpu = cpu_delta(cpu0, cpu1)
+    cpu["server"] = 0.0
+    cpu["loadgen"] = own1 - own0
+    out.put(([x for xs in lat for x in xs], cpu))

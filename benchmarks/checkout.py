@@ -50,12 +50,13 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _checkout_load import LoadPlan, LoadResult, run_load
+from _checkout_load import CeilingPlan, LoadPlan, LoadResult, run_ceiling, run_load
 from _pg import throwaway_database
 
 log = logging.getLogger("benchmarks.checkout")
 HOLDING = ("placed", "paid", "allocated")  # order states that hold reserved stock
 TARGET_CPS, TARGET_P99_MS = 600.0, 100.0
+TARGET_CART_FPS, TARGET_CEILING_SHARE = 300.0, 0.25
 
 
 def machine_info() -> dict[str, Any]:
@@ -357,6 +358,67 @@ def verify(api: httpx.Client, store: Store) -> dict[str, Any]:
     }
 
 
+def seed_ceiling(api: httpx.Client, store: Store, url: str, n: int) -> tuple[int, tuple[int, ...]]:
+    """A location of its own for the bare-PostgreSQL ceiling (its orders never touch the
+    store's figures): the first ``n`` SKUs with 1,000,000 units. Returns (location id, SKU ids)."""
+    import psycopg
+
+    loc = f"{store.location}-CEIL"
+    _ok(
+        api.post(
+            "/v1/locations",
+            json={"code": loc, "kind": "warehouse", "name": "Ceiling", "lat": 0, "lon": 0},
+        ),
+        "create ceiling location",
+    )
+    skus = store.skus[:n]
+    lines = [{"sku": s, "quantity": 1_000_000} for s in skus]
+    _ok(api.post("/v1/stock/receipts", json={"location": loc, "lines": lines}), "ceiling stock")
+    with psycopg.connect(_dsn(url)) as conn:
+        lid = conn.execute("SELECT id FROM locations WHERE code = %s", (loc,)).fetchone()
+        ids = conn.execute("SELECT id FROM skus WHERE code = ANY(%s)", (list(skus),)).fetchall()
+    assert lid is not None
+    return int(lid[0]), tuple(int(r[0]) for r in ids)
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def ceiling_run(plan: CeilingPlan) -> dict[str, Any]:
+    """One bare-PostgreSQL run (separate process): orders/s, latency, CPU ms per order, and the
+    oversell check of the ceiling location (units reserved never above units on hand)."""
+    import psycopg
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=run_ceiling, args=(plan, q), name="shopsphere-ceiling")
+    proc.start()
+    try:
+        lat, cpu = q.get(timeout=plan.warmup_s + plan.duration_s + 120)
+    finally:
+        proc.join(timeout=30)
+    n = max(len(lat), 1)
+    with psycopg.connect(plan.dsn) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(greatest(reserved - on_hand, 0)), 0) FROM stock "
+            "WHERE location_id = %s",
+            (plan.location_id,),
+        ).fetchone()
+    assert row is not None
+    return {
+        "orders_per_s": len(lat) / plan.duration_s,
+        "ms": {f"p{q}": pct(lat, q) for q in (50, 95, 99)},
+        "cpu_ms_per_order": {
+            "api": 0.0,
+            "postgres": 1000 * cpu["postgres"] / n,
+            "loadgen": 1000 * cpu["loadgen"] / n,
+        },
+        "oversold_units": int(row[0]),
+        "ok": True,
+    }
+
+
 def warn_connection_budget(url: str, workers: int, pool: int, overflow: int) -> None:
     """Log a warning when the server's pools could exceed PostgreSQL's free connection slots
     (the API then answers 500 to requests that cannot get a connection)."""
@@ -514,6 +576,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="checkout",
         help="which POSTs carry an Idempotency-Key",
     )
+    p.add_argument(
+        "--flows",
+        default="ceiling,express,cart",
+        help="rows to measure, comma list of: ceiling (bare PostgreSQL), express, cart",
+    )
     p.add_argument("--seed", type=int, default=20261126)
     p.add_argument("--json", type=Path, help="write all figures to this file")
     p.add_argument(
@@ -525,6 +592,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.repeats < 1 or args.duration <= 0 or not 0 <= args.hot_share <= 1:
         p.error("--repeats >= 1, --duration > 0 and 0 <= --hot-share <= 1")
+    args.flows = [f.strip() for f in args.flows.split(",") if f.strip()]
+    if not args.flows or set(args.flows) - {"ceiling", "express", "cart"}:
+        p.error("--flows: a comma list of ceiling, express, cart")
     return args
 
 
@@ -566,6 +636,67 @@ def profile_run(
     print(f"  py-spy run (not counted) -> {out}\n    " + _fmt(r))
 
 
+def _median_row(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median of repeated runs as one table row (orders/s, latency, CPU ms per order)."""
+    if name == "ceiling":
+        rate = statistics.median(r["orders_per_s"] for r in reps)
+        ms = {q: statistics.median(r["ms"][q] for r in reps) for q in ("p50", "p95", "p99")}
+        cpu = {
+            k: statistics.median(r["cpu_ms_per_order"][k] for r in reps)
+            for k in ("api", "postgres", "loadgen")
+        }
+    else:
+        rate = statistics.median(r["checkouts_per_s"] for r in reps)
+        part = "checkout_ms" if name == "express" else "flow_ms"
+        ms = {q: statistics.median(r[part][q] for r in reps) for q in ("p50", "p95", "p99")}
+        cpu = {
+            "api": statistics.median(r["cpu_ms_per_checkout"]["server"] for r in reps),
+            "postgres": statistics.median(r["cpu_ms_per_checkout"]["postgres"] for r in reps),
+            "loadgen": statistics.median(r["cpu_ms_per_checkout"]["loadgen"] for r in reps),
+        }
+    oversold = sum(
+        r["oversold_units"] if name == "ceiling" else r["verification"]["oversold_units"]
+        for r in reps
+    )
+    ok = all(r["ok"] if name == "ceiling" else r["verification"]["ok"] for r in reps)
+    return {
+        "row": name,
+        "orders_per_s": rate,
+        "ms": ms,
+        "cpu_ms": cpu,
+        "oversold": oversold,
+        "ok": ok,
+        "runs": len(reps),
+    }
+
+
+LABEL = {
+    "ceiling": "bare PostgreSQL ceiling (psycopg, 1 tx/order)",
+    "express": "express checkout over HTTP (1 request)",
+    "cart": "cart flow over HTTP (3 requests)",
+}
+
+
+def print_table(rows: list[dict[str, Any]]) -> str:
+    """The side-by-side table (markdown), also printed."""
+    head = (
+        "| row | orders/s | p50 / p95 / p99 ms | CPU ms/order (API + PostgreSQL + load gen) "
+        "| oversold units |\n|---|---:|---:|---:|---:|"
+    )
+    out = [head]
+    for r in rows:
+        ms, cpu = r["ms"], r["cpu_ms"]
+        total = cpu["api"] + cpu["postgres"] + cpu["loadgen"]
+        out.append(
+            f"| {LABEL[r['row']]} | {r['orders_per_s']:.0f} | {ms['p50']:.1f} / {ms['p95']:.1f} / "
+            f"{ms['p99']:.1f} | {total:.2f} ({cpu['api']:.2f} + {cpu['postgres']:.2f} + "
+            f"{cpu['loadgen']:.2f}) | {r['oversold']} |"
+        )
+    text = "\n".join(out)
+    print(text)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
@@ -584,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         customers=tuple(secrets.token_hex(16) for _ in range(min(max(args.concurrency), 256))),
     )
     runs: list[dict[str, Any]] = []
-    configs: list[dict[str, Any]] = []
+    tables: list[dict[str, Any]] = []
     store: Store | None = None
     db_cm = nullcontext(args.db) if args.db else throwaway_database()
     with db_cm as url, tempfile.TemporaryDirectory(prefix="shopsphere-bench-") as tmp:
@@ -605,6 +736,7 @@ def main(argv: list[str] | None = None) -> int:
                 ) as api,
             ):
                 store = store or seed(api, args.skus, tag)
+                ceil_ids = None
                 for conc in args.concurrency:
                     cfg = {
                         "workers": workers,
@@ -618,73 +750,104 @@ def main(argv: list[str] | None = None) -> int:
                         f"\n== workers {workers}, pool {pool}+{args.max_overflow}, concurrency {conc}, "
                         f"client {args.client}, Idempotency-Key on {args.idempotency}"
                     )
-                    reps = []
-                    for rep in range(args.repeats + (1 if args.py_spy else 0)):
-                        plan = LoadPlan(
-                            host="127.0.0.1",
-                            port=port,
-                            customer_keys=keys.customers[:conc],
-                            location=store.location,
-                            skus=store.skus,
-                            hot_sku=store.hot_sku,
-                            hot_share=args.hot_share,
-                            max_qty=args.max_qty,
-                            concurrency=conc,
-                            warmup_s=args.warmup,
-                            duration_s=args.duration,
-                            client=args.client,
-                            idempotency=args.idempotency,
-                            seed=args.seed + len(runs) + rep,
-                            run_tag=f"{tag}-w{workers}p{pool}c{conc}r{rep}",
-                            server_pid=proc.pid,
-                            db_name=db_name,
-                        )
-                        if rep == args.repeats:
-                            profile_run(
-                                api, store, args, plan, proc.pid, f"w{workers}-p{pool}-c{conc}", url
-                            )
+                    rows: list[dict[str, Any]] = []
+                    for flow in args.flows:
+                        reps: list[dict[str, Any]] = []
+                        if flow == "ceiling":
+                            if ceil_ids is None:
+                                ceil_ids = seed_ceiling(api, store, url, min(args.skus, 200))
+                            for rep in range(args.repeats):
+                                r = ceiling_run(
+                                    CeilingPlan(
+                                        dsn=_dsn(url),
+                                        location_id=ceil_ids[0],
+                                        sku_ids=ceil_ids[1],
+                                        concurrency=conc,
+                                        warmup_s=args.warmup,
+                                        duration_s=args.duration,
+                                        seed=args.seed + rep,
+                                        db_name=db_name,
+                                    )
+                                )
+                                r.update(cfg, row=flow, repeat=rep + 1)
+                                reps.append(r)
+                                runs.append(r)
+                                print(
+                                    f"  ceiling run {rep + 1}: {r['orders_per_s']:.0f} orders/s, "
+                                    f"p99 {r['ms']['p99']:.1f} ms, CPU ms/order {r['cpu_ms_per_order']}"
+                                )
+                            rows.append(_median_row(flow, reps))
                             continue
-                        r = one_run(api, store, args, plan, url)
-                        r.update(cfg, repeat=rep + 1)
-                        runs.append(r)
-                        reps.append(r)
-                        print(f"  run {rep + 1}: " + _fmt(r))
-                        if any(
-                            k.split()[1].startswith("5") or k.startswith("transport")
-                            for k in r["errors"]
-                        ):
-                            print("  server errors (log tail):\n" + _error_lines(logfile))
-                    med = {k: statistics.median(r[k] for r in reps) for k in ("checkouts_per_s",)}
-                    for part in ("checkout_ms", "flow_ms"):
-                        med[part] = {
-                            q: statistics.median(r[part][q] for r in reps)
-                            for q in ("p50", "p95", "p99")
-                        }
-                    summary = {
-                        **cfg,
-                        "median": med,
-                        "all_ok": all(r["verification"]["ok"] for r in reps),
-                        "oversold_units": sum(r["verification"]["oversold_units"] for r in reps),
-                    }
-                    configs.append(summary)
-                    print(
-                        f"  median of {len(reps)}: {med['checkouts_per_s']:.1f} checkouts/s, checkout p99 "
-                        f"{med['checkout_ms']['p99']:.1f} ms, flow p99 {med['flow_ms']['p99']:.1f} ms"
-                    )
-    fast = [c for c in configs if c["median"]["checkout_ms"]["p99"] < TARGET_P99_MS and c["all_ok"]]
-    best = max(fast or configs, key=lambda c: c["median"]["checkouts_per_s"])
-    met = (
-        best["median"]["checkouts_per_s"] >= TARGET_CPS
-        and best["median"]["checkout_ms"]["p99"] < TARGET_P99_MS
-        and best["all_ok"]
-        and best["oversold_units"] == 0
-    )
-    print(
-        f"\nbest: workers {best['workers']}, pool {best['pool_size']}, concurrency {best['concurrency']}: "
-        f"{best['median']['checkouts_per_s']:.1f} checkouts/s, checkout p99 {best['median']['checkout_ms']['p99']:.1f}"
-        f" ms, oversold {best['oversold_units']} -> target ({TARGET_CPS:.0f}/s, p99 < {TARGET_P99_MS:.0f} ms, "
-        f"zero oversell) {'MET' if met else 'NOT MET'}"
-    )
+                        for rep in range(args.repeats + (1 if args.py_spy else 0)):
+                            plan = LoadPlan(
+                                host="127.0.0.1",
+                                port=port,
+                                customer_keys=keys.customers[:conc],
+                                location=store.location,
+                                skus=store.skus,
+                                hot_sku=store.hot_sku,
+                                hot_share=args.hot_share,
+                                max_qty=args.max_qty,
+                                concurrency=conc,
+                                warmup_s=args.warmup,
+                                duration_s=args.duration,
+                                client=args.client,
+                                idempotency=args.idempotency,
+                                seed=args.seed + len(runs) + rep,
+                                run_tag=f"{tag}-w{workers}p{pool}c{conc}{flow}r{rep}",
+                                server_pid=proc.pid,
+                                db_name=db_name,
+                                flow=flow,
+                            )
+                            if rep == args.repeats:
+                                profile_run(
+                                    api,
+                                    store,
+                                    args,
+                                    plan,
+                                    proc.pid,
+                                    f"{flow}-w{workers}-p{pool}-c{conc}",
+                                    url,
+                                )
+                                continue
+                            r = one_run(api, store, args, plan, url)
+                            r.update(cfg, row=flow, repeat=rep + 1)
+                            runs.append(r)
+                            reps.append(r)
+                            print(f"  {flow} run {rep + 1}: " + _fmt(r))
+                            if any(
+                                k.split()[1].startswith("5") or k.startswith("transport")
+                                for k in r["errors"]
+                            ):
+                                print("  server errors (log tail):\n" + _error_lines(logfile))
+                        rows.append(_median_row(flow, reps))
+                    print(f"\n  median of {args.repeats} run(s) per row, side by side:")
+                    table = print_table(rows)
+                    tables.append({**cfg, "rows": rows, "markdown": table})
+    verdicts = []
+    for t in tables:
+        by = {r["row"]: r for r in t["rows"]}
+        ceiling = by.get("ceiling", {}).get("orders_per_s")
+        if "express" in by:
+            e = by["express"]
+            ok = e["orders_per_s"] >= TARGET_CPS and e["ms"]["p99"] < TARGET_P99_MS
+            ok = ok and e["oversold"] == 0 and e["ok"]
+            share = e["orders_per_s"] / ceiling if ceiling else float("nan")
+            ok = ok and (ceiling is None or share >= TARGET_CEILING_SHARE)
+            verdicts.append(
+                f"express (concurrency {t['concurrency']}): {e['orders_per_s']:.0f}/s, p99 "
+                f"{e['ms']['p99']:.1f} ms, {share:.2f} of the ceiling -> target (>= {TARGET_CPS:.0f}/s, "
+                f"p99 < {TARGET_P99_MS:.0f} ms, >= {TARGET_CEILING_SHARE} of ceiling, zero oversell) "
+                f"{'MET' if ok else 'NOT MET'}"
+            )
+        if "cart" in by:
+            c = by["cart"]
+            ok = c["orders_per_s"] >= TARGET_CART_FPS and c["oversold"] == 0 and c["ok"]
+            verdicts.append(
+                f"cart flow (concurrency {t['concurrency']}): {c['orders_per_s']:.0f} flows/s -> "
+                f"target (>= {TARGET_CART_FPS:.0f}/s, zero oversell) {'MET' if ok else 'NOT MET'}"
+            )
+    print("\n" + "\n".join(verdicts))
     print(f"(other processes shared the CPUs: load average at end {os.getloadavg()})")
     if args.json:
         args.json.write_text(
@@ -692,9 +855,8 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "machine": info,
                     "args": {k: str(v) for k, v in vars(args).items()},
-                    "configs": configs,
-                    "best": best,
-                    "target_met": met,
+                    "tables": tables,
+                    "verdicts": verdicts,
                     "runs": runs,
                     "loadavg_at_end": os.getloadavg(),
                 },
@@ -702,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                 default=str,
             )
         )
-    return 0 if all(c["all_ok"] for c in configs) else 1
+    return 0 if all(r["ok"] for t in tables for r in t["rows"]) else 1
 
 
 if __name__ == "__main__":

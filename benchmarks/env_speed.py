@@ -90,13 +90,16 @@ def main() -> None:
 
     t_price = best_of(price_steps, a.repeats)
     print(
-        f"single-SKU Replenishment-v0 (gymnasium.make, wrappers on): {a.steps / t_single:,.0f} steps/s (target >= 20,000)"
+        f"single-SKU Replenishment-v0 (gymnasium.make, wrappers on): "
+        f"{a.steps / t_single:,.0f} steps/s (target >= 20,000)"
     )
     print(
-        f"batched Replenishment, {a.skus:,} SKU-locations: {a.skus * a.days / t_batch:,.0f} SKU-location-days/s (target >= 5,000,000)"
+        f"batched Replenishment, {a.skus:,} SKU-locations: "
+        f"{a.skus * a.days / t_batch:,.0f} SKU-location-days/s (target >= 5,000,000)"
     )
     print(
-        f"reset: single {t_reset * 1e3:.3f} ms, batched ({a.skus:,}) {t_breset * 1e3:.3f} ms (target < 100 ms)"
+        f"reset: single {t_reset * 1e3:.3f} ms, batched ({a.skus:,}) {t_breset * 1e3:.3f} ms "
+        "(target < 100 ms)"
     )
     print(f"single DynamicPricing-v0: {n_p / t_price:,.0f} steps/s")
 

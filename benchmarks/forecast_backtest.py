@@ -87,7 +87,8 @@ def scale_table(args: argparse.Namespace, n_jobs: int) -> None:
         f"median of {args.repeats} runs\n"
     )
     print(
-        f"| model | MASE | RMSSE | coverage (80%) | wall s, 1 process | wall s, {n_jobs} processes |"
+        "| model | MASE | RMSSE | coverage (80%) | wall s, 1 process | "
+        f"wall s, {n_jobs} processes |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     for model in make_models(["seasonal_naive", "ets", "croston", "tsb", "ensemble"]):

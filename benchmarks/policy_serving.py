@@ -114,7 +114,8 @@ def main() -> None:
         cpu = statistics.median(t[1] for t in ts)
         print(
             f"{name}: {args.skus} SKUs, {args.days}-day history: median {wall * 1000:.0f} ms wall, "
-            f"{cpu * 1000:.0f} ms CPU ({args.skus / cpu:,.0f} SKUs per CPU-second; SQLite in-process)"
+            f"{cpu * 1000:.0f} ms CPU ({args.skus / cpu:,.0f} SKUs per CPU-second; "
+            "SQLite in-process)"
         )
 
 

@@ -23,11 +23,10 @@ from typing import Any
 
 from policies.exact import (
     InventoryMDP,
-    best_base_stock,
-    best_capped_base_stock,
     poisson_demand,
     solve,
 )
+from policies.replenishment.base_stock import best_base_stock, best_capped_base_stock
 
 
 def run_case(mean: float, penalty: float, lead_time: int, tolerance: float) -> dict[str, Any]:
@@ -61,7 +60,8 @@ def run_case(mean: float, penalty: float, lead_time: int, tolerance: float) -> d
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     head = (
-        "| p | L | optimal (DP) | best base-stock (S) | gap | best capped base-stock (S, cap) | gap |\n"
+        "| p | L | optimal (DP) | best base-stock (S) | gap "
+        "| best capped base-stock (S, cap) | gap |\n"
         "|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = [

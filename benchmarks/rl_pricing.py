@@ -88,12 +88,15 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=a.processes) as pool:
         rows = list(pool.map(run_case, jobs))
     print(
-        f"{'stock':>5} {'T':>3} {'a':>4} {'b':>4} {'DP optimum':>10} {'fixed price':>11} {'PPO':>8} {'fixed %':>8} {'PPO %':>7} {'steps':>8}"
+        f"{'stock':>5} {'T':>3} {'a':>4} {'b':>4} {'DP optimum':>10} {'fixed price':>11} "
+        f"{'PPO':>8} {'fixed %':>8} {'PPO %':>7} {'steps':>8}"
     )
     for r in rows:
         print(
-            f"{r['stock']:>5} {r['horizon']:>3} {r['a']:>4} {r['b']:>4} {r['optimal']:10.3f} {r['fixed']:11.3f} "
-            f"{r['rl']:8.3f} {100 * r['fixed'] / r['optimal']:7.2f}% {100 * r['rl'] / r['optimal']:6.2f}% {r['rl_steps']:>8}"
+            f"{r['stock']:>5} {r['horizon']:>3} {r['a']:>4} {r['b']:>4} "
+            f"{r['optimal']:10.3f} {r['fixed']:11.3f} "
+            f"{r['rl']:8.3f} {100 * r['fixed'] / r['optimal']:7.2f}% "
+            f"{100 * r['rl'] / r['optimal']:6.2f}% {r['rl_steps']:>8}"
         )
     ok = sum(r["rl"] >= 0.99 * r["optimal"] for r in rows)
     print(

@@ -37,7 +37,7 @@ def run_case(args: tuple[int, int, float, int, str | None, int]) -> dict[str, An
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP, solve
-    from policies.exact.search import best_base_stock, best_capped_base_stock
+    from policies.replenishment.base_stock import best_base_stock, best_capped_base_stock
     from policies.rl.train import load_config, train
 
     mdp = InventoryMDP(poisson_demand(5.0), lead, 1.0, float(p), lost_sales=True)
@@ -108,12 +108,17 @@ def main() -> None:
     t0 = time.monotonic()
     with ProcessPoolExecutor(max_workers=a.processes) as pool:
         rows = list(pool.map(run_case, jobs))
-    header = f"{'p':>3} {'L':>2} {'optimal':>8} {'base-stock':>11} {'capped BS':>10} {'PPO':>8} {'BS gap':>7} {'CBS gap':>8} {'PPO gap':>8} {'steps':>9}"
+    header = (
+        f"{'p':>3} {'L':>2} {'optimal':>8} {'base-stock':>11} {'capped BS':>10} {'PPO':>8} "
+        f"{'BS gap':>7} {'CBS gap':>8} {'PPO gap':>8} {'steps':>9}"
+    )
     print(header)
     for r in rows:
         print(
-            f"{r['p']:>3} {r['L']:>2} {r['optimal']:8.4f} {r['base_stock']:11.4f} {r['capped']:10.4f} "
-            f"{r['rl']:8.4f} {gap(r['base_stock'], r['optimal']):6.2f}% {gap(r['capped'], r['optimal']):7.2f}% "
+            f"{r['p']:>3} {r['L']:>2} {r['optimal']:8.4f} {r['base_stock']:11.4f} "
+            f"{r['capped']:10.4f} "
+            f"{r['rl']:8.4f} {gap(r['base_stock'], r['optimal']):6.2f}% "
+            f"{gap(r['capped'], r['optimal']):7.2f}% "
             f"{gap(r['rl'], r['optimal']):7.2f}% {r['rl_steps']:>9}"
         )
     within = sum(gap(r["rl"], r["optimal"]) <= 1.0 for r in rows)

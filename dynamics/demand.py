@@ -28,8 +28,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "DemandEvent",
@@ -39,9 +41,12 @@ __all__ = [
     "demand_rates",
     "discount_fractions",
     "event_factors",
+    "poisson_cdf_table",
     "price_factors",
     "sample_arrival_times",
     "sample_demand",
+    "sample_demand_from_table",
+    "sample_demand_periods",
 ]
 
 YEAR_DAYS = 365.25
@@ -49,7 +54,8 @@ YEAR_DAYS = 365.25
 
 @dataclass(frozen=True, slots=True)
 class HolidayEffect:
-    """A holiday: on ``when`` (every year on its month and day if ``recurring``) demand x ``multiplier``."""
+    """A holiday: on ``when`` (every year on its month and day if ``recurring``) demand is
+    multiplied by ``multiplier``."""
 
     when: date
     multiplier: float = 1.0
@@ -86,7 +92,8 @@ class DemandEvent:
     def __post_init__(self) -> None:
         if not self.end_day > self.start_day:
             raise ValueError(
-                f"event {self.name!r}: end_day {self.end_day} is not after start_day {self.start_day}"
+                f"event {self.name!r}: end_day {self.end_day} is not after "
+                f"start_day {self.start_day}"
             )
         if not (math.isfinite(self.multiplier) and self.multiplier >= 0):
             raise ValueError(
@@ -219,7 +226,8 @@ def _open_mask(params: DemandParams, day: float) -> np.ndarray | None:
 def event_factors(
     params: DemandParams, day: float, events: tuple[DemandEvent, ...] | list[DemandEvent]
 ) -> np.ndarray | None:
-    """(n_skus, n_locations) product of the multipliers of events active on ``day``; None if none."""
+    """(n_skus, n_locations) product of the multipliers of events active on ``day``; None if
+    none is active."""
     factor: np.ndarray | None = None
     for ev in events:
         if not ev.active(day):
@@ -256,7 +264,8 @@ def price_factors(params: DemandParams, prices_cents: np.ndarray) -> np.ndarray:
     prices = np.asarray(prices_cents, dtype=np.float64)
     if prices.shape not in ((params.n_skus,), params.base_rate.shape):
         raise ValueError(
-            f"prices have shape {prices.shape}, expected ({params.n_skus},) or {params.base_rate.shape}"
+            f"prices have shape {prices.shape}, expected ({params.n_skus},) or "
+            f"{params.base_rate.shape}"
         )
     if np.any(prices <= 0):
         raise ValueError("prices must be positive (cents)")
@@ -265,8 +274,9 @@ def price_factors(params: DemandParams, prices_cents: np.ndarray) -> np.ndarray:
     else:
         ratio, elasticity = prices / params.list_price_cents[:, None], params.elasticity[:, None]
     if params.segment_weights is None or params.segment_sensitivity is None:
-        return np.power(ratio, elasticity)
-    total = np.zeros_like(ratio)
+        single: np.ndarray = np.power(ratio, elasticity)
+        return single
+    total: np.ndarray = np.zeros_like(ratio)
     for weight, sensitivity in zip(params.segment_weights, params.segment_sensitivity, strict=True):
         total += weight * np.power(ratio, elasticity * sensitivity)
     return total
@@ -329,11 +339,72 @@ def discount_fractions(
     return cut
 
 
-def sample_demand(rng: np.random.Generator, rates: np.ndarray, days: float = 1.0) -> np.ndarray:
-    """Poisson demand (int64 units) over ``days`` at ``rates`` (units/day), same shape as ``rates``."""
+@overload
+def sample_demand(rng: np.random.Generator, rates: float, days: float = 1.0) -> int: ...
+
+
+@overload
+def sample_demand(
+    rng: np.random.Generator, rates: NDArray[np.float64], days: float = 1.0
+) -> NDArray[np.int64]: ...
+
+
+def sample_demand(
+    rng: np.random.Generator, rates: float | NDArray[np.float64], days: float = 1.0
+) -> int | NDArray[np.int64]:
+    """Poisson demand (units) over ``days`` at ``rates`` (units/day or units/period).
+
+    An array gives an int64 array of the same shape; a Python float gives an ``int`` (the
+    single-env fast path). The draws are those of ``rng.poisson`` either way.
+
+    Raises:
+        ValueError: on a negative duration.
+    """
     if days < 0:
         raise ValueError(f"negative duration {days}")
-    return rng.poisson(rates * days if days != 1.0 else rates)
+    if isinstance(rates, np.ndarray):
+        return np.asarray(rng.poisson(rates * days if days != 1.0 else rates), dtype=np.int64)
+    return int(rng.poisson(rates * days))
+
+
+def sample_demand_periods(rng: np.random.Generator, rate: float, periods: int) -> NDArray[np.int64]:
+    """``periods`` i.i.d. Poisson(``rate``) demands (int64 units) for one SKU-location: the same
+    draws as :func:`sample_demand` on ``periods`` copies of ``rate``, without building them."""
+    if periods < 0:
+        raise ValueError(f"negative number of periods {periods}")
+    return np.asarray(rng.poisson(rate, periods), dtype=np.int64)
+
+
+def poisson_cdf_table(mean: float, tail: float = 1e-16) -> NDArray[np.float64]:
+    """Cumulative Poisson(``mean``) probabilities ``P(D <= k)`` for ``k = 0 .. top - 1``.
+
+    ``top`` is where the upper tail falls below ``tail``; :func:`sample_demand_from_table`
+    draws by inverse CDF on this table (for one mean shared by many SKU-locations this is
+    several times faster than ``Generator.poisson``). NumPy only: the pmf is built in log space.
+
+    Raises:
+        ValueError: on a negative or non-finite mean.
+    """
+    if not (math.isfinite(mean) and mean >= 0):
+        raise ValueError(f"Poisson mean must be finite and >= 0, got {mean}")
+    if mean == 0:
+        return np.ones(1)
+    k_max = math.ceil(mean + 40.0 * math.sqrt(mean) + 40.0)
+    k = np.arange(1, k_max + 1, dtype=np.float64)
+    log_pmf = -mean + np.concatenate([[0.0], np.cumsum(math.log(mean) - np.log(k))])
+    pmf = np.exp(log_pmf)
+    upper = np.cumsum(pmf[::-1])[::-1]  # P(D >= k), summed from the small end for accuracy
+    survival = np.append(upper[1:], 0.0)  # P(D > k)
+    top = int(np.argmax(survival <= tail)) + 2
+    return np.asarray(np.cumsum(pmf[:top])[:-1], dtype=np.float64)
+
+
+def sample_demand_from_table(
+    rng: np.random.Generator, cdf: NDArray[np.float64], shape: tuple[int, ...]
+) -> NDArray[np.int64]:
+    """Poisson draws (int64 units) of ``shape`` by inverse CDF on :func:`poisson_cdf_table`."""
+    u = rng.random(shape)
+    return np.asarray(np.searchsorted(cdf, u, side="right"), dtype=np.int64)
 
 
 def sample_arrival_times(
@@ -373,4 +444,5 @@ def sample_arrival_times(
     lo = np.maximum(hours[hour], open_hour)
     times = lo + rng.random(n) * overlap[hour]
     times.sort()
-    return times / 24.0
+    out: np.ndarray = times / 24.0
+    return out

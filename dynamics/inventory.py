@@ -104,7 +104,8 @@ class InventoryState:
     @property
     def inventory_position(self) -> Quantities:
         """on-hand + pipeline - backorders, shape ``(n,)``."""
-        return self.on_hand + self.pipeline.sum(axis=1) - self.backorders
+        out: Quantities = self.on_hand + self.pipeline.sum(axis=1) - self.backorders
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ receives, so a validated artifact is served, simulated or compared exactly like
   observation ``[on_hand / stock, days_left / horizon]``, decision ``price`` in price units
   (``minor_units_per_price_unit`` cents each).
 
-Both are registered under the name ``rl_artifact`` (kinds ``replenishment`` and ``pricing``)
-when this module is imported; the factories load through
+The factories :func:`rl_replenishment_artifact` and :func:`rl_pricing_artifact` are registered
+explicitly by :mod:`policies.registry` under the name ``rl_artifact`` (kinds ``replenishment``
+and ``pricing``), whatever has been imported; they load through
 :func:`policies.artifacts.load_validated`, so only validated, untampered artifacts are built.
 An RL artifact is one trained instance (``manifest.env_kwargs``): it applies its learned rule to
 every row it is given.
@@ -22,7 +23,7 @@ every row it is given.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +35,6 @@ from policies.pricing.types import (
     PricingObservation,
     to_bounded_cents,
 )
-from policies.registry import register
 from policies.replenishment.types import (
     ObservationError,
     ReplenishmentDecision,
@@ -202,7 +202,27 @@ class ArtifactPricingPolicy:
         return f"ArtifactPricingPolicy({self.artifact.manifest.name!r})"
 
 
-def load_served_artifact(kind: str, registry_dir: str | Path, spec: str) -> Any:
+@overload
+def load_served_artifact(
+    kind: Literal["replenishment"], registry_dir: str | Path, spec: str
+) -> ArtifactReplenishmentPolicy: ...
+
+
+@overload
+def load_served_artifact(
+    kind: Literal["pricing"], registry_dir: str | Path, spec: str
+) -> ArtifactPricingPolicy: ...
+
+
+@overload
+def load_served_artifact(
+    kind: str, registry_dir: str | Path, spec: str
+) -> ArtifactReplenishmentPolicy | ArtifactPricingPolicy: ...
+
+
+def load_served_artifact(
+    kind: str, registry_dir: str | Path, spec: str
+) -> ArtifactReplenishmentPolicy | ArtifactPricingPolicy:
     """Load the validated artifact ``spec`` (``name`` or ``name@vNNNN``) and wrap it for ``kind``.
 
     Raises:
@@ -218,21 +238,17 @@ def load_served_artifact(kind: str, registry_dir: str | Path, spec: str) -> Any:
     raise ValueError(f"kind {kind!r} must be 'replenishment' or 'pricing'")
 
 
-@register("replenishment", "rl_artifact")
 def rl_replenishment_artifact(artifact: str, registry_dir: str) -> ArtifactReplenishmentPolicy:
     """A validated RL artifact (``name[@vNNNN]``) from the registry at ``registry_dir``.
 
     Served through :class:`ArtifactReplenishmentPolicy`; refuses unvalidated or tampered ones.
     """
-    out: ArtifactReplenishmentPolicy = load_served_artifact("replenishment", registry_dir, artifact)
-    return out
+    return load_served_artifact("replenishment", registry_dir, artifact)
 
 
-@register("pricing", "rl_artifact")
 def rl_pricing_artifact(artifact: str, registry_dir: str) -> ArtifactPricingPolicy:
     """A validated RL artifact (``name[@vNNNN]``) from the registry at ``registry_dir``.
 
     Served through :class:`ArtifactPricingPolicy`; refuses unvalidated or tampered ones.
     """
-    out: ArtifactPricingPolicy = load_served_artifact("pricing", registry_dir, artifact)
-    return out
+    return load_served_artifact("pricing", registry_dir, artifact)

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from dynamics.inventory import initial_state, inventory_step
 from policies.exact.demand import ExactSolverError
 from policies.exact.dp import InventoryMDP
 from policies.replenishment.types import ReplenishmentObservation, ReplenishmentPolicy
+from policies.stats import mean_ci
 
 __all__ = ["EvaluationResult", "evaluate"]
 
@@ -72,7 +72,10 @@ def _draw(
     cdf: NDArray[np.float64], rng: np.random.Generator, shape: tuple[int, int]
 ) -> NDArray[np.int64]:
     u = rng.random(shape)
-    return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1).astype(np.int64)
+    out: NDArray[np.int64] = np.minimum(
+        np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1
+    ).astype(np.int64)
+    return out
 
 
 def evaluate(
@@ -182,10 +185,8 @@ def evaluate(
     sums = {k: v.reshape(batches, per_batch, n).sum(axis=1).T for k, v in rec.items()}
 
     batch_cost = (sums["cost"] / per_batch).ravel()
-    m = batch_cost.size
-    avg = float(batch_cost.mean())
-    se = float(batch_cost.std(ddof=1)) / math.sqrt(m)
-    half = float(stats.t.ppf(0.5 + confidence / 2, m - 1)) * se
+    ci = mean_ci(batch_cost, confidence)
+    avg, half = ci.mean, ci.half_width
     total_used = used * n
     dem = demand_used
     return EvaluationResult(

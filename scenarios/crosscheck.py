@@ -1,39 +1,46 @@
-"""Checks that span sections of a scenario: unique codes and references between sections.
+"""Checks that span sections of a scenario: unique codes, references between sections, and
+bounds that depend on several fields (calendar, sizes, demand, opening hours).
 
-Called by :class:`scenarios.schema.Scenario`'s validator once every field is valid; each
-problem names the path of the offending value, the value, and what is allowed (with a
-did-you-mean for near misses).
+Called by :class:`scenarios.schema.Scenario`'s validator once every field is valid, with the
+sections (this module never imports the schema, so the schema can import it); each problem
+names the path of the offending value, the value, and what is allowed (with a did-you-mean for
+near misses).
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import date
 
+from scenarios.codes import sku_code, sku_index
 from scenarios.distributions import fmt_value
 from scenarios.errors import PathPart, Problem, format_path
+from scenarios.events import Event, FlashSale
+from scenarios.limits import (
+    MAX_DAILY_UNITS,
+    MAX_END_DATE,
+    MAX_MULTIPLIER,
+    MAX_SKU_LOCATIONS,
+    MIN_START_DATE,
+)
+from scenarios.sections import Catalog, Customers, World
 
-if TYPE_CHECKING:
-    from scenarios.schema import Scenario
-
-__all__ = ["cross_check", "sku_code", "sku_index"]
-
-SKU_PREFIX = "SKU"
-
-
-def sku_code(index: int, n_skus: int) -> str:
-    """The generated code of SKU ``index`` (0-based): ``SKU000001`` for index 0."""
-    width = max(6, len(str(n_skus)))
-    return f"{SKU_PREFIX}{index + 1:0{width}d}"
+__all__ = ["Parts", "cross_check", "sku_code", "sku_index"]
 
 
-def sku_index(code: str, n_skus: int) -> int | None:
-    """Inverse of :func:`sku_code`; None if ``code`` is not a SKU of an ``n_skus`` catalog."""
-    if not code.startswith(SKU_PREFIX) or not code[len(SKU_PREFIX) :].isdigit():
-        return None
-    index = int(code[len(SKU_PREFIX) :]) - 1
-    return index if 0 <= index < n_skus and sku_code(index, n_skus) == code else None
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The field-valid pieces of a scenario that the cross-checks read."""
+
+    start_date: date
+    duration_days: int
+    warmup_days: int
+    world: World
+    catalog: Catalog
+    customers: Customers
+    events: Sequence[Event]
 
 
 def _unknown(path: Sequence[PathPart], value: str, what: str, known: Sequence[str]) -> Problem:
@@ -54,7 +61,8 @@ def _duplicates(items: Iterable[tuple[Sequence[PathPart], str]], what: str) -> l
             problems.append(
                 Problem(
                     where,
-                    f"{fmt_value(code)} is a duplicate {what} (already at {seen[code]}; allowed: unique codes)",
+                    f"{fmt_value(code)} is a duplicate {what} "
+                    f"(already at {seen[code]}; allowed: unique codes)",
                 )
             )
         else:
@@ -62,7 +70,7 @@ def _duplicates(items: Iterable[tuple[Sequence[PathPart], str]], what: str) -> l
     return problems
 
 
-def cross_check(sc: Scenario) -> list[Problem]:
+def cross_check(sc: Parts) -> list[Problem]:
     """Every cross-section problem of a field-valid scenario (empty if none)."""
     world = sc.world
     problems: list[Problem] = []
@@ -124,7 +132,8 @@ def cross_check(sc: Scenario) -> list[Problem]:
                     Problem(
                         format_path((*base, "skus", j)),
                         f"{fmt_value(code)} is not a SKU of this catalog "
-                        f"(allowed: {sku_code(0, sc.catalog.n_skus)}..{sku_code(sc.catalog.n_skus - 1, sc.catalog.n_skus)})",
+                        f"(allowed: {sku_code(0, sc.catalog.n_skus)}.."
+                        f"{sku_code(sc.catalog.n_skus - 1, sc.catalog.n_skus)})",
                     )
                 )
         supplier = getattr(ev, "supplier", None)
@@ -135,4 +144,96 @@ def cross_check(sc: Scenario) -> list[Problem]:
                 problems.append(
                     _unknown((*base, "category_multipliers", name), name, "category", categories)
                 )
+    problems += _calendar(sc)
+    problems += _sizes(sc)
+    problems += _opening_hours(sc)
+    problems += _flash_sales(sc)
+    return problems
+
+
+def _calendar(sc: Parts) -> list[Problem]:
+    """The run's first and last day (and so every datetime of it) lie in the supported calendar."""
+    if sc.start_date < MIN_START_DATE:
+        return [
+            Problem(
+                "start_date",
+                f"{sc.start_date.isoformat()} is too early (allowed: from {MIN_START_DATE})",
+            )
+        ]
+    last_allowed = (MAX_END_DATE - sc.start_date).days + 1
+    if sc.duration_days > last_allowed:
+        return [
+            Problem(
+                "duration_days",
+                f"{sc.duration_days} days from start_date {sc.start_date.isoformat()} end after "
+                f"{MAX_END_DATE} (allowed: 1..{max(last_allowed, 0)})",
+            )
+        ]
+    return []
+
+
+def _sizes(sc: Parts) -> list[Problem]:
+    """Array sizes (SKUs x locations) and the chain's expected units/day stay within memory."""
+    cat = sc.catalog
+    n_loc = len(sc.world.stores) + len(sc.world.warehouses)
+    cells = cat.n_skus * n_loc
+    if cells > MAX_SKU_LOCATIONS:
+        return [
+            Problem(
+                "catalog.n_skus",
+                f"{cat.n_skus} SKUs x {n_loc} locations = {cells} SKU-locations "
+                f"(allowed: <= {MAX_SKU_LOCATIONS})",
+            )
+        ]
+    scale = sum(s.size_m2 for s in sc.world.stores) / 1000.0
+    daily = cat.n_skus * cat.base_demand.mean() * scale * max(cat.weekly_seasonality)
+    if daily > MAX_DAILY_UNITS:
+        return [
+            Problem(
+                "catalog.base_demand",
+                f"{cat.base_demand.describe()} gives {daily:.3g} expected units/day over the "
+                f"chain (allowed: <= {MAX_DAILY_UNITS:g})",
+            )
+        ]
+    return []
+
+
+def _opening_hours(sc: Parts) -> list[Problem]:
+    """An hourly profile has weight inside every store's opening hours (else nobody arrives)."""
+    prof = sc.customers.hourly_profile
+    if prof is None:
+        return []
+    problems = []
+    for i, s in enumerate(sc.world.stores):
+        lo, hi = s.opening_hours.open, s.opening_hours.close
+        weight = sum(w * max(0.0, min(h + 1.0, hi) - max(float(h), lo)) for h, w in enumerate(prof))
+        if weight <= 0:
+            problems.append(
+                Problem(
+                    "customers.hourly_profile",
+                    f"has no weight within store {s.code}'s opening hours {lo:g}..{hi:g} "
+                    f"(world.stores[{i}].opening_hours; allowed: some hour in {lo:g}..{hi:g} > 0)",
+                )
+            )
+    return problems
+
+
+def _flash_sales(sc: Parts) -> list[Problem]:
+    """A flash sale's demand lift (traffic x price response) stays a bounded multiplier."""
+    low_el = sc.catalog.elasticity.support()[0]
+    sens = max(s.price_sensitivity for s in sc.customers.segments)
+    problems = []
+    for i, ev in enumerate(sc.events):
+        if not isinstance(ev, FlashSale) or ev.discount <= 0:
+            continue
+        lift = ev.traffic_multiplier * (1.0 - ev.discount) ** (low_el * sens)
+        if not lift <= MAX_MULTIPLIER:
+            problems.append(
+                Problem(
+                    f"events[{i}].discount",
+                    f"{ev.discount!r} with elasticity down to {low_el:g} x sensitivity {sens:g} "
+                    f"and traffic x{ev.traffic_multiplier:g} lifts demand x{lift:.3g} "
+                    f"(allowed: a lift <= {MAX_MULTIPLIER:g})",
+                )
+            )
     return problems

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "Dist",
+    "DistBase",
     "FixedDist",
     "GammaDist",
     "LogNormalDist",
@@ -33,7 +34,9 @@ __all__ = [
     "PoissonDist",
     "UniformDist",
     "check_support",
+    "check_tail",
     "fmt_value",
+    "tail_high",
 ]
 
 
@@ -66,6 +69,7 @@ class _DistBase(BaseModel):
         validate_by_alias=True,
         validate_by_name=True,
         serialize_by_alias=True,
+        allow_inf_nan=False,
     )
 
     def mean(self) -> float:
@@ -171,6 +175,23 @@ class LogNormalDist(_DistBase):
             raise bad("non_negative", f"{fmt_value(v)} is negative (allowed: >= 0)")
         return v
 
+    @field_validator("max")
+    @classmethod
+    def _mx(cls, v: float | None) -> float | None:
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise bad("positive", f"{fmt_value(v)} is not positive (allowed: > 0)")
+        return v
+
+    @model_validator(mode="after")
+    def _spread(self) -> LogNormalDist:
+        if self.sd > 100.0 * self.mean_:
+            raise bad(
+                "spread",
+                f"sd {self.sd!r} is more than 100 x mean {self.mean_!r} (allowed: sd <= 100 x "
+                "mean)",
+            )
+        return self
+
     @property
     def sigma(self) -> float:
         return math.sqrt(math.log1p((self.sd / self.mean_) ** 2))
@@ -204,6 +225,13 @@ class GammaDist(_DistBase):
             raise bad("positive", f"{fmt_value(v)} is not positive (allowed: > 0)")
         return v
 
+    @field_validator("cv")
+    @classmethod
+    def _cv(cls, v: float) -> float:
+        if v > 10.0:
+            raise bad("spread", f"{fmt_value(v)} is too large a cv (allowed: <= 10)")
+        return v
+
     def mean_value(self) -> float:
         return float(self.mean_)
 
@@ -216,7 +244,7 @@ class GammaDist(_DistBase):
 
 
 class PoissonDist(_DistBase):
-    """Poisson counts with the given ``mean``, shifted by ``offset`` (e.g. lead time = 1 + Poisson)."""
+    """Poisson counts with the given ``mean``, shifted by ``offset`` (lead time = 1 + Poisson)."""
 
     kind: Literal["poisson"]
     mean_: float = Field(alias="mean")
@@ -228,6 +256,11 @@ class PoissonDist(_DistBase):
         if not (math.isfinite(v) and v >= 0):
             raise bad("non_negative", f"{fmt_value(v)} is negative (allowed: >= 0)")
         return v
+
+    @field_validator("offset")
+    @classmethod
+    def _o(cls, v: float) -> float:
+        return _finite(v, "any finite number")
 
     def mean_value(self) -> float:
         return float(self.mean_ + self.offset)
@@ -243,14 +276,14 @@ class PmfDist(_DistBase):
     """A discrete distribution: ``values[i]`` with probability ``probs[i]`` (summing to 1)."""
 
     kind: Literal["pmf"]
-    values: list[float] = Field(min_length=1)
-    probs: list[float] = Field(min_length=1)
+    values: list[float] = Field(min_length=1, max_length=10_000)
+    probs: list[float] = Field(min_length=1, max_length=10_000)
 
     @field_validator("probs")
     @classmethod
     def _probs(cls, v: list[float]) -> list[float]:
         for p in v:
-            if not (0.0 <= p <= 1.0):
+            if not (math.isfinite(p) and 0.0 <= p <= 1.0):
                 raise bad("probability", f"{fmt_value(p)} is not a probability (0..1)")
         total = math.fsum(v)
         if abs(total - 1.0) > 1e-6:
@@ -281,6 +314,9 @@ class PmfDist(_DistBase):
         return rng.choice(np.asarray(self.values, dtype=np.float64), size=size, p=probs)
 
 
+DistBase = _DistBase
+"""The common base of every distribution kind (for annotations)."""
+
 Dist = Annotated[
     FixedDist | UniformDist | LogNormalDist | GammaDist | PoissonDist | PmfDist,
     Field(discriminator="kind"),
@@ -302,3 +338,41 @@ def check_support(
     too_low = lo < low or (low_open and lo == low and not continuous_from_zero)
     if too_low or hi > high:
         raise bad("support", f"{dist.describe()} is not {what} (allowed: {allowed})")
+
+
+def tail_high(dist: _DistBase, quantile: float) -> float:
+    """An upper bound that draws of ``dist`` exceed with probability at most ``1 - quantile``.
+
+    Exact for bounded kinds (their support's upper end); the ``quantile`` of log-normal and
+    gamma (clipped at ``max`` for a log-normal); a Chernoff-style bound for Poisson.
+    """
+    hi = dist.support()[1]
+    if math.isfinite(hi):
+        return hi
+    tail = 1.0 - quantile
+    if isinstance(dist, LogNormalDist):
+        from scipy.special import ndtri
+
+        return math.exp(dist.mu + float(ndtri(quantile)) * dist.sigma)
+    if isinstance(dist, GammaDist):
+        from scipy.special import gammainccinv
+
+        shape = 1.0 / dist.cv**2
+        return float(gammainccinv(shape, tail)) * dist.mean_ / shape
+    if isinstance(dist, PoissonDist):
+        m = dist.mean_
+        return dist.offset + m + math.sqrt(2.0 * m * -math.log(tail)) - math.log(tail)
+    return hi  # pragma: no cover - every kind is handled above
+
+
+def check_tail(dist: _DistBase, high: float, quantile: float, what: str, allowed: str) -> None:
+    """Raise unless draws of ``dist`` stay at or below ``high`` (up to the ``quantile``).
+
+    Bounds magnitudes that would overflow or exhaust memory downstream: ``lognormal(0.0..inf)
+    reaches 3.2e+12 (allowed: a price <= 100000000 cents)``.
+    """
+    reach = tail_high(dist, quantile)
+    if not reach <= high:
+        raise bad(
+            "magnitude", f"{dist.describe()} reaches {reach:.3g} (allowed: {what} <= {allowed})"
+        )

@@ -246,7 +246,8 @@ def _message(err: Any, root: type[BaseModel], clean: list[PathPart]) -> tuple[li
         if "http" in str(ctx.get("pattern", "")):
             return (
                 clean,
-                f"{shown} is not an http(s) URL (allowed: http://host[:port][/path] or https://...)",
+                f"{shown} is not an http(s) URL (allowed: http://host[:port][/path] or "
+                "https://...)",
             )
         return clean, f"{shown} is not a code (allowed: letters, digits and _ . : -)"
     if kind == "string_too_short":
@@ -254,7 +255,8 @@ def _message(err: Any, root: type[BaseModel], clean: list[PathPart]) -> tuple[li
     if kind == "string_too_long":
         return (
             clean,
-            f"text of {len(str(value))} characters is too long (allowed: at most {ctx.get('max_length')})",
+            f"text of {len(str(value))} characters is too long (allowed: at most "
+            f"{ctx.get('max_length')})",
         )
     if kind in ("date_type", "date_parsing", "date_from_datetime_parsing"):
         return clean, f"{shown} is not a date (allowed: YYYY-MM-DD)"

@@ -11,7 +11,10 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from scenarios.distributions import bad, fmt_value
-from scenarios.fields import Code, NonNegative, Positive, Strict
+from scenarios.fields import Code, NonNegative, Positive, Strict, Text, bounded
+from scenarios.limits import MAX_DAYS, MAX_MULTIPLIER, MAX_SKUS
+
+Multiplier = Annotated[Positive, bounded(MAX_MULTIPLIER, "a multiplier")]
 
 __all__ = ["Event", "FlashSale", "HolidayEvent", "SupplierDisruption", "WeatherShock"]
 
@@ -19,9 +22,9 @@ __all__ = ["Event", "FlashSale", "HolidayEvent", "SupplierDisruption", "WeatherS
 class _Window(Strict):
     """An event window ``[start_day, end_day)`` in simulated days since the start."""
 
-    name: str = ""
-    start_day: NonNegative
-    end_day: Positive
+    name: Text = ""
+    start_day: Annotated[NonNegative, bounded(MAX_DAYS, "a day")]
+    end_day: Annotated[Positive, bounded(MAX_DAYS, "a day")]
 
     @field_validator("end_day")
     @classmethod
@@ -38,10 +41,11 @@ class FlashSale(_Window):
     """A sale: prices cut by ``discount`` and ``traffic_multiplier`` x demand in scope."""
 
     kind: Literal["flash_sale"]
-    discount: Annotated[float, Field(ge=0.0, lt=1.0)]
-    traffic_multiplier: Positive = 1.0
-    categories: list[Code] | None = None  # None: every category
-    skus: list[Code] | None = None  # SKU codes as generated (``SKU000001``); None: all in scope
+    discount: Annotated[float, Field(ge=0.0, le=0.95)]
+    traffic_multiplier: Multiplier = 1.0
+    categories: list[Code] | None = Field(default=None, max_length=MAX_SKUS)  # None: every one
+    skus: list[Code] | None = Field(default=None, max_length=MAX_SKUS)
+    """SKU codes as generated (``SKU000001``); None: all in scope."""
     stores: list[Code] | None = None  # None: every store and the online channel
 
 
@@ -50,7 +54,7 @@ class SupplierDisruption(_Window):
 
     kind: Literal["supplier_disruption"]
     supplier: Code
-    lead_time_multiplier: Annotated[float, Field(ge=1.0)] | None = None
+    lead_time_multiplier: Annotated[float, Field(ge=1.0, le=MAX_MULTIPLIER)] | None = None
     outage: bool = False
 
     @model_validator(mode="after")
@@ -67,7 +71,7 @@ class WeatherShock(_Window):
     """Demand of each named category times its multiplier (e.g. a heatwave)."""
 
     kind: Literal["weather_shock"]
-    category_multipliers: dict[Code, Positive] = Field(min_length=1)
+    category_multipliers: dict[Code, Multiplier] = Field(min_length=1)
     stores: list[Code] | None = None  # None: everywhere
 
 
@@ -75,7 +79,7 @@ class HolidayEvent(_Window):
     """A holiday window: demand x ``demand_multiplier``; stores closed if ``stores_closed``."""
 
     kind: Literal["holiday"]
-    demand_multiplier: Positive = 1.0
+    demand_multiplier: Multiplier = 1.0
     stores_closed: bool = False
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from scenarios.distributions import bad, check_support, fmt_value
+from scenarios.distributions import DistBase, bad, check_support, fmt_value
+from scenarios.limits import MAX_TEXT
 
 __all__ = [
     "Code",
@@ -25,6 +26,8 @@ __all__ = [
     "Positive",
     "Probability",
     "Strict",
+    "Text",
+    "bounded",
     "support",
 ]
 
@@ -32,7 +35,7 @@ __all__ = [
 class Strict(BaseModel):
     """Base of every scenario model: strict types, no unknown keys, immutable."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 # ---- constrained scalar types with house-format messages ----------------------------------
@@ -83,6 +86,25 @@ def _iso_date(v: object) -> object:
     return v
 
 
+def _text(v: str) -> str:
+    if "\x00" in v:
+        raise bad("text", f"{fmt_value(v)} contains a NUL character (allowed: printable text)")
+    return v
+
+
+def bounded(limit: float, what: str) -> AfterValidator:
+    """A validator refusing values above ``limit``: ``5000.0 is too large for a multiplier``."""
+
+    def check(v: float) -> float:
+        if v > limit:
+            raise bad(
+                "too_large", f"{fmt_value(v)} is too large for {what} (allowed: <= {limit:g})"
+            )
+        return v
+
+    return AfterValidator(check)
+
+
 Latitude = Annotated[float, AfterValidator(_lat)]
 Longitude = Annotated[float, AfterValidator(_lon)]
 Probability = Annotated[float, AfterValidator(_prob)]
@@ -91,11 +113,20 @@ NonNegative = Annotated[float, AfterValidator(_nonneg)]
 Hour = Annotated[float, AfterValidator(_hour)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-Count = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=1, le=2**62)]
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
+
+
+D = TypeVar("D", bound=DistBase)
 
 
 def support(
-    dist: Any, low: float, high: float, what: str, allowed: str, *, low_open: bool = False
-) -> Any:
+    dist: D, low: float, high: float, what: str, allowed: str, *, low_open: bool = False
+) -> D:
+    """``dist`` unchanged if every draw lies in ``[low, high]`` (see :func:`check_support`).
+
+    Raises:
+        PydanticCustomError: naming the distribution and the ``allowed`` range.
+    """
     check_support(dist, low, high, what, allowed, low_open=low_open)
     return dist

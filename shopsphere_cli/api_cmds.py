@@ -1,4 +1,4 @@
-"""CLI verbs of the commerce API: ``serve``, ``db upgrade``, ``apikey create``, ``demo``.
+"""CLI verbs of the commerce API: ``serve``, ``db upgrade``, ``apikey create|revoke``, ``demo``.
 
 Settings come from ``SHOPSPHERE_*`` environment variables; ``--db`` overrides the database URL.
 A user's mistake (bad settings, unreachable database) prints one clear message and exits with
@@ -13,9 +13,12 @@ from typing import Any
 
 import typer
 
+from shopsphere_cli.errors import fail
+
 log = logging.getLogger(__name__)
 
 db_app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments: reconcile with the gateway.", no_args_is_help=True)
 key_app = typer.Typer(
     help="API keys (stored hashed; the token is shown once).", no_args_is_help=True
 )
@@ -26,11 +29,6 @@ DB_OPTION = typer.Option(
     help="Database URL (default: SHOPSPHERE_DATABASE_URL or "
     "sqlite:///./shopsphere.db), e.g. postgresql+psycopg://user:pw@host:5432/db.",
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 def _settings(db: str | None) -> Any:
@@ -46,7 +44,7 @@ def _settings(db: str | None) -> Any:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         where = f"setting SHOPSPHERE_{field.upper()}" if field else "settings"
-        raise _fail(f"invalid {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        raise fail(f"invalid {where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def _safe_url(url: str) -> str:
@@ -64,7 +62,7 @@ def _upgrade(url: str) -> None:
     try:
         upgrade_schema(engine)
     except OperationalError as exc:
-        raise _fail(
+        raise fail(
             f"cannot reach database {_safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}"
         ) from None
     finally:
@@ -144,15 +142,89 @@ def apikey_create(
     try:
         token = create_api_key(engine, SystemClock(), settings.api_key_pepper, role, customer_id)
     except CommerceError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(
+        raise fail(
             f"cannot store the key in {_safe_url(settings.database_url)} (did you run "
             f"`shopsphere db upgrade`?): {str(exc.orig).strip().splitlines()[0]}"
         ) from None
     finally:
         engine.dispose()
     typer.echo(token)
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    db: str | None = DB_OPTION,
+    grace_seconds: float | None = typer.Option(
+        None,
+        min=0,
+        help="Only payments pending this long (default: SHOPSPHERE_PAYMENT_GRACE_SECONDS).",
+    ),
+) -> None:
+    """Resolve payments left pending by a crash: ask the gateway, mark orders paid or
+    payment_failed (releasing their stock), refund charges of cancelled orders."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.app import build_env
+    from api.services.checkout import reconcile_payments
+    from api.services.context import Principal
+
+    settings = _settings(db)
+    if not settings.sim_gateway_path:
+        raise fail(
+            "no gateway to ask: set SHOPSPHERE_SIM_GATEWAY_PATH to the simulated gateway's file "
+            "(an in-memory gateway would report every pending payment as never charged)"
+        )
+    ctx = build_env(settings)
+    if grace_seconds is not None:
+        ctx.payment_grace = timedelta(seconds=grace_seconds)
+    try:
+        res = reconcile_payments(ctx, Principal(role="service", key_id=0))
+    except (OperationalError, ProgrammingError) as exc:
+        raise fail(
+            f"cannot reconcile on {_safe_url(settings.database_url)}: "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        ) from None
+    finally:
+        ctx.engine.dispose()
+    typer.echo(f"paid {res.paid}, payment_failed {res.failed}, refunded {res.refunded}")
+
+
+@key_app.command("revoke")
+def apikey_revoke(
+    token: str | None = typer.Option(None, "--token", help="The key's token."),
+    key_id: int | None = typer.Option(None, "--id", min=1, help="The key's id."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Revoke an API key (by token or id); every server worker refuses it within a second."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.client.base import CommerceError
+    from api.db import make_engine
+    from api.services.auth import revoke_api_key
+
+    if (token is None) == (key_id is None):
+        raise fail("give exactly one of --token and --id")
+    settings = _settings(db)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        ids = revoke_api_key(engine, settings.api_key_pepper, token=token, key_id=key_id)
+    except CommerceError as exc:
+        raise fail(exc.message) from None
+    except (OperationalError, ProgrammingError) as exc:
+        raise fail(
+            f"cannot revoke in {_safe_url(settings.database_url)}: "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        ) from None
+    finally:
+        engine.dispose()
+    if not ids:
+        what = f"--id {key_id}" if key_id is not None else "--token (hidden)"
+        raise fail(f"no active API key matches {what}")
+    typer.echo(f"revoked API key {ids[0]}")
 
 
 def demo(
@@ -182,3 +254,4 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.add_typer(db_app, name="db")
     app.add_typer(key_app, name="apikey")
+    app.add_typer(payments_app, name="payments")

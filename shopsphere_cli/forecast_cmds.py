@@ -9,10 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import typer
+
+from shopsphere_cli.errors import fail
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from policies.forecasting import Panel
 
 forecast_app = typer.Typer(
     name="forecast",
@@ -38,11 +43,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise typer.BadParameter(f"{path}: expected a .csv or .parquet file", param_hint="DATA")
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
-
-
 DATA = typer.Argument(
     ..., help="Long-format table (.csv or .parquet): one row per series and date."
 )
@@ -54,28 +54,80 @@ VALUE_COL = typer.Option("units", "--value-col", help="Demand column (units per 
 REGRESSORS = typer.Option(
     "", "--regressors", help="Regressor columns for Prophet, comma-separated (e.g. price,promo)."
 )
-FREQ = typer.Option(None, "--freq", help="Grid frequency (D, W-SUN); inferred when omitted.")
+FREQ = typer.Option(
+    None, "--freq", help="Grid frequency (D, W-SUN); inferred when omitted, checked when given."
+)
+DATE_FORMAT = typer.Option(
+    None,
+    "--date-format",
+    help="strptime format of the dates (e.g. %d/%m/%y). Default: ISO dates, or the one "
+    "day-first/month-first format that fits every row; ambiguous dates are refused.",
+)
+FILL = typer.Option(
+    "none",
+    "--fill",
+    help="Dates a series lacks after its start: none (refuse and report them), zero (no sales) "
+    "or nan (missing, not scored).",
+)
+CLOSED = typer.Option(
+    None,
+    "--closed",
+    help="0/1 column marking closed days (1 = closed): forecasts are zero there and scoring "
+    "skips them.",
+)
+HOLIDAYS = typer.Option(
+    None, "--holidays-country", help="Country code of public holidays for Prophet (e.g. DE, US)."
+)
 HORIZON = typer.Option(14, "--horizon", min=1, help="Periods ahead.")
 SEASON = typer.Option(7, "--season-length", min=1, help="Periods per season (7 for daily data).")
+SCALE_LAG = typer.Option(
+    None,
+    "--scale-lag",
+    min=1,
+    help="Lag of the naive forecast scaling MASE/RMSSE (default: the season length; 1 for the "
+    "one-step naive).",
+)
 LEVEL = typer.Option(0.8, "--level", min=0.01, max=0.99, help="Prediction interval coverage.")
 JOBS = typer.Option(0, "--n-jobs", min=0, help="Worker processes (0: all cores).")
 
 
 def _panel(
-    data: Path, id_col: str, date_col: str, value_col: str, regressors: str, freq: str | None
-):
+    data: Path,
+    id_col: str,
+    date_col: str,
+    value_col: str,
+    regressors: str,
+    freq: str | None,
+    *,
+    date_format: str | None = None,
+    fill: str = "none",
+    closed: str | None = None,
+) -> Panel:
     from policies.forecasting import Panel
 
     df = _read_table(data)
     ids = _split(id_col)
-    return Panel.from_long(
+    panel = Panel.from_long(
         df,
         id_col=ids if len(ids) > 1 else ids[0],
         date_col=date_col,
         value_col=value_col,
         regressors=_split(regressors),
         freq=freq,
+        fill=fill,
+        date_format=date_format,
+        closed_col=closed,
     )
+    grid = f"{panel.n_series} series x {panel.n_periods} periods of {_step(panel)}"
+    gaps = f", {panel.gaps} gaps filled with {fill}" if panel.gaps else ", no gaps"
+    shut = "" if panel.closed is None else f", {int(panel.closed.sum())} closed days masked"
+    typer.echo(f"{data}: {grid}{gaps}{shut}", err=True)
+    return panel
+
+
+def _step(panel: Panel) -> str:
+    days = panel.step / np.timedelta64(1, "D")
+    return {1.0: "1 day", 7.0: "1 week"}.get(float(days), f"{days:g} days")
 
 
 @forecast_app.command("backtest")
@@ -86,6 +138,9 @@ def backtest_cmd(
     value_col: str = VALUE_COL,
     regressors: str = REGRESSORS,
     freq: str | None = FREQ,
+    date_format: str | None = DATE_FORMAT,
+    fill: str = FILL,
+    closed: str | None = CLOSED,
     horizon: int = HORIZON,
     folds: int = typer.Option(4, "--folds", min=1, help="Rolling origins."),
     step: int | None = typer.Option(
@@ -94,26 +149,38 @@ def backtest_cmd(
     models: str = typer.Option(
         "seasonal_naive,moving_average,ets,croston,tsb,ensemble",
         "--models",
-        help="Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, prophet, ensemble.",
+        help=(
+            "Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, "
+            "prophet, ensemble."
+        ),
     ),
     ensemble_members: str = typer.Option(
         "ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."
     ),
     season_length: int = SEASON,
+    scale_lag: int | None = SCALE_LAG,
+    holidays_country: str | None = HOLIDAYS,
     level: float = LEVEL,
     n_jobs: int = JOBS,
     out: Path | None = typer.Option(None, "--out", help="Write per-series metrics to this CSV."),
 ) -> None:
-    """Rolling-origin backtest: MASE, RMSSE, bias and interval coverage per model."""
+    """Rolling-origin backtest: MASE, RMSSE (seasonally scaled), WAPE, bias and interval
+    coverage per model, with CPU and wall seconds."""
     from rich.console import Console
     from rich.table import Table
 
     from policies.forecasting import ForecastingError, backtest, default_n_jobs, make_models
 
     try:
-        panel = _panel(data, id_col, date_col, value_col, regressors, freq)
+        panel = _panel(
+            data, id_col, date_col, value_col, regressors, freq,
+            date_format=date_format, fill=fill, closed=closed,
+        )  # fmt: skip
         chosen = make_models(
-            _split(models), season_length=season_length, ensemble_members=_split(ensemble_members)
+            _split(models),
+            season_length=season_length,
+            ensemble_members=_split(ensemble_members),
+            holidays_country=holidays_country,
         )
         result = backtest(
             panel,
@@ -122,28 +189,35 @@ def backtest_cmd(
             folds=folds,
             step=step,
             level=level,
+            scale_lag=scale_lag or season_length,
             n_jobs=n_jobs or default_n_jobs(),
             progress=True,
         )
     except ForecastingError as exc:
-        raise _fail(exc) from None
+        raise fail(str(exc)) from None
     summary = result.summary()
     table = Table(
         title=f"{panel.n_series} series, {folds} folds x {horizon} periods, {level:.0%} intervals"
+        f"; MASE/RMSSE scaled by the lag-{result.scale_lag} naive"
     )
     table.add_column("model", no_wrap=True, min_width=14)
-    for col in ["series", "mase", "rmsse", "bias", "pbias", "coverage", "seconds"]:
+    cols = ["mase", "rmsse", "wape", "bias", "pbias", "coverage"]
+    for col in ["series", *cols, "cpu s", "wall s"]:
         table.add_column(col, justify="right")
     for row in summary.itertuples(index=False):
         table.add_row(
             str(row.model),
             str(row.n_series),
-            *(f"{getattr(row, c):.3f}" for c in ["mase", "rmsse", "bias", "pbias", "coverage"]),
-            f"{row.seconds:.2f}",
+            *(f"{getattr(row, c):.3f}" for c in cols),
+            f"{row.cpu_seconds:.2f}",
+            f"{row.wall_seconds:.2f}",
         )
     console = Console()
     console.width = max(console.width, 100)  # keep model names and headers whole
     console.print(table)
+    typer.echo(
+        f"wall time {result.total_wall_seconds:.1f} s on {n_jobs or default_n_jobs()} workers"
+    )
     if out is not None:
         result.per_series().to_csv(out, index=False)
         typer.echo(f"per-series metrics written to {out}")
@@ -155,7 +229,12 @@ def predict_cmd(
     id_col: str = ID_COL,
     date_col: str = DATE_COL,
     value_col: str = VALUE_COL,
+    regressors: str = REGRESSORS,
     freq: str | None = FREQ,
+    date_format: str | None = DATE_FORMAT,
+    fill: str = FILL,
+    closed: str | None = CLOSED,
+    holidays_country: str | None = HOLIDAYS,
     model: str = typer.Option("ensemble", "--model", help="Model name (see `backtest --models`)."),
     horizon: int = HORIZON,
     season_length: int = SEASON,
@@ -169,17 +248,20 @@ def predict_cmd(
     from policies.forecasting import ForecastingError, default_n_jobs, forecast_batch, make_model
 
     try:
-        panel = _panel(data, id_col, date_col, value_col, "", freq)
+        panel = _panel(
+            data, id_col, date_col, value_col, regressors, freq,
+            date_format=date_format, fill=fill, closed=closed,
+        )  # fmt: skip
         fc = forecast_batch(
             panel,
-            make_model(model, season_length=season_length),
+            make_model(model, season_length=season_length, holidays_country=holidays_country),
             horizon,
             level=level,
             n_jobs=n_jobs or default_n_jobs(),
             progress=True,
         )
     except ForecastingError as exc:
-        raise _fail(exc) from None
+        raise fail(str(exc)) from None
     fc.to_frame(id_col="series_id", date_col=date_col).to_csv(out, index=False)
     typer.echo(f"{panel.n_series} series x {horizon} periods written to {out}")
 
@@ -197,7 +279,7 @@ def cdnow_cmd(
     try:
         df = cdnow_daily_sales(panels, freq=freq)
     except (ForecastingError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(str(exc)) from None
     if out.suffix.lower() in (".parquet", ".pq"):
         df.to_parquet(out, index=False)
     else:

@@ -10,7 +10,16 @@ import logging
 
 import typer
 
-from shopsphere_cli import api_cmds, forecast_cmds, policy_cmds, rl_cmds, twin_cmds
+from shopsphere_cli import (
+    api_cmds,
+    dashboard_cmd,
+    forecast_cmds,
+    policy_cmds,
+    replay_cmds,
+    rl_cmds,
+    twin_cmds,
+)
+from shopsphere_cli.errors import user_errors
 
 app = typer.Typer(
     name="shopsphere",
@@ -41,6 +50,16 @@ twin_cmds.register(app)
 policy_cmds.register(app)
 forecast_cmds.register(app)
 rl_cmds.register(app)
+replay_cmds.register(app)
+dashboard_cmd.register(app)
+
+
+def main() -> None:
+    """The ``shopsphere`` console script: the app, with every package's error root mapped to
+    ``error: ...`` and exit status 2 (see :mod:`shopsphere_cli.errors`)."""
+    with user_errors():
+        app()
+
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

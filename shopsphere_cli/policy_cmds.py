@@ -14,6 +14,8 @@ from typing import Any
 
 import typer
 
+from shopsphere_cli.errors import fail
+
 policies_app = typer.Typer(
     name="policies",
     help="Registered policies, and the ones the API serves (SHOPSPHERE_*_POLICY / _ARTIFACT).",
@@ -73,8 +75,7 @@ def list_cmd(
     try:
         table = describe(kind)
     except PolicyError as exc:
-        typer.echo(f"error: --kind {kind!r}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(f"--kind {kind!r}: {exc}") from None
     if as_json:
         typer.echo(json.dumps(table, indent=2))
         return
@@ -100,8 +101,7 @@ def check_cmd() -> None:
     try:
         serving = PolicyServing.from_settings(Settings())
     except (PolicyConfigError, ValidationError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(str(exc)) from None
     for served in (serving.replenishment, serving.pricing):
         typer.echo(f"{served.kind}: {served.name} {json.dumps(served.params)} -> {served.policy!r}")
 

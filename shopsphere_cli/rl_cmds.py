@@ -16,16 +16,13 @@ from typing import Any
 
 import typer
 
+from shopsphere_cli.errors import fail
+
 registry_app = typer.Typer(
     name="registry", help="The RL policy registry (validated artifacts).", no_args_is_help=True
 )
 
 DEFAULT_REGISTRY = Path("registry")
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
 
 
 def train_cmd(
@@ -37,22 +34,30 @@ def train_cmd(
     register: Path | None = typer.Option(
         None, "--register", help="Register the artifact as a candidate in this registry."
     ),
+    time_budget: float | None = typer.Option(
+        None, "--time-budget", help="Stop training after this many wall-clock seconds."
+    ),
 ) -> None:
     """Train a policy from CONFIG.yaml; writes logs, checkpoints and the artifact."""
     from policies.rl.train import TrainConfigError, load_config, train
 
     if not config.exists():
-        _fail(f"config file {config} does not exist")
+        raise fail(f"config file {config} does not exist")
     try:
         cfg = load_config(
-            config, total_timesteps=steps, seed=seed, output_dir=out, progress_bar=progress
+            config,
+            total_timesteps=steps,
+            seed=seed,
+            output_dir=out,
+            progress_bar=progress,
+            time_budget_s=time_budget,
         )
     except TrainConfigError as exc:
-        _fail(f"{config}: {exc}")
-        return
+        raise fail(f"{config}: {exc}") from None
     result = train(cfg)
     typer.echo(
-        f"trained {cfg.name}: {result.model.num_timesteps} steps; artifact in {result.output_dir / 'artifact'}"
+        f"trained {cfg.name}: {result.model.num_timesteps} steps; artifact in "
+        f"{result.output_dir / 'artifact'}"
     )
     if result.best_metric is not None:
         typer.echo(f"best exact evaluation: {result.best_metric:.4f}")
@@ -61,7 +66,8 @@ def train_cmd(
 
         entry = Registry(register).register(result.policy)
         typer.echo(
-            f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}"
+            f"registered {entry.name}/{entry.version} (candidate) sha256 "
+            f"{entry.artifact_sha256[:12]}"
         )
 
 
@@ -74,12 +80,12 @@ def _load_any(artifact: str, registry: Path, version: str | None) -> Any:
         reg = Registry(registry)
         version = version or reg.entries(artifact)[-1].version if reg.entries(artifact) else version
         if version is None:
-            _fail(
+            raise fail(
                 f"no artifact folder or registered policy named {artifact!r} (registry {registry})"
             )
         return reg.load_candidate(artifact, version)  # type: ignore[arg-type]
     except ArtifactError as exc:
-        _fail(str(exc))
+        raise fail(str(exc)) from None
 
 
 def evaluate_cmd(
@@ -97,8 +103,7 @@ def evaluate_cmd(
     try:
         rows = compare_policy(policy, seeds=seeds, periods=periods)
     except ValueError as exc:
-        _fail(str(exc))
-        return
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -108,13 +113,22 @@ def evaluate_cmd(
     table = Table(
         title=f"{policy.manifest.name} on {policy.manifest.env_id} {policy.manifest.env_kwargs}"
     )
-    for col in ("policy", "parameters", "value", "95% CI", "exact", "gap to optimum"):
+    for col in ("policy", "parameters", "value", "95% CI", "vs learned (paired 95% CI)", "exact"):
         table.add_column(col)
+    table.add_column("gap to optimum")
     for r in rows:
         gap = "" if r.get("gap_pct") is None else f"{r['gap_pct']:.2f}%"
         exact = "" if r.get("exact") is None else f"{r['exact']:.4f}"
+        diff = r.get("diff_vs_learned")
+        paired = "" if diff is None else f"{diff:+.4f} ± {r['diff_half_width']:.4f}"
         table.add_row(
-            r["policy"], r["params"], f"{r['mean']:.4f}", f"± {r['half_width']:.4f}", exact, gap
+            r["policy"],
+            r["params"],
+            f"{r['mean']:.4f}",
+            f"± {r['half_width']:.4f}",
+            paired,
+            exact,
+            gap,
         )
     Console().print(table)
 
@@ -129,7 +143,7 @@ def export_cmd(
     from policies.rl.compare import export_run
 
     if not (run_dir / "model.zip").exists():
-        _fail(f"{run_dir} has no model.zip")
+        raise fail(f"{run_dir} has no model.zip")
     path = export_run(run_dir, out)
     typer.echo(f"exported {path}")
 
@@ -144,7 +158,8 @@ def registry_list(registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"))
         typer.echo(f"registry {registry} is empty")
     for e in entries:
         typer.echo(
-            f"{e.name:30} {e.version}  {e.status:9}  {e.env_id:40} {e.algo:4} {e.artifact_sha256[:12]}"
+            f"{e.name:30} {e.version}  {e.status:9}  {e.env_id:40} {e.algo:4} "
+            f"{e.artifact_sha256[:12]}"
         )
 
 
@@ -161,12 +176,11 @@ def registry_show(
     try:
         versions = reg.entries(name)
         if not versions:
-            _fail(f"no policy named {name!r} in {registry}")
+            raise fail(f"no policy named {name!r} in {registry}")
         e = reg.entry(name, version or versions[-1].version)
         report = reg.report(e.name, e.version)
     except ArtifactError as exc:
-        _fail(str(exc))
-        return
+        raise fail(str(exc)) from None
     manifest = json.loads((e.path / "manifest.json").read_text())
     typer.echo(
         json.dumps(
@@ -207,8 +221,7 @@ def registry_register(
     try:
         entry = Registry(registry).register(load_artifact(artifact_dir), name)
     except ArtifactError as exc:
-        _fail(str(exc))
-        return
+        raise fail(str(exc)) from None
     typer.echo(
         f"registered {entry.name}/{entry.version} (candidate) sha256 {entry.artifact_sha256[:12]}"
     )
@@ -225,25 +238,18 @@ def registry_promote(
 ) -> None:
     """Validate against the incumbent baseline (CRN, paired t-test, safety) and promote."""
     from policies.artifacts import ArtifactError, Registry
-    from policies.rl.compare import validation_report
 
     reg = Registry(registry)
     try:
-        entry = reg.entry(name, version)
-        report = validation_report(
-            reg.load_candidate(name, version),
-            entry.artifact_sha256,
-            seeds=seeds,
-            periods=periods,
-            alpha=alpha,
-        )
-        reg.promote(name, version, report)
+        reg.promote(name, version, seeds=seeds, periods=periods, alpha=alpha)
+        report = reg.report(name, version)
+        assert report is not None
     except (ArtifactError, ValueError) as exc:
-        _fail(str(exc))
-        return
+        raise fail(str(exc)) from None
     typer.echo(
         f"promoted {name}/{version} to validated: beats {report.baseline} by "
-        f"{report.mean_improvement:.4f}/period over {len(report.seeds)} seeds (p = {report.p_value:.2g})"
+        f"{report.mean_improvement:.4f}/period over {len(report.seeds)} seeds (p = "
+        f"{report.p_value:.2g})"
     )
 
 

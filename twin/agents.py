@@ -24,7 +24,7 @@ from scenarios.schema import Scenario
 KM_PER_DEG_LAT = 111.32
 
 
-class Customer(mesa.Agent):
+class Customer(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
     """A shopper. Attributes are plain values; counters grow as the run goes.
 
     Attributes:
@@ -70,7 +70,7 @@ class Customer(mesa.Agent):
         shop(self)
 
 
-class ShopModel(mesa.Model):
+class ShopModel(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
     """The Mesa model holding the customer population.
 
     Homes are placed around stores (stores chosen in proportion to their floor area) with a

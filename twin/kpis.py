@@ -19,6 +19,11 @@ every day):
 * ``avg_on_hand_units``: mean over days of the units on hand at close, all locations.
 * ``inventory_turns``: annualised ``COGS / average inventory value at cost``.
 * ``online_cycle_time_hours``: order placed -> delivered, mean and p95.
+* ``van_km``: road km driven by the delivery vans; ``delivery_cost_cents``: those km at the
+  fleet's mean ``cost_per_km_cents`` (weighted by vehicle count).
+* ``purchase_orders``, ``order_cost_cents``: supplier orders placed and their fixed costs.
+* ``refused_units``: delivered units that did not fit a location's ``capacity_units`` (sent
+  back to the warehouse, or to the supplier).
 * ``api``: calls, errors and latency per client method (from the recording client).
 """
 
@@ -44,12 +49,15 @@ DAILY_FIELDS = (
     "stockout_skus",
     "carried_skus",
     "holding_cost_cents",
+    "purchase_orders",
+    "order_cost_cents",
+    "refused_units",
 )
 
 
 @dataclass(slots=True)
 class KpiBook:
-    """Accumulates daily KPIs per location: ``self.data[name]`` has shape ``(days, n_locations)``."""
+    """Daily KPIs per location: ``self.data[name]`` has shape ``(days, n_locations)``."""
 
     days: int
     locations: list[str]
@@ -58,6 +66,8 @@ class KpiBook:
     warmup: int = 0
     data: dict[str, np.ndarray] = field(default_factory=dict)
     cycle_times_hours: list[tuple[int, float]] = field(default_factory=list)  # (order day, hours)
+    van_km: list[tuple[int, float]] = field(default_factory=list)  # (day, road km of a leg)
+    cost_per_km_cents: float = 0.0
 
     def __post_init__(self) -> None:
         shape = (self.days, len(self.locations))
@@ -150,6 +160,13 @@ class KpiBook:
             "online_cycle_time_hours_p95": float(np.percentile(cycle, 95)) if cycle.size else 0.0,
             "received_units": int(d["received_units"]),
             "write_off_units": int(d["write_off_units"]),
+            "purchase_orders": int(d["purchase_orders"]),
+            "van_km": round(sum(km for day, km in self.van_km if day >= w), 3),
+            "delivery_cost_cents": round(
+                self.cost_per_km_cents * sum(km for day, km in self.van_km if day >= w)
+            ),
+            "order_cost_cents": int(d["order_cost_cents"]),
+            "refused_units": int(d["refused_units"]),
         }
 
     def daily_rows(self) -> dict[str, np.ndarray]:

@@ -12,32 +12,59 @@ weighted by their share of demanded units.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
+import simpy
 
+from api.client.base import CommerceClient
 from api.schemas import Channel, PriceSet
 from dynamics.demand import discount_fractions, price_factors
 from policies import registry
 from policies.pricing.types import PricingObservation
-from twin.events import EventKind
-from twin.world import dist_mean
-
-if TYPE_CHECKING:
-    from twin.engine import Twin
+from scenarios.schema import PolicyRef
+from twin.events import EventKind, EventLog
+from twin.state import TwinState
+from twin.world import World, dist_mean
 
 HISTORY_DAYS = 56
 
 
 class Market:
-    """Daily prices and demand rates for the twin."""
+    """Daily prices and demand rates for the twin.
 
-    def __init__(self, twin: Twin) -> None:
-        self.twin = twin
-        w = twin.world
+    Args:
+        env: the SimPy environment (event times).
+        world: the static world.
+        state: the twin's state (stock the pricing policy observes).
+        pricing: the pricing policy reference.
+        client: the commerce client (prices are set through it).
+        events: the event log.
+        days: the run's length in days.
+        now: the current simulated instant as a datetime (price validity).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        pricing: PolicyRef,
+        client: CommerceClient,
+        events: EventLog,
+        days: int,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.env = env
+        self.world = w = world
+        self.state = state
+        self.client = client
+        self.events = events
+        self.days = days
+        self.now = now
         sc = w.scenario
-        ref = twin.policies.pricing
-        self.policy = registry.create("pricing", ref.name, ref.params)
+        self.policy = registry.create("pricing", pricing.name, pricing.params)
         sk = w.skus
         self.base = sk.list_price_cents.astype(np.int64).copy()
         self.online_set = self.base.copy()  # web/app price currently in the API
@@ -54,31 +81,31 @@ class Market:
         self.effective = np.tile(self.base[:, None], (1, w.n_sites))  # (n_skus, S+W) cents
 
     def _set(self, idx: np.ndarray, prices: np.ndarray, channels: tuple[Channel, ...]) -> None:
-        tw = self.twin
-        codes = tw.world.skus.codes
-        now = tw.clock_now()
+        codes = self.world.skus.codes
+        now = self.now()
         body = [
             PriceSet(sku=codes[i], channel=ch, price_cents=int(p), valid_from=now)
             for ch in channels
             for i, p in zip(idx.tolist(), prices.tolist(), strict=True)
         ]
         for k in range(0, len(body), 5000):
-            tw.client.set_prices(body[k : k + 5000])
+            self.client.set_prices(body[k : k + 5000])
+        t = self.env.now
         for i, p in zip(idx.tolist(), prices.tolist(), strict=True):
-            tw.events.add(tw.env.now, EventKind.PRICE_CHANGE, -1, i, 0, int(p))
+            self.events.add(t, EventKind.PRICE_CHANGE, -1, i, 0, int(p))
 
     def morning(self, day: int) -> np.ndarray:
         """Decide prices, push changes to the API; return today's rates ``(n_skus, S+W)``."""
-        tw = self.twin
-        w = tw.world
+        w = self.world
+        st = self.state
         sk = w.skus
         h = self.hist_len
         obs = PricingObservation(
             price_cents=self.base,
             list_price_cents=sk.list_price_cents,
             cost_cents=sk.cost_cents,
-            on_hand=(tw.on_hand[: w.n_sites] - tw.reserved[: w.n_sites]).sum(axis=0),
-            days_left=np.full(sk.n_skus, max(0, tw.days - day), dtype=np.int64),
+            on_hand=(st.on_hand[: w.n_sites] - st.reserved[: w.n_sites]).sum(axis=0),
+            days_left=np.full(sk.n_skus, max(0, self.days - day), dtype=np.int64),
             min_price_cents=self.min_price,
             max_price_cents=self.max_price,
             sales_history=self.sales_hist[:, HISTORY_DAYS - h :],
@@ -112,7 +139,8 @@ class Market:
         mix = np.zeros_like(pf)
         for share, k in zip(self.unit_share.tolist(), self.sensitivity.tolist(), strict=True):
             mix += share * (pf if k == 1.0 else np.power(pf, k))
-        return base_rates * mix
+        out: np.ndarray = base_rates * mix
+        return out
 
     def evening(self, sold_by_sku: np.ndarray) -> None:
         """Append today's network sales and base price to the pricing history."""

@@ -14,24 +14,36 @@ difference is an internal error (the twin and the kernel disagree about the day)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
 from dynamics.inventory import InventoryState, initial_state, inventory_step
-
-if TYPE_CHECKING:
-    from twin.engine import Twin
+from twin.errors import TwinInvariantError
+from twin.state import TwinState
+from twin.world import World
 
 
 class Perishables:
-    """Age cohorts of perishable SKUs at stores and warehouses, one kernel state per shelf life."""
+    """Age cohorts of perishable SKUs at stores and warehouses, one kernel state per shelf life.
 
-    def __init__(self, twin: Twin) -> None:
-        self.twin = twin
-        w = twin.world
+    Args:
+        world: the static world (shelf lives).
+        state: the twin's state (stock, today's inflow).
+        write_off: ``write_off(row, sku, units)`` removes expired units (through the API).
+    """
+
+    def __init__(
+        self,
+        world: World,
+        state: TwinState,
+        write_off: Callable[[int, int, int], None],
+    ) -> None:
+        self.world = w = world
+        self.state = state
+        self.write_off = write_off
         life = w.skus.shelf_life_days
-        avail = (twin.on_hand - twin.reserved)[: w.n_sites]
+        avail = (state.on_hand - state.reserved)[: w.n_sites]
         self.groups: list[tuple[int, np.ndarray]] = []
         self.states: list[InventoryState] = []
         for days in sorted(set(life[life > 0].tolist())):
@@ -42,8 +54,8 @@ class Perishables:
 
     def age(self, day: int) -> None:
         """Close ``day``: FIFO depletion, expiry and write-offs; resets the day's inflow."""
-        tw = self.twin
-        w = tw.world
+        tw = self.state
+        w = self.world
         n_sites = w.n_sites
         for g, (_, idx) in enumerate(self.groups):
             st = self.states[g]
@@ -51,18 +63,20 @@ class Perishables:
             end = (tw.on_hand - tw.reserved)[:n_sites][:, idx].reshape(-1)
             out = st.on_hand + inflow - end
             extra = np.maximum(-out, 0)  # restored units (e.g. a refused POS line) count as inflow
-            state = InventoryState(
+            kstate = InventoryState(
                 on_hand=st.on_hand,
                 pipeline=(inflow + extra)[:, None],
                 backorders=np.zeros_like(end),
                 age_stock=st.age_stock,
             )
-            new, res = inventory_step(state, 0, np.maximum(out, 0), lost_sales=True, validate=False)
+            new, res = inventory_step(
+                kstate, 0, np.maximum(out, 0), lost_sales=True, validate=False
+            )
             if not np.array_equal(res.end_on_hand + res.write_offs, end):
-                raise AssertionError(f"perishable kernel and twin disagree on day {day}")
+                raise TwinInvariantError(f"perishable kernel and twin disagree on day {day}")
             self.states[g] = new
             wo = res.write_offs.reshape(n_sites, idx.size)
             rows, cols = np.nonzero(wo)
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-                tw.write_off(r, int(idx[c]), int(wo[r, c]))
+                self.write_off(r, int(idx[c]), int(wo[r, c]))
         tw.inflow[:] = 0

@@ -91,8 +91,9 @@ def ledger_flows(
 
 
 def balance(flows: dict[str, np.ndarray], final: np.ndarray) -> np.ndarray:
-    """``initial + receipts + transfers in + returns - (final + sales + transfers out + write-offs)``."""
-    return (
+    """``initial + receipts + transfers in + returns``
+    ``- (final + sales + transfers out + write-offs)``."""
+    out: np.ndarray = (
         flows["initial"]
         + flows["receipt"]
         + flows["transfer_in"]
@@ -102,6 +103,7 @@ def balance(flows: dict[str, np.ndarray], final: np.ndarray) -> np.ndarray:
         - flows["transfer_out"]
         - flows["write_off"]
     )
+    return out
 
 
 def check_conservation(result: TwinResult, client: CommerceClient) -> Reconciliation:

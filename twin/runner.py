@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import yaml
@@ -36,16 +36,26 @@ from scenarios.schema import (
     load_scenario,
     with_overrides,
 )
+from twin.errors import TwinError
 
 __all__ = [
+    "BACKENDS",
     "CompareResult",
     "RunError",
     "RunOutcome",
     "compare",
     "open_commerce",
     "parse_policy",
+    "run_parallel",
     "run_scenario",
+    "t_half_width",
 ]
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+BACKENDS = ("process", "ray")
+"""Where :func:`run_parallel` runs work: a local process pool, or Ray (local or a cluster)."""
 
 COMPARE_KPIS = (
     "revenue_cents",
@@ -63,7 +73,7 @@ COMPARE_KPIS = (
 )
 
 
-class RunError(ValueError):
+class RunError(TwinError, ValueError):
     """A run cannot start as asked; the message names the bad value."""
 
 
@@ -108,13 +118,36 @@ def open_commerce(
     if "://" in target:
         ipc = InProcessClient.for_url(target, clock)
         return ipc, ipc.close, "inprocess " + target.split("://", 1)[0]
-    if target != ":memory:" and Path(target).exists():
+    if target != ":memory:":
+        _check_database_path(target)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        ipc = InProcessClient.for_sqlite(target, clock)
+    except (OSError, SQLAlchemyError) as exc:
+        raise RunError(f"commerce.database {target!r} cannot be opened: {exc}") from None
+    return ipc, ipc.close, "inprocess sqlite"
+
+
+def _check_database_path(target: str) -> None:
+    """A new SQLite file can be created at ``target``.
+
+    Raises:
+        RunError: the path holds a NUL, already exists, or its folder is missing or read-only.
+    """
+    if "\x00" in target:
+        raise RunError(f"commerce.database {target!r} contains a NUL character")
+    path = Path(target)
+    if path.exists():
         raise RunError(
             f"commerce.database {target!r} already exists; the twin seeds a fresh "
             f"database each run (remove the file or use ':memory:')"
         )
-    ipc = InProcessClient.for_sqlite(target, clock)
-    return ipc, ipc.close, "inprocess sqlite"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise RunError(f"commerce.database {target!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RunError(f"commerce.database {target!r}: folder {str(folder)!r} is not writable")
 
 
 def resolve(
@@ -259,7 +292,8 @@ def parse_policy(spec: str) -> tuple[str, PolicyRef]:
 
 
 def with_policy(base: Policies, kind: str, ref: PolicyRef) -> Policies:
-    """``base`` with the store replenishment (and warehouse, if it followed it) or pricing replaced."""
+    """``base`` with the store replenishment (and the warehouse's, if it followed) or pricing
+    replaced."""
     if kind == "pricing":
         return base.model_copy(update={"pricing": ref})
     return base.model_copy(update={"replenishment": ref})
@@ -276,7 +310,11 @@ class CompareResult:
     def summary(
         self, names: Sequence[str] = COMPARE_KPIS
     ) -> dict[str, dict[str, dict[str, float]]]:
-        """variant -> KPI -> {mean, ci95, diff, diff_ci95} (diff: paired, vs the first variant)."""
+        """variant -> KPI -> {mean, ci95, diff, diff_ci95} (diff: paired, vs the first variant).
+
+        ``ci95`` and ``diff_ci95`` are Student-t 95% half-widths across seeds (NaN for one
+        seed); the difference is paired by seed, so common random numbers cancel.
+        """
         out: dict[str, dict[str, dict[str, float]]] = {}
         base = self.variants[0]
         for v in self.variants:
@@ -286,19 +324,165 @@ class CompareResult:
                 b = np.array([float(r.get(k, 0.0)) for r in self.kpis[base]])
                 out[v][k] = {
                     "mean": float(x.mean()),
-                    "ci95": _half_width(x),
+                    "ci95": t_half_width(x),
                     "diff": float((x - b).mean()),
-                    "diff_ci95": _half_width(x - b),
+                    "diff_ci95": t_half_width(x - b),
                 }
         return out
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (variant, seed): the labels and every numeric KPI."""
+        out = []
+        for v in self.variants:
+            for s, k in zip(self.seeds, self.kpis[v], strict=True):
+                row: dict[str, Any] = {"variant": v, "seed": s}
+                row.update({n: float(x) for n, x in k.items() if _is_number(x)})
+                out.append(row)
+        return out
 
-def _half_width(x: np.ndarray) -> float:
+    def summary_rows(self, names: Sequence[str] = COMPARE_KPIS) -> list[dict[str, Any]]:
+        """One row per (variant, KPI): mean, ci95, paired diff vs the first variant, diff_ci95."""
+        summ = self.summary(names)
+        return [
+            {"variant": v, "kpi": k, "n_seeds": len(self.seeds), **summ[v][k]}
+            for v in self.variants
+            for k in names
+        ]
+
+    def save(self, folder: Path) -> tuple[Path, Path]:
+        """Write ``compare_kpis.parquet`` (one row per run) and ``compare_summary.parquet``."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder.mkdir(parents=True, exist_ok=True)
+        runs, summary = folder / "compare_kpis.parquet", folder / "compare_summary.parquet"
+        pq.write_table(pa.Table.from_pylist(self.rows()), runs)
+        pq.write_table(pa.Table.from_pylist(self.summary_rows()), summary)
+        return runs, summary
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+
+
+def t_half_width(x: np.ndarray) -> float:
+    """Half-width of the Student-t 95% confidence interval of the mean of ``x`` (NaN if n < 2)."""
     if x.size < 2:
         return float("nan")
     from scipy import stats
 
     return float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+# ---- running many: in this process, a process pool, or Ray ---------------------------------
+def run_parallel(
+    fn: Callable[[P], R],
+    payloads: Sequence[P],
+    *,
+    workers: int | None = None,
+    backend: str = "process",
+    address: str | None = None,
+    on_result: Callable[[int, R], None] | None = None,
+) -> list[R]:
+    """``[fn(p) for p in payloads]``, computed in parallel; results in payload order.
+
+    Args:
+        fn: a module-level function (pickled to the workers).
+        workers: parallel workers (default: CPU count, at most one per payload); 1 runs
+            everything in this process.
+        backend: ``"process"`` (a local process pool) or ``"ray"`` (``ray.init(address)`` if
+            ``address`` is given, else a local Ray with ``workers`` CPUs).
+        on_result: ``on_result(index, result)`` in this process as each result arrives (in
+            completion order), e.g. to save it so an interrupted sweep can resume.
+
+    Raises:
+        RunError: unknown backend, ``workers < 1``, or Ray not installed.
+        Whatever ``fn`` raises for a payload (the first failure, after cancelling the rest).
+    """
+    if backend not in BACKENDS:
+        raise RunError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    if workers is not None and workers < 1:
+        raise RunError(f"workers {workers} must be >= 1")
+    n = len(payloads)
+    results: list[R | None] = [None] * n
+    if n == 0:
+        return []
+    workers = min(workers or os.cpu_count() or 1, n) if backend == "process" else workers
+
+    def done(i: int, r: R) -> None:
+        results[i] = r
+        if on_result is not None:
+            on_result(i, r)
+
+    if backend == "ray":
+        _run_ray(fn, payloads, workers, address, done)
+    elif workers == 1:
+        for i, p in enumerate(payloads):
+            done(i, fn(p))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+        # spawn, not fork: workers start clean (no inherited SQLAlchemy engines or threads)
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(fn, p): i for i, p in enumerate(payloads)}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in finished:
+                    if fut.exception() is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise fut.exception()  # type: ignore[misc]
+                    done(futures[fut], fut.result())
+    return [r for r in results]  # type: ignore[misc]
+
+
+def _run_ray(
+    fn: Callable[[P], R],
+    payloads: Sequence[P],
+    workers: int | None,
+    address: str | None,
+    done: Callable[[int, R], None],
+) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise RunError(
+            "--backend ray needs the ray package: pip install 'shopsphere[sweep]'"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False
+            )
+        started = True
+    try:
+        remote = ray.remote(fn)
+        refs = {remote.remote(p): i for i, p in enumerate(payloads)}
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                try:
+                    value = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    for other in pending:
+                        ray.cancel(other)
+                    cause = getattr(exc, "cause", None)
+                    raise (cause if isinstance(cause, BaseException) else exc) from None
+                done(refs[ref], value)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _compare_run(task: tuple[Scenario, int, int | None]) -> dict[str, Any]:
+    sc, seed, days = task
+    return run_scenario(sc, seed=seed, days=days, write=False).kpis
 
 
 def compare(
@@ -307,6 +491,9 @@ def compare(
     *,
     days: int | None = None,
     progress: Callable[[str, int, int, int], None] | None = None,
+    workers: int | None = 1,
+    backend: str = "process",
+    address: str | None = None,
 ) -> CompareResult:
     """Run every (variant, seed) pair and collect KPIs; the same seed means the same CRN streams.
 
@@ -314,13 +501,33 @@ def compare(
         variants: (label, scenario) pairs; a policy variant is the scenario with its policies
             replaced (see :func:`parse_policy`, :func:`with_policy`).
         seeds: replication seeds, shared by all variants.
-        progress: ``progress(label, seed, day_done, days)``.
+        progress: ``progress(label, seed, day_done, days)``; with ``workers > 1`` it is called
+            once per run, when the run finishes (``day_done == days``).
+        workers, backend, address: run the replications in parallel (see :func:`run_parallel`);
+            results do not depend on the number of workers.
     """
     res = CompareResult(variants=[v for v, _ in variants], seeds=list(seeds))
-    for label, sc in variants:
-        res.kpis[label] = []
-        for s in seeds:
+    tasks = [(label, sc, s) for label, sc in variants for s in seeds]
+    if workers == 1 and backend == "process":
+        out: list[dict[str, Any]] = []
+        for label, sc, s in tasks:
             cb = None if progress is None else (lambda d, n, lb=label, sd=s: progress(lb, sd, d, n))
-            outcome = run_scenario(sc, seed=s, days=days, progress=cb, write=False)
-            res.kpis[label].append(outcome.kpis)
+            out.append(run_scenario(sc, seed=s, days=days, progress=cb, write=False).kpis)
+    else:
+
+        def finished(i: int, kpis: dict[str, Any]) -> None:
+            if progress is not None:
+                label, _, s = tasks[i]
+                progress(label, s, int(kpis.get("days", 1)), int(kpis.get("days", 1)))
+
+        out = run_parallel(
+            _compare_run,
+            [(sc, s, days) for _, sc, s in tasks],
+            workers=workers,
+            backend=backend,
+            address=address,
+            on_result=finished,
+        )
+    for (label, _, _), kpis in zip(tasks, out, strict=True):
+        res.kpis.setdefault(label, []).append(kpis)
     return res

@@ -1,35 +1,44 @@
-"""Shopper sessions: demand becomes baskets, baskets become SimPy processes, shoppers buy.
+"""Shopper sessions: demand becomes baskets, baskets become sessions, sessions meet channels.
 
 Each morning :meth:`Shopping.schedule` draws the day's demand for every SKU-location from the
 demand kernel (Poisson, at today's prices), shuffles each location's units and cuts them into
-baskets (:func:`twin.agents.form_baskets`), picks a Mesa customer per basket and starts one
-SimPy process per session at its arrival time. In store, a shopper takes units from the twin's
-view of the shelf (the store sends one POS batch at closing); online, a shopper fills a cart
-at the serving warehouse and checks out through the API. A missing item is replaced by an
-in-stock SKU of its category with the catalog's substitution probability (online through a
-category ``search``), otherwise counted as a lost sale.
+baskets (:func:`twin.agents.form_baskets`), picks a Mesa customer per basket and an arrival
+time inside the location's hours, and hands the sessions to the location's sales channel
+(:mod:`twin.channels`) according to the engine mode:
+
+* ``session``: one SimPy process per session, shopping at its arrival time (API calls per
+  session, e.g. cart, lines, checkout);
+* ``sliced``: one SimPy process per location and day that wakes at the end of every time slice
+  of ``slice_minutes`` and gives the channel all sessions that arrived in the slice, in arrival
+  order, so the channel sends them as batch calls (a POS batch per store and slice, one
+  order-placement call per warehouse and slice once the API offers batch checkouts).
+
+Stock is taken from the twin's view in arrival order in both modes, so per-SKU demand, fill
+and substitution follow the same rules; only the time the API hears of a sale moves (to the
+end of its slice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import simpy
 
-from api.client.base import CommerceError
-from api.schemas import CartCreate, CartLineSet, Channel, CheckoutRequest, SearchQuery
 from dynamics.demand import sample_arrival_times, sample_demand
-from twin.agents import Customer, form_baskets
-from twin.events import EventKind
-from twin.fleet import PendingOrder
+from twin.agents import ShopModel, form_baskets
+from twin.channels import SalesChannel, Session
+from twin.kpis import KpiBook
+from twin.simtime import DAY_END, minutes
+from twin.state import TwinState
+from twin.world import World
 
-if TYPE_CHECKING:
-    from twin.engine import Twin
+__all__ = ["Shopping"]
 
-ONLINE_HOURS = (0.0, 24.0)
-DAY_END = 1.0 - 1.0 / 1440.0  # 23:59, as in twin.engine
+SLICE_EPS = 1e-6
+"""A slice is served this long (days, ~0.1 s) before its boundary, ahead of what starts there."""
 
 
 def _draw(dist: Any, rng: np.random.Generator, k: int) -> np.ndarray:
@@ -37,218 +46,118 @@ def _draw(dist: Any, rng: np.random.Generator, k: int) -> np.ndarray:
 
 
 class Shopping:
-    """The shopper side of the twin (sessions in store and online)."""
+    """Turns each day's demand into shopper sessions and runs them through the channels.
 
-    def __init__(self, tw: Twin) -> None:
-        self.tw = tw
-        scenario = tw.scenario
-        self.subst_p = scenario.catalog.substitution_probability
-        segs = scenario.customers.segments
+    Args:
+        env: the SimPy environment.
+        world: the static world.
+        state: the twin's state (day index, session counter).
+        kpis: the KPI book (sessions per location and day).
+        model: the Mesa customer population.
+        channels: the sales channels; together they serve every demand column.
+        rng_sessions: the sessions' stream (baskets, times, customers, channel tags).
+        day_rngs: one demand stream per day (common random numbers across policies).
+        slice_minutes: None for per-session mode, else the slice length in minutes.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        model: ShopModel,
+        channels: Sequence[SalesChannel],
+        rng_sessions: np.random.Generator,
+        day_rngs: Sequence[np.random.Generator],
+        slice_minutes: int | None,
+    ) -> None:
+        self.env = env
+        self.world = world
+        self.state = state
+        self.kpis = kpis
+        self.model = model
+        self.rng = rng_sessions
+        self.day_rngs = day_rngs
+        self.slice = None if slice_minutes is None else minutes(slice_minutes)
+        segs = world.scenario.customers.segments
         weight = np.array([s.share * s.visits_per_week for s in segs])
         self.segment_probs = weight / weight.sum()
         self.basket: list[Callable[[int], np.ndarray]] = [
-            partial(_draw, s.basket_size, tw.rng_sessions) for s in segs
+            partial(_draw, s.basket_size, rng_sessions) for s in segs
         ]
-        mix = scenario.customers.channel_mix
-        self.p_web = mix.web / (mix.web + mix.app) if (mix.web + mix.app) > 0 else 1.0
-        prof = scenario.customers.hourly_profile
+        prof = world.scenario.customers.hourly_profile
         self.profile = None if prof is None else np.asarray(prof, dtype=np.float64)
+        self.by_column: dict[int, SalesChannel] = {}
+        for ch in channels:
+            for col in ch.columns():
+                self.by_column[col] = ch
+        self.channels = list(channels)
 
     def schedule(self, day: int, rates: np.ndarray) -> None:
-        """Draw today's demand per SKU-location and start one process per shopper session."""
-        w = self.tw.world
-        env = self.tw.env
-        demand = sample_demand(self.tw.day_rngs[day], rates)  # (n_skus, S+W)
-        rng = self.tw.rng_sessions
-        for loc in range(w.n_sites):
-            counts = demand[:, loc]
+        """Draw today's demand per SKU-location and start its sessions (per the mode)."""
+        w = self.world
+        demand = sample_demand(self.day_rngs[day], rates)  # (n_skus, S+W)
+        rng = self.rng
+        for col in range(w.n_sites):
+            counts = demand[:, col]
             total = int(counts.sum())
             if total == 0:
                 continue
+            ch = self.by_column[col]
             units = np.repeat(np.arange(w.n_skus), counts)
             rng.shuffle(units)
             bounds, segs = form_baskets(units, self.segment_probs, self.basket, rng)
             n = segs.size
-            online = loc >= w.n_stores
-            if online:
-                lo, hi = ONLINE_HOURS
-                where = loc - w.n_stores
-            else:
-                oh = self.tw.scenario.world.stores[loc].opening_hours
-                lo, hi = oh.open, oh.close
-                where = loc
+            lo, hi = ch.hours(col)
             times = day + sample_arrival_times(rng, n, self.profile, lo, hi)
-            times = np.minimum(times, day + DAY_END - 2e-6)
-            customers = self.tw.model.pick(online, where, segs, rng)
-            web = rng.random(n) < self.p_web
+            times = np.minimum(times, day + DAY_END - 2 * SLICE_EPS)
+            online = col >= w.n_stores
+            where = col - w.n_stores if online else col
+            customers = self.model.pick(online, where, segs, rng)
+            tags = ch.tags(n, rng)
+            row = ch.row(col)
             ulist = units.tolist()
             b = bounds.tolist()
-            for i in range(n):
-                basket = ulist[b[i] : b[i + 1]]
-                c = customers[i]
-                if online:
-                    ch = Channel.WEB if web[i] else Channel.APP
-                    shop = self._online_shopper(where, basket, ch)
-                else:
-                    shop = self._store_shopper(loc, basket)
-                env.process(c.session(env, float(times[i]), shop))
-            self.tw.sessions += n
-            self.tw.kpis.data["sessions"][day, loc] += n
-
-    def _substitute(self, row: int, sku: int, taken: dict[int, int] | None = None) -> int:
-        """A substitute in stock at ``row`` from the same category, or -1 (then a lost sale)."""
-        if self.subst_p <= 0.0 or self.tw.rng_subst.random() >= self.subst_p:
-            return -1
-        cands = self.tw.world.category_skus[int(self.tw.world.skus.category[sku])]
-        avail = self.tw.on_hand[row, cands] - self.tw.reserved[row, cands]
-        if taken:
-            for j, q in taken.items():
-                pos = np.searchsorted(cands, j)
-                if pos < cands.size and cands[pos] == j:
-                    avail[pos] -= q
-        ok = cands[avail > 0]
-        if ok.size == 0:
-            return -1
-        return int(ok[int(self.tw.rng_subst.random() * ok.size)])
-
-    def _search_substitute(self, row: int, sku: int, taken: dict[int, int]) -> int:
-        """Online: search the category for items in stock at the warehouse and take one, or -1."""
-        if self.subst_p <= 0.0 or self.tw.rng_subst.random() >= self.subst_p:
-            return -1
-        w = self.tw.world
-        cat = w.skus.category_names[int(w.skus.category[sku])]
-        page = self.tw.client.search(
-            SearchQuery(category=cat, in_stock_at=w.location_codes[row], sort="name", limit=100)
-        )
-        oh, res = self.tw.on_hand[row], self.tw.reserved[row]
-        ok = [
-            j
-            for j in (w.skus.index_of(item.sku) for item in page.items)
-            if oh[j] - res[j] - taken.get(j, 0) > 0
-        ]
-        if not ok:
-            return -1
-        return ok[int(self.tw.rng_subst.random() * len(ok))]
-
-    def _store_shopper(self, loc: int, basket: list[int]) -> Callable[[Customer], None]:
-        def shop(c: Customer) -> None:
-            self.shop_in_store(c, loc, basket)
-
-        return shop
-
-    def _online_shopper(
-        self, wh: int, basket: list[int], channel: Channel
-    ) -> Callable[[Customer], None]:
-        def shop(c: Customer) -> None:
-            self.shop_online(c, wh, basket, channel)
-
-        return shop
-
-    def shop_in_store(self, c: Customer, loc: int, basket: list[int]) -> None:
-        """Take each wanted unit from the shelf, else a substitute, else count a lost sale."""
-        oh = self.tw.on_hand[loc]
-        pos = self.tw.pos_qty[loc]
-        price = self.tw.price_rows[loc]
-        cost = self.tw.cost_list
-        sold_today = self.tw.sold_today
-        now = self.tw.env.now
-        sold = subst = lost = rev = cogs = 0
-        for s in basket:
-            if oh[s] > 0:
-                t = s
+            tlist = times.tolist()
+            sessions = [
+                Session(tlist[i], row, ulist[b[i] : b[i + 1]], customers[i], tags[i])
+                for i in range(n)
+            ]
+            if self.slice is None:
+                for se in sessions:
+                    self.env.process(self._one(ch, se))
             else:
-                t = self._substitute(loc, s)
-                if t < 0:
-                    lost += 1
-                    self.tw.events.add(now, EventKind.LOST, loc, s, 1, 0, c.unique_id)
-                    continue
-                subst += 1
-                self.tw.events.add(now, EventKind.SUBSTITUTION, loc, t, 1, 0, c.unique_id)
-            oh[t] -= 1
-            pos[t] += 1
-            sold_today[t] += 1
-            sold += 1
-            rev += price[t]
-            cogs += cost[t]
-        self._book(loc, c, len(basket), sold, subst, lost, rev, cogs)
+                sessions.sort(key=lambda se: se.t)
+                self.env.process(self._sliced(ch, col, day, sessions))
+            self.state.counters.sessions += n
+            self.kpis.data["sessions"][day, col] += n
 
-    def _book(
-        self,
-        loc: int,
-        c: Customer,
-        demand: int,
-        sold: int,
-        subst: int,
-        lost: int,
-        rev: int,
-        cogs: int,
-    ) -> None:
-        d = self.tw.kpis.data
-        day = self.tw.day
-        d["demand_units"][day, loc] += demand
-        d["units_sold"][day, loc] += sold
-        d["substituted_units"][day, loc] += subst
-        d["lost_units"][day, loc] += lost
-        d["revenue_cents"][day, loc] += rev
-        d["cogs_cents"][day, loc] += cogs
-        c.units_bought += sold
-        c.spend_cents += rev
-        self.tw.events.add(self.tw.env.now, EventKind.SALE, loc, -1, sold, rev, c.unique_id)
+    def _one(self, ch: SalesChannel, se: Session) -> Generator[simpy.Event, Any, None]:
+        """SimPy process of one session: wait for its arrival, then shop."""
+        delay = se.t - self.env.now
+        if delay > 0:
+            yield self.env.timeout(delay)
+        ch.shop((se,))
 
-    def shop_online(self, c: Customer, wh: int, basket: list[int], channel: Channel) -> None:
-        """Fill a cart at the serving warehouse, check out, and queue the order for delivery."""
-        w = self.tw.world
-        row = w.warehouse_row(wh)
-        oh, res = self.tw.on_hand[row], self.tw.reserved[row]
-        now = self.tw.env.now
-        want: dict[int, int] = {}
-        subst = lost = 0
-        for s in basket:
-            if oh[s] - res[s] - want.get(s, 0) > 0:
-                t = s
-            else:
-                t = self._search_substitute(row, s, want)
-                if t < 0:
-                    lost += 1
-                    self.tw.events.add(now, EventKind.LOST, row, s, 1, 0, c.unique_id)
-                    continue
-                subst += 1
-                self.tw.events.add(now, EventKind.SUBSTITUTION, row, t, 1, 0, c.unique_id)
-            want[t] = want.get(t, 0) + 1
-        rev = cogs = sold = 0
-        if want:
-            codes = w.skus.codes
-            code = w.location_codes[row]
-            cart = self.tw.client.create_cart(
-                CartCreate(channel=channel, location=code, customer_id=c.code)
-            )
-            placed: dict[int, int] = {}
-            for s, q in want.items():
-                try:
-                    self.tw.client.set_cart_line(cart.id, CartLineSet(sku=codes[s], quantity=q))
-                    placed[s] = q
-                except CommerceError:
-                    lost += q
-                    self.tw.checkout_failures += 1
-            if placed:
-                try:
-                    order = self.tw.client.checkout(
-                        CheckoutRequest(cart_id=cart.id), idempotency_key=f"checkout-{cart.id}"
-                    )
-                except CommerceError:
-                    self.tw.checkout_failures += 1
-                    lost += sum(placed.values())
-                    order = None
-                if order is not None:
-                    for s, q in placed.items():
-                        res[s] += q
-                        self.tw.sold_today[s] += q
-                        cogs += self.tw.cost_list[s] * q
-                    sold = sum(placed.values())
-                    rev = order.total_cents
-                    self.tw.kpis.data["online_orders"][self.tw.day, row] += 1
-                    self.tw.events.add(now, EventKind.ONLINE_ORDER, row, -1, sold, rev, order.id)
-                    self.tw.fleet.enqueue(
-                        wh, PendingOrder(order.id, c.lat, c.lon, placed, now, sold)
-                    )
-        self._book(row, c, len(basket), sold, subst, lost, rev, cogs)
+    def _sliced(
+        self, ch: SalesChannel, col: int, day: int, sessions: list[Session]
+    ) -> Generator[simpy.Event, Any, None]:
+        """SimPy process of one location-day in sliced mode: serve each slice at its end."""
+        env = self.env
+        assert self.slice is not None
+        width = self.slice
+        last = day + DAY_END - SLICE_EPS
+        i, n = 0, len(sessions)
+        while i < n:
+            k = int((sessions[i].t - day) / width)
+            end = min(day + (k + 1) * width - SLICE_EPS, last)
+            j = i
+            while j < n and sessions[j].t <= end:
+                j += 1
+            j = max(j, i + 1)
+            if end > env.now:
+                yield env.timeout(end - env.now)
+            ch.shop(sessions[i:j])
+            ch.end_slice(col)
+            i = j

@@ -253,7 +253,7 @@ def seed_commerce(world: World, client: CommerceClient, stock: np.ndarray) -> No
     ]
     for k in range(0, len(prices), IMPORT_CHUNK):
         client.set_prices(prices[k : k + IMPORT_CHUNK])
-    for loc in range(world.n_sites):
+    for loc in range(world.n_locations):
         nz = np.flatnonzero(stock[loc])
         for k in range(0, nz.size, STOCK_CHUNK):
             part = nz[k : k + STOCK_CHUNK]

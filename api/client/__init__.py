@@ -1,5 +1,6 @@
-"""One commerce interface, two doors: in-process (service layer) and HTTP (httpx)."""
+"""One commerce interface, several doors: in-process (service layer), HTTP (httpx), a
+recorder, and a fake; one operation table (:mod:`api.client.operations`) drives them."""
 
-from api.client.base import CommerceClient, CommerceError
+from api.client.base import CommerceClient, CommerceError, OperationClient
 
-__all__ = ["CommerceClient", "CommerceError"]
+__all__ = ["CommerceClient", "CommerceError", "OperationClient"]

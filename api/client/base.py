@@ -1,21 +1,31 @@
-"""The :class:`CommerceClient` protocol.
+"""The :class:`CommerceClient` protocol: every commerce operation with its typed signature.
 
-The twin, the tests and the load tools talk to commerce only through this interface. Two
-implementations exist with the same method names and the same results:
+The twin, the tests and the load tools talk to commerce only through this interface. The doors
+share one operation table (:mod:`api.client.operations`: verb, path, body, status, service
+function, idempotency) and implement only ``_invoke``:
 
-* ``api.client.inprocess.InProcessClient`` calls the service layer directly (no HTTP), on the
-  injected clock, for the twin's speed (embedded SQLite by default).
-* ``api.client.http.HttpClient`` calls a running server with httpx (PostgreSQL in production).
+* :class:`api.client.inprocess.InProcessClient` calls the service layer directly (no HTTP), on
+  the injected clock, for the twin's speed (embedded SQLite by default);
+* :class:`api.client.http.HttpClient` calls a running server with httpx (PostgreSQL in
+  production);
+* :class:`api.client.recorder.RecordingClient` forwards to another client and records each call
+  as the HTTP request it corresponds to.
 
-Every method raises :class:`CommerceError` for a 4xx outcome, carrying the API's typed error
-body (``code``, ``message``, ``details``) and the HTTP status it maps to.
+:class:`api.client.fake.FakeCommerce` implements the same protocol in dictionaries for fast
+unit tests; ``tests/api/test_client_contract.py`` runs one scenario through all of them.
+
+Every method raises :class:`CommerceError` (a typed subclass: ``InsufficientStockError``,
+``NotFoundError``, ``ServiceUnavailableError`` ...) for an error outcome, carrying the API's
+``code``, ``message``, ``details``, the HTTP status and, for 429/503, ``retry_after_s``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
+from api.client import operations as ops
 from api.schemas import (
     AdjustmentCreate,
     CartCreate,
@@ -49,10 +59,20 @@ from api.schemas import (
     StockQuery,
     TransferCreate,
 )
+from api.schemas_batch import (
+    BatchResult,
+    CartLineItem,
+    CartOpen,
+    CheckoutItem,
+    TransitionItem,
+)
+
+R = TypeVar("R")
 
 
 class CommerceError(Exception):
-    """A 4xx outcome of a commerce call: typed code, message, details, and HTTP status."""
+    """An error outcome of a commerce call: typed code, message, details, HTTP status, and
+    (429/503) how many seconds to wait before retrying."""
 
     def __init__(
         self,
@@ -61,12 +81,23 @@ class CommerceError(Exception):
         *,
         status: int = 400,
         details: dict[str, object] | list[object] | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.details = details
+        self.retry_after_s = retry_after_s
+
+
+def _call(
+    client: CommerceClient,
+    op: ops.Operation[R],
+    args: dict[str, Any],
+    key: str | None = None,
+) -> R:
+    return cast(OperationClient, client)._invoke(op, args, key)
 
 
 @runtime_checkable
@@ -76,32 +107,52 @@ class CommerceClient(Protocol):
     ``idempotency_key`` (where accepted) follows the HTTP ``Idempotency-Key`` semantics: the
     same key and body returns the stored result, the same key with another body raises
     ``CommerceError(code="IDEMPOTENCY_MISMATCH", status=422)``.
+
+    The method bodies forward to the door's ``_invoke`` (see :class:`OperationClient`); a class
+    may instead implement every method itself (the fake). The operations:
+
     """
 
     # catalog
-    def create_category(self, body: CategoryCreate) -> CategoryRead: ...
-    def import_skus(self, rows: Sequence[SkuImportRow]) -> ImportResult: ...
-    def get_sku(self, sku: str) -> SkuRead: ...
-    def search(self, query: SearchQuery) -> Page[SkuRead]: ...
+    def create_category(self, body: CategoryCreate) -> CategoryRead:
+        return _call(self, ops.CREATE_CATEGORY, {"body": body})
+
+    def import_skus(self, rows: Sequence[SkuImportRow]) -> ImportResult:
+        return _call(self, ops.IMPORT_SKUS, {"rows": rows})
+
+    def get_sku(self, sku: str) -> SkuRead:
+        return _call(self, ops.GET_SKU, {"sku": sku})
+
+    def search(self, query: SearchQuery) -> Page[SkuRead]:
+        return _call(self, ops.SEARCH, {"query": query})
 
     # locations
-    def create_location(self, body: LocationCreate) -> LocationRead: ...
-    def list_locations(self) -> list[LocationRead]: ...
+    def create_location(self, body: LocationCreate) -> LocationRead:
+        return _call(self, ops.CREATE_LOCATION, {"body": body})
+
+    def list_locations(self) -> list[LocationRead]:
+        return _call(self, ops.LIST_LOCATIONS, {})
 
     # stock
-    def stock_levels(self, query: StockQuery) -> list[StockLevel]: ...
+    def stock_levels(self, query: StockQuery) -> list[StockLevel]:
+        return _call(self, ops.STOCK_LEVELS, {"query": query})
+
     def receive(
         self, body: ReceiptCreate, *, idempotency_key: str | None = None
-    ) -> list[MovementRead]: ...
+    ) -> list[MovementRead]:
+        return _call(self, ops.RECEIVE, {"body": body}, idempotency_key)
+
     def transfer(
         self, body: TransferCreate, *, idempotency_key: str | None = None
-    ) -> list[MovementRead]: ...
-    def adjust(
-        self, body: AdjustmentCreate, *, idempotency_key: str | None = None
-    ) -> MovementRead: ...
-    def pos_sales(
-        self, body: PosSaleBatch, *, idempotency_key: str | None = None
-    ) -> PosSaleResult: ...
+    ) -> list[MovementRead]:
+        return _call(self, ops.TRANSFER, {"body": body}, idempotency_key)
+
+    def adjust(self, body: AdjustmentCreate, *, idempotency_key: str | None = None) -> MovementRead:
+        return _call(self, ops.ADJUST, {"body": body}, idempotency_key)
+
+    def pos_sales(self, body: PosSaleBatch, *, idempotency_key: str | None = None) -> PosSaleResult:
+        return _call(self, ops.POS_SALES, {"body": body}, idempotency_key)
+
     def movements(
         self,
         *,
@@ -109,37 +160,91 @@ class CommerceClient(Protocol):
         location: str | None = None,
         cursor: str | None = None,
         limit: int = 500,
-    ) -> Page[MovementRead]: ...
+    ) -> Page[MovementRead]:
+        args = {"sku": sku, "location": location, "cursor": cursor, "limit": limit}
+        return _call(self, ops.MOVEMENTS, args)
 
     # prices
-    def set_prices(self, prices: Sequence[PriceSet]) -> PriceBulkResult: ...
-    def get_prices(self, skus: Sequence[str], channel: str) -> list[PriceRead]: ...
+    def set_prices(self, prices: Sequence[PriceSet]) -> PriceBulkResult:
+        return _call(self, ops.SET_PRICES, {"prices": prices})
+
+    def get_prices(self, skus: Sequence[str], channel: str) -> list[PriceRead]:
+        return _call(self, ops.GET_PRICES, {"skus": skus, "channel": channel})
 
     # carts
-    def create_cart(self, body: CartCreate, *, idempotency_key: str | None = None) -> CartRead: ...
-    def set_cart_line(self, cart_id: int, body: CartLineSet) -> CartRead: ...
-    def get_cart(self, cart_id: int) -> CartRead: ...
+    def create_cart(self, body: CartCreate, *, idempotency_key: str | None = None) -> CartRead:
+        return _call(self, ops.CREATE_CART, {"body": body}, idempotency_key)
+
+    def set_cart_line(self, cart_id: int, body: CartLineSet) -> CartRead:
+        return _call(self, ops.SET_CART_LINE, {"cart_id": cart_id, "body": body})
+
+    def get_cart(self, cart_id: int) -> CartRead:
+        return _call(self, ops.GET_CART, {"cart_id": cart_id})
 
     # checkout and orders
-    def checkout(
-        self, body: CheckoutRequest, *, idempotency_key: str | None = None
-    ) -> OrderRead: ...
-    def get_order(self, order_id: int) -> OrderRead: ...
+    def checkout(self, body: CheckoutRequest, *, idempotency_key: str | None = None) -> OrderRead:
+        return _call(self, ops.CHECKOUT, {"body": body}, idempotency_key)
+
+    def get_order(self, order_id: int) -> OrderRead:
+        return _call(self, ops.GET_ORDER, {"order_id": order_id})
+
     def list_orders(
         self, *, status: OrderStatus | None = None, cursor: str | None = None, limit: int = 50
-    ) -> Page[OrderRead]: ...
-    def transition_order(self, order_id: int, to: OrderStatus) -> OrderRead: ...
-    def cancel_order(self, order_id: int) -> OrderRead: ...
+    ) -> Page[OrderRead]:
+        return _call(self, ops.LIST_ORDERS, {"status": status, "cursor": cursor, "limit": limit})
+
+    def transition_order(self, order_id: int, to: OrderStatus) -> OrderRead:
+        return _call(self, ops.TRANSITION_ORDER, {"order_id": order_id, "to": to})
+
+    def cancel_order(self, order_id: int) -> OrderRead:
+        return _call(self, ops.CANCEL_ORDER, {"order_id": order_id})
+
     def return_order(
         self, order_id: int, body: ReturnCreate, *, idempotency_key: str | None = None
-    ) -> OrderRead: ...
+    ) -> OrderRead:
+        return _call(self, ops.RETURN_ORDER, {"order_id": order_id, "body": body}, idempotency_key)
 
     # housekeeping (driven by the injected clock; staff/service only)
-    def expire_reservations(self) -> int: ...
-    def expire_unpaid_orders(self) -> int: ...
+    def expire_reservations(self) -> int:
+        return _call(self, ops.EXPIRE_RESERVATIONS, {})
+
+    def expire_unpaid_orders(self) -> int:
+        return _call(self, ops.EXPIRE_UNPAID_ORDERS, {})
 
     # policies (staff/service only): the configured replenishment and pricing policies
-    def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan: ...
+    def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
+        return _call(self, ops.PLAN_REPLENISHMENT, {"body": body})
+
     def quote_prices(
         self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
-    ) -> PriceQuote: ...
+    ) -> PriceQuote:
+        return _call(self, ops.QUOTE_PRICES, {"body": body}, idempotency_key)
+
+    # batches: many items, one call, one typed result per item (see api.schemas_batch)
+    def batch_create_carts(self, items: Sequence[CartOpen]) -> BatchResult[CartRead]:
+        """Open many carts, each with its lines (all or nothing per cart)."""
+        return _call(self, ops.BATCH_CREATE_CARTS, {"items": list(items)})
+
+    def batch_set_cart_lines(self, items: Sequence[CartLineItem]) -> BatchResult[CartRead]:
+        """Set many cart lines; each result is the cart after its line."""
+        return _call(self, ops.BATCH_SET_CART_LINES, {"items": list(items)})
+
+    def batch_checkout(self, items: Sequence[CheckoutItem]) -> BatchResult[OrderRead]:
+        """Check out many carts, each exactly once (``idempotency_key`` per item)."""
+        return _call(self, ops.BATCH_CHECKOUT, {"items": list(items)})
+
+    def batch_transition_orders(self, items: Sequence[TransitionItem]) -> BatchResult[OrderRead]:
+        """Allocate, ship, deliver or cancel many orders."""
+        return _call(self, ops.BATCH_TRANSITION_ORDERS, {"items": list(items)})
+
+
+class OperationClient(CommerceClient):
+    """Base of the doors driven by the operation table: implement :meth:`_invoke` only."""
+
+    @abstractmethod
+    def _invoke(self, op: ops.Operation[R], args: Mapping[str, Any], key: str | None) -> R:
+        """Run ``op`` with ``args`` (the method's arguments by name, in signature order) and
+        ``key`` (its ``idempotency_key``, None when absent or not accepted)."""
+
+
+CommerceClient.__doc__ = (CommerceClient.__doc__ or "") + ops.table_markdown() + "\n"

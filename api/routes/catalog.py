@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from api.routes.deps import CtxDep, IdemKey, WhoDep, idem
 from api.schemas import (
     CategoryCreate,
     CategoryRead,
+    CodeStr,
     ImportResult,
     LocationCreate,
     LocationRead,
@@ -66,24 +67,29 @@ def create_category(
 async def import_skus(
     request: Request, ctx: CtxDep, who: WhoDep, key: IdemKey = None
 ) -> ImportResult:
-    """Create or update SKUs from a JSON array of SkuImportRow or from CSV (``text/csv``)."""
+    """Create or update SKUs from a JSON array of SkuImportRow or from CSV (``text/csv``).
+
+    Staff and service keys only (checked before the body is read); the body is parsed and
+    validated off the event loop."""
     raw = await request.body()
-    if request.headers.get("content-type", "").startswith("text/csv"):
-        rows = parse_sku_csv(raw.decode("utf-8", errors="replace"))
-    else:
-        try:
-            rows = _ROWS.validate_json(raw)
-        except ValidationError as exc:
-            raise RequestValidationError(
-                exc.errors(include_url=False, include_context=False)
-            ) from exc
+    csv = request.headers.get("content-type", "").startswith("text/csv")
+    rows = await run_in_threadpool(_parse_rows, raw, csv)
     return await run_in_threadpool(
         idem, ctx, who, key, "import_skus", rows, _IMP, lambda: catalog.import_skus(ctx, who, rows)
     )
 
 
+def _parse_rows(raw: bytes, csv: bool) -> list[SkuImportRow]:
+    if csv:
+        return parse_sku_csv(raw.decode("utf-8", errors="replace"))
+    try:
+        return _ROWS.validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+
+
 @router.get("/skus/{sku}")
-def get_sku(sku: str, ctx: CtxDep, who: WhoDep) -> SkuRead:
+def get_sku(sku: Annotated[CodeStr, Path()], ctx: CtxDep, who: WhoDep) -> SkuRead:
     return catalog.get_sku(ctx, who, sku)
 
 

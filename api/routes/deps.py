@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Path, Request, Response
 from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
+from api.guard import principal_of
 from api.schemas import MAX_ID
 from api.services.auth import Authenticator
 from api.services.context import Principal, ServiceContext
@@ -29,13 +30,16 @@ async def get_principal(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """The caller; a cached key is resolved on the event loop, a cache miss in the thread pool."""
+    who = principal_of(request.scope)  # already authenticated by the guard (requests with a body)
+    if who is not None:
+        return who
     token = x_api_key
     if token is None and authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     auth: Authenticator = request.app.state.auth
-    who = auth.cached(token)
-    if who is not None:
-        return who
+    cached = auth.cached(token)
+    if cached is not None:
+        return cached
     return await run_in_threadpool(auth.authenticate, token)
 
 

@@ -22,7 +22,6 @@ from api.schemas import (
 )
 from api.services import carts, checkout, orders
 from api.services.adapters import A_CART, A_ORDER
-from api.services.idempotency import run_idempotent_tx
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 _COUNT = TypeAdapter(CountResult)
@@ -49,18 +48,11 @@ def get_cart(cart_id: IdPath, ctx: CtxDep, who: WhoDep) -> Response:
 
 @router.post("/checkout", status_code=201, response_model=OrderRead)
 def checkout_cart(body: CheckoutRequest, ctx: CtxDep, who: WhoDep, key: IdemKey = None) -> Response:
-    return json_response(
-        run_idempotent_tx(
-            ctx,
-            who,
-            key,
-            "checkout",
-            body,
-            A_ORDER,
-            lambda claim: checkout.checkout(ctx, who, body, claim),
-        ),
-        201,
-    )
+    """Check out a cart (``cart_id``) or lines given inline (express checkout, one request).
+
+    Exactly once under ``Idempotency-Key``; a retry after a crash resumes the payment of the
+    order placed, or answers 409 ``ORDER_NOT_PAID`` with the order id."""
+    return json_response(checkout.checkout_idempotent(ctx, who, body, key), 201)
 
 
 @router.get("/orders")

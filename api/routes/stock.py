@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import TypeAdapter
 
 from api.routes.deps import CtxDep, IdemKey, WhoDep, idem
 from api.schemas import (
+    MAX_LIST,
     AdjustmentCreate,
+    CodeStr,
     MovementRead,
     Page,
     PosSaleBatch,
@@ -63,8 +65,8 @@ def pos_sales(body: PosSaleBatch, ctx: CtxDep, who: WhoDep, key: IdemKey = None)
 def movements(
     ctx: CtxDep,
     who: WhoDep,
-    sku: str | None = None,
-    location: str | None = None,
+    sku: CodeStr | None = None,
+    location: CodeStr | None = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Page[MovementRead]:
@@ -73,7 +75,10 @@ def movements(
 
 @router.post("/prices", tags=["prices"])
 def set_prices(
-    body: list[PriceSet], ctx: CtxDep, who: WhoDep, key: IdemKey = None
+    body: Annotated[list[PriceSet], Body(max_length=MAX_LIST)],
+    ctx: CtxDep,
+    who: WhoDep,
+    key: IdemKey = None,
 ) -> PriceBulkResult:
     """Bulk price update: one row per SKU and channel with an optional validity window."""
     return idem(ctx, who, key, "set_prices", body, _PB, lambda: prices.set_prices(ctx, who, body))
@@ -83,7 +88,7 @@ def set_prices(
 def get_prices(
     ctx: CtxDep,
     who: WhoDep,
-    sku: Annotated[list[str], Query(min_length=1)],
-    channel: str,
+    sku: Annotated[list[CodeStr], Query(min_length=1, max_length=1000)],
+    channel: Annotated[str, Query(max_length=16)],
 ) -> list[PriceRead]:
     return prices.get_prices(ctx, who, sku, channel)

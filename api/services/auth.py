@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -100,19 +100,78 @@ def ensure_keys(engine: Engine, clock: Clock, pepper: str, keys: Iterable[Bootst
     return added
 
 
-class Authenticator:
-    """Resolves tokens to principals, caching hits for ``ttl_s`` seconds (keys are immutable)."""
+def revoke_api_key(
+    engine: Engine, pepper: str, *, token: str | None = None, key_id: int | None = None
+) -> list[int]:
+    """Deactivate the key with ``token`` or id ``key_id``; returns the ids revoked (empty: no
+    such active key). Every server worker refuses it within ``Authenticator.recheck_s``.
 
-    def __init__(self, engine: Engine, pepper: str, ttl_s: float = 60.0) -> None:
+    Raises:
+        InvalidInputError: neither or both of ``token`` and ``key_id`` given.
+    """
+    if (token is None) == (key_id is None):
+        raise InvalidInputError(
+            "give exactly one of token and key id", details={"field": "token", "value": None}
+        )
+    where = _K.c.key_hash == hash_token(pepper, token) if token is not None else _K.c.id == key_id
+    with UnitOfWork(engine) as u:
+        ids = [
+            int(i)
+            for i in u.conn.execute(
+                update(_K)
+                .where(where, _K.c.active.is_(True))
+                .values(active=False)
+                .returning(_K.c.id)
+            ).scalars()
+        ]
+        u.commit()
+    return ids
+
+
+_REVOKED = select(func.count()).select_from(_K).where(_K.c.active.is_(False))
+
+
+class Authenticator:
+    """Resolves tokens to principals, caching hits for ``ttl_s`` seconds.
+
+    Revocation reaches every worker within ``recheck_s`` seconds: the cache is trusted only
+    while the number of revoked keys was checked less than ``recheck_s`` ago; the first request
+    after that re-reads it (one small query per worker and interval, in the thread pool) and a
+    changed number empties the cache.
+    """
+
+    def __init__(
+        self, engine: Engine, pepper: str, ttl_s: float = 60.0, recheck_s: float = 0.5
+    ) -> None:
         self._engine = engine
         self._pepper = pepper
         self._ttl = ttl_s
+        self._recheck = recheck_s
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self._revoked: int | None = None
+        self._checked_at = -float("inf")
+        self._generation = 0  # bumped when the cache is emptied
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._checked_at < self._recheck
+
+    def _recheck_revocations(self) -> None:
+        with self._lock:
+            if self._fresh():
+                return
+            with self._engine.connect() as conn:
+                revoked = int(conn.execute(_REVOKED).scalar_one())
+                conn.rollback()
+            if revoked != self._revoked:
+                self._cache.clear()
+                self._generation += 1
+                self._revoked = revoked
+            self._checked_at = time.monotonic()
 
     def cached(self, token: str | None) -> Principal | None:
         """The principal of ``token`` if it is in the cache and fresh (no database access)."""
-        if not token:
+        if not token or not self._fresh():
             return None
         hit = self._cache.get(hash_token(self._pepper, token))
         if hit is not None and hit[0] > time.monotonic():
@@ -123,8 +182,11 @@ class Authenticator:
         """Raises UnauthenticatedError (401) for a missing, unknown or inactive key."""
         if not token:
             raise UnauthenticatedError("missing API key (X-API-Key or Authorization: Bearer)")
+        if not self._fresh():
+            self._recheck_revocations()
         h = hash_token(self._pepper, token)
         now = time.monotonic()
+        generation = self._generation  # a row read before a revocation is not cached after it
         hit = self._cache.get(h)
         if hit is not None and hit[0] > now:
             return hit[1]
@@ -137,5 +199,6 @@ class Authenticator:
             raise UnauthenticatedError("unknown or revoked API key")
         who = Principal(role=row.role, customer_id=row.customer_id, key_id=row.id)
         with self._lock:
-            self._cache[h] = (now + self._ttl, who)
+            if generation == self._generation:
+                self._cache[h] = (now + self._ttl, who)
         return who

@@ -60,6 +60,8 @@ class ServiceContext:
     reservation_ttl: timedelta = timedelta(minutes=15)
     unpaid_order_ttl: timedelta = timedelta(minutes=30)
     idempotency_wait_s: float = 5.0
+    idempotency_lease_s: float = 30.0
+    payment_grace: timedelta = timedelta(seconds=60)
     _sku_ids: dict[str, int] = field(default_factory=dict)
     _loc_ids: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

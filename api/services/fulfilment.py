@@ -23,7 +23,7 @@ _STOCK = T["stock"]
 
 
 def promise(ctx: ServiceContext, who: Principal, body: PromiseRequest) -> PromiseRead:
-    """Earliest delivery options for ``body`` (any authenticated caller).
+    """Earliest delivery options for ``body`` (the request guard admits staff and service keys).
 
     Raises:
         NotFoundError: an unknown SKU (named).

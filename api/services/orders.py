@@ -46,13 +46,14 @@ from api.services.stock import add_on_hand, record_movements
 _ORD, _OL, _PAY, _SKU = T["orders"], T["order_lines"], T["payments"], T["skus"]
 S = OrderStatus
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PLACED: frozenset({S.PAID, S.CANCELLED}),
+    S.PLACED: frozenset({S.PAID, S.CANCELLED, S.PAYMENT_FAILED}),
     S.PAID: frozenset({S.ALLOCATED, S.CANCELLED}),
     S.ALLOCATED: frozenset({S.SHIPPED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset({S.RETURNED}),
     S.RETURNED: frozenset({S.RETURNED, S.REFUNDED}),
     S.CANCELLED: frozenset(),
+    S.PAYMENT_FAILED: frozenset(),
     S.REFUNDED: frozenset(),
 }
 HOLDS_STOCK = (S.PLACED.value, S.PAID.value, S.ALLOCATED.value)

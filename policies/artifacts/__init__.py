@@ -13,6 +13,7 @@ Training-side export lives in :mod:`policies.rl.export`.
 from policies.artifacts.errors import (
     ArtifactError,
     ArtifactFormatError,
+    ArtifactKeyError,
     ArtifactNotFoundError,
     ArtifactNotValidatedError,
     ArtifactTamperedError,
@@ -29,6 +30,8 @@ from policies.artifacts.policy import (
 )
 from policies.artifacts.registry import (
     MIN_SEEDS,
+    REQUIRED_SAFETY_CHECKS,
+    EvidenceFn,
     Registry,
     RegistryEntry,
     ValidationReport,
@@ -36,16 +39,20 @@ from policies.artifacts.registry import (
     safety_checks,
     sha256_file,
 )
+from policies.artifacts.signing import sign, signing_key
 
 __all__ = [
     "FORMAT_VERSION",
     "MIN_SEEDS",
+    "REQUIRED_SAFETY_CHECKS",
     "ActionMapping",
     "ArtifactError",
     "ArtifactFormatError",
+    "ArtifactKeyError",
     "ArtifactNotFoundError",
     "ArtifactNotValidatedError",
     "ArtifactTamperedError",
+    "EvidenceFn",
     "FrameworkFreePolicy",
     "Manifest",
     "ObsNormalization",
@@ -58,4 +65,6 @@ __all__ = [
     "safety_checks",
     "save_artifact",
     "sha256_file",
+    "sign",
+    "signing_key",
 ]

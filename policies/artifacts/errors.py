@@ -29,3 +29,8 @@ class ArtifactNotValidatedError(ArtifactError):
 
 class PromotionRefusedError(ArtifactError):
     """A validation report does not meet the promotion rules (reason in the message)."""
+
+
+class ArtifactKeyError(ArtifactError):
+    """No usable signing key: outside development mode the key must be set in settings
+    (``SHOPSPHERE_ARTIFACT_SIGNING_KEY``)."""

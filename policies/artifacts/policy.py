@@ -246,7 +246,8 @@ class FrameworkFreePolicy:
             assert self.mapping.table is not None
             if n_out != self.mapping.table.shape[0]:
                 raise ArtifactFormatError(
-                    f"network has {n_out} outputs but the action table {self.mapping.table.shape[0]} rows"
+                    f"network has {n_out} outputs but the action table "
+                    f"{self.mapping.table.shape[0]} rows"
                 )
         elif n_out != d:
             raise ArtifactFormatError(f"network has {n_out} outputs but the box action has {d}")

@@ -1,22 +1,30 @@
-"""The policy registry: artifacts, manifests, validation reports and SHA-256 checksums.
+"""The policy registry: artifacts, manifests, validation reports, checksums and keyed signatures.
 
 Layout on disk (one folder per name and version)::
 
     REGISTRY/<name>/<version>/weights.npz       # framework-free policy (policies.artifacts.policy)
                              /manifest.json
                              /validation.json   # after promotion only
-                             /checksums.json    # {"files": {file: sha256}, "artifact_sha256": ...}
-                             /status.json       # {"status": "candidate" | "validated", ...}
+                             /checksums.json    # {"files": {file: sha256}, "artifact_sha256",
+                                                #  "status", "hmac"}
+                             /status.json       # {"status": ..., timestamps} (informational)
 
 ``artifact_sha256`` is the SHA-256 of the weights and the manifest together; a validation report
-names it, so a report cannot be moved onto other weights. Production calls
-:func:`load_validated`, which recomputes every checksum and refuses an artifact that was altered
-(:class:`ArtifactTamperedError`) or never promoted (:class:`ArtifactNotValidatedError`).
+names it, so a report cannot be moved onto other weights. ``hmac`` is an HMAC-SHA256 of the
+checksums and the status under the signing key from settings
+(:mod:`policies.artifacts.signing`; the key never sits beside the artifact), so recomputing the
+SHA-256 checksums of altered files, or editing the status, does not make an entry loadable.
+Production calls :func:`load_validated`, which recomputes every checksum, verifies the signature
+and refuses an artifact that was altered (:class:`ArtifactTamperedError`) or never promoted
+(:class:`ArtifactNotValidatedError`).
 
-Promotion rules (:meth:`Registry.promote`): the report is for this artifact, covers at least
-``MIN_SEEDS`` seeds with common random numbers, the policy beats the incumbent baseline (lower
-cost or higher revenue, as the report's ``objective`` says) with a paired test p-value below
-``alpha``, and every safety check passed.
+Promotion (:meth:`Registry.promote`) computes its own evidence: it runs the validation procedure
+(by default :func:`policies.rl.compare.validation_report`: common random numbers over at least
+``MIN_SEEDS`` seeds, a one-sided paired t-test against the incumbent baseline, safety checks on
+the decisions as served, i.e. after clamping) on the verified candidate, and promotes only if
+that fresh report names this artifact, covers at least ``MIN_SEEDS`` seeds, beats the baseline
+with p below ``alpha`` and passes the required safety checks. It never accepts a report from the
+caller or from the artifact folder.
 """
 
 from __future__ import annotations
@@ -28,11 +36,13 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from policies.artifacts.errors import (
+    ArtifactError,
     ArtifactFormatError,
     ArtifactNotFoundError,
     ArtifactNotValidatedError,
@@ -46,9 +56,12 @@ from policies.artifacts.policy import (
     load_artifact,
     save_artifact,
 )
+from policies.artifacts.signing import sign, signature_matches, signing_key
 
 __all__ = [
     "MIN_SEEDS",
+    "REQUIRED_SAFETY_CHECKS",
+    "EvidenceFn",
     "Registry",
     "RegistryEntry",
     "ValidationReport",
@@ -58,6 +71,8 @@ __all__ = [
 ]
 
 MIN_SEEDS = 5
+# Safety checks every promotion report must contain (and pass).
+REQUIRED_SAFETY_CHECKS = ("finite_outputs", "deterministic", "decisions_within_bounds")
 VALIDATION_FILE = "validation.json"
 CHECKSUM_FILE = "checksums.json"
 STATUS_FILE = "status.json"
@@ -139,8 +154,11 @@ class ValidationReport:
         failed = [k for k, ok in self.safety.items() if not ok]
         if failed:
             reasons.append(f"failed safety checks: {', '.join(sorted(failed))}")
-        if not self.safety:
-            reasons.append("no safety checks were run")
+        missing = [k for k in REQUIRED_SAFETY_CHECKS if k not in self.safety]
+        if missing:
+            reasons.append(f"safety checks not run: {', '.join(missing)}")
+        if self.periods < 1:
+            reasons.append(f"periods must be >= 1, got {self.periods}")
         return reasons
 
     @property
@@ -178,20 +196,26 @@ class ValidationReport:
             raise ArtifactFormatError(f"validation report lacks the key {exc.args[0]!r}") from exc
 
 
-def safety_checks(policy: FrameworkFreePolicy, observations: np.ndarray) -> dict[str, bool]:
-    """Run the safety checks on a sample of observations ``(n, obs_dim)``.
+def safety_checks(
+    policy: FrameworkFreePolicy, observations: NDArray[np.floating[Any]]
+) -> dict[str, bool]:
+    """Run the safety checks on a sample of observations ``(n, obs_dim)``, on the decisions as
+    served (after the mapping's clamp to the declared bounds, as :meth:`decide` returns them).
 
-    Checks: outputs are finite; the *unclamped* decisions lie within the declared bounds (so
-    ``orders_nonnegative`` and ``prices_within_bounds`` hold without relying on the clamp);
-    the policy is deterministic.
+    Checks: network outputs and decisions are finite; the policy is deterministic; every
+    served decision lies within its declared bounds (``decisions_within_bounds``, and per
+    component ``orders_nonnegative``, ``<name>_within_bounds``, ``prices_within_bounds``).
+    An order-up-to network whose raw order exceeds the order cap is safe when served (the clamp
+    caps it), so it passes; a NaN output or a clamp that fails does not.
     """
     obs = np.asarray(observations, dtype=np.float64)
     actions = policy.act(obs)
-    raw = policy.mapping.to_decision(actions, obs, clamp=False)
+    raw = policy.mapping.to_decision(actions, obs, clamp=True)
     low, high = policy.mapping.decision_low, policy.mapping.decision_high
     checks = {
         "finite_outputs": bool(np.isfinite(policy.forward(obs)).all() and np.isfinite(raw).all()),
         "deterministic": bool(np.array_equal(policy.act(obs), actions)),
+        "decisions_within_bounds": bool(((raw >= low) & (raw <= high)).all()),
     }
     for j, name in enumerate(policy.mapping.decision_names):
         col = raw[:, j]
@@ -221,22 +245,67 @@ class RegistryEntry:
     path: Path
 
 
-class Registry:
-    """A registry rooted at a directory (created on first write)."""
+class EvidenceFn(Protocol):
+    """A validation procedure: computes a fresh report for a candidate (common random numbers,
+    paired test, safety checks as served). :func:`policies.rl.compare.validation_report` is
+    the production one; tests may pass a fake."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __call__(
+        self,
+        policy: FrameworkFreePolicy,
+        artifact_sha256: str,
+        *,
+        seeds: int,
+        periods: int,
+        alpha: float,
+    ) -> ValidationReport: ...
+
+
+def _default_evidence(
+    policy: FrameworkFreePolicy, artifact_sha256: str, *, seeds: int, periods: int, alpha: float
+) -> ValidationReport:
+    from policies.rl.compare import validation_report
+
+    return validation_report(policy, artifact_sha256, seeds=seeds, periods=periods, alpha=alpha)
+
+
+class Registry:
+    """A registry rooted at a directory (created on first write).
+
+    Args:
+        root: the registry folder.
+        key: HMAC signing key; default :func:`policies.artifacts.signing.signing_key` (from
+            settings). Read lazily, so listing entries needs no key.
+    """
+
+    def __init__(self, root: Path | str, key: bytes | None = None) -> None:
         self.root = Path(root)
+        self._key = key
+
+    @property
+    def key(self) -> bytes:
+        """The signing key (from settings unless given).
+
+        Raises:
+            ArtifactKeyError: outside development mode without a configured key.
+        """
+        if self._key is None:
+            self._key = signing_key()
+        return self._key
 
     # ---- writing -------------------------------------------------------------------------
     def register(self, policy: FrameworkFreePolicy, name: str | None = None) -> RegistryEntry:
-        """Store ``policy`` as a new ``candidate`` version of ``name`` (default: manifest name).
+        """Store ``policy`` as a new, signed ``candidate`` version of ``name`` (default: the
+        manifest's name).
 
         Raises:
             ArtifactFormatError: the name is not ``[A-Za-z0-9][A-Za-z0-9_.-]*``.
+            ArtifactKeyError: no signing key (see :mod:`policies.artifacts.signing`).
         """
         name = name or policy.manifest.name
         if not _NAME.match(name):
             raise ArtifactFormatError(f"artifact name {name!r} must match {_NAME.pattern}")
+        key = self.key
         versions = self._versions(name)
         version = f"v{(int(versions[-1][1:]) + 1) if versions else 1:04d}"
         path = self.root / name / version
@@ -246,25 +315,59 @@ class Registry:
         save_artifact(policy, tmp)
         files = {f: sha256_file(tmp / f) for f in (WEIGHTS_FILE, MANIFEST_FILE)}
         now = datetime.now(UTC).isoformat()
-        digest = _artifact_digest(files)
-        (tmp / CHECKSUM_FILE).write_text(
-            json.dumps({"files": files, "artifact_sha256": digest}, indent=2)
-        )
+        self._write_checks(tmp, key, files, "candidate")
         (tmp / STATUS_FILE).write_text(
             json.dumps({"status": "candidate", "registered_at": now}, indent=2)
         )
         tmp.rename(path)
         return self.entry(name, version)
 
-    def promote(self, name: str, version: str, report: ValidationReport) -> RegistryEntry:
-        """Attach ``report`` and mark the version ``validated``.
+    def promote(
+        self,
+        name: str,
+        version: str,
+        evidence: EvidenceFn | None = None,
+        *,
+        seeds: int = 8,
+        periods: int = 3000,
+        alpha: float = 0.05,
+    ) -> RegistryEntry:
+        """Validate the candidate afresh and, if it passes, mark it ``validated`` (re-signed).
+
+        The evidence is computed here, on the verified stored artifact, by ``evidence``
+        (default :func:`policies.rl.compare.validation_report`) with ``seeds`` common-random-
+        number seeds (at least ``MIN_SEEDS``), ``periods`` periods each and level ``alpha``; no
+        report is accepted from the caller or the artifact folder. The report is stored as
+        ``validation.json`` and covered by the signature.
 
         Raises:
-            ArtifactTamperedError: the stored files no longer match their checksums.
-            PromotionRefusedError: the report is for another artifact or fails the rules.
+            ArtifactTamperedError: the stored files no longer match their signed checksums.
+            PromotionRefusedError: a report was passed instead of a procedure, fewer than
+                ``MIN_SEEDS`` seeds, or the fresh report fails the rules (reasons listed).
+            ArtifactKeyError: no signing key.
         """
+        if isinstance(evidence, ValidationReport):
+            raise PromotionRefusedError(
+                f"{name}/{version}: promotion computes its own evidence and does not accept a "
+                "validation report; pass a validation procedure (or none for the default)"
+            )
+        if seeds < MIN_SEEDS:
+            raise PromotionRefusedError(
+                f"{name}/{version}: seeds={seeds}, at least {MIN_SEEDS} required"
+            )
+        key = self.key
         path = self._path(name, version)
         checks = self._verify(path, require_report=False)
+        policy = load_artifact(path)
+        procedure: EvidenceFn = evidence if evidence is not None else _default_evidence
+        try:
+            report = procedure(
+                policy, checks["artifact_sha256"], seeds=seeds, periods=periods, alpha=alpha
+            )
+        except ArtifactError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise PromotionRefusedError(f"{name}/{version}: validation failed: {exc}") from exc
         if report.artifact_sha256 != checks["artifact_sha256"]:
             raise PromotionRefusedError(
                 f"report is for artifact {report.artifact_sha256[:12]}..., but {name}/{version} "
@@ -274,8 +377,9 @@ class Registry:
         if reasons:
             raise PromotionRefusedError(f"{name}/{version} not promoted: " + "; ".join(reasons))
         (path / VALIDATION_FILE).write_text(json.dumps(report.to_json(), indent=2))
-        checks["files"][VALIDATION_FILE] = sha256_file(path / VALIDATION_FILE)
-        (path / CHECKSUM_FILE).write_text(json.dumps(checks, indent=2))
+        files = dict(checks["files"])
+        files[VALIDATION_FILE] = sha256_file(path / VALIDATION_FILE)
+        self._write_checks(path, key, files, "validated")
         status = json.loads((path / STATUS_FILE).read_text())
         status.update(status="validated", validated_at=datetime.now(UTC).isoformat())
         (path / STATUS_FILE).write_text(json.dumps(status, indent=2))
@@ -294,18 +398,18 @@ class Registry:
         return [self.entry(n, v) for n in names for v in self._versions(n)]
 
     def entry(self, name: str, version: str) -> RegistryEntry:
-        """Describe one version (no checksum verification)."""
+        """Describe one version (no checksum or signature verification)."""
         path = self._path(name, version)
         try:
-            status = json.loads((path / STATUS_FILE).read_text())
             checks = json.loads((path / CHECKSUM_FILE).read_text())
             manifest = json.loads((path / MANIFEST_FILE).read_text())
+            status = json.loads((path / STATUS_FILE).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ArtifactFormatError(f"{name}/{version} is unreadable: {exc}") from exc
         return RegistryEntry(
             name=name,
             version=version,
-            status=status.get("status", "candidate"),
+            status="validated" if checks.get("status") == "validated" else "candidate",
             artifact_sha256=str(checks.get("artifact_sha256", "")),
             env_id=str(manifest.get("env_id", "")),
             algo=str(manifest.get("algo", "")),
@@ -319,7 +423,8 @@ class Registry:
         return ValidationReport.from_json(json.loads(file.read_text())) if file.exists() else None
 
     def load_candidate(self, name: str, version: str) -> FrameworkFreePolicy:
-        """Load any version after verifying its checksums (for validation, not production)."""
+        """Load any version after verifying its checksums and signature (for validation, not
+        production)."""
         path = self._path(name, version)
         self._verify(path, require_report=False)
         return load_artifact(path)
@@ -330,8 +435,10 @@ class Registry:
         Raises:
             ArtifactNotFoundError: no such name/version, or no validated version.
             ArtifactNotValidatedError: the version was never promoted.
-            ArtifactTamperedError: a file differs from its recorded SHA-256, or the report
-                does not name this artifact or no longer passes the rules.
+            ArtifactTamperedError: a file differs from its recorded SHA-256, the signature does
+                not verify under the configured key, or the report does not validate this
+                artifact.
+            ArtifactKeyError: no signing key.
         """
         if version is None:
             validated = [e for e in self.entries(name) if e.status == "validated"]
@@ -367,6 +474,16 @@ class Registry:
             raise ArtifactNotFoundError(f"no policy {name!r} version {version!r} in {self.root}")
         return path
 
+    @staticmethod
+    def _signed_fields(files: dict[str, str], digest: object, status: object) -> dict[str, object]:
+        return {"files": files, "artifact_sha256": digest, "status": status}
+
+    def _write_checks(self, path: Path, key: bytes, files: dict[str, str], status: str) -> None:
+        digest = _artifact_digest(files)
+        payload = self._signed_fields(files, digest, status)
+        record = {**payload, "hmac": sign(key, payload)}
+        (path / CHECKSUM_FILE).write_text(json.dumps(record, indent=2))
+
     def _verify(self, path: Path, *, require_report: bool) -> dict[str, Any]:
         label = f"{path.parent.name}/{path.name}"
         try:
@@ -390,7 +507,15 @@ class Registry:
                 )
         if checks.get("artifact_sha256") != _artifact_digest(files):
             raise ArtifactTamperedError(f"{label}: artifact_sha256 does not match its files")
+        payload = self._signed_fields(files, checks.get("artifact_sha256"), checks.get("status"))
+        if not signature_matches(self.key, payload, checks.get("hmac")):
+            raise ArtifactTamperedError(
+                f"{label}: signature does not verify: the files, checksums or status were "
+                "altered after signing, or the entry was signed with another key"
+            )
         if require_report:
+            if checks.get("status") != "validated":
+                raise ArtifactTamperedError(f"{label}: the signed status is not 'validated'")
             report = ValidationReport.from_json(json.loads((path / VALIDATION_FILE).read_text()))
             if report.artifact_sha256 != checks["artifact_sha256"] or not report.passed:
                 raise ArtifactTamperedError(

@@ -3,7 +3,6 @@ SKU, with optional perishability (the kernel's FIFO age buckets and write-offs).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,9 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from dynamics.demand import sample_demand
 from dynamics.inventory import InventoryState, initial_state, inventory_step
+from dynamics.price import exponential_rate
 from policies.artifacts import ActionMapping
 
 __all__ = ["JointConfig", "JointPricingReplenishmentEnv"]
@@ -86,7 +87,7 @@ class JointConfig:
     def warm_start_action(self) -> int:
         """Price index nearest ``1/b + unit_cost`` with an order of its mean demand."""
         p_idx = int(np.argmin(np.abs(self.prices - (1.0 / self.b + self.unit_cost))))
-        q = min(self.max_order, round(self.a * math.exp(-self.b * self.prices[p_idx])))
+        q = min(self.max_order, round(exponential_rate(float(self.prices[p_idx]), self.a, self.b)))
         return p_idx * (self.max_order + 1) + q
 
 
@@ -159,7 +160,7 @@ class JointPricingReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
             raise ValueError(f"action must be in 0..{len(self._table) - 1}, got {action}")
         c = self.config
         price, order = float(self._table[k, 0]), int(self._table[k, 1])
-        demand = int(self.np_random.poisson(c.a * math.exp(-c.b * price)))
+        demand = sample_demand(self.np_random, exponential_rate(price, c.a, c.b))
         self._state, res = inventory_step(
             self._state,
             order,

@@ -16,6 +16,8 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from dynamics.demand import sample_demand
+from dynamics.price import exponential_rate
 from policies.artifacts import ActionMapping
 
 __all__ = ["BatchedPricing", "DynamicPricingEnv", "PricingConfig"]
@@ -65,7 +67,8 @@ class PricingConfig:
 
     @property
     def scale(self) -> float:
-        """Rewards are revenue divided by this (default ``1/b``, the unconstrained optimal price)."""
+        """Rewards are revenue divided by this (default ``1/b``, the unconstrained optimal
+        price)."""
         return self.reward_scale if self.reward_scale is not None else 1.0 / self.b
 
     @property
@@ -154,7 +157,7 @@ class DynamicPricingEnv(gym.Env[NDArray[np.float32], np.int64]):
             raise ValueError(f"action must be in 0..{len(self._prices) - 1}, got {action}")
         price = self._prices[k]
         c = self.config
-        demand = int(self.np_random.poisson(c.a * math.exp(-c.b * price)))
+        demand = sample_demand(self.np_random, exponential_rate(price, c.a, c.b))
         sales = min(demand, self._x)
         self._x -= sales
         self._n -= 1
@@ -220,7 +223,7 @@ class BatchedPricing:
         """Returns ``(obs, rewards, dones, terminal_obs, revenue)`` (per-copy ``dones``)."""
         c = self.config
         price = self.prices[np.clip(np.asarray(actions, dtype=np.int64), 0, c.n_prices - 1)]
-        sales = np.minimum(self.rng.poisson(c.a * np.exp(-c.b * price)), self.x)
+        sales = np.minimum(sample_demand(self.rng, exponential_rate(price, c.a, c.b)), self.x)
         self.x = self.x - sales
         self.t = self.t - 1
         revenue = price * sales

@@ -19,6 +19,12 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from dynamics.demand import (
+    poisson_cdf_table,
+    sample_demand,
+    sample_demand_from_table,
+    sample_demand_periods,
+)
 from dynamics.inventory import initial_state, inventory_step, scalar_step
 from policies.artifacts import ActionMapping
 
@@ -92,10 +98,11 @@ class ReplenishmentConfig:
         or the mean demand (order mode)."""
         if self.action_mode == "order":
             return min(round(self.peak_mean), self.n_actions - 1)
-        from scipy import stats
+        from policies.replenishment.base_stock import critical_fractile_level
 
-        ratio = self.penalty_cost / (self.penalty_cost + self.holding_cost)
-        level = int(stats.poisson.ppf(ratio, self.peak_mean * (self.lead_time + 1)))
+        level = critical_fractile_level(
+            self.peak_mean, self.lead_time, self.holding_cost, self.penalty_cost
+        )
         return min(level, self.n_actions - 1)
 
     def action_mapping(self) -> ActionMapping:
@@ -221,10 +228,10 @@ class ReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
 
     def _draw_demand(self) -> None:
         if self._rates is None:
-            block = self.np_random.poisson(self.config.demand_mean, _DEMAND_BLOCK)
+            block = sample_demand_periods(self.np_random, self.config.demand_mean, _DEMAND_BLOCK)
         else:
             idx = (self._t + np.arange(_DEMAND_BLOCK)) % len(self._rates)
-            block = self.np_random.poisson(self._rates[idx])
+            block = sample_demand(self.np_random, self._rates[idx])
         self._demand = block.tolist()
         self._k = 0
 
@@ -347,22 +354,19 @@ class BatchedReplenishment:
         # of periods (several times faster than Generator.poisson for small means).
         self._cdf: NDArray[np.float64] | None = None
         if np.all(mean == mean[0]):
-            from scipy import stats
-
-            top = int(stats.poisson.isf(1e-16, mean[0])) + 2
-            self._cdf = np.cumsum(stats.poisson.pmf(np.arange(top), mean[0]))[:-1]
+            self._cdf = poisson_cdf_table(float(mean[0]))
         self._block: NDArray[np.int64] = np.empty((0, n), dtype=np.int64)
         self._k = 0
 
     def _demand(self) -> NDArray[np.int64]:
         if self._cdf is None:
-            return self.rng.poisson(self.mean)
+            return sample_demand(self.rng, self.mean)
         if self._k >= self._block.shape[0]:
-            u = self.rng.random((_BATCH_BLOCK, self.n))
-            self._block = np.searchsorted(self._cdf, u, side="right")
+            self._block = sample_demand_from_table(self.rng, self._cdf, (_BATCH_BLOCK, self.n))
             self._k = 0
         self._k += 1
-        return self._block[self._k - 1]
+        out: NDArray[np.int64] = self._block[self._k - 1]
+        return out
 
     def reset(self, seed: int | None = None) -> NDArray[np.float32]:
         """Reset every copy (a new generator when ``seed`` is given); returns ``(n, obs_dim)``."""

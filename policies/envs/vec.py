@@ -3,11 +3,15 @@
 Imported on demand (it pulls in stable-baselines3 and torch), never by ``policies.envs``
 itself. Each copy of the batch is one sub-environment of the ``VecEnv``; all copies share
 episode boundaries, so when an episode ends every ``info`` carries ``terminal_observation``
-and ``TimeLimit.truncated=True`` (the episodes are truncated, not terminated).
+and ``TimeLimit.truncated=True`` (the episodes are truncated, not terminated). A finished
+episode's ``info`` also carries ``episode = {"r": return, "l": length, "t": seconds}`` (what
+stable-baselines3's ``Monitor`` adds), so training logs ``rollout/ep_rew_mean`` in
+``progress.csv``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -57,9 +61,14 @@ class BatchedVecEnv(VecEnv):
         self._actions: NDArray[Any] = np.zeros(core.n, dtype=np.int64)
         self._seed: int | None = None
         self._key = value_key
+        self._ep_return = np.zeros(core.n)
+        self._ep_length = np.zeros(core.n, dtype=np.int64)
+        self._t0 = time.monotonic()
 
     def reset(self) -> NDArray[np.float32]:
         seed, self._seed = self._seed, None
+        self._ep_return[:] = 0.0
+        self._ep_length[:] = 0
         return self.core.reset(seed)
 
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
@@ -73,6 +82,8 @@ class BatchedVecEnv(VecEnv):
         obs, rewards, over, terminal, values = self.core.step(self._actions)
         key = self._key
         infos: list[dict[str, Any]] = [{key: float(v)} for v in values]
+        self._ep_return += rewards
+        self._ep_length += 1
         if np.ndim(over) == 0:
             dones = np.full(self.num_envs, bool(over), dtype=bool)
             if over:
@@ -83,6 +94,16 @@ class BatchedVecEnv(VecEnv):
             dones = np.asarray(over, dtype=bool)
             for j in np.flatnonzero(dones).tolist():
                 infos[j]["terminal_observation"] = terminal[j]
+        if dones.any():
+            elapsed = round(time.monotonic() - self._t0, 6)
+            for j in np.flatnonzero(dones).tolist():
+                infos[j]["episode"] = {
+                    "r": float(self._ep_return[j]),
+                    "l": int(self._ep_length[j]),
+                    "t": elapsed,
+                }
+            self._ep_return[dones] = 0.0
+            self._ep_length[dones] = 0
         return obs, rewards, dones, infos
 
     def close(self) -> None:

@@ -7,7 +7,7 @@
   lost sales or backorders, lead time ``L >= 1``), :func:`evaluate_policy`.
 - :mod:`~policies.exact.markov`: :func:`stationary_metrics`, exact long-run cost, on-hand and
   fill rate of any stationary policy from its Markov chain.
-- :mod:`~policies.exact.search`: :func:`best_base_stock`, :func:`best_capped_base_stock`.
+- Best (capped) base-stock by exact search: :mod:`policies.replenishment.base_stock`.
 - :mod:`~policies.exact.policy`: :class:`TablePolicy`, the DP optimum as a replenishment policy.
 
 Timing and costs are those of :mod:`dynamics.inventory`, so simulated costs of any policy
@@ -25,18 +25,9 @@ from policies.exact.demand import DiscreteDemand, ExactSolverError, poisson_dema
 from policies.exact.dp import DPSolution, InventoryMDP, evaluate_policy, solve
 from policies.exact.markov import StationaryMetrics, stationary_metrics
 from policies.exact.policy import TablePolicy
-from policies.exact.search import (
-    BestPolicy,
-    base_stock_fn,
-    best_base_stock,
-    best_capped_base_stock,
-    capped_base_stock_fn,
-    evaluate_base_stock,
-)
 
 __all__ = [
     "BaseStockOptimum",
-    "BestPolicy",
     "DPSolution",
     "DiscreteDemand",
     "ExactSolverError",
@@ -44,11 +35,6 @@ __all__ = [
     "StationaryMetrics",
     "TablePolicy",
     "backorder_base_stock_cost",
-    "base_stock_fn",
-    "best_base_stock",
-    "best_capped_base_stock",
-    "capped_base_stock_fn",
-    "evaluate_base_stock",
     "evaluate_policy",
     "newsvendor_cost",
     "newsvendor_quantity",

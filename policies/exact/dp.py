@@ -183,14 +183,18 @@ class _Grid:
         vflat = v.reshape(self.nx, -1)
         shifted = vflat[self.shift]  # (nq, nx, rest*nq)
         g = np.matmul(self.T, shifted)  # (nq[q1], nx[x], rest*nq)
+        out: NDArray[np.float64]
         if self.L == 1:
-            return np.moveaxis(g[:, :, 0], 0, 1)[None, :, :]  # (1, x, q)
-        return g.reshape((self.nq, self.nx) + (self.nq,) * (self.L - 1))
+            out = np.moveaxis(g[:, :, 0], 0, 1)[None, :, :]  # (1, x, q)
+        else:
+            out = g.reshape((self.nq, self.nx) + (self.nq,) * (self.L - 1))
+        return out
 
     def to_state_layout(self, a: NDArray[Any]) -> NDArray[Any]:
         """From ``(q1, x, q2..q_{L-1})`` (or ``(1, x)``) to the state layout."""
         if self.L == 1:
-            return a[0]
+            out: NDArray[Any] = a[0]
+            return out
         return np.swapaxes(a, 0, 1)
 
     def from_state_layout(self, a: NDArray[Any]) -> NDArray[Any]:
@@ -238,7 +242,8 @@ def solve(mdp: InventoryMDP, tolerance: float = 1e-6, max_iterations: int = 20_0
 
     def step(v: NDArray[np.float64]) -> NDArray[np.float64]:
         q = grid.expect(v) + inf_mask
-        return cost + grid.to_state_layout(q.min(axis=-1))
+        out: NDArray[np.float64] = cost + grid.to_state_layout(q.min(axis=-1))
+        return out
 
     v, lo_b, hi_b, it = _iterate(grid, step, None, tolerance, max_iterations)
     q = grid.expect(v) + inf_mask
@@ -276,7 +281,8 @@ def evaluate_policy(
 
     def step(v: NDArray[np.float64]) -> NDArray[np.float64]:
         q = np.take_along_axis(grid.expect(v), pick, axis=-1)[..., 0]
-        return cost + grid.to_state_layout(q)
+        out: NDArray[np.float64] = cost + grid.to_state_layout(q)
+        return out
 
     v0 = (
         initial_value

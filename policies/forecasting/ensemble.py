@@ -90,11 +90,14 @@ class FittedEnsemble:
 
         def comb(attr: str) -> np.ndarray:
             stack = np.stack([getattr(f, attr) for f in fcs])
+            out: np.ndarray
             if self.combine == "median":
-                return np.median(stack, axis=0)
-            if self.combine == "mean" or self.weights is None:
-                return stack.mean(axis=0)
-            return np.einsum("kn,knh->nh", self.weights, stack)
+                out = np.median(stack, axis=0)
+            elif self.combine == "mean" or self.weights is None:
+                out = stack.mean(axis=0)
+            else:
+                out = np.einsum("kn,knh->nh", self.weights, stack)
+            return out
 
         first = fcs[0]
         return Forecast(

@@ -82,7 +82,8 @@ def _check_history(values: np.ndarray) -> np.ndarray:
 
 def _first_valid(v: np.ndarray) -> np.ndarray:
     ok = ~np.isnan(v)
-    return np.where(ok.any(axis=1), ok.argmax(axis=1), v.shape[1])
+    out: np.ndarray = np.where(ok.any(axis=1), ok.argmax(axis=1), v.shape[1])
+    return out
 
 
 def _rms(errors: np.ndarray, window: int | None = None) -> np.ndarray:
@@ -95,7 +96,8 @@ def _rms(errors: np.ndarray, window: int | None = None) -> np.ndarray:
         errors = errors[:, -window:]
     sq = np.where(np.isnan(errors), 0.0, errors**2)
     cnt = (~np.isnan(errors)).sum(axis=1)
-    return np.sqrt(sq.sum(axis=1) / np.maximum(cnt, 1))
+    out: np.ndarray = np.sqrt(sq.sum(axis=1) / np.maximum(cnt, 1))
+    return out
 
 
 def _row_nanmean(v: np.ndarray) -> np.ndarray:

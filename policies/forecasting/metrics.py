@@ -19,7 +19,8 @@ from policies.forecasting.errors import ForecastingError
 def _nanmean_rows(a: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=1)
+        out: np.ndarray = np.nanmean(a, axis=1)
+        return out
 
 
 def _diffs(history: np.ndarray, lag: int) -> np.ndarray:
@@ -54,7 +55,8 @@ def _pair(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndarray, np.ndar
 def mase(actual: np.ndarray, forecast: np.ndarray, history: np.ndarray, lag: int = 1) -> np.ndarray:
     """Mean absolute scaled error per series: ``mean|y - f| / naive_scale_mae(history)``."""
     a, f = _pair(actual, forecast)
-    return _nanmean_rows(np.abs(a - f)) / naive_scale_mae(history, lag)
+    out: np.ndarray = _nanmean_rows(np.abs(a - f)) / naive_scale_mae(history, lag)
+    return out
 
 
 def rmsse(
@@ -62,7 +64,8 @@ def rmsse(
 ) -> np.ndarray:
     """Root mean squared scaled error per series: ``sqrt(mean (y-f)^2 / naive_scale_mse)``."""
     a, f = _pair(actual, forecast)
-    return np.sqrt(_nanmean_rows((a - f) ** 2) / naive_scale_mse(history, lag))
+    out: np.ndarray = np.sqrt(_nanmean_rows((a - f) ** 2) / naive_scale_mse(history, lag))
+    return out
 
 
 def scaled_bias(
@@ -70,7 +73,8 @@ def scaled_bias(
 ) -> np.ndarray:
     """Signed mean error over the MASE scale: ``mean(f - y) / naive_scale_mae`` (>0: over)."""
     a, f = _pair(actual, forecast)
-    return _nanmean_rows(f - a) / naive_scale_mae(history, lag)
+    out: np.ndarray = _nanmean_rows(f - a) / naive_scale_mae(history, lag)
+    return out
 
 
 def percent_bias(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
@@ -89,3 +93,14 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.nda
     _, hi = _pair(actual, upper)
     inside = ((a >= lo) & (a <= hi)).astype(np.float64)
     return _nanmean_rows(np.where(np.isnan(a), np.nan, inside))
+
+
+def wape(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
+    """Weighted absolute percentage error per series: ``sum|y - f| / sum|y|`` (NaN cells and
+    series without demand are skipped / NaN)."""
+    a, f = _pair(actual, forecast)
+    ok = np.isfinite(a) & np.isfinite(f)
+    num = np.where(ok, np.abs(a - f), 0.0).sum(axis=1)
+    den = np.where(ok, np.abs(a), 0.0).sum(axis=1)
+    out: np.ndarray = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return out

@@ -40,7 +40,7 @@ def make_model(
     *,
     season_length: int = 7,
     window: int = 28,
-    holidays_country: str | None = "US",
+    holidays_country: str | None = None,
     ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
     ensemble_combine: str = "median",
 ) -> Forecaster:
@@ -94,7 +94,7 @@ def _registered_factory(name: str) -> Callable[..., Forecaster]:
     def build(
         season_length: int = 7,
         window: int = 28,
-        holidays_country: str | None = "US",
+        holidays_country: str | None = None,
         ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
         ensemble_combine: str = "median",
     ) -> Forecaster:

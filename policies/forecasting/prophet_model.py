@@ -62,7 +62,7 @@ class ProphetForecaster:
 
     weekly: bool = True
     yearly: bool | Literal["auto"] = "auto"
-    holidays_country: str | None = "US"
+    holidays_country: str | None = None
     regressors: tuple[str, ...] | None = None
     changepoint_prior_scale: float = 0.05
     seasonality_mode: Literal["additive", "multiplicative"] = "additive"

@@ -32,15 +32,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special, stats
 
+from dynamics.price import demand_rate, exponential_rate
 from policies.pricing.types import FloatArray, PricingError
 
 DemandModel = Literal["poisson", "bernoulli"]
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
-
-
-def demand_rate(price: npt.ArrayLike, a: float, b: float) -> FloatArray:
-    """``a * exp(-b * price)``: expected arrivals per period at ``price``."""
-    return a * np.exp(-b * np.asarray(price, dtype=np.float64))
 
 
 def expected_sales(rate: npt.ArrayLike, stock: npt.ArrayLike, demand: DemandModel) -> FloatArray:
@@ -88,7 +84,8 @@ def _d_max(rate_max: float, stock: int, demand: DemandModel) -> int:
 
 
 def _continuation_matrix(value_next: FloatArray, d_max: int) -> FloatArray:
-    """``W[x, d] = value_next[x - d]`` for ``d < x``, else 0 (selling out leaves ``value[0] = 0``)."""
+    """``W[x, d] = value_next[x - d]`` for ``d < x``, else 0 (selling out leaves
+    ``value[0] = 0``)."""
     x = np.arange(value_next.shape[0])[:, None]
     d = np.arange(d_max + 1)[None, :]
     left = x - d
@@ -130,11 +127,11 @@ def _check_prices(
     else:
         # Above any optimal price: 1/b plus the most one unit can earn (the x = 1 fluid price).
         low, high = 0.0, (3.0 + 2.0 * max(math.log(a * max(horizon, 1)), 1.0)) / b
-    if demand == "bernoulli" and a * math.exp(-b * low) > 1.0 + 1e-12:
+    if demand == "bernoulli" and exponential_rate(low, a, b) > 1.0 + 1e-12:
         raise PricingError(
             "price_grid" if grid is not None else "price_bounds",
             low,
-            f"Bernoulli demand needs a*exp(-b*p) <= 1, but it is {a * math.exp(-b * low):.4g}"
+            f"Bernoulli demand needs a*exp(-b*p) <= 1, but it is {exponential_rate(low, a, b):.4g}"
             " at the lowest price",
         )
     return grid, low, high
@@ -358,8 +355,8 @@ def fluid_bound(
     if stock == 0 or horizon == 0:
         return 0.0
     cap = stock / horizon
-    r_low = a * math.exp(-b * high) if math.isfinite(high) else 0.0
-    r_high = a * math.exp(-b * low)
+    r_low = exponential_rate(high, a, b) if math.isfinite(high) else 0.0
+    r_high = exponential_rate(low, a, b)
     r = min(max(min(a / math.e, cap), r_low), r_high)
     if r <= 0.0:  # high = inf and the stock constraint binds at rate 0: impossible for cap > 0
         return 0.0

@@ -6,7 +6,6 @@ learned policy's revenue is directly comparable with :attr:`DPPricingSolution.op
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from policies.pricing.dynamic import (
     expected_sales,
 )
 from policies.pricing.types import FloatArray, IntArray, PricingError
+from policies.stats import standard_error
 
 PriceRule = Callable[[IntArray, IntArray], FloatArray]
 """``rule(periods_left, stock) -> prices``, vectorised over states (e.g. ``solution.price``)."""
@@ -89,8 +89,7 @@ class MonteCarloRevenue:
     @property
     def std_error(self) -> float:
         """Standard error of :attr:`mean` (sample standard deviation over ``sqrt(n)``)."""
-        n = self.revenue.shape[0]
-        return float(self.revenue.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+        return standard_error(self.revenue)
 
     def confidence_interval(self, z: float = 1.96) -> tuple[float, float]:
         """Normal-approximation interval ``mean +- z * std_error``."""

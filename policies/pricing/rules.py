@@ -106,7 +106,8 @@ class MarkdownSchedulePolicy:
             slow = observation.on_hand > self.slow_cover * projected
             # Only a SKU already in its markdown window is pushed deeper.
             step = step + np.where(slow & (step > 0), self.slow_extra_steps, 0)
-        return np.minimum(step, len(self.depths))
+        out: np.ndarray = np.minimum(step, len(self.depths))
+        return out
 
     def decide(self, observation: PricingObservation) -> PricingDecision:
         """Marked-down prices, never above the current price, within bounds."""

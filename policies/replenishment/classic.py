@@ -32,11 +32,17 @@ def as_levels(name: str, value: Level, *, minimum: float = 0.0) -> NDArray[np.fl
     """
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim > 1:
-        raise PolicyParameterError(f"{name} must be a scalar or 1-D, got shape {arr.shape}")
+        raise PolicyParameterError(
+            f"{name} must be a scalar or 1-D, got shape {arr.shape}", field=name, value=value
+        )
     if arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise PolicyParameterError(f"{name} must be finite numbers, got {value!r}")
+        raise PolicyParameterError(
+            f"{name} must be finite numbers, got {value!r}", field=name, value=value
+        )
     if arr.min() < minimum:
-        raise PolicyParameterError(f"{name} must be >= {minimum}, got {value!r}")
+        raise PolicyParameterError(
+            f"{name} must be >= {minimum}, got {value!r}", field=name, value=value
+        )
     return arr
 
 
@@ -119,7 +125,7 @@ class SS:
         if np.any(
             np.broadcast_to(self.S, np.broadcast_shapes(self.s.shape, self.S.shape)) < self.s
         ):
-            raise PolicyParameterError(f"S must be >= s, got s={s!r}, S={S!r}")
+            raise PolicyParameterError(f"S must be >= s, got s={s!r}, S={S!r}", field="S", value=S)
 
     def _raw(self, observation: ReplenishmentObservation) -> NDArray[np.float64]:
         n = observation.n
@@ -150,11 +156,13 @@ class PeriodicSS(SS):
     def __init__(self, R: int, s: Level, S: Level, offset: Level = 0) -> None:
         super().__init__(s, S)
         if int(R) != R or R < 1:
-            raise PolicyParameterError(f"R must be an integer >= 1, got {R!r}")
+            raise PolicyParameterError(f"R must be an integer >= 1, got {R!r}", field="R", value=R)
         self.R = int(R)
         self.offset = as_levels("offset", offset)
         if self.offset.max() >= self.R:
-            raise PolicyParameterError(f"offset must be < R={self.R}, got {offset!r}")
+            raise PolicyParameterError(
+                f"offset must be < R={self.R}, got {offset!r}", field="offset", value=offset
+            )
 
     def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
         n = observation.n

@@ -57,7 +57,9 @@ def _z(service_level: NDArray[np.float64]) -> NDArray[np.float64]:
 def _service(name: str, value: Level) -> NDArray[np.float64]:
     arr = as_levels(name, value)
     if arr.max() >= 1.0 or arr.min() <= 0.0:
-        raise PolicyParameterError(f"{name} must be in (0, 1), got {value!r}")
+        raise PolicyParameterError(
+            f"{name} must be in (0, 1), got {value!r}", field=name, value=value
+        )
     return arr
 
 
@@ -79,7 +81,9 @@ class ForecastOrderUpTo:
         self.service_level = _service("service_level", service_level)
         if int(review_period) != review_period or review_period < 1:
             raise PolicyParameterError(
-                f"review_period must be an integer >= 1, got {review_period!r}"
+                f"review_period must be an integer >= 1, got {review_period!r}",
+                field="review_period",
+                value=review_period,
             )
         self.review_period = int(review_period)
 
@@ -121,7 +125,9 @@ class Newsvendor:
         self.overage_cost = as_levels("overage_cost", overage_cost, minimum=1e-12)
         if distribution not in ("poisson", "normal"):
             raise PolicyParameterError(
-                f"distribution must be 'poisson' or 'normal', got {distribution!r}"
+                f"distribution must be 'poisson' or 'normal', got {distribution!r}",
+                field="distribution",
+                value=distribution,
             )
         self.distribution = distribution
 

@@ -149,7 +149,8 @@ class ReplenishmentObservation:
     @property
     def inventory_position(self) -> NDArray[Any]:
         """on-hand + pipeline - backorders, units, ``(n,)``."""
-        return self.on_hand + self.pipeline.sum(axis=1) - self.backorders
+        out: NDArray[Any] = self.on_hand + self.pipeline.sum(axis=1) - self.backorders
+        return out
 
     def require(self, field: str, policy: str) -> NDArray[Any]:
         """The named optional field, or :class:`ObservationError` saying ``policy`` needs it."""

@@ -10,20 +10,31 @@ recursion.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.price import exponential_rate
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
+from policies.replenishment.base_stock import (
+    OrderFn,
+    base_stock_orders,
+    best_base_stock,
+    best_capped_base_stock,
+    capped_base_stock_orders,
+)
 from policies.rl.evaluate import (
-    capped_base_stock,
     estimate_cost,
     from_artifact,
     simulate_costs,
     validate_replenishment,
 )
+from policies.stats import paired_difference_ci
+
+if TYPE_CHECKING:
+    from policies.exact.dp import InventoryMDP
 
 __all__ = ["compare_policy", "export_run", "pricing_revenues", "validation_report"]
 
@@ -38,7 +49,7 @@ def _instance(policy: FrameworkFreePolicy) -> dict[str, Any]:
     return {k: getattr(cfg, k) for k in _REP_KEYS}
 
 
-def _mdp(inst: dict[str, Any]) -> Any:
+def _mdp(inst: dict[str, Any]) -> InventoryMDP:
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 
@@ -51,7 +62,7 @@ def _mdp(inst: dict[str, Any]) -> Any:
     )
 
 
-def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> Any:
+def _s_big_s(low: NDArray[np.float64] | float, high: NDArray[np.float64] | float) -> OrderFn:
     def fn(obs: NDArray[np.float32]) -> NDArray[np.int64]:
         ip = obs[:, -1]
         return np.where(ip <= low, np.maximum(high - ip, 0), 0).astype(np.int64)
@@ -73,8 +84,14 @@ def _best_s_big_s(level: int, sim: dict[str, Any]) -> tuple[int, int]:
 def compare_policy(
     policy: FrameworkFreePolicy, *, seeds: int = 8, periods: int = 3000
 ) -> list[dict[str, Any]]:
-    """Rows ``{policy, params, mean, half_width, exact, gap_pct}`` for the learned policy and the
-    baselines of its environment (cost per period, or revenue per episode for pricing).
+    """Rows ``{policy, params, mean, half_width, exact, gap_pct, diff_vs_learned,
+    diff_half_width}`` for the learned policy and the baselines of its environment (cost per
+    period, or revenue per episode for pricing).
+
+    Every policy runs on the same seeds (common random numbers), so ``diff_vs_learned`` (this
+    row minus the learned policy, per seed) comes with the paired 95% half-width
+    ``diff_half_width`` (:func:`policies.stats.paired_difference_ci`): the interval that says
+    whether a gap is real, much narrower than the two separate ``half_width`` intervals.
 
     Raises:
         ValueError: the environment has no comparison defined, or ``seeds < 2``.
@@ -91,12 +108,18 @@ def compare_policy(
     )
 
 
+def _paired(values: NDArray[np.float64], learned: NDArray[np.float64]) -> dict[str, float]:
+    """This policy minus the learned one, per common-random-number seed: mean and paired
+    95% half-width."""
+    ci = paired_difference_ci(values, learned)
+    half = 0.0 if np.array_equal(values, learned) else ci.half_width
+    return {"diff_vs_learned": ci.mean, "diff_half_width": half}
+
+
 def _compare_replenishment(
     policy: FrameworkFreePolicy, seeds: int, periods: int
 ) -> list[dict[str, Any]]:
     from policies.exact.dp import solve
-    from policies.exact.search import best_base_stock, best_capped_base_stock
-    from policies.rl.evaluate import base_stock
     from policies.rl.exact_eval import exact_replenishment_cost
 
     inst = _instance(policy)
@@ -119,18 +142,21 @@ def _compare_replenishment(
     ]
     if bs and cbs:
         candidates += [
-            ("base-stock", f"S={bs.base_stock}", base_stock(bs.base_stock), bs.average_cost),
+            ("base-stock", f"S={bs.base_stock}", base_stock_orders(bs.base_stock), bs.average_cost),
             (
                 "capped base-stock",
                 f"S={cbs.base_stock}, cap={cbs.cap}",
-                capped_base_stock(cbs.base_stock, cbs.cap or 0),
+                capped_base_stock_orders(cbs.base_stock, cbs.cap or 0),
                 cbs.average_cost,
             ),
         ]
     candidates.append(("(s,S)", f"s={s}, S={big}", _s_big_s(np.float64(s), np.float64(big)), None))
     rows = []
+    learned_values: NDArray[np.float64] | None = None
     for label, params, fn, exact in candidates:
-        est = estimate_cost(simulate_costs(fn, **sim))
+        values = simulate_costs(fn, **sim)
+        learned_values = values if learned_values is None else learned_values
+        est = estimate_cost(values)
         rows.append(
             {
                 "policy": label,
@@ -139,6 +165,7 @@ def _compare_replenishment(
                 "half_width": est.half_width,
                 "exact": exact,
                 "gap_pct": None if exact is None or opt is None else 100 * (exact - opt) / opt,
+                **_paired(values, learned_values),
             }
         )
     if opt is not None:
@@ -173,7 +200,7 @@ def pricing_revenues(
                 np.float32
             )
             price = np.asarray(price_fn(obs), dtype=np.float64)
-            demand = stats.poisson.ppf(u[k], c.a * np.exp(-c.b * price)).astype(np.int64)
+            demand = stats.poisson.ppf(u[k], exponential_rate(price, c.a, c.b)).astype(np.int64)
             sales = np.minimum(demand, x)
             revenue += price * sales
             x = x - sales
@@ -197,6 +224,7 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
     fixed_fn = lambda o: np.full(len(o), fixed.price)  # noqa: E731
     seeds_t = tuple(range(seeds))
     rows = []
+    learned_values: NDArray[np.float64] | None = None
     for label, params, fn, exact in (
         (
             f"learned ({policy.manifest.algo})",
@@ -207,9 +235,11 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
         ("best fixed price", f"p={fixed.price:.3f}", fixed_fn, fixed.revenue),
         ("DP optimum", "backward induction", dp_fn, opt.optimum),
     ):
-        est = estimate_cost(
-            pricing_revenues(fn, {k: v for k, v in kw.items() if k != "explore_start"}, seeds_t)
+        values = pricing_revenues(
+            fn, {k: v for k, v in kw.items() if k != "explore_start"}, seeds_t
         )
+        learned_values = values if learned_values is None else learned_values
+        est = estimate_cost(values)
         rows.append(
             {
                 "policy": label,
@@ -218,6 +248,7 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
                 "half_width": est.half_width,
                 "exact": exact,
                 "gap_pct": 100 * (opt.optimum - exact) / opt.optimum,
+                **_paired(values, learned_values),
             }
         )
     return rows
@@ -236,13 +267,11 @@ def validation_report(
     env_id = policy.manifest.env_id
     seed_list = tuple(range(1000, 1000 + seeds))
     if env_id.startswith("ShopSphere/Replenishment-v"):
-        from policies.exact.search import best_capped_base_stock
-
         inst = _instance(policy)
         cbs = best_capped_base_stock(_mdp(inst))
         return validate_replenishment(
             policy,
-            capped_base_stock(cbs.base_stock, cbs.cap or 0),
+            capped_base_stock_orders(cbs.base_stock, cbs.cap or 0),
             baseline_name=f"capped_base_stock(S={cbs.base_stock}, cap={cbs.cap})",
             artifact_sha256=artifact_sha256,
             seeds=seed_list,
@@ -282,22 +311,36 @@ def validation_report(
 
 
 def export_run(run_dir: Path, out: Path | None = None) -> Path:
-    """Re-export ``run_dir/model.zip`` (and ``vecnormalize.pkl``) as an artifact folder."""
+    """Re-export a training run as an artifact folder (default ``run_dir/artifact``).
+
+    Exports the best checkpoint by exact evaluation (``best_model.zip`` and
+    ``best_vecnormalize.pkl``) when the run kept one, else the final ``model.zip`` (and
+    ``vecnormalize.pkl``), so re-exporting never replaces the best policy by the last one.
+    """
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
     from policies.artifacts import save_artifact
     from policies.rl.export import export_sb3
-    from policies.rl.train import _env_parts, load_config, make_training_env
+    from policies.rl.train import (
+        BEST_MODEL_FILE,
+        BEST_VECNORM_FILE,
+        _env_parts,
+        load_config,
+        make_training_env,
+    )
 
     cfg = load_config(run_dir / "config.yaml")
     algo: Any = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[cfg.algo]
-    model = algo.load(run_dir / "model.zip", device="cpu")
+    best = (run_dir / BEST_MODEL_FILE).exists()
+    model_file = run_dir / (BEST_MODEL_FILE if best else "model.zip")
+    stats_file = run_dir / (BEST_VECNORM_FILE if best else "vecnormalize.pkl")
+    model = algo.load(model_file, device="cpu")
     vecnorm = None
-    if (run_dir / "vecnormalize.pkl").exists():
+    if stats_file.exists():
         venv = make_training_env(cfg)
         vecnorm = VecNormalize.load(
-            str(run_dir / "vecnormalize.pkl"), venv.venv if isinstance(venv, VecNormalize) else venv
+            str(stats_file), venv.venv if isinstance(venv, VecNormalize) else venv
         )
     _, mapping, obs_names = _env_parts(cfg)
     policy = export_sb3(

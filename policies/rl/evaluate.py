@@ -1,7 +1,8 @@
 """Evaluate replenishment policies on the shared inventory kernel with common random numbers.
 
 Every policy is a vectorised callable ``obs (n, obs_dim) -> orders (n,)`` over the observation
-of ``ShopSphere/Replenishment-v0`` (available stock, pipeline, inventory position). Replication ``r``
+of ``ShopSphere/Replenishment-v0`` (available stock, pipeline, inventory position). Replication
+``r``
 of seed ``s`` draws its demand path from ``numpy.random.default_rng([s, r])`` whatever the
 policy does, so policies compared on the same seeds see the same demand (common random
 numbers) and their per-replication differences have a small variance.
@@ -11,7 +12,7 @@ Validation of an exported artifact needs neither torch nor stable-baselines3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,21 +22,17 @@ from scipy import stats
 from dynamics.inventory import initial_state, inventory_step
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
 from policies.envs.replenishment import observation_batch
+from policies.replenishment.base_stock import OrderFn
+from policies.stats import mean_ci
 
 __all__ = [
     "CostEstimate",
     "OrderFn",
-    "base_stock",
-    "best_base_stock",
-    "best_capped_base_stock",
-    "capped_base_stock",
     "estimate_cost",
     "from_artifact",
     "simulate_costs",
     "validate_replenishment",
 ]
-
-OrderFn = Callable[[NDArray[np.float32]], NDArray[np.int64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +45,6 @@ class CostEstimate:
 
     def __str__(self) -> str:
         return f"{self.mean:.3f} ± {self.half_width:.3f}"
-
-
-def base_stock(level: float | NDArray[np.float64]) -> OrderFn:
-    """Order up to ``level`` on inventory position: ``max(level - IP, 0)``."""
-    return lambda obs: np.maximum(np.asarray(level) - obs[:, -1], 0).astype(np.int64)
-
-
-def capped_base_stock(
-    level: float | NDArray[np.float64], cap: float | NDArray[np.float64]
-) -> OrderFn:
-    """Capped base-stock: ``min(max(level - IP, 0), cap)``."""
-    return lambda obs: np.minimum(np.maximum(np.asarray(level) - obs[:, -1], 0), cap).astype(
-        np.int64
-    )
 
 
 def from_artifact(policy: FrameworkFreePolicy) -> OrderFn:
@@ -130,42 +113,8 @@ def simulate_costs(
 
 def estimate_cost(values: NDArray[np.float64]) -> CostEstimate:
     """Mean and 95% t-interval half-width of independent per-replication averages."""
-    v = np.asarray(values, dtype=np.float64)
-    hw = (
-        float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-        if len(v) > 1
-        else float("nan")
-    )
-    return CostEstimate(float(v.mean()), hw, len(v))
-
-
-def best_base_stock(levels: Sequence[int], **sim: object) -> tuple[int, float]:
-    """Best base-stock level among ``levels`` by simulation (CRN); returns ``(level, cost)``."""
-    grid = np.asarray(levels, dtype=np.float64)
-    reps = _rows(sim)
-    lv = np.repeat(grid, reps)
-    costs = simulate_costs(base_stock(lv), copies=len(grid), **sim).mean(axis=1)  # type: ignore[arg-type]
-    i = int(np.argmin(costs))
-    return int(grid[i]), float(costs[i])
-
-
-def best_capped_base_stock(
-    levels: Sequence[int], caps: Sequence[int], **sim: object
-) -> tuple[int, int, float]:
-    """Best ``(level, cap)`` on the grid by simulation (CRN); returns ``(level, cap, cost)``."""
-    pairs = np.array([(s, c) for s in levels for c in caps], dtype=np.float64)
-    reps = _rows(sim)
-    lv = np.repeat(pairs[:, 0], reps)
-    cp = np.repeat(pairs[:, 1], reps)
-    costs = simulate_costs(capped_base_stock(lv, cp), copies=len(pairs), **sim).mean(axis=1)  # type: ignore[arg-type]
-    i = int(np.argmin(costs))
-    return int(pairs[i, 0]), int(pairs[i, 1]), float(costs[i])
-
-
-def _rows(sim: dict[str, object]) -> int:
-    seeds = sim.get("seeds", (0,))
-    n_reps = sim.get("n_reps", 16)
-    return len(seeds) * int(n_reps)  # type: ignore[arg-type,call-overload]
+    ci = mean_ci(values)
+    return CostEstimate(ci.mean, ci.half_width, ci.n)
 
 
 def validate_replenishment(

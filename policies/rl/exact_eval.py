@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.price import exponential_rate
 from policies.envs.replenishment import observation_batch
 
+if TYPE_CHECKING:
+    from policies.exact.dp import InventoryMDP
+
 __all__ = [
-    "critical_fractile_level",
     "exact_pricing_revenue",
     "exact_replenishment_cost",
     "optimal_replenishment_cost",
@@ -32,7 +36,7 @@ PriceFn = Callable[[NDArray[np.float32]], NDArray[np.float64]]
 
 def _mdp(
     demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float, lost_sales: bool
-):  # type: ignore[no-untyped-def]
+) -> InventoryMDP:
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
 
@@ -84,15 +88,6 @@ def exact_replenishment_cost(
     return float(evaluate_policy(mdp, policy).average_cost)
 
 
-def critical_fractile_level(
-    demand_mean: float, lead_time: int, holding_cost: float, penalty_cost: float
-) -> int:
-    """Smallest ``S`` with ``P(D_{L+1} <= S) >= p / (p + h)``: the backorder base-stock level,
-    a starting point for order-up-to policies."""
-    ratio = penalty_cost / (penalty_cost + holding_cost)
-    return int(stats.poisson.ppf(ratio, demand_mean * (lead_time + 1)))
-
-
 def exact_pricing_revenue(price_fn: PriceFn, stock: int, horizon: int, a: float, b: float) -> float:
     """Expected revenue of a price function over the horizon (Poisson demand), exact.
 
@@ -107,7 +102,7 @@ def exact_pricing_revenue(price_fn: PriceFn, stock: int, horizon: int, a: float,
             np.float32
         )
         price = np.asarray(price_fn(obs), dtype=np.float64)
-        lam = a * np.exp(-b * price)
+        lam = exponential_rate(price, a, b)
         d = np.arange(d_max + 1)
         pmf = stats.poisson.pmf(d[None, :], lam[:, None])  # (x, d)
         sales = np.minimum(d[None, :], xs[:, None])

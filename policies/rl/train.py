@@ -9,6 +9,7 @@ framework-free artifact (``artifact/``).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -16,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -25,7 +26,13 @@ from policies.registry import PolicyError
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
+
 __all__ = [
+    "BEST_INFO_FILE",
+    "BEST_MODEL_FILE",
+    "BEST_VECNORM_FILE",
     "TrainConfig",
     "TrainConfigError",
     "TrainResult",
@@ -33,6 +40,12 @@ __all__ = [
     "make_training_env",
     "train",
 ]
+
+
+# The best checkpoint by exact evaluation, beside the final model.zip / vecnormalize.pkl.
+BEST_MODEL_FILE = "best_model.zip"
+BEST_VECNORM_FILE = "best_vecnormalize.pkl"
+BEST_INFO_FILE = "best.json"
 
 
 class TrainConfigError(PolicyError, ValueError):
@@ -99,6 +112,8 @@ class TrainConfig:
                 raise TrainConfigError(f"{fname}: {getattr(self, fname)!r} must be >= 0")
         if not float(self.learning_rate) > 0:
             raise TrainConfigError(f"learning_rate: {self.learning_rate!r} must be > 0")
+        if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
+            raise TrainConfigError(f"time_budget_s: {self.time_budget_s!r} must be > 0 seconds")
         if not self.net_arch or any(int(w) < 1 for w in self.net_arch):
             raise TrainConfigError(f"net_arch: {list(self.net_arch)!r} must be positive widths")
 
@@ -169,7 +184,7 @@ def _env_parts(config: TrainConfig) -> tuple[Any, Any, Any]:
     return env, source.action_mapping(), source.obs_names
 
 
-def make_training_env(config: TrainConfig) -> Any:
+def make_training_env(config: TrainConfig) -> VecEnv:
     """A stable-baselines3 ``VecEnv`` for the config (batched NumPy where available)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -198,7 +213,8 @@ def make_training_env(config: TrainConfig) -> Any:
     if config.vec_normalize:
         gamma = float(config.algo_kwargs.get("gamma", 0.99))
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False, gamma=gamma)
-    return venv
+    out: VecEnv = venv
+    return out
 
 
 def _exact_metric(config: TrainConfig) -> tuple[Any, str] | None:
@@ -258,7 +274,13 @@ def _warm_start(model: Any, config: TrainConfig, env: Any) -> None:
 
 
 def train(config: TrainConfig) -> TrainResult:
-    """Train, keep the best checkpoint by exact evaluation, export the artifact."""
+    """Train, keep the best checkpoint by exact evaluation, export the artifact.
+
+    The run folder gets ``model.zip`` (final), ``best_model.zip`` (+ ``best_vecnormalize.pkl``,
+    ``best.json``) when an exact evaluator exists, logs (``logs/progress.csv`` with
+    ``rollout/ep_rew_mean`` and ``eval/exact``) and ``artifact/`` (the best policy). Training
+    stops early after ``config.time_budget_s`` seconds of wall clock.
+    """
     import torch
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
@@ -272,7 +294,9 @@ def train(config: TrainConfig) -> TrainResult:
     (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     env, mapping, obs_names = _env_parts(config)
     venv = make_training_env(config)
-    vecnorm = venv if config.vec_normalize else None
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    vecnorm = venv if isinstance(venv, VecNormalize) else None
     act_fn = torch.nn.Tanh if config.activation == "tanh" else torch.nn.ReLU
     lr: Any = (
         (lambda f: config.learning_rate * f) if config.linear_lr_decay else config.learning_rate
@@ -326,6 +350,13 @@ def train(config: TrainConfig) -> TrainResult:
         v = best["value"]
         if v is None or (value < v if direction == "min" else value > v):
             best.update(value=value, policy=pol)
+            # keep the best model itself, so `export RUN_DIR` re-exports it, not the final one
+            model.save(out / BEST_MODEL_FILE)
+            if vecnorm is not None:
+                vecnorm.save(str(out / BEST_VECNORM_FILE))
+            (out / BEST_INFO_FILE).write_text(
+                json.dumps({"timesteps": int(model.num_timesteps), "exact_value": value})
+            )
 
     started = time.monotonic()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from api_helpers import ServerThread, seed
 from sqlalchemy import text
 
@@ -36,6 +37,7 @@ def _min_available(env: ServiceContext) -> int:
         )
 
 
+@pytest.mark.slow
 def test_200_retried_checkouts_create_each_order_and_charge_once(
     server: ServerThread, env: ServiceContext
 ) -> None:

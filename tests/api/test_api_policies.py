@@ -480,7 +480,8 @@ def _registry(tmp_path: Path, *, promote: bool) -> Path:
             safety=safety_checks(policy, obs),
             periods=1000,
         )
-        reg.promote(entry.name, entry.version, report)
+        # promotion computes its evidence through a procedure; this fake returns `report`
+        reg.promote(entry.name, entry.version, lambda *_a, **_k: report)
     return root
 
 
@@ -575,24 +576,21 @@ def test_validated_pricing_artifact_quotes_prices_in_cents_within_bounds(
     reg = Registry(tmp_path / "registry")
     entry = reg.register(policy)
     obs = np.array([[x / 20, t / 20] for x in range(21) for t in range(21)])
-    reg.promote(
-        entry.name,
-        entry.version,
-        ValidationReport(
-            artifact_sha256=entry.artifact_sha256,
-            env_id=entry.env_id,
-            simulator="kernel",
-            baseline="fixed_price",
-            objective="revenue",
-            seeds=(0, 1, 2, 3, 4),
-            policy_values=(10.0, 10.2, 9.9, 10.1, 10.0),
-            baseline_values=(9.0, 9.1, 8.9, 9.0, 9.2),
-            p_value=0.001,
-            alpha=0.05,
-            safety=safety_checks(policy, obs),
-            periods=20,
-        ),
+    report = ValidationReport(
+        artifact_sha256=entry.artifact_sha256,
+        env_id=entry.env_id,
+        simulator="kernel",
+        baseline="fixed_price",
+        objective="revenue",
+        seeds=(0, 1, 2, 3, 4),
+        policy_values=(10.0, 10.2, 9.9, 10.1, 10.0),
+        baseline_values=(9.0, 9.1, 8.9, 9.0, 9.2),
+        p_value=0.001,
+        alpha=0.05,
+        safety=safety_checks(policy, obs),
+        periods=20,
     )
+    reg.promote(entry.name, entry.version, lambda *_a, **_k: report)
     s = seed(staff, n_skus=2, stock=4)  # list 1000, 1001; cost 500
     settings = _settings(
         policy_registry_dir=str(tmp_path / "registry"), pricing_artifact="price-test"
@@ -638,6 +636,7 @@ def test_cli_lists_policies_with_parameters_and_checks_the_served_configuration(
 FORBIDDEN = ("torch", "stable_baselines3", "gymnasium", "streamlit", "simpy", "mesa", "twin")
 
 
+@pytest.mark.slow
 def test_serving_plans_and_quotes_imports_no_training_or_twin_code() -> None:
     script = textwrap.dedent(f"""
         import json, sys

@@ -22,7 +22,7 @@ def test_promise_offers_carriers_from_where_the_stock_is(
     )
     staff.receive(ReceiptCreate(location=store, lines=[StockLine(sku=s.skus[0], quantity=1)]))
     url = f"{server.url}/v1/promise"
-    token = create_api_key(server.env.engine, server.env.clock, PEPPER, "customer", "c-1")
+    token = create_api_key(server.env.engine, server.env.clock, PEPPER, "service", None)
     headers = {"X-API-Key": token}
     at = datetime(2026, 6, 2, 7, 0, tzinfo=UTC).isoformat()
     body = {"lines": [{"sku": s.skus[0], "quantity": 1}], "lat": 52.53, "lon": 13.45, "at": at}

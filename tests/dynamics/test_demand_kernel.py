@@ -193,7 +193,8 @@ def test_poisson_sample_mean_is_within_a_derived_bound() -> None:
     n = draws.size
     # mean of n i.i.d. Poisson(λ) has sd sqrt(λ/n); |error| <= 5 sd fails with p < 1e-6
     assert abs(draws.mean() - 3.7) <= 5 * math.sqrt(3.7 / n)
-    # and the variance equals the mean (Poisson), within 5 sd of the sample variance (≈ sqrt((2λ² + λ)/n))
+    # and the variance equals the mean (Poisson), within 5 sd of the sample variance
+    # (sd ≈ sqrt((2λ² + λ)/n))
     assert abs(draws.var() - 3.7) <= 5 * math.sqrt((2 * 3.7**2 + 3.7) / n)
 
 
@@ -234,3 +235,35 @@ def test_segment_mixture_averages_the_segments_price_responses() -> None:
         _params(segment_weights=np.array([0.5, 0.6]), segment_sensitivity=np.ones(2))
     with pytest.raises(ValueError, match="prices have shape"):
         demand_rates(p, 0, np.full(3, 500))
+
+
+def test_poisson_cdf_table_matches_scipy_and_samples_with_the_right_mean() -> None:
+    from scipy import stats
+
+    from dynamics.demand import poisson_cdf_table, sample_demand_from_table
+
+    for mean in (0.5, 5.0, 40.0):
+        table = poisson_cdf_table(mean)
+        ref = stats.poisson.cdf(np.arange(table.size), mean)
+        np.testing.assert_allclose(table, ref, rtol=0, atol=1e-12)
+        assert 1.0 - table[-1] < 1e-12
+    draws = sample_demand_from_table(np.random.default_rng(4), poisson_cdf_table(5.0), (200, 50))
+    assert draws.dtype == np.int64 and draws.shape == (200, 50)
+    # mean of 10,000 Poisson(5) draws: standard error sqrt(5/10000) = 0.022; 5 sigma = 0.11
+    assert abs(draws.mean() - 5.0) < 0.11
+
+
+def test_sample_demand_of_a_float_is_an_int_drawn_like_an_array() -> None:
+    a = sample_demand(np.random.default_rng(3), 4.0)
+    b = sample_demand(np.random.default_rng(3), np.array([4.0]))
+    assert type(a) is int
+    assert a == int(b[0])
+
+
+def test_sample_demand_periods_draws_what_sample_demand_draws_for_copies_of_one_rate() -> None:
+    from dynamics.demand import sample_demand_periods
+
+    a = sample_demand_periods(np.random.default_rng(8), 5.0, 300)
+    b = sample_demand(np.random.default_rng(8), np.full(300, 5.0))
+    assert a.dtype == np.int64
+    assert np.array_equal(a, b)

@@ -11,14 +11,13 @@ from policies.exact import (
     ExactSolverError,
     InventoryMDP,
     backorder_base_stock_cost,
-    best_base_stock,
-    evaluate_base_stock,
     newsvendor_cost,
     newsvendor_quantity,
     optimal_backorder_base_stock,
     poisson_demand,
     solve,
 )
+from policies.replenishment.base_stock import best_base_stock, evaluate_base_stock
 
 SMALL = DiscreteDemand.from_pmf([0.2, 0.3, 0.3, 0.2])
 

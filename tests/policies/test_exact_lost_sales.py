@@ -13,14 +13,16 @@ from policies.exact import (
     ExactSolverError,
     InventoryMDP,
     TablePolicy,
-    base_stock_fn,
-    best_base_stock,
-    best_capped_base_stock,
-    evaluate_base_stock,
     evaluate_policy,
     poisson_demand,
     solve,
     stationary_metrics,
+)
+from policies.replenishment.base_stock import (
+    base_stock_fn,
+    best_base_stock,
+    best_capped_base_stock,
+    evaluate_base_stock,
 )
 
 SMALL = DiscreteDemand.from_pmf([0.25, 0.25, 0.3, 0.2])

@@ -146,7 +146,9 @@ def test_from_long_fills_gaps_with_zero_after_start_and_nan_before() -> None:
         date_col="day",
         value_col="units",
         regressors=["price"],
+        fill="zero",
     )
+    assert panel.gaps == 2
     assert panel.ids == ("a/s1", "b/s1")
     assert panel.dates[0] == np.datetime64("2024-01-01")
     np.testing.assert_array_equal(panel.values[0], [1.0, 0.0, 5.0, 0.0])  # duplicates summed

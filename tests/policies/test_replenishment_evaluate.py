@@ -10,11 +10,11 @@ from policies.exact import (
     DiscreteDemand,
     ExactSolverError,
     InventoryMDP,
-    evaluate_base_stock,
     optimal_backorder_base_stock,
     poisson_demand,
 )
 from policies.registry import create
+from policies.replenishment.base_stock import evaluate_base_stock
 
 SMALL = DiscreteDemand.from_pmf([0.25, 0.25, 0.3, 0.2])
 RUN = {"periods": 2_000, "n_paths": 40, "warmup": 100, "batches": 5}

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from api.client.base import CommerceError
 from api.schemas import AdjustmentCreate, CategoryCreate
 from shopsphere_cli.main import app
-from twin.recorder import RecordingClient
+from api.client.recorder import RecordingClient
 from twin.runner import RunError, parse_policy, run_scenario
 
 

@@ -1,4 +1,4 @@
-"""The twin against theory: the one-store one-SKU base-stock system (scenarios/theory_single_sku.yaml)."""
+"""The twin against theory: the one-store one-SKU base-stock system (theory_single_sku.yaml)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Helpers and fixtures of the twin tests: small scenarios derived from the shipped ones, clients.
 
-A uniquely named module (not ``conftest``) so test files can import it next to other areas' tests."""
+A uniquely named module (not ``conftest``) so test files can import it next to other areas'
+tests."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def clock_for(sc: Scenario) -> ManualClock:
 @pytest.fixture
 def fake_client() -> Callable[[Scenario], Any]:
     """A factory: scenario -> an empty in-memory FakeCommerce on that scenario's start time."""
-    from twin_fakes import FakeCommerce
+    from api.client.fake import FakeCommerce
 
     def make(sc: Scenario) -> FakeCommerce:
         return FakeCommerce(clock_for(sc))

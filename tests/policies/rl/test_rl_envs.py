@@ -110,8 +110,8 @@ def test_env_average_cost_agrees_with_exact_and_kernel_simulation_for_capped_bas
     from policies.evaluate import evaluate
     from policies.exact.demand import poisson_demand
     from policies.exact.dp import InventoryMDP
-    from policies.exact.search import evaluate_base_stock
     from policies.replenishment import CappedBaseStock
+    from policies.replenishment.base_stock import evaluate_base_stock
 
     mdp = InventoryMDP(poisson_demand(5.0), 2, 1.0, 9.0, lost_sales=True)
     exact = evaluate_base_stock(mdp, 19, 6)
@@ -142,6 +142,7 @@ def test_env_average_cost_agrees_with_exact_and_kernel_simulation_for_capped_bas
     assert abs(means.mean() - kernel.average_cost) < tol + 1.5 * kernel_hw
 
 
+@pytest.mark.slow
 def test_vec_env_trains_with_ppo_on_a_tiny_budget() -> None:
     from stable_baselines3 import PPO
 
@@ -207,3 +208,24 @@ def test_multi_echelon_env_respects_truck_capacity_and_reports_kpis() -> None:
     assert info["shipped"] <= 30 * unwrapped.n_stores
     assert info["truck_limited"] > 0
     assert 0.0 <= info["fill_rate"] <= 1.0
+
+
+def test_multi_echelon_env_takes_a_plain_network_and_its_events_raise_demand() -> None:
+    import dataclasses
+
+    from dynamics.demand import DemandEvent
+    from policies.envs.multi_echelon import MultiEchelonEnv, synthetic_network
+
+    net = synthetic_network(n_skus=6, n_stores=2, seed=1)
+    surge = dataclasses.replace(
+        net, events=(DemandEvent(start_day=0.0, end_day=400.0, multiplier=3.0, name="surge"),)
+    )
+    calm = dataclasses.replace(net, events=())
+    env_surge, env_calm = MultiEchelonEnv(surge, max_skus=6), MultiEchelonEnv(calm, max_skus=6)
+    assert env_surge.n_stores == 2 and env_surge.observation_space.shape == (16,)
+    obs_surge, _ = env_surge.reset(seed=0)
+    obs_calm, _ = env_calm.reset(seed=0)
+    # the last observation is today's demand relative to a typical day: x3 under the event
+    assert obs_surge[-1] == pytest.approx(3.0 * obs_calm[-1], rel=1e-6)
+    with pytest.raises(ValueError, match="store_columns"):
+        dataclasses.replace(net, store_columns=np.array([5]))

@@ -23,7 +23,8 @@ from policies.artifacts import (
     save_artifact,
 )
 from policies.envs.replenishment import ReplenishmentConfig
-from policies.rl.evaluate import capped_base_stock, validate_replenishment
+from policies.replenishment.base_stock import capped_base_stock_orders
+from policies.rl.evaluate import validate_replenishment
 from policies.rl.export import export_sb3
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -57,9 +58,23 @@ def _report(sha: str, *, better: bool = True, n: int = 6, safe: bool = True) -> 
         baseline_values=tuple(base),
         p_value=0.001 if better else 0.9,
         alpha=0.05,
-        safety={"orders_nonnegative": safe, "finite_outputs": True},
+        safety={
+            "orders_nonnegative": safe,
+            "finite_outputs": True,
+            "deterministic": True,
+            "decisions_within_bounds": True,
+        },
         periods=1000,
     )
+
+
+def _evidence(*, better: bool = True, n: int = 6, safe: bool = True, sha: str | None = None):  # type: ignore[no-untyped-def]
+    """A fake validation procedure (promotion computes evidence through it)."""
+
+    def procedure(policy, artifact_sha256, *, seeds, periods, alpha):  # type: ignore[no-untyped-def]
+        return _report(sha or artifact_sha256, better=better, n=n, safe=safe)
+
+    return procedure
 
 
 def test_exported_actions_equal_sb3_actions_on_10000_observations(tiny_ppo, observations) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +187,7 @@ def test_validated_policy_loads_and_tampered_one_is_refused(
     assert entry.status == "candidate" and entry.version == "v0001"
     with pytest.raises(ArtifactNotValidatedError, match="no validated version"):
         load_validated(reg.root, "rep-test")
-    reg.promote("rep-test", "v0001", _report(entry.artifact_sha256))
+    reg.promote("rep-test", "v0001", _evidence())
     policy = load_validated(reg.root, "rep-test")
     assert policy.decide(observations[:3]).shape == (3, 1)
     # flip one byte of the weights: the checksum no longer matches
@@ -189,7 +204,7 @@ def test_validated_policy_loads_and_tampered_one_is_refused(
 def test_edited_manifest_or_forged_report_is_refused(tiny_ppo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     reg = Registry(tmp_path)
     entry = reg.register(_export(tiny_ppo))
-    reg.promote("rep-test", entry.version, _report(entry.artifact_sha256))
+    reg.promote("rep-test", entry.version, _evidence())
     manifest = entry.path / "manifest.json"
     meta = json.loads(manifest.read_text())
     meta["env_id"] = "ShopSphere/Other-v0"
@@ -199,7 +214,7 @@ def test_edited_manifest_or_forged_report_is_refused(tiny_ppo, tmp_path: Path) -
     entry2 = reg.register(_export(tiny_ppo))
     status = entry2.path / "status.json"
     status.write_text(json.dumps({"status": "validated"}))  # forged status, no report
-    with pytest.raises(ArtifactTamperedError, match=r"validation\.json"):
+    with pytest.raises(ArtifactNotValidatedError, match="candidate, not validated"):
         reg.load_validated("rep-test", entry2.version)
 
 
@@ -210,13 +225,17 @@ def test_promotion_requires_significant_improvement_seeds_and_safety(
     entry = reg.register(_export(tiny_ppo))
     sha = entry.artifact_sha256
     with pytest.raises(PromotionRefusedError, match="does not beat the baseline"):
-        reg.promote("rep-test", entry.version, _report(sha, better=False))
+        reg.promote("rep-test", entry.version, _evidence(better=False))
     with pytest.raises(PromotionRefusedError, match="only 3 seeds"):
-        reg.promote("rep-test", entry.version, _report(sha, n=3))
+        reg.promote("rep-test", entry.version, _evidence(n=3))
     with pytest.raises(PromotionRefusedError, match="failed safety checks: orders_nonnegative"):
-        reg.promote("rep-test", entry.version, _report(sha, safe=False))
+        reg.promote("rep-test", entry.version, _evidence(safe=False))
     with pytest.raises(PromotionRefusedError, match="report is for artifact"):
-        reg.promote("rep-test", entry.version, _report("0" * 64))
+        reg.promote("rep-test", entry.version, _evidence(sha="0" * 64))
+    with pytest.raises(PromotionRefusedError, match="at least 5 required"):
+        reg.promote("rep-test", entry.version, _evidence(), seeds=3)
+    with pytest.raises(PromotionRefusedError, match="does not accept a validation report"):
+        reg.promote("rep-test", entry.version, _report(sha))  # type: ignore[arg-type]
     assert reg.entry("rep-test", entry.version).status == "candidate"
     with pytest.raises(ArtifactNotFoundError):
         reg.load_validated("nope")
@@ -230,7 +249,7 @@ def test_kernel_validation_with_crn_refuses_an_undertrained_policy(
     policy = reg.load_candidate("rep-test", entry.version)
     report = validate_replenishment(
         policy,
-        capped_base_stock(19, 6),
+        capped_base_stock_orders(19, 6),
         baseline_name="capped_base_stock",
         artifact_sha256=entry.artifact_sha256,
         seeds=(1, 2, 3, 4, 5),
@@ -242,8 +261,9 @@ def test_kernel_validation_with_crn_refuses_an_undertrained_policy(
     assert report.safety["orders_nonnegative"] and report.safety["finite_outputs"]
     # 512 training steps do not beat the best capped base-stock policy: promotion is refused
     assert not report.passed
-    with pytest.raises(PromotionRefusedError):
-        reg.promote("rep-test", entry.version, report)
+    # promotion recomputes the evidence itself (default procedure) and refuses it as well
+    with pytest.raises(PromotionRefusedError, match="not promoted"):
+        reg.promote("rep-test", entry.version, seeds=5, periods=400)
 
 
 def test_policies_artifacts_imports_without_torch_sb3_or_gymnasium() -> None:
@@ -273,7 +293,9 @@ def test_a_trained_policy_passes_crn_validation_is_promoted_and_served(tmp_path:
     )
     assert report.passed, report.refusal_reasons()
     assert report.baseline.startswith("capped_base_stock") and report.simulator == "kernel"
-    reg.promote(entry.name, entry.version, report)
+    reg.promote(entry.name, entry.version)  # recomputes the same evidence itself
+    stored = reg.report(entry.name, entry.version)
+    assert stored is not None and stored.policy_values == report.policy_values
     served = load_validated(tmp_path, "replenishment-p9-L1")
     # L = 1: observation [available, inventory position] (equal: nothing else in the pipeline)
     orders = served.decide(np.array([[0, 0], [10, 10], [30, 30]], dtype=np.float32))[:, 0]

@@ -51,10 +51,32 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
 
 
 def test_training_keeps_the_best_exact_checkpoint_and_writes_logs(tmp_path: Path) -> None:
-    result = train(load_config(_tiny(tmp_path)))
+    import csv
+
+    import numpy as np
+
+    from policies.rl.compare import export_run
+
+    result = train(load_config(_tiny(tmp_path, episode_length=16)))
     assert result.best_metric == min(v for _, v in result.history)
-    assert (result.output_dir / "logs" / "progress.csv").exists()
-    assert load_artifact(result.output_dir / "artifact").manifest.training_steps > 0
+    rows = list(csv.DictReader((result.output_dir / "logs" / "progress.csv").open()))
+    # the episode reward is logged (from the batched VecEnv's episode infos)
+    assert any(r.get("rollout/ep_rew_mean") not in (None, "") for r in rows)
+    saved = load_artifact(result.output_dir / "artifact")
+    assert saved.manifest.training_steps > 0
+    # re-exporting the run gives the best checkpoint again, not the final model
+    again = load_artifact(export_run(result.output_dir, tmp_path / "re-export"))
+    obs = np.array([[a, a + p] for a in range(25) for p in range(8)], dtype=np.float32)
+    np.testing.assert_array_equal(again.decide(obs), saved.decide(obs))
+    assert again.manifest.training_steps == saved.manifest.training_steps
+
+
+def test_training_stops_at_its_time_budget(tmp_path: Path) -> None:
+    cfg = load_config(_tiny(tmp_path, total_timesteps=10_000_000, eval_every=0), time_budget_s=0.5)
+    result = train(cfg)
+    assert result.model.num_timesteps < 200_000
+    with pytest.raises(TrainConfigError, match="time_budget_s"):
+        load_config(_tiny(tmp_path), time_budget_s=-1.0)
 
 
 def test_cli_train_register_list_evaluate_and_refuse_promotion(tmp_path: Path) -> None:
@@ -93,6 +115,7 @@ def test_cli_train_register_list_evaluate_and_refuse_promotion(tmp_path: Path) -
     assert bad.exit_code == 2 and "does not exist" in bad.output
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs(tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient

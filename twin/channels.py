@@ -1,0 +1,448 @@
+"""Sales channels: where shopper sessions turn into sales through the commerce API.
+
+A channel is a collaborator of the twin with a small contract (:class:`SalesChannel`): it
+serves some of the demand kernel's columns (locations), says when those locations take
+sessions, and shops a list of sessions that arrived by now (one in per-session mode, a whole
+time slice in sliced mode). Adding a channel means writing one class here and listing it in
+:func:`build_channels`; nothing else in the twin names channels.
+
+* :class:`StoreChannel`: in-store shopping. A shopper takes units from the twin's view of the
+  shelf; sales go to the API as POS batches (per store at closing time in per-session mode,
+  per store and slice in sliced mode).
+* :class:`OnlineChannel`: web and app orders fulfilled from the serving warehouse. A shopper's
+  wanted units are reserved through a checkout (:class:`~twin.gateway.OrderGateway`), and the
+  order waits for a van of the fleet.
+
+A missing item is replaced by an in-stock SKU of its category with the catalog's substitution
+probability, otherwise counted as a lost sale. Time in days; money cents; quantities units.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import simpy
+
+from api.client.base import CommerceClient
+from api.schemas import Channel, PosSale, PosSaleBatch, SearchQuery
+from twin.agents import Customer
+from twin.events import EventKind, EventLog
+from twin.fleet import PendingOrder
+from twin.gateway import OrderGateway, OrderIntent
+from twin.kpis import KpiBook
+from twin.ports import OrderSink
+from twin.state import TwinState
+from twin.world import World
+
+__all__ = [
+    "OnlineChannel",
+    "SalesChannel",
+    "Session",
+    "ShelfPrices",
+    "StoreChannel",
+    "build_channels",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Session:
+    """One shopper visit: arrival time (days), the stock row it shops at, wanted SKUs."""
+
+    t: float
+    row: int
+    basket: list[int]
+    customer: Customer
+    tag: Channel
+
+
+@dataclass(slots=True)
+class ShelfPrices:
+    """Today's effective price per demand column and SKU (``rows[col][sku]`` cents)."""
+
+    rows: list[list[int]] = field(default_factory=list)
+
+
+class SalesChannel(Protocol):
+    """The contract of a sales channel (see the module docstring)."""
+
+    name: str
+
+    def columns(self) -> list[int]:
+        """Demand-kernel columns (locations) this channel serves."""
+        ...
+
+    def row(self, col: int) -> int:
+        """The stock row sessions of column ``col`` shop at."""
+        ...
+
+    def hours(self, col: int) -> tuple[float, float]:
+        """``(open, close)`` hours of the day in which sessions of ``col`` arrive."""
+        ...
+
+    def tags(self, n: int, rng: np.random.Generator) -> list[Channel]:
+        """The API channel of each of ``n`` new sessions."""
+        ...
+
+    def shop(self, sessions: Sequence[Session]) -> None:
+        """Serve ``sessions`` (arrived by now, in arrival order)."""
+        ...
+
+    def end_slice(self, col: int) -> None:
+        """A time slice of column ``col`` is over (sliced mode): send what it buffered."""
+        ...
+
+    def close(self, col: int) -> None:
+        """Column ``col`` closes for the day: send whatever is still buffered."""
+        ...
+
+
+class _Base:
+    """What both shipped channels share: substitution and the KPI booking of a session."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        events: EventLog,
+        rng_subst: np.random.Generator,
+    ) -> None:
+        self.env = env
+        self.world = world
+        self.state = state
+        self.kpis = kpis
+        self.events = events
+        self.rng = rng_subst
+        self.subst_p = world.scenario.catalog.substitution_probability
+        self.cost = world.skus.cost_cents.tolist()
+
+    def substitute(self, row: int, sku: int, taken: dict[int, int] | None = None) -> int:
+        """A substitute in stock at ``row`` from the same category, or -1 (then a lost sale)."""
+        if self.subst_p <= 0.0 or self.rng.random() >= self.subst_p:
+            return -1
+        st = self.state
+        cands = self.world.category_skus[int(self.world.skus.category[sku])]
+        avail = st.on_hand[row, cands] - st.reserved[row, cands]
+        if taken:
+            for j, q in taken.items():
+                pos = np.searchsorted(cands, j)
+                if pos < cands.size and cands[pos] == j:
+                    avail[pos] -= q
+        ok = cands[avail > 0]
+        if ok.size == 0:
+            return -1
+        return int(ok[int(self.rng.random() * ok.size)])
+
+    def book(
+        self,
+        loc: int,
+        c: Customer,
+        demand: int,
+        sold: int,
+        subst: int,
+        lost: int,
+        rev: int,
+        cogs: int,
+    ) -> None:
+        d = self.kpis.data
+        day = self.state.day
+        d["demand_units"][day, loc] += demand
+        d["units_sold"][day, loc] += sold
+        d["substituted_units"][day, loc] += subst
+        d["lost_units"][day, loc] += lost
+        d["revenue_cents"][day, loc] += rev
+        d["cogs_cents"][day, loc] += cogs
+        c.sessions += 1
+        c.units_bought += sold
+        c.spend_cents += rev
+        self.events.add(self.env.now, EventKind.SALE, loc, -1, sold, rev, c.unique_id)
+
+
+class StoreChannel(_Base):
+    """In-store shopping at the stores (demand columns ``0..S-1``, stock rows the same)."""
+
+    name = "store"
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        events: EventLog,
+        rng_subst: np.random.Generator,
+        client: CommerceClient,
+        prices: ShelfPrices,
+    ) -> None:
+        super().__init__(env, world, state, kpis, events, rng_subst)
+        self.client = client
+        self.prices = prices
+        self.pos_qty = np.zeros((world.n_stores, world.n_skus), dtype=np.int64)
+
+    def columns(self) -> list[int]:
+        return list(range(self.world.n_stores))
+
+    def row(self, col: int) -> int:
+        return col
+
+    def hours(self, col: int) -> tuple[float, float]:
+        oh = self.world.scenario.world.stores[col].opening_hours
+        return float(oh.open), float(oh.close)
+
+    def tags(self, n: int, rng: np.random.Generator) -> list[Channel]:
+        return [Channel.STORE] * n
+
+    def shop(self, sessions: Sequence[Session]) -> None:
+        """Take each wanted unit from the shelf, else a substitute, else count a lost sale."""
+        st = self.state
+        now = self.env.now
+        cost = self.cost
+        ev = self.events
+        for se in sessions:
+            loc = se.row
+            oh = st.on_hand[loc]
+            pos = self.pos_qty[loc]
+            price = self.prices.rows[loc]
+            c = se.customer
+            sold = subst = lost = rev = cogs = 0
+            for s in se.basket:
+                if oh[s] > 0:
+                    t = s
+                else:
+                    t = self.substitute(loc, s)
+                    if t < 0:
+                        lost += 1
+                        ev.add(now, EventKind.LOST, loc, s, 1, 0, c.unique_id)
+                        continue
+                    subst += 1
+                    ev.add(now, EventKind.SUBSTITUTION, loc, t, 1, 0, c.unique_id)
+                oh[t] -= 1
+                pos[t] += 1
+                st.sold_today[t] += 1
+                sold += 1
+                rev += price[t]
+                cogs += cost[t]
+            self.book(loc, c, len(se.basket), sold, subst, lost, rev, cogs)
+
+    def end_slice(self, col: int) -> None:
+        self.flush(col)
+
+    def close(self, col: int) -> None:
+        self.flush(col)
+
+    def flush(self, s: int) -> None:
+        """Send store ``s``'s buffered sales as one POS batch."""
+        qty = self.pos_qty[s]
+        nz = np.flatnonzero(qty)
+        if nz.size == 0:
+            return
+        w = self.world
+        st = self.state
+        codes = w.skus.codes
+        prices = self.prices.rows[s]
+        ref = f"POS-{w.location_codes[s]}-{st.counters.next_ref()}"
+        body = PosSaleBatch(
+            location=w.location_codes[s],
+            reference=ref,
+            # the twin builds valid lines itself: skip per-line validation
+            sales=[
+                PosSale.model_construct(sku=codes[i], quantity=q, unit_price_cents=prices[i])
+                for i, q in zip(nz.tolist(), qty[nz].tolist(), strict=True)
+            ],
+        )
+        res = self.client.pos_sales(body, idempotency_key=ref)
+        st.record_pos(s, qty)
+        for rej in res.rejected:
+            i = w.skus.index_of(rej.sku)
+            st.unsell(s, i, rej.requested)  # the shelf never had it: restore the view
+            st.counters.pos_rejected += rej.requested
+            self.events.add(self.env.now, EventKind.POS_REJECTED, s, i, rej.requested)
+        qty[:] = 0
+
+
+class OnlineChannel(_Base):
+    """Web and app orders (demand columns ``S..S+W-1``), fulfilled from the warehouse rows.
+
+    Args:
+        search_substitutes: look substitutes up with the API's category search (per-session
+            mode, as a shopper would); otherwise from the twin's view of the warehouse, which
+            equals the ledger (sliced mode).
+    """
+
+    name = "online"
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        events: EventLog,
+        rng_subst: np.random.Generator,
+        client: CommerceClient,
+        gateway: OrderGateway,
+        fleet: OrderSink,
+        *,
+        search_substitutes: bool,
+    ) -> None:
+        super().__init__(env, world, state, kpis, events, rng_subst)
+        self.client = client
+        self.gateway = gateway
+        self.fleet = fleet
+        self.search_substitutes = search_substitutes
+        mix = world.scenario.customers.channel_mix
+        self.p_web = mix.web / (mix.web + mix.app) if (mix.web + mix.app) > 0 else 1.0
+
+    def columns(self) -> list[int]:
+        return list(range(self.world.n_stores, self.world.n_sites))
+
+    def row(self, col: int) -> int:
+        return col  # warehouse demand column == warehouse stock row
+
+    def hours(self, col: int) -> tuple[float, float]:
+        return 0.0, 24.0
+
+    def tags(self, n: int, rng: np.random.Generator) -> list[Channel]:
+        web = rng.random(n) < self.p_web
+        return [Channel.WEB if x else Channel.APP for x in web.tolist()]
+
+    def _search_substitute(self, row: int, sku: int, taken: dict[int, int]) -> int:
+        """Search the category for items in stock at the warehouse and take one, or -1."""
+        if self.subst_p <= 0.0 or self.rng.random() >= self.subst_p:
+            return -1
+        w = self.world
+        cat = w.skus.category_names[int(w.skus.category[sku])]
+        page = self.client.search(
+            SearchQuery(category=cat, in_stock_at=w.location_codes[row], sort="name", limit=100)
+        )
+        oh, res = self.state.on_hand[row], self.state.reserved[row]
+        ok = [
+            j
+            for j in (w.skus.index_of(item.sku) for item in page.items)
+            if oh[j] - res[j] - taken.get(j, 0) > 0
+        ]
+        if not ok:
+            return -1
+        return ok[int(self.rng.random() * len(ok))]
+
+    def shop(self, sessions: Sequence[Session]) -> None:
+        """Decide every session's order, place them together, then book and queue them.
+
+        Units are reserved in the twin's view as each order is decided (so later sessions of
+        the same slice see them gone) and released again if the API refuses them.
+        """
+        st = self.state
+        w = self.world
+        now = self.env.now
+        ev = self.events
+        codes = w.skus.codes
+        intents: list[OrderIntent] = []
+        decided: list[tuple[Session, dict[int, int], int, int]] = []
+        for se in sessions:
+            row = se.row
+            oh, res = st.on_hand[row], st.reserved[row]
+            c = se.customer
+            want: dict[int, int] = {}
+            subst = lost = 0
+            for s in se.basket:
+                if oh[s] - res[s] - want.get(s, 0) > 0:
+                    t = s
+                else:
+                    t = (
+                        self._search_substitute(row, s, want)
+                        if self.search_substitutes
+                        else self.substitute(row, s, want)
+                    )
+                    if t < 0:
+                        lost += 1
+                        ev.add(now, EventKind.LOST, row, s, 1, 0, c.unique_id)
+                        continue
+                    subst += 1
+                    ev.add(now, EventKind.SUBSTITUTION, row, t, 1, 0, c.unique_id)
+                want[t] = want.get(t, 0) + 1
+            for s, q in want.items():
+                res[s] += q
+            decided.append((se, want, subst, lost))
+            if want:
+                intents.append(
+                    OrderIntent(
+                        location=w.location_codes[row],
+                        channel=se.tag,
+                        customer_id=c.code,
+                        lines=tuple((codes[s], q) for s, q in want.items()),
+                    )
+                )
+        outcomes = iter(self.gateway.place(intents))
+        for se, want, subst, lost in decided:
+            row = se.row
+            res = st.reserved[row]
+            c = se.customer
+            rev = cogs = sold = 0
+            if want:
+                out = next(outcomes)
+                st.counters.checkout_failures += out.failures
+                placed: dict[int, int] = {}
+                for (s, q), ok in zip(want.items(), out.accepted, strict=True):
+                    if ok and out.order_id is not None:
+                        placed[s] = q
+                    else:
+                        res[s] -= q
+                        lost += q
+                if out.order_id is not None and placed:
+                    for s, q in placed.items():
+                        st.sold_today[s] += q
+                        cogs += self.cost[s] * q
+                    sold = sum(placed.values())
+                    rev = out.total_cents
+                    self.kpis.data["online_orders"][st.day, row] += 1
+                    ev.add(now, EventKind.ONLINE_ORDER, row, -1, sold, rev, out.order_id)
+                    self.fleet.enqueue(
+                        row - w.n_stores,
+                        PendingOrder(out.order_id, c.lat, c.lon, placed, se.t, sold),
+                    )
+            self.book(row, c, len(se.basket), sold, subst, lost, rev, cogs)
+
+    def end_slice(self, col: int) -> None:
+        return None
+
+    def close(self, col: int) -> None:
+        return None
+
+
+def build_channels(
+    env: simpy.Environment,
+    world: World,
+    state: TwinState,
+    kpis: KpiBook,
+    events: EventLog,
+    rng_subst: np.random.Generator,
+    client: CommerceClient,
+    gateway: OrderGateway,
+    fleet: OrderSink,
+    prices: ShelfPrices,
+    *,
+    sliced: bool,
+) -> list[SalesChannel]:
+    """The twin's sales channels, in the order their demand columns come (stores, online)."""
+    return [
+        StoreChannel(env, world, state, kpis, events, rng_subst, client, prices),
+        OnlineChannel(
+            env,
+            world,
+            state,
+            kpis,
+            events,
+            rng_subst,
+            client,
+            gateway,
+            fleet,
+            search_substitutes=not sliced,
+        ),
+    ]
