@@ -276,7 +276,6 @@ class Fleet(FleetModel):
             logger.warning("day %d plan broke constraints: %s", day, plan.violations[:3])
         counted = day >= self.twin.kpis.warmup
         for r in plan.routes:
-            self.twin.kpis.van_km.append((day, r.distance_km))  # the twin's own van-km KPI
             if counted:
                 self.stats.routes += 1
                 self.stats.load_units += r.load
