@@ -7,6 +7,7 @@ Each area registers its verbs from its own module; heavy imports happen inside t
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
@@ -57,8 +58,11 @@ dashboard_cmd.register(app)
 def main() -> None:
     """The ``shopsphere`` console script: the app, with every package's error root mapped to
     ``error: ...`` and exit status 2 (see :mod:`shopsphere_cli.errors`)."""
-    with user_errors():
-        app()
+    try:
+        with user_errors():
+            app()
+    except typer.Exit as exc:  # raised by user_errors outside click's own handling
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover
