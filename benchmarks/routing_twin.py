@@ -201,7 +201,8 @@ def run_green(seed: int, *, time_limit_s: float = 6.0) -> dict[str, object]:
     base = city_problem(seed, 0.0)
     mixes: list[dict[str, object]] = []
     print(
-        f"\ngreen objective, city day (300 orders, 4 fleet mixes, PyVRP {time_limit_s:g} s CPU each):"
+        "\ngreen objective, city day (300 orders, 4 fleet mixes, "
+        f"PyVRP {time_limit_s:g} s CPU each):"
     )
     print("| fleet mix | cost EUR | CO2 kg | km | routes | unrouted |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -239,7 +240,8 @@ def run_green(seed: int, *, time_limit_s: float = 6.0) -> dict[str, object]:
             {"co2_price_eur_per_t": price, "mix": best["mix"], "total_eur": round(total(best), 2)}
         )
         print(
-            f"| {price} | {best['mix']} | {best['cost_eur']} | {best['co2_kg']} | {total(best):.2f} |"
+            f"| {price} | {best['mix']} | {best['cost_eur']} | {best['co2_kg']} | "
+            f"{total(best):.2f} |"
         )
     print(
         "cost = vans' fixed, km and hour costs + 16.90 EUR per unrouted order (parcel + late "

@@ -92,8 +92,9 @@ class RoutingProblem:
     ``distance_km``: optional explicit (n_depots + n_stops) square matrix in km, depots first;
     if None, distances are Euclidean on the ``x_km``/``y_km`` coordinates. ``pairs``: pickup and
     delivery requests as (pickup stop, delivery stop) indices; the pickup's ``demand`` is loaded
-    there and carried to the delivery (whose demand must be its negative). ``co2_price_cents_per_kg``
-    puts a price on CO2 in the objective (the green trade-off; 0 = cost only).
+    there and carried to the delivery (whose demand must be its negative).
+    ``co2_price_cents_per_kg`` puts a price on CO2 in the objective (the green trade-off; 0 = cost
+    only).
 
     Raises:
         InvalidProblemError: on an inconsistent problem (field and value named).
