@@ -118,6 +118,7 @@ def test_partial_validation_checks_names_only_and_builds_nothing() -> None:
     assert problem.field == "params.cep"
 
 
+@pytest.mark.slow
 def test_rl_artifact_is_registered_explicitly_for_both_kinds() -> None:
     import subprocess
     import sys
