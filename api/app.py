@@ -24,6 +24,7 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import (
     DataError,
     DisconnectionError,
@@ -41,7 +42,7 @@ from api.errors import ServiceError, ServiceUnavailableError
 from api.guard import RequestGuard
 from api.openapi import install_openapi
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import batch, catalog, orders, policies, shelf, stock
+from api.routes import batch, catalog, fulfilment, orders, policies, shelf, stock
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import checkout as checkout_svc
@@ -49,6 +50,7 @@ from api.services import orders as order_svc
 from api.services.auth import Authenticator, ensure_keys
 from api.services.context import Principal, ServiceContext
 from api.settings import Settings
+from api.simtime import SimTimeClock, SimTimeMiddleware
 
 log = logging.getLogger(__name__)
 _SWEEPER = Principal(role="service", customer_id=None, key_id=0)
@@ -150,6 +152,15 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return SafeJSONResponse(
         _body("VALIDATION_ERROR", f"{where}: {msg}" if where else str(msg), details),
         status_code=422,
+    )
+
+
+async def _model_error(request: Request, exc: Exception) -> JSONResponse:
+    """A schema refused a value built inside a use case (e.g. a batch item turned into a single
+    request): the caller's input, answered like any validation error."""
+    assert isinstance(exc, ValidationError)
+    return await _validation_error(
+        request, RequestValidationError(exc.errors(include_url=False, include_context=False))
     )
 
 
@@ -298,6 +309,9 @@ def create_app(
     app.openapi_version = "3.1.0"
     app.state.ctx = ctx
     app.state.settings = settings
+    # development/test only (Settings refuses it in production)
+    if settings.accept_sim_time_header and not isinstance(ctx.clock, SimTimeClock):
+        ctx.clock = SimTimeClock(ctx.clock)
     app.state.auth = Authenticator(ctx.engine, settings.api_key_pepper)
     app.add_middleware(
         RequestGuard,
@@ -308,6 +322,7 @@ def create_app(
     )
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationError, _model_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _data_error)
     app.add_exception_handler(DataError, _db_data_error)
@@ -323,10 +338,13 @@ def create_app(
     app.include_router(shelf.router)
     app.include_router(orders.router)
     app.include_router(batch.router)
+    app.include_router(fulfilment.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     waiting_room.install(app, settings)  # hot-SKU admission when configured
     ratelimit.install(app, settings)  # per-key and per-address limits when configured
     install_openapi(app)
+    if settings.accept_sim_time_header:
+        app.add_middleware(SimTimeMiddleware)
     return app
 
 

@@ -2,8 +2,9 @@
 
 Every service takes a :class:`Clock`. Production uses :class:`SystemClock`; the twin and the
 tests use :class:`ManualClock`, whose time only moves when the owner moves it. There is no
-route or request that can move a clock: only code holding a ``ManualClock`` can, and the
-production app is always built with a ``SystemClock`` (see ``api.settings``).
+route that can move a clock: only code holding a ``ManualClock`` can, and the production app is
+always built with a ``SystemClock`` (see ``api.settings``). Outside production, a deployment may
+let a request stamp its own records with a simulated time (``api.simtime``).
 """
 
 from __future__ import annotations

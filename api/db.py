@@ -109,7 +109,8 @@ def connection_budget_warning(url: str, workers: int, per_worker: int) -> str | 
     return (
         f"{workers} worker(s) x {per_worker} connections (pool + overflow) = {need} but PostgreSQL "
         f"allows {max_conn} ({reserved} reserved, {in_use - 1} in use): lower "
-        "SHOPSPHERE_DB_POOL_SIZE / SHOPSPHERE_DB_MAX_OVERFLOW or --workers, or raise max_connections"
+        "SHOPSPHERE_DB_POOL_SIZE / SHOPSPHERE_DB_MAX_OVERFLOW or --workers, or raise "
+        "max_connections"
     )
 
 

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MAX_ID, MAX_QTY, CartLineSet, Channel, Code, OrderStatus, Strict
+from api.schemas import (
+    MAX_ID,
+    CartCreate,
+    CartLineSet,
+    CheckoutRequest,
+    OrderTransition,
+    Strict,
+)
 
 if TYPE_CHECKING:
     from api.client.base import CommerceError
@@ -81,38 +88,45 @@ class BatchResult(BaseModel, Generic[T]):
 
 
 # ---- requests ---------------------------------------------------------------------------------
-class CartOpen(Strict):
-    """Open a cart and set its lines, all or nothing: if any line is short, no cart is opened
-    and the error lists a LineError per short line."""
+class CartOpen(CartCreate):
+    """Open a cart (the fields of ``POST /v1/carts``) and set its lines, all or nothing: if any
+    line is short, no cart is opened and the error lists a LineError per short line."""
 
-    channel: Channel
-    location: str = Code
-    customer_id: str | None = Field(default=None, max_length=64)  # staff/service only
     lines: list[CartLineSet] = Field(default_factory=list, max_length=MAX_CART_LINES)
     idempotency_key: str | None = IdemKey
 
+    def cart(self) -> CartCreate:
+        """The single call's body."""
+        return CartCreate.model_construct(**{k: getattr(self, k) for k in CartCreate.model_fields})
 
-class CartLineItem(Strict):
+
+class CartLineItem(CartLineSet):
     """Set one line of a cart (as ``PUT /v1/carts/{cart_id}/lines``)."""
 
     cart_id: int = Field(ge=1, le=MAX_ID)
-    sku: str = Code
-    quantity: int = Field(ge=0, le=MAX_QTY)
+
+    def line(self) -> CartLineSet:
+        """The single call's body."""
+        return CartLineSet.model_construct(sku=self.sku, quantity=self.quantity)
 
 
-class CheckoutItem(Strict):
-    """Check out one cart (as ``POST /v1/checkout``); the key makes retries safe."""
+class CheckoutItem(CheckoutRequest):
+    """Check out one cart, or lines inline (express), as ``POST /v1/checkout`` with
+    ``idempotency_key`` as its ``Idempotency-Key`` (exactly once; a retry resumes)."""
 
-    cart_id: int = Field(ge=1, le=MAX_ID)
-    payment_token: str = Field(default="tok_ok", max_length=200)
     idempotency_key: str | None = IdemKey
 
+    def request(self) -> CheckoutRequest:
+        """The single call's body."""
+        return CheckoutRequest.model_construct(
+            **{k: getattr(self, k) for k in CheckoutRequest.model_fields}
+        )
 
-class TransitionItem(Strict):
+
+class TransitionItem(OrderTransition):
     """Move one order (as ``POST /v1/orders/{id}/transition``; ``cancelled`` cancels it)."""
 
     order_id: int = Field(ge=1, le=MAX_ID)
-    to: OrderStatus
 
 
 class CartBatch(Strict):

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=1000,
-        description="Threads running sync routes per worker (default: db_pool_size, so requests in "
-        "flight never exceed the pool and overflow connections are not opened and closed per request).",
+        description="Threads running sync routes per worker (default: db_pool_size, so requests "
+        "in flight never exceed the pool and overflow connections are not opened and closed per "
+        "request).",
     )
     payment_latency_ms: float = Field(default=0.0, ge=0)
     max_body_bytes: int = Field(
@@ -123,6 +124,11 @@ class Settings(BaseSettings):
     )
     sweep_interval_seconds: float = Field(
         default=30.0, ge=0, description="Expire reservations/unpaid orders this often; 0: off."
+    )
+    accept_sim_time_header: bool = Field(
+        default=False,
+        description="Stamp a request's records with its X-Simulated-Time header (the twin over "
+        "HTTP). Refused in production mode.",
     )
     auto_create_schema: bool = Field(
         default=False, description="Run migrations at app start (development convenience)."
@@ -195,6 +201,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secrets(self) -> Settings:
+        if self.mode == "production" and self.accept_sim_time_header:
+            raise ValueError(
+                "SHOPSPHERE_ACCEPT_SIM_TIME_HEADER is refused in production mode: no request may "
+                "set the clock of a production server"
+            )
         if self.mode == "development":
             return self
         if (

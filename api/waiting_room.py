@@ -51,6 +51,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _CART_LINES = re.compile(r"^/v1/carts/\d+/lines$")
 HEADER = "X-Admission-Token"
+MAX_INSPECTED_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +183,22 @@ class AdmissionMiddleware:
             return
         chunks: list[bytes] = []
         more = True
-        while more:
+        size = 0
+        while more and size <= MAX_INSPECTED_BYTES:
             msg = await receive()
             chunks.append(msg.get("body", b""))
+            size += len(chunks[-1])
             more = bool(msg.get("more_body"))
         body = b"".join(chunks)
+        if more:  # a cart line is tiny; padding must not smuggle a gated SKU past the check
+            await self._reply(
+                send,
+                413,
+                "PAYLOAD_TOO_LARGE",
+                f"a cart line or checkout body is at most {MAX_INSPECTED_BYTES} bytes",
+                {"limit_bytes": MAX_INSPECTED_BYTES},
+            )
+            return
         skus = self._gated_skus(body)
         if skus:
             denied = await self._denied(scope, skus)
@@ -199,7 +211,7 @@ class AdmissionMiddleware:
             nonlocal sent
             if not sent:
                 sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": more}
             return await receive()
 
         await self.app(scope, replay, send)
@@ -243,18 +255,22 @@ class AdmissionMiddleware:
                 return sku
         return None
 
-    @staticmethod
-    async def _refuse(send: Send, sku: str) -> None:
+    @classmethod
+    async def _refuse(cls, send: Send, sku: str) -> None:
         err = AdmissionRequiredError(
             f"sku {sku!r} is in a waiting room: join POST /v1/waiting-room/{sku} and send the "
             f"admission token as {HEADER}",
             details={"sku": sku},
         )
-        body = orjson.dumps({"code": err.code, "message": err.message, "details": err.details})
+        await cls._reply(send, err.status, err.code, err.message, err.details)
+
+    @staticmethod
+    async def _reply(send: Send, status: int, code: str, message: str, details: object) -> None:
+        body = orjson.dumps({"code": code, "message": message, "details": details})
         await send(
             {
                 "type": "http.response.start",
-                "status": 403,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

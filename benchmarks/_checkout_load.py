@@ -395,8 +395,9 @@ def _ceiling_thread(
             t0 = time.perf_counter()
             with conn.transaction():
                 got = conn.execute(
-                    "UPDATE stock SET reserved = reserved + %s WHERE sku_id = %s AND location_id = %s"
-                    " AND on_hand - reserved >= %s RETURNING sku_id",
+                    "UPDATE stock SET reserved = reserved + %s "
+                    "WHERE sku_id = %s AND location_id = %s AND on_hand - reserved >= %s "
+                    "RETURNING sku_id",
                     (qty, sku, plan.location_id, qty),
                 ).fetchone()
                 if got is None:
@@ -413,8 +414,9 @@ def _ceiling_thread(
                     (oid, sku, qty),
                 )
                 conn.execute(
-                    "INSERT INTO payments (order_id, amount_cents, authorized_cents, captured_cents,"
-                    " refunded_cents, status) VALUES (%s, %s, %s, %s, 0, 'captured')",
+                    "INSERT INTO payments (order_id, amount_cents, authorized_cents, "
+                    "captured_cents, refunded_cents, status) "
+                    "VALUES (%s, %s, %s, %s, 0, 'captured')",
                     (oid, qty * 1000, qty * 1000, qty * 1000),
                 )
             t1 = time.perf_counter()

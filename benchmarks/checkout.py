@@ -1,5 +1,18 @@
 """Checkout load benchmark: uvicorn + PostgreSQL + concurrent shoppers on one machine.
 
+Prints, side by side in one run, one row per ``--flows`` entry (default all three):
+
+- ``ceiling``: the bare-PostgreSQL ceiling -- threads with psycopg and nothing else doing what an
+  express checkout writes (conditional reserve + order + line + payment, one transaction), on a
+  location of its own;
+- ``express``: express checkout over HTTP -- one ``POST /v1/checkout`` with the line inline;
+- ``cart``: the cart flow over HTTP -- ``POST /v1/carts`` -> ``PUT /v1/carts/{id}/lines`` ->
+  ``POST /v1/checkout``.
+
+Each row: orders/s in the timed window, p50/p95/p99 latency (ms; the checkout request for
+express, the whole flow for the cart), CPU ms per order split into API, PostgreSQL and load
+generator (the load-independent figure on a shared machine), and oversold units.
+
 What it does:
 
 1. Uses ``--db URL`` or creates a throwaway PostgreSQL role and database (starting the local
@@ -10,18 +23,16 @@ What it does:
    1,000,000 units each, and a hot SKU that gets only ``--hot-stock`` units per run, so that it
    sells out and ``INSUFFICIENT_STOCK`` happens (oversell would show there first).
 3. Per run, a separate process (``benchmarks/_checkout_load.py``) runs ``--concurrency``
-   shoppers over loopback keep-alive connections doing create cart -> set line -> checkout
-   (with ``Idempotency-Key`` on checkout) for ``--warmup`` + ``--duration`` seconds.
-4. Prints completed paid checkouts per second in the timed window, p50/p95/p99 latency (ms) of
-   the checkout request and of the whole flow, errors by step/status/code, CPU seconds per
-   checkout by component, and verifies through the API after every run: no negative stock
-   counter, reserved units == units of unshipped orders (+ carts still holding stock), on hand ==
-   units received, movements ledger == counters, paid orders == those the shoppers saw.
+   shoppers over loopback keep-alive connections for ``--warmup`` + ``--duration`` seconds.
+4. Verifies through the API after every HTTP run: no negative stock counter, reserved units ==
+   units of unshipped orders (+ carts still holding stock), on hand == units received ==
+   movements ledger, paid orders == those the shoppers saw; oversold units are reported.
 
-``--workers``, ``--concurrency`` and ``--pool-size`` take comma lists (a sweep); each
-configuration runs ``--repeats`` times and the median is reported.
+``--workers``, ``--concurrency`` and ``--pool-size`` take comma lists (a sweep); each row runs
+``--repeats`` times and the median is reported. ``--py-spy DIR`` records one extra, uncounted
+run of each HTTP row with py-spy (how the express fast path was found).
 
-Run: ``python benchmarks/checkout.py --duration 20 --concurrency 32 --repeats 3 --json out.json``
+Run: ``python benchmarks/checkout.py --workers 2 --concurrency 32 --duration 10 --repeats 3``
 """
 
 from __future__ import annotations
@@ -515,13 +526,15 @@ def _fmt(r: dict[str, Any]) -> str:
     cpu = " ".join(f"{k} {x:.2f}" for k, x in r["cpu_ms_per_checkout"].items())
     pg = r["postgres_per_checkout"]
     return (
-        f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 {c['p50']:.1f}/{c['p95']:.1f}/"
+        f"{r['checkouts_per_s']:7.1f} checkouts/s | checkout p50/p95/p99 "
+        f"{c['p50']:.1f}/{c['p95']:.1f}/"
         f"{c['p99']:.1f} ms | flow {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms | "
         f"CPU ms/checkout: {cpu} | busy {100 * r['machine_busy_share']:.0f}% | CPU-bound capacity "
         f"{r['cpu_bound_capacity_per_s']:.0f}/s | per checkout: {pg['commits']:.1f} commits, "
         f"{pg['sessions']:.2f} new PG sessions | "
         f"oversold {v['oversold_units']} negative {v['negative_counters']} "
-        f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}\n      errors {r['errors']}"
+        f"{'OK' if v['ok'] else 'FAILED ' + '; '.join(v['problems'][:3])}"
+        f"\n      errors {r['errors']}"
     )
 
 
@@ -705,7 +718,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     info = machine_info()
     print(
-        f"machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs ({info['usable_cpus']} usable), "
+        f"machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs "
+        f"({info['usable_cpus']} usable), "
         f"{info['mem_gib']} GiB, load average at start {info['loadavg_at_start']}"
     )
     tag = secrets.token_hex(3).upper()
@@ -747,7 +761,8 @@ def main(argv: list[str] | None = None) -> int:
                         "idempotency": args.idempotency,
                     }
                     print(
-                        f"\n== workers {workers}, pool {pool}+{args.max_overflow}, concurrency {conc}, "
+                        f"\n== workers {workers}, pool {pool}+{args.max_overflow}, "
+                        f"concurrency {conc}, "
                         f"client {args.client}, Idempotency-Key on {args.idempotency}"
                     )
                     rows: list[dict[str, Any]] = []
@@ -774,7 +789,8 @@ def main(argv: list[str] | None = None) -> int:
                                 runs.append(r)
                                 print(
                                     f"  ceiling run {rep + 1}: {r['orders_per_s']:.0f} orders/s, "
-                                    f"p99 {r['ms']['p99']:.1f} ms, CPU ms/order {r['cpu_ms_per_order']}"
+                                    f"p99 {r['ms']['p99']:.1f} ms, "
+                                    f"CPU ms/order {r['cpu_ms_per_order']}"
                                 )
                             rows.append(_median_row(flow, reps))
                             continue
@@ -836,8 +852,9 @@ def main(argv: list[str] | None = None) -> int:
             ok = ok and (ceiling is None or share >= TARGET_CEILING_SHARE)
             verdicts.append(
                 f"express (concurrency {t['concurrency']}): {e['orders_per_s']:.0f}/s, p99 "
-                f"{e['ms']['p99']:.1f} ms, {share:.2f} of the ceiling -> target (>= {TARGET_CPS:.0f}/s, "
-                f"p99 < {TARGET_P99_MS:.0f} ms, >= {TARGET_CEILING_SHARE} of ceiling, zero oversell) "
+                f"{e['ms']['p99']:.1f} ms, {share:.2f} of the ceiling -> target "
+                f"(>= {TARGET_CPS:.0f}/s, p99 < {TARGET_P99_MS:.0f} ms, "
+                f">= {TARGET_CEILING_SHARE} of ceiling, zero oversell) "
                 f"{'MET' if ok else 'NOT MET'}"
             )
         if "cart" in by:

@@ -50,7 +50,10 @@ from replay.verify import check_after_replay
 
 def _fresh_db(admin_url: str, name: str) -> str:
     u = make_url(admin_url)
-    dsn = f"host={u.host} port={u.port or 5432} user={u.username} password={u.password} dbname={u.database or 'postgres'}"
+    dsn = (
+        f"host={u.host} port={u.port or 5432} user={u.username} password={u.password} "
+        f"dbname={u.database or 'postgres'}"
+    )
     with psycopg.connect(dsn, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{name}"')

@@ -36,7 +36,8 @@ def main() -> None:
     )
     print(
         "| cameras | availability without | with | gain (95% CI) | lost sales without | with | "
-        "lost units saved / store-day (95% CI) | revenue saved / store-day | phantom SKU-hours cut |"
+        "lost units saved / store-day (95% CI) | revenue saved / store-day | "
+        "phantom SKU-hours cut |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, mon in rows:

@@ -13,7 +13,7 @@ Stock state (:class:`ShelfState`) says, for every facing of every slot, which SK
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,7 @@ __all__ = [
     "Slot",
     "random_planogram",
     "shelf_state",
+    "slot_stock",
 ]
 
 CANON_W = 640
@@ -261,3 +262,25 @@ def shelf_state(
                 row[int(i)] = other
         out.append(tuple(row))
     return ShelfState(facings=tuple(out))
+
+
+def slot_stock(planogram: Planogram, on_hand: Mapping[str, int]) -> np.ndarray:
+    """Spread each SKU's shelf units (e.g. the twin's on-hand) over its slots, in order.
+
+    Each slot takes up to its capacity in turn; units beyond all capacities stay off the front
+    row (they would be behind it or in the backroom). SKUs missing from ``on_hand`` have 0.
+    Raises :class:`ConfigError` on a negative count or a SKU not in the planogram.
+    """
+    known = {s.sku for s in planogram.slots}
+    for sku, n in on_hand.items():
+        if sku not in known:
+            raise ConfigError(f"on_hand sku {sku!r} has no slot in the planogram")
+        if n < 0:
+            raise ConfigError(f"on_hand[{sku!r}] {n} is negative")
+    left = dict(on_hand)
+    out = np.zeros(len(planogram.slots), np.int64)
+    for j, s in enumerate(planogram.slots):
+        take = min(left.get(s.sku, 0), s.capacity)
+        out[j] = take
+        left[s.sku] = left.get(s.sku, 0) - take
+    return out

@@ -20,9 +20,10 @@ Method (classical CV plus a committed 6-weight logistic model, no downloaded wei
 5. *Cell model*: logistic regression on five per-cell features gives P(empty) per facing
    (:class:`CellModel`, trained by :mod:`edge_sim.train` on rendered frames of other seeds).
 6. *Aggregation*: runs of empty facings in a slot are gap boxes (projected back to image
-   pixels); counts per slot; out-of-stock / low-stock per SKU; for each occupied facing, the
-   lighting-corrected colour signature is matched against every SKU's package signature to flag
-   misplaced items.
+   pixels; facings hidden next to a seen gap extend it); counts per slot; out-of-stock /
+   low-stock per SKU; for each occupied facing, its appearance (lighting-corrected colour and
+   coverage of the upper and lower product region) is matched against how every SKU's package
+   would fill that cell (drawn from the SKU's look) to flag misplaced items.
 
 Each output carries a confidence in ``[0, 1]``.
 """
@@ -157,6 +158,20 @@ class ShelfReport:
     observed: np.ndarray
 
 
+def _appearance_distance(obs: np.ndarray, sigs: np.ndarray) -> np.ndarray:
+    """Distance of facings' appearance ``(..., 8)`` to SKU signatures ``(..., S, 8)``: BGR L1
+    over the regions both cover, plus 120 for each region covered by one but not the other (a
+    package of another height or width). Returns ``(..., S)``."""
+    o = obs[..., None, :]
+    d = np.zeros(sigs.shape[:-1])
+    for r in (0, 4):
+        a = o[..., r + 3] > 0.25
+        b = sigs[..., r + 3] > 0.25
+        col = np.abs(sigs[..., r : r + 3] - o[..., r : r + 3]).sum(-1)
+        d += np.where(a & b, col, 0.0) + np.where(a != b, 120.0, 0.0)
+    return d
+
+
 def _fit_lighting(values: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Robust quadratic fits of lip colours along x, batched over lips.
 
@@ -184,7 +199,10 @@ class ShelfVision:
 
     Arguments: ``planogram``; ``camera`` (calibration); ``model`` (default: the committed
     one); ``scale`` (rectified pixels per bay unit, 0.3-1); ``low_stock_frac`` (a SKU is low when
-    at most this fraction of its facings is filled). Raises :class:`ConfigError` on bad values.
+    at most this fraction of its facings is filled); ``bridge`` (how gap runs treat facings hidden
+    by a shopper or the frame edge next to facings seen empty: ``"extend"`` counts them into the
+    gap with confidence x 0.8, ``"interior"`` only between seen-empty facings, ``"none"`` splits
+    the gap). Raises :class:`ConfigError` on bad values.
     """
 
     def __init__(
@@ -194,6 +212,7 @@ class ShelfVision:
         model: CellModel | None = None,
         scale: float = 0.5,
         low_stock_frac: float = 0.34,
+        bridge: str = "extend",
     ) -> None:
         if not 0.3 <= scale <= 1.0:
             raise ConfigError(f"scale {scale} outside [0.3, 1]")
@@ -204,6 +223,14 @@ class ShelfVision:
         self.model = model if model is not None else CellModel.load_default()
         self.scale = scale
         self.low_stock_frac = low_stock_frac
+        self.occluded_frac = 0.25  # a cell more occluded than this is reported unobserved
+        self.misplaced_margin = (
+            100.0  # appearance distance (BGR L1 units), see _appearance_distance
+        )
+        self.misplaced_min = 200.0
+        if bridge not in ("none", "interior", "extend"):
+            raise ConfigError(f"bridge {bridge!r} not one of none, interior, extend")
+        self.bridge = bridge
         self._mx, self._my = camera.bay_to_image_maps(scale)
         self._h, self._w = self._mx.shape
         cells = planogram.facing_cells()
@@ -254,17 +281,52 @@ class ShelfVision:
         ).reshape(-1, 4)
         self._open_kernel = np.ones((1, max(3, int(50 * scale))), np.uint8)
         self._shelf_of_cell = np.array([planogram.slots[j].shelf for j in self._slot_of])
-        self._signatures = self._sku_signatures()
-        self._sku_names = list(self._signatures)
-        self._sig_matrix = np.array([self._signatures[s] for s in self._sku_names])
         self._back = np.asarray(planogram.fixture.back_bgr, np.float64)
+        self._sku_names = list(planogram.looks)
+        self._natural: dict[str, tuple[float, float]] = {}
+        for sl in planogram.slots:
+            sh = planogram.shelves[sl.shelf]
+            lk = planogram.looks[sl.sku]
+            self._natural.setdefault(
+                sl.sku, (sl.facing_w * lk.width_frac, (sh.lip_y - sh.top_y) * lk.height_frac)
+            )
+        # per slot: every SKU's expected signature in that slot's cell (SKUs x 8)
+        self._slot_sigs = [
+            self._signatures(sl.facing_w, self._zone_h(sl.shelf)) for sl in planogram.slots
+        ]
+        self._cell_sigs = np.stack([self._slot_sigs[j] for j in self._slot_of])  # (F, S, 8)
 
-    def _sku_signatures(self) -> dict[str, np.ndarray]:
-        """Colour signature per SKU from its package drawing (what a catalog image gives)."""
-        out: dict[str, np.ndarray] = {}
-        for sku, look in self.planogram.looks.items():
-            img, m = draw_package(look, 40, 80)
-            out[sku] = img[m].astype(np.float64).mean(0)
+    def _zone_h(self, shelf: int) -> float:
+        sh = self.planogram.shelves[shelf]
+        return sh.lip_y - sh.top_y
+
+    def _signatures(self, cell_w: float, zone_h: float) -> np.ndarray:
+        """How each SKU's package fills a ``cell_w x zone_h`` cell (bay units): per SKU the mean
+        colour and covered fraction of the upper and of the lower product region (``(S, 8)``),
+        from the package drawing alone (what a catalog image gives)."""
+        cw, zh = max(int(cell_w), 4), max(int(zh_ := zone_h), 8)
+        rows = (
+            (int(0.16 * zh_), int(0.5 * zh_)),
+            (int(0.5 * zh_), int(0.95 * zh_)),
+        )
+        c0, c1 = int(0.2 * cw), max(int(0.8 * cw), int(0.2 * cw) + 1)
+        out = np.zeros((len(self._sku_names), 8))
+        for k, sku in enumerate(self._sku_names):
+            w, h = self._natural.get(sku, (cw * 0.8, zh * 0.6))
+            w, h = min(w, cw - 1), min(h, zh * (1 - HEADROOM_FRAC))
+            img, m = draw_package(self.planogram.looks[sku], int(w), int(h))
+            canvas = np.zeros((zh, cw, 3))
+            mask = np.zeros((zh, cw), bool)
+            ph, pw = m.shape
+            x = max((cw - pw) // 2, 0)
+            canvas[zh - ph :, x : x + pw][m] = img[m]
+            mask[zh - ph :, x : x + pw] = m
+            for r, (r0, r1) in enumerate(rows):
+                reg = mask[r0:r1, c0:c1]
+                frac = float(reg.mean()) if reg.size else 0.0
+                col = canvas[r0:r1, c0:c1][reg].mean(0) if reg.any() else self._back
+                out[k, 4 * r : 4 * r + 3] = col
+                out[k, 4 * r + 3] = frac
         return out
 
     def rectify(self, frame: np.ndarray) -> np.ndarray:
@@ -279,7 +341,9 @@ class ShelfVision:
         return cv2.remap(frame, self._mx, self._my, cv2.INTER_LINEAR)
 
     def features(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per facing: features ``(F, 5)``, occluded fraction ``(F,)``, colour ``(F, 3)``."""
+        """Per facing: features ``(F, 5)``, occluded fraction ``(F,)``, and the appearance
+        ``(F, 8)``: lighting-corrected mean colour and covered fraction of the upper and of the
+        lower product region."""
         rect = self.rectify(frame)
         f = rect.astype(np.float32)
         h, w = self._h, self._w
@@ -338,10 +402,13 @@ class ShelfVision:
         fg = (dist > 0.3).astype(np.float32)
         cf = np.dstack([f * corr * fg[..., None], fg])
         ci = cv2.integral(cf)
-        r0, r1 = self._top_r[0], self._prod_r[1]
         c0, c1 = self._cols
-        s = ci[r1, c1] - ci[r0, c1] - ci[r1, c0] + ci[r0, c0]
-        colour = s[:, :3] / np.maximum(s[:, 3:4], 1.0)
+        parts = []
+        for r0, r1 in (self._top_r, self._prod_r):
+            s = ci[r1, c1] - ci[r0, c1] - ci[r1, c0] + ci[r0, c0]
+            parts.append(s[:, :3] / np.maximum(s[:, 3:4], 1.0))
+            parts.append((s[:, 3] / ((r1 - r0) * (c1 - c0)))[:, None])
+        colour = np.hstack(parts)  # upper BGR, upper cover, lower BGR, lower cover
         return feats, occ, colour
 
     def analyse(self, frame: np.ndarray) -> ShelfReport:
@@ -351,7 +418,8 @@ class ShelfVision:
         """
         feats, occ, colour = self.features(frame)
         p = self.model.p_empty(feats)
-        observed = occ < 0.25
+        observed = occ < self.occluded_frac
+        dists = _appearance_distance(colour, self._cell_sigs)  # (F, S)
         empty = p > 0.5
         p_obj = self.planogram
         gaps: list[GapDetection] = []
@@ -359,7 +427,6 @@ class ShelfVision:
         start = 0
         sku_fac: dict[str, list[float]] = {}
         misplaced: list[MisplacedDetection] = []
-        dists = np.abs(colour[:, None, :] - self._sig_matrix[None]).sum(-1)
         for j, s in enumerate(p_obj.slots):
             idx = slice(start, start + s.capacity)
             start += s.capacity
@@ -380,30 +447,24 @@ class ShelfVision:
             agg[0] += float((~e & ob).sum() + (~ob).sum())
             agg[1] += s.capacity
             agg[2] *= float(np.prod(conf_cells[ob])) if n_obs else 0.5
-            i = 0
-            while i < s.capacity:
-                if e[i] and ob[i]:
-                    k = i
-                    while k + 1 < s.capacity and e[k + 1] and ob[k + 1]:
-                        k += 1
-                    cb = self._cell_boxes[idx.start + i : idx.start + k + 1]
-                    gaps.append(
-                        GapDetection(
-                            box=(
-                                float(cb[:, 0].min()),
-                                float(cb[:, 1].min()),
-                                float(cb[:, 2].max()),
-                                float(cb[:, 3].max()),
-                            ),
-                            slot=j,
-                            first=i,
-                            last=k,
-                            confidence=float(pj[i : k + 1].min()),
-                        )
+            for i, k, bridged in self._runs(e & ob, ~ob):
+                cb = self._cell_boxes[idx.start + i : idx.start + k + 1]
+                seen = (e & ob)[i : k + 1]
+                conf = float(pj[i : k + 1][seen].min()) * (0.8 if bridged else 1.0)
+                gaps.append(
+                    GapDetection(
+                        box=(
+                            float(cb[:, 0].min()),
+                            float(cb[:, 1].min()),
+                            float(cb[:, 2].max()),
+                            float(cb[:, 3].max()),
+                        ),
+                        slot=j,
+                        first=i,
+                        last=k,
+                        confidence=conf,
                     )
-                    i = k + 1
-                else:
-                    i += 1
+                )
             home = self._sku_names.index(s.sku)
             for i in range(s.capacity):
                 cell = idx.start + i
@@ -412,15 +473,15 @@ class ShelfVision:
                 d = dists[cell]
                 best = int(np.argmin(d))
                 margin = float(d[home] - d[best])
-                # one mean colour per package is a weak signature: flag only clear departures
-                if best != home and margin > 60.0 and d[home] > 160.0:
+                # colour signatures of similar packages overlap: flag only clear departures
+                if best != home and margin > self.misplaced_margin and d[home] > self.misplaced_min:
                     misplaced.append(
                         MisplacedDetection(
                             slot=j,
                             facing=i,
                             expected_sku=s.sku,
                             looks_like=self._sku_names[best],
-                            confidence=float(1 - np.exp(-(d[home] - 100.0) / 100.0)),
+                            confidence=float(np.clip(1 - np.exp(-(d[home] - 150.0) / 100.0), 0, 1)),
                         )
                     )
         skus = tuple(
@@ -442,6 +503,41 @@ class ShelfVision:
             p_empty=p,
             observed=observed,
         )
+
+    def _runs(self, empty: np.ndarray, hidden: np.ndarray) -> list[tuple[int, int, bool]]:
+        """Gap runs in one slot: ``(first, last, bridged)``.
+
+        A run is a maximal stretch of facings each empty or hidden that holds at least one
+        facing seen empty. Hidden facings between seen-empty ones belong to the gap (a shopper
+        in front of the middle of a gap); with ``bridge == "extend"`` hidden facings at the ends
+        do too. ``bridged`` says a hidden facing was included.
+        """
+        out: list[tuple[int, int, bool]] = []
+        n = len(empty)
+        i = 0
+        while i < n:
+            if not (empty[i] or hidden[i]):
+                i += 1
+                continue
+            k = i
+            while k + 1 < n and (empty[k + 1] or hidden[k + 1]):
+                k += 1
+            seen = np.flatnonzero(empty[i : k + 1]) + i
+            if len(seen):
+                a, b = (i, k) if self.bridge == "extend" else (int(seen[0]), int(seen[-1]))
+                if self.bridge == "none":
+                    # split at hidden facings
+                    start = None
+                    for t in range(a, b + 2):
+                        if t <= b and empty[t]:
+                            start = t if start is None else start
+                        elif start is not None:
+                            out.append((start, t - 1, False))
+                            start = None
+                else:
+                    out.append((a, b, bool(hidden[a : b + 1].any())))
+            i = k + 1
+        return out
 
     def _project_box(
         self, x0: float, y0: float, x1: float, y1: float

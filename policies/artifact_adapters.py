@@ -22,6 +22,7 @@ every row it is given.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, overload
 
@@ -44,6 +45,7 @@ from policies.replenishment.types import (
 __all__ = [
     "ArtifactPricingPolicy",
     "ArtifactReplenishmentPolicy",
+    "RowRefusal",
     "load_served_artifact",
     "parse_artifact_spec",
 ]
@@ -62,6 +64,24 @@ def parse_artifact_spec(spec: str) -> tuple[str, str | None]:
     if not name or (spec.count("@") and not version):
         raise ArtifactFormatError(f"artifact {spec!r} must be 'name' or 'name@vNNNN'")
     return name, version or None
+
+
+@dataclass(frozen=True, slots=True)
+class RowRefusal:
+    """One row (SKU) of a multi-SKU request the artifact cannot decide for.
+
+    Attributes:
+        row: index of the row in the observation.
+        field: the observation field at fault (``on_hand``, ``days_left``, ``lead_time``,
+            ``pipeline``).
+        value: its value in that row.
+        message: why, for a person.
+    """
+
+    row: int
+    field: str
+    value: int
+    message: str
 
 
 def _label(policy: FrameworkFreePolicy) -> str:
@@ -100,20 +120,40 @@ class ArtifactReplenishmentPolicy:
             ObservationError: a row's lead time differs from the artifact's, or units are in
                 the pipeline beyond it.
         """
+        refused = self.refusals(observation)
+        if refused:
+            raise ObservationError(refused[0].message)
+        return self._vectors(observation)
+
+    def refusals(self, observation: ReplenishmentObservation) -> list[RowRefusal]:
+        """The rows this artifact cannot decide for (another lead time, or units in the
+        pipeline beyond its lead time), one entry per row; empty when all rows are fine."""
         L = self.lead_time
-        bad = observation.lead_time != L
-        if np.any(bad):
-            raise ObservationError(
-                f"artifact {self.artifact.manifest.name} was trained for lead_time {L}, "
-                f"got lead_time {int(observation.lead_time[bad][0])}"
-            )
+        name = self.artifact.manifest.name
         pipe = np.asarray(observation.pipeline, dtype=np.float64)
-        if pipe.shape[1] > L:
-            if np.any(pipe[:, L:] != 0):
-                raise ObservationError(
+        beyond = (
+            np.any(pipe[:, L:] != 0, axis=1)
+            if pipe.shape[1] > L
+            else np.zeros(pipe.shape[0], dtype=bool)
+        )
+        out: list[RowRefusal] = []
+        for i in range(observation.n):
+            lt = int(observation.lead_time[i])
+            if lt != L:
+                msg = f"artifact {name} was trained for lead_time {L}, got lead_time {lt}"
+                out.append(RowRefusal(i, "lead_time", lt, msg))
+            elif beyond[i]:
+                msg = (
                     f"pipeline has units arriving in {L} or more days, beyond the artifact's "
                     f"lead time {L}"
                 )
+                out.append(RowRefusal(i, "pipeline", int(pipe[i, L:].sum()), msg))
+        return out
+
+    def _vectors(self, observation: ReplenishmentObservation) -> NDArray[np.float64]:
+        L = self.lead_time
+        pipe = np.asarray(observation.pipeline, dtype=np.float64)
+        if pipe.shape[1] > L:
             pipe = pipe[:, :L]
         elif pipe.shape[1] < L:
             pipe = np.pad(pipe, ((0, 0), (0, L - pipe.shape[1])))
@@ -128,7 +168,21 @@ class ArtifactReplenishmentPolicy:
     def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
         """Order units per row (within the artifact's safety bounds); the target is the chosen
         order-up-to level for order-up-to artifacts, else ``None``."""
-        obs = self.observation_vectors(observation)
+        return self._decide(self.observation_vectors(observation))
+
+    def decide_each(
+        self, observation: ReplenishmentObservation
+    ) -> tuple[ReplenishmentDecision, list[RowRefusal]]:
+        """Decide every row it can; refused rows order 0 and are listed (per-SKU errors for a
+        multi-SKU request instead of failing all of it)."""
+        refused = self.refusals(observation)
+        decision = self._decide(self._vectors(observation))
+        if refused:
+            rows = [r.row for r in refused]
+            decision.orders[rows] = 0
+        return decision, refused
+
+    def _decide(self, obs: NDArray[np.float64]) -> ReplenishmentDecision:
         actions = self.artifact.act(obs)
         mapping = self.artifact.mapping
         orders = mapping.to_decision(actions, obs)[:, 0]
@@ -179,22 +233,42 @@ class ArtifactPricingPolicy:
             PricingError: a SKU has more units or more days left than the artifact was trained
                 for (naming the field and the value).
         """
-        for name, values, limit in (
-            ("on_hand", observation.on_hand, self.stock),
-            ("days_left", observation.days_left, self.horizon),
-        ):
-            over = values > limit
-            if np.any(over):
-                raise PricingError(
-                    name,
-                    int(values[over][0]),
-                    f"exceeds the artifact's trained {name} limit {limit}",
-                )
-        obs = np.column_stack(
-            [observation.on_hand / self.stock, observation.days_left / self.horizon]
-        )
+        refused = self.refusals(observation)
+        if refused:
+            first = refused[0]
+            raise PricingError(first.field, first.value, first.message)
+        return self._decide(observation, np.zeros(len(observation.on_hand), dtype=np.bool_))
+
+    def refusals(self, observation: PricingObservation) -> list[RowRefusal]:
+        """Rows with more units or more days left than the artifact was trained for (one entry
+        per row, the first field at fault); empty when every row can be priced."""
+        out: list[RowRefusal] = []
+        limits = (("on_hand", self.stock), ("days_left", self.horizon))
+        for i in range(len(observation.on_hand)):
+            for name, limit in limits:
+                value = int(getattr(observation, name)[i])
+                if value > limit:
+                    msg = f"{value} exceeds the artifact's trained {name} limit {limit}"
+                    out.append(RowRefusal(i, name, value, msg))
+                    break
+        return out
+
+    def decide_each(
+        self, observation: PricingObservation
+    ) -> tuple[PricingDecision, list[RowRefusal]]:
+        """Price every row it can; refused rows keep their current price (within bounds) and
+        are listed, so one out-of-range SKU does not fail a multi-SKU quote."""
+        refused = self.refusals(observation)
+        mask = np.zeros(len(observation.on_hand), dtype=bool)
+        mask[[r.row for r in refused]] = True
+        return self._decide(observation, mask), refused
+
+    def _decide(self, observation: PricingObservation, keep: NDArray[np.bool_]) -> PricingDecision:
+        on_hand = np.minimum(observation.on_hand, self.stock)
+        days = np.minimum(observation.days_left, self.horizon)
+        obs = np.column_stack([on_hand / self.stock, days / self.horizon])
         price = self.artifact.decide(obs)[:, 0] * self.minor_units
-        live = observation.days_left > 0
+        live = (observation.days_left > 0) & ~keep
         target = np.where(live, price, observation.price_cents.astype(np.float64))
         return PricingDecision(to_bounded_cents(target, observation))
 

@@ -335,8 +335,9 @@ def validate(
     not); no unknown parameters (one problem each, with a "did you mean" hint); no missing
     required parameters; and the policy's own validation, by building it (its
     :class:`PolicyParameterError` or other typed error names the field and value). With
-    ``partial=True`` the parameters are a subset (the caller derives the others later, like
-    the twin): only names and unknown parameters are checked, nothing is built.
+    ``partial=True`` the parameters may be a subset (the caller derives the others later, like
+    the twin from a scenario): missing required parameters are not problems, and the values
+    are checked by building the policy only when none is missing.
 
     Fields are relative (``name``, ``params.cap``); see :class:`Problem`. Never raises for a bad
     reference; building a policy may take as long as its constructor (e.g. a pricing DP).
@@ -346,8 +347,10 @@ def validate(
     if lookup is not None:
         return [lookup]
     problems = _signature_problems(kind, name, p, partial=partial)
-    if problems or partial:
+    if problems:
         return problems
+    if partial and _signature_problems(kind, name, p, partial=False):
+        return []  # some required parameter is left to the caller: nothing to build yet
     return _build(kind, name, p)[1]
 
 

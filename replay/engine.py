@@ -21,7 +21,7 @@ import contextlib
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import numpy as np
@@ -29,7 +29,7 @@ import orjson
 from hdrh.histogram import HdrHistogram
 
 from replay.keys import KeyBook
-from replay.trace import Trace, TraceRequest, resolve, resolve_headers
+from replay.trace import SETUP, Trace, TraceRequest, resolve, resolve_headers
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 HDR_MAX_US = 3_600_000_000  # one hour, in microseconds
@@ -207,6 +207,10 @@ class Replayer:
             timeout=httpx.Timeout(self.timeout_s, pool=None),
             transport=self.transport,
         ) as client:
+            setup = sessions.pop(SETUP, None)
+            if setup:  # catalog and stock first, as fast as they answer, before the clock
+                self._t0 = loop.time()
+                await self._session(client, [(i, replace(r, t=0.0)) for i, r in setup])
             self._t0 = loop.time() + 0.2
             extra = [asyncio.create_task(t(self._t0, faults)) for t in side_tasks or []]
             mon = asyncio.create_task(self._monitor(monitor)) if monitor else None

@@ -34,15 +34,17 @@ class SeedResult:
 def _retrying(fn: Callable[[], R], attempts: int = 8) -> R:
     """Call ``fn``, waiting out 429 (rate limited) and 503 (unavailable) answers."""
     for i in range(attempts):
+        wait = min(0.2 * 2**i, 5.0)
         try:
             return fn()
         except CommerceError as exc:
-            if exc.status != 429 or i == attempts - 1:
+            if exc.status not in (429, 503) or i == attempts - 1:
                 raise
-        except Exception as exc:  # httpx raises HTTPStatusError on 5xx
+            wait = max(wait, float(getattr(exc, "retry_after_s", None) or 0.0))
+        except Exception as exc:  # an older client raises httpx's HTTPStatusError on 5xx
             if "503" not in str(exc) or i == attempts - 1:
                 raise
-        time.sleep(min(0.2 * 2**i, 5.0))
+        time.sleep(wait)
     raise AssertionError("unreachable")
 
 

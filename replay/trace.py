@@ -15,6 +15,7 @@ and every other line is one request (see :class:`TraceRequest`)::
 value in the body, is replaced by the ``id`` that the request with ``"sets": name`` received;
 a request whose reference was never set (its creator failed) is skipped and counted as
 ``DEPENDENCY_FAILED``. ``key`` names whose API key is used: ``"staff"`` or a shopper id.
+The session named ``"setup"`` runs to completion before the schedule's clock starts.
 
 The twin's ``traffic.jsonl`` (one line per commerce call: ``timestamp``, ``method``, ``path``,
 ``body``, ``status``, ``latency_ms``, optional ``idempotency_key``; no header) is read by
@@ -39,6 +40,8 @@ from replay.errors import TraceFormatError
 FORMAT = "shopsphere-replay"
 VERSION = 1
 STAFF = "staff"
+SETUP = "setup"
+"""Session run to completion before the schedule starts (catalog, locations, stock)."""
 _REF = re.compile(r"\$\{([^}]+)\}")
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -332,6 +335,8 @@ def from_twin_traffic(lines: Iterable[dict[str, Any]], *, name: str = "traffic")
             new_path = f"/v1/{kind}/${{{ref}}}{rest}"
             out.append(TraceRequest(t, ref, shopper, op, method, new_path, body, idem))
         else:
-            out.append(TraceRequest(t, STAFF, STAFF, op, method, path, body, idem))
+            # the set-up calls at the first instant (before any shopper) run before the clock
+            session = SETUP if t == 0 and all(r.key == STAFF for r in out) else STAFF
+            out.append(TraceRequest(t, session, STAFF, op, method, path, body, idem))
     out = [replace(r, idem=r.idem or None) for r in out]
     return Trace(out, "twin", {"converted_from": name, "carts": carts, "orders": orders})

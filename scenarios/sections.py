@@ -448,5 +448,8 @@ class Engine(Strict):
     mode: Literal["session", "sliced"] = "session"
     slice_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
     warm_start: bool = True
+    customers: Literal["kernel", "agents"] = "kernel"
+    """``kernel``: demand drawn per SKU-location by the demand kernel (the theory mode);
+    ``agents``: demand from the customers' decisions (store, channel, balking, memory)."""
     """Start at the replenishment policies' steady state (stock and pipeline); False: every
     location starts with ``catalog.initial_stock_days`` of demand and nothing on order."""

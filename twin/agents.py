@@ -50,6 +50,7 @@ class Customer(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         self.warehouse = warehouse
         self.lat = lat
         self.lon = lon
+        self.index = -1  # position in the model's population arrays
         self.sessions = 0
         self.units_bought = 0
         self.spend_cents = 0
@@ -114,6 +115,9 @@ class ShopModel(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
             )
             for i in range(n)
         ]
+        self.lat, self.lon, self.segment = lat, lon, segs
+        for i, c in enumerate(self.customers):
+            c.index = i
         n_seg, n_st = len(shares), len(stores)
         n_wh = len(scenario.world.warehouses)
         # pools[(kind, location, segment)] -> customer indices; kind 0 = store, 1 = online

@@ -34,7 +34,9 @@ from twin.events import EventKind, EventLog
 from twin.fleet import PendingOrder
 from twin.gateway import OrderGateway, OrderIntent
 from twin.kpis import KpiBook
+from twin.population import BALK_PROBABILITY, Population, substitute_weights
 from twin.ports import OrderSink
+from twin.simtime import HOURS_PER_DAY
 from twin.state import TwinState
 from twin.world import World
 
@@ -59,6 +61,7 @@ class Session:
     basket: list[int]
     customer: Customer
     tag: Channel
+    col: int = -1  # demand column (location) of the visit
 
 
 @dataclass(slots=True)
@@ -113,6 +116,7 @@ class _Base:
         kpis: KpiBook,
         events: EventLog,
         rng_subst: np.random.Generator,
+        population: Population | None = None,
     ) -> None:
         self.env = env
         self.world = world
@@ -122,6 +126,14 @@ class _Base:
         self.rng = rng_subst
         self.subst_p = world.scenario.catalog.substitution_probability
         self.cost = world.skus.cost_cents.tolist()
+        self.population = population
+        self.balk_p = BALK_PROBABILITY if population is not None else 0.0
+        self.list_price = world.skus.list_price_cents
+        self.perishable = world.skus.shelf_life_days > 0
+
+    def balks(self) -> bool:
+        """Whether a customer who just missed an item abandons the rest of the basket."""
+        return self.balk_p > 0.0 and self.rng.random() < self.balk_p
 
     def substitute(self, row: int, sku: int, taken: dict[int, int] | None = None) -> int:
         """A substitute in stock at ``row`` from the same category, or -1 (then a lost sale)."""
@@ -138,6 +150,10 @@ class _Base:
         ok = cands[avail > 0]
         if ok.size == 0:
             return -1
+        if self.population is not None:  # deciding customers weigh price and attributes
+            wts = substitute_weights(self.list_price, self.perishable, sku, ok)
+            cum = np.cumsum(wts)
+            return int(ok[min(int(np.searchsorted(cum, self.rng.random() * cum[-1])), ok.size - 1)])
         return int(ok[int(self.rng.random() * ok.size)])
 
     def book(
@@ -162,6 +178,9 @@ class _Base:
         c.sessions += 1
         c.units_bought += sold
         c.spend_cents += rev
+        if self.population is not None:
+            store = loc if loc < self.world.n_stores else -1
+            self.population.record(c.index, store, lost > 0)
         self.events.add(self.env.now, EventKind.SALE, loc, -1, sold, rev, c.unique_id)
 
 
@@ -180,8 +199,9 @@ class StoreChannel(_Base):
         rng_subst: np.random.Generator,
         client: CommerceClient,
         prices: ShelfPrices,
+        population: Population | None = None,
     ) -> None:
-        super().__init__(env, world, state, kpis, events, rng_subst)
+        super().__init__(env, world, state, kpis, events, rng_subst, population)
         self.client = client
         self.prices = prices
         self.pos_qty = np.zeros((world.n_stores, world.n_skus), dtype=np.int64)
@@ -212,7 +232,8 @@ class StoreChannel(_Base):
             price = self.prices.rows[loc]
             c = se.customer
             sold = subst = lost = rev = cogs = 0
-            for s in se.basket:
+            basket = se.basket
+            for k, s in enumerate(basket):
                 if oh[s] > 0:
                     t = s
                 else:
@@ -220,6 +241,11 @@ class StoreChannel(_Base):
                     if t < 0:
                         lost += 1
                         ev.add(now, EventKind.LOST, loc, s, 1, 0, c.unique_id)
+                        if self.balks():  # walks out: the rest of the basket is lost too
+                            for r in basket[k + 1 :]:
+                                ev.add(now, EventKind.LOST, loc, r, 1, 0, c.unique_id)
+                            lost += len(basket) - k - 1
+                            break
                         continue
                     subst += 1
                     ev.add(now, EventKind.SUBSTITUTION, loc, t, 1, 0, c.unique_id)
@@ -291,8 +317,9 @@ class OnlineChannel(_Base):
         fleet: OrderSink,
         *,
         search_substitutes: bool,
+        population: Population | None = None,
     ) -> None:
-        super().__init__(env, world, state, kpis, events, rng_subst)
+        super().__init__(env, world, state, kpis, events, rng_subst, population)
         self.client = client
         self.gateway = gateway
         self.fleet = fleet
@@ -307,7 +334,7 @@ class OnlineChannel(_Base):
         return col  # warehouse demand column == warehouse stock row
 
     def hours(self, col: int) -> tuple[float, float]:
-        return 0.0, 24.0
+        return 0.0, HOURS_PER_DAY
 
     def tags(self, n: int, rng: np.random.Generator) -> list[Channel]:
         web = rng.random(n) < self.p_web
@@ -351,7 +378,8 @@ class OnlineChannel(_Base):
             c = se.customer
             want: dict[int, int] = {}
             subst = lost = 0
-            for s in se.basket:
+            basket = se.basket
+            for k, s in enumerate(basket):
                 if oh[s] - res[s] - want.get(s, 0) > 0:
                     t = s
                 else:
@@ -363,6 +391,11 @@ class OnlineChannel(_Base):
                     if t < 0:
                         lost += 1
                         ev.add(now, EventKind.LOST, row, s, 1, 0, c.unique_id)
+                        if self.balks():
+                            for r in basket[k + 1 :]:
+                                ev.add(now, EventKind.LOST, row, r, 1, 0, c.unique_id)
+                            lost += len(basket) - k - 1
+                            break
                         continue
                     subst += 1
                     ev.add(now, EventKind.SUBSTITUTION, row, t, 1, 0, c.unique_id)
@@ -429,10 +462,11 @@ def build_channels(
     prices: ShelfPrices,
     *,
     sliced: bool,
+    population: Population | None = None,
 ) -> list[SalesChannel]:
     """The twin's sales channels, in the order their demand columns come (stores, online)."""
     return [
-        StoreChannel(env, world, state, kpis, events, rng_subst, client, prices),
+        StoreChannel(env, world, state, kpis, events, rng_subst, client, prices, population),
         OnlineChannel(
             env,
             world,
@@ -443,6 +477,7 @@ def build_channels(
             client,
             gateway,
             fleet,
-            search_substitutes=not sliced,
+            search_substitutes=not sliced and population is None,
+            population=population,
         ),
     ]

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import numpy as np
 import orjson
@@ -59,14 +59,15 @@ from twin.kpis import KpiBook
 from twin.market import Market
 from twin.operations import StockOps
 from twin.perishables import Perishables
+from twin.population import Population
 from twin.ports import ShippableOrder
 from twin.replenishment import Replenisher
 from twin.shopping import Shopping
-from twin.simtime import DAY_END, DECIDE_AT, day_of, hours, to_datetime
+from twin.simtime import DAY_END, DECIDE_AT, hours, to_datetime
 from twin.state import TwinState
 from twin.steady import mser5
 from twin.warmstart import warm_start
-from twin.world import World, build_world, initial_stock, seed_commerce
+from twin.world import World, build_world, initial_stock, population_world, seed_commerce
 
 __all__ = ["Twin", "TwinResult"]
 
@@ -91,24 +92,6 @@ class TwinResult:
     world: World
 
 
-class _Odometer:
-    """The world as the fleet sees it: the same, except that every road distance it asks for
-    (one per leg of a trip) is added to the KPI book's van kilometres."""
-
-    def __init__(self, world: World, kpis: KpiBook, env: simpy.Environment) -> None:
-        self._world = world
-        self._kpis = kpis
-        self._env = env
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._world, name)
-
-    def distance_km(self, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-        km = self._world.distance_km(lat1, lon1, lat2, lon2)
-        self._kpis.van_km.append((day_of(self._env.now), km))
-        return km
-
-
 class _FleetPort:
     """What :class:`twin.fleet.Fleet` sees of the twin (see :class:`twin.ports.FleetHost`)."""
 
@@ -125,7 +108,7 @@ class _FleetPort:
     ) -> None:
         self.env = env
         self.days = days
-        self.world = cast(World, _Odometer(world, kpis, env))
+        self.world = world
         self.client = client
         self.kpis = kpis
         self.events = events
@@ -184,11 +167,17 @@ class Twin:
             self.seed
         ).spawn(4)
         self.day_rngs = rng_demand.spawn(self.days)
-        self.world = w = build_world(scenario, rng_catalog)
+        w = build_world(scenario, rng_catalog)
         self.env = simpy.Environment()
         self.clock = clock
         self.client = RecordingClient(client, clock, traffic, before_call=self._sync_clock)
         self.model = ShopModel(scenario, w.store_warehouse, rng_customers)
+        self.population: Population | None = None
+        if scenario.engine.customers == "agents":
+            m = self.model
+            self.population = Population(scenario, w.store_warehouse, m.lat, m.lon, m.segment)
+            w = population_world(w, self.population)
+        self.world = w
         self.events = EventLog()
         self.events.set_names(list(w.location_codes), list(w.skus.codes))
         is_store = np.zeros(w.n_sites, dtype=bool)
@@ -200,10 +189,10 @@ class Twin:
             scenario.catalog.holding_cost_rate_per_year,
             warmup=min(scenario.warmup_days, self.days - 1),
         )
-        fleet = scenario.world.fleet.vehicles
-        count = sum(v.count for v in fleet)
+        vehicles = scenario.world.fleet.vehicles
+        count = sum(v.count for v in vehicles)
         self.kpis.cost_per_km_cents = (
-            sum(v.count * v.cost_per_km_cents for v in fleet) / count if count else 0.0
+            sum(v.count * v.cost_per_km_cents for v in vehicles) / count if count else 0.0
         )
         self.state = TwinState.start(initial_stock(w))
         self.sliced = scenario.engine.mode == "sliced"
@@ -281,6 +270,7 @@ class Twin:
             self.fleet,
             self.prices,
             sliced=self.sliced,
+            population=self.population,
         )
         self.shopping = Shopping(
             env,
@@ -292,6 +282,7 @@ class Twin:
             self.rng_sessions,
             self.day_rngs,
             self.scenario.engine.slice_minutes if self.sliced else None,
+            self.population,
         )
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> TwinResult:
@@ -323,6 +314,10 @@ class Twin:
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
+        # The routed fleet measures its own road km (planned routes); the per-km cost of the
+        # fleet's vehicles applies to them.
+        kpis["van_km"] = round(float(kpis["fleet_km"]), 3)
+        kpis["delivery_cost_cents"] = round(self.kpis.cost_per_km_cents * kpis["van_km"])
         kpis["events_digest"] = self.events.digest()
         kpis["wall_seconds"] = wall
         kpis["sessions_per_wall_second"] = st.counters.sessions / wall if wall > 0 else 0.0
@@ -390,6 +385,8 @@ class Twin:
                 w.skus.cost_cents,
                 np.ones((w.n_sites, w.n_skus), dtype=bool),
             )
+            if self.population is not None:
+                self.population.end_of_day()
             self.market.evening(st.sold_today.astype(np.float64))
             st.sold_today[:] = 0
             if progress is not None:

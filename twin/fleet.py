@@ -18,7 +18,7 @@ per order (vans' km and hours plus parcel fees), km, CO2 per order, van utilisat
 loaded / capacity of the vans that left) and van-time utilisation (route hours / shift hours
 of the whole fleet). Knobs the scenario schema does not carry yet take the defaults of
 :class:`FleetSettings` (a scenario's ``fleet`` or vehicle entry with a field of the same name
-overrides them).
+overrides them; a vehicle's cost or CO2 field of 0 means "not set").
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class FleetSettings:
     parcel_co2_g: float = 450.0
     late_fee_cents: int = 1000
     router: str = "auto"
-    max_iterations: int = 100
+    max_iterations: int = 50
     time_limit_s: float = 120.0
     max_cluster: int = 200
 
@@ -150,12 +150,12 @@ class FleetModel:
                             capacity=int(vt.capacity_units),
                             speed_kmh=float(vt.speed_kmh),
                             cost_per_km_cents=int(
-                                getattr(vt, "cost_per_km_cents", st.cost_per_km_cents)
+                                getattr(vt, "cost_per_km_cents", 0) or st.cost_per_km_cents
                             ),
                             cost_per_hour_cents=int(
-                                getattr(vt, "cost_per_hour_cents", st.cost_per_hour_cents)
+                                getattr(vt, "cost_per_hour_cents", 0) or st.cost_per_hour_cents
                             ),
-                            co2_g_per_km=float(getattr(vt, "co2_g_per_km", st.co2_g_per_km)),
+                            co2_g_per_km=float(getattr(vt, "co2_g_per_km", 0) or st.co2_g_per_km),
                             shift_start_min=self.plan_min,
                             shift_end_min=shift_end,
                             max_shift_min=60.0 * st.shift_hours,
@@ -276,6 +276,7 @@ class Fleet(FleetModel):
             logger.warning("day %d plan broke constraints: %s", day, plan.violations[:3])
         counted = day >= self.twin.kpis.warmup
         for r in plan.routes:
+            self.twin.kpis.van_km.append((day, r.distance_km))  # the twin's own van-km KPI
             if counted:
                 self.stats.routes += 1
                 self.stats.load_units += r.load

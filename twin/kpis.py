@@ -19,8 +19,9 @@ every day):
 * ``avg_on_hand_units``: mean over days of the units on hand at close, all locations.
 * ``inventory_turns``: annualised ``COGS / average inventory value at cost``.
 * ``online_cycle_time_hours``: order placed -> delivered, mean and p95.
-* ``van_km``: road km driven by the delivery vans; ``delivery_cost_cents``: those km at the
-  fleet's mean ``cost_per_km_cents`` (weighted by vehicle count).
+* per-km and per-order delivery costs, van km and utilisation: ``fleet_*`` (from
+  :meth:`twin.fleet.Fleet.kpis`); ``van_km`` (the fleet's road km) and
+  ``delivery_cost_cents`` (those km at the fleet's mean ``cost_per_km_cents``).
 * ``purchase_orders``, ``order_cost_cents``: supplier orders placed and their fixed costs.
 * ``refused_units``: delivered units that did not fit a location's ``capacity_units`` (sent
   back to the warehouse, or to the supplier).
@@ -66,8 +67,7 @@ class KpiBook:
     warmup: int = 0
     data: dict[str, np.ndarray] = field(default_factory=dict)
     cycle_times_hours: list[tuple[int, float]] = field(default_factory=list)  # (order day, hours)
-    van_km: list[tuple[int, float]] = field(default_factory=list)  # (day, road km of a leg)
-    cost_per_km_cents: float = 0.0
+    cost_per_km_cents: float = 0.0  # the fleet's mean per-km cost (weighted by vehicle count)
 
     def __post_init__(self) -> None:
         shape = (self.days, len(self.locations))
@@ -161,10 +161,6 @@ class KpiBook:
             "received_units": int(d["received_units"]),
             "write_off_units": int(d["write_off_units"]),
             "purchase_orders": int(d["purchase_orders"]),
-            "van_km": round(sum(km for day, km in self.van_km if day >= w), 3),
-            "delivery_cost_cents": round(
-                self.cost_per_km_cents * sum(km for day, km in self.van_km if day >= w)
-            ),
             "order_cost_cents": int(d["order_cost_cents"]),
             "refused_units": int(d["refused_units"]),
         }

@@ -28,9 +28,10 @@ import numpy as np
 import simpy
 
 from dynamics.demand import sample_arrival_times, sample_demand
-from twin.agents import ShopModel, form_baskets
+from twin.agents import Customer, ShopModel, form_baskets
 from twin.channels import SalesChannel, Session
 from twin.kpis import KpiBook
+from twin.population import Population, day_factor
 from twin.simtime import DAY_END, minutes
 from twin.state import TwinState
 from twin.world import World
@@ -58,6 +59,7 @@ class Shopping:
         rng_sessions: the sessions' stream (baskets, times, customers, channel tags).
         day_rngs: one demand stream per day (common random numbers across policies).
         slice_minutes: None for per-session mode, else the slice length in minutes.
+        population: the deciding customers (agents mode), or None (kernel mode).
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class Shopping:
         rng_sessions: np.random.Generator,
         day_rngs: Sequence[np.random.Generator],
         slice_minutes: int | None,
+        population: Population | None = None,
     ) -> None:
         self.env = env
         self.world = world
@@ -88,6 +91,9 @@ class Shopping:
         ]
         prof = world.scenario.customers.hourly_profile
         self.profile = None if prof is None else np.asarray(prof, dtype=np.float64)
+        self.population = population
+        d = world.demand
+        self.average_units = float(d.base_rate.sum() * np.mean(d.weekly))
         self.by_column: dict[int, SalesChannel] = {}
         for ch in channels:
             for col in ch.columns():
@@ -95,7 +101,40 @@ class Shopping:
         self.channels = list(channels)
 
     def schedule(self, day: int, rates: np.ndarray) -> None:
-        """Draw today's demand per SKU-location and start its sessions (per the mode)."""
+        """Draw today's demand and start its sessions (per the engine mode)."""
+        if self.population is not None:
+            self._schedule_agents(day, rates)
+        else:
+            self._schedule_kernel(day, rates)
+
+    def _schedule_agents(self, day: int, rates: np.ndarray) -> None:
+        """Agents mode: customers decide to visit, where, and what they want."""
+        w = self.world
+        pop = self.population
+        assert pop is not None
+        rng = self.day_rngs[day]
+        S = w.n_stores
+        open_stores = rates[:, :S].sum(axis=0) > 0
+        who, cols = pop.visits(day_factor(rates, self.average_units), open_stores, rng)
+        segs_all = pop.segment[who]
+        for col in np.unique(cols).tolist():
+            mine = who[cols == col]
+            segs = segs_all[cols == col]
+            n = mine.size
+            sizes = np.empty(n, dtype=np.int64)
+            for g in np.unique(segs).tolist():
+                sel = segs == g
+                sizes[sel] = np.maximum(1, np.rint(self.basket[g](int(sel.sum())))).astype(np.int64)
+            p = rates[:, col]
+            if p.sum() <= 0:
+                continue
+            units = rng.choice(w.n_skus, size=int(sizes.sum()), p=p / p.sum())
+            bounds = np.concatenate([[0], np.cumsum(sizes)])
+            customers = [self.model.customers[int(i)] for i in mine.tolist()]
+            self._launch(day, col, units, bounds, customers)
+
+    def _schedule_kernel(self, day: int, rates: np.ndarray) -> None:
+        """Kernel mode: Poisson demand per SKU-location, cut into baskets of picked customers."""
         w = self.world
         demand = sample_demand(self.day_rngs[day], rates)  # (n_skus, S+W)
         rng = self.rng
@@ -104,34 +143,46 @@ class Shopping:
             total = int(counts.sum())
             if total == 0:
                 continue
-            ch = self.by_column[col]
             units = np.repeat(np.arange(w.n_skus), counts)
             rng.shuffle(units)
             bounds, segs = form_baskets(units, self.segment_probs, self.basket, rng)
-            n = segs.size
-            lo, hi = ch.hours(col)
-            times = day + sample_arrival_times(rng, n, self.profile, lo, hi)
-            times = np.minimum(times, day + DAY_END - 2 * SLICE_EPS)
             online = col >= w.n_stores
             where = col - w.n_stores if online else col
             customers = self.model.pick(online, where, segs, rng)
-            tags = ch.tags(n, rng)
-            row = ch.row(col)
-            ulist = units.tolist()
-            b = bounds.tolist()
-            tlist = times.tolist()
-            sessions = [
-                Session(tlist[i], row, ulist[b[i] : b[i + 1]], customers[i], tags[i])
-                for i in range(n)
-            ]
-            if self.slice is None:
-                for se in sessions:
-                    self.env.process(self._one(ch, se))
-            else:
-                sessions.sort(key=lambda se: se.t)
-                self.env.process(self._sliced(ch, col, day, sessions))
-            self.state.counters.sessions += n
-            self.kpis.data["sessions"][day, col] += n
+            self._launch(day, col, units, bounds, customers)
+
+    def _launch(
+        self,
+        day: int,
+        col: int,
+        units: np.ndarray,
+        bounds: np.ndarray,
+        customers: list[Customer],
+    ) -> None:
+        """Give the sessions of one location-day arrival times and start them (per the mode)."""
+        rng = self.rng
+        ch = self.by_column[col]
+        n = len(customers)
+        lo, hi = ch.hours(col)
+        times = day + sample_arrival_times(rng, n, self.profile, lo, hi)
+        times = np.minimum(times, day + DAY_END - 2 * SLICE_EPS)
+        tags = ch.tags(n, rng)
+        row = ch.row(col)
+        ulist = units.tolist()
+        b = bounds.tolist()
+        tlist = times.tolist()
+        sessions = [
+            Session(tlist[i], row, ulist[b[i] : b[i + 1]], customers[i], tags[i], col)
+            for i in range(n)
+        ]
+        if self.slice is None:
+            for se in sessions:
+                self.env.process(self._one(ch, se))
+        else:
+            sessions.sort(key=lambda se: se.t)
+            self.env.process(self._sliced(ch, col, day, sessions))
+        self.state.counters.sessions += n
+        self.kpis.data["sessions"][day, col] += n
 
     def _one(self, ch: SalesChannel, se: Session) -> Generator[simpy.Event, Any, None]:
         """SimPy process of one session: wait for its arrival, then shop."""

@@ -12,10 +12,12 @@ in km.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +42,9 @@ from twin.catalog import (
     haversine_km,
     serving_warehouses,
 )
+
+if TYPE_CHECKING:
+    from twin.population import Population
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +173,18 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
         store_warehouse=np.asarray(serving_warehouses(scenario), dtype=np.int64),
         category_skus=cats,
         start=start,
+    )
+
+
+def population_world(world: World, population: Population) -> World:
+    """``world`` with each location's base demand rescaled to what ``population`` buys there
+    (agents mode: population drives demand; the SKU mix and calendar stay the kernel's)."""
+    d = world.demand
+    kernel = d.base_rate.sum(axis=0) * float(np.mean(d.weekly))  # (S+W,) units/day
+    want = population.expected_units(world.n_warehouses)
+    factor = np.divide(want, kernel, out=np.zeros_like(want), where=kernel > 0)
+    return dataclasses.replace(
+        world, demand=dataclasses.replace(d, base_rate=d.base_rate * factor[None, :])
     )
 
 

@@ -79,21 +79,10 @@ from api.schemas_batch import (
     TransitionItem,
     item_error,
 )
+from api.services.orders import ALLOWED
 
 R = TypeVar("R")
 S = OrderStatus
-ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PLACED: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.ALLOCATED, S.CANCELLED}),
-    S.ALLOCATED: frozenset({S.SHIPPED, S.CANCELLED}),
-    S.SHIPPED: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset({S.RETURNED}),
-    S.RETURNED: frozenset({S.RETURNED, S.REFUNDED}),
-    S.CANCELLED: frozenset(),
-    S.REFUNDED: frozenset(),
-}
-"""The service's order state machine (``api.services.orders.ALLOWED``; the contract test keeps
-the two equal)."""
 
 
 @dataclass(slots=True)
@@ -390,7 +379,7 @@ class FakeCommerce:
         delta = body.quantity - held
         if delta > 0 and self._avail(*key) < delta:
             raise self._short(body.sku, body.quantity, self._avail(*key) + held)
-        self.reserved[key] += delta
+        self.reserved[key] = self.reserved.get(key, 0) + delta
         if body.quantity == 0:
             c.lines.pop(body.sku, None)
         else:
@@ -407,11 +396,20 @@ class FakeCommerce:
         return self._idem(idempotency_key, "checkout", body, lambda: self._checkout(body))
 
     def _checkout(self, body: CheckoutRequest) -> OrderRead:
+        if body.cart_id is None:
+            return self._express(body)
         c = self.carts.get(body.cart_id)
         if c is None:
             raise NotFoundError(f"cart {body.cart_id} not found", details={"cart_id": body.cart_id})
         if body.cart_id in self.order_of_cart:
-            return self.orders[self.order_of_cart[body.cart_id]]
+            order = self.orders[self.order_of_cart[body.cart_id]]
+            if order.status in (S.CANCELLED, S.PAYMENT_FAILED):
+                raise ConflictError(
+                    f"order {order.id} is {order.status.value} and can no longer be paid",
+                    code="ORDER_NOT_PAID",
+                    details={"order_id": order.id, "status": order.status.value},
+                )
+            return order
         if c.status not in ("open", "expired"):
             raise ConflictError(
                 f"cart {body.cart_id} is {c.status}", details={"cart_id": body.cart_id}
@@ -420,22 +418,54 @@ class FakeCommerce:
             raise InvalidInputError(
                 f"cart {body.cart_id} is empty", details={"field": "cart_id", "value": body.cart_id}
             )
-        # the reservation is held until the order ships
-        lines = [
-            OrderLineRead(sku=s, quantity=q, unit_price_cents=p)
-            for s, (q, p) in sorted(c.lines.items())
+        c.status = "checked_out"  # the reservation is held until the order ships
+        order = self._order(c.customer, c.channel, c.location, c.lines)
+        self.order_of_cart[body.cart_id] = order.id
+        return order
+
+    def _express(self, body: CheckoutRequest) -> OrderRead:
+        assert body.lines is not None and body.location is not None and body.channel is not None
+        self._loc(body.location)
+        qty: dict[str, int] = defaultdict(int)
+        for ln in body.lines:
+            self._sku(ln.sku)
+            qty[ln.sku] += ln.quantity
+        short = [
+            LineError(
+                sku=s,
+                code="INSUFFICIENT_STOCK",
+                requested=q,
+                available=self._avail(s, body.location),
+            ).model_dump()
+            for s, q in sorted(qty.items())
+            if self._avail(s, body.location) < q
         ]
-        c.status = "checked_out"
+        if short:
+            raise InsufficientStockError(
+                f"{len(short)} line(s) are out of stock", details=list[object](short)
+            )
+        for s, q in qty.items():
+            self.reserved[(s, body.location)] = self.reserved.get((s, body.location), 0) + q
+        lines = {s: (q, self._price(s, body.channel)) for s, q in qty.items()}
+        return self._order(body.customer_id or "anon", body.channel, body.location, lines)
+
+    def _order(
+        self, customer: str, channel: Channel, location: str, lines: dict[str, tuple[int, int]]
+    ) -> OrderRead:
+        rows = [
+            OrderLineRead(sku=s, quantity=q, unit_price_cents=p)
+            for s, (q, p) in sorted(lines.items())
+        ]
         oid = len(self.orders) + 1
-        total = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+        total = sum(ln.quantity * ln.unit_price_cents for ln in rows)
         now = self.clock.now()
         order = OrderRead(
             id=oid,
-            customer_id=c.customer,
-            channel=c.channel,
-            location=c.location,
+            customer_id=customer,
+            channel=channel,
+            location=location,
             status=OrderStatus.PAID,
-            lines=lines,
+            lines=rows,
             total_cents=total,
             payment=PaymentRead(
                 authorized_cents=total, captured_cents=total, refunded_cents=0, status="captured"
@@ -444,7 +474,6 @@ class FakeCommerce:
             updated_at=now,
         )
         self.orders[oid] = order
-        self.order_of_cart[body.cart_id] = oid
         return order
 
     def get_order(self, order_id: int) -> OrderRead:
@@ -480,7 +509,9 @@ class FakeCommerce:
             )
         if to == S.SHIPPED:
             for ln in o.lines:
-                self.reserved[(ln.sku, o.location)] -= ln.quantity
+                self.reserved[(ln.sku, o.location)] = (
+                    self.reserved.get((ln.sku, o.location), 0) - ln.quantity
+                )
                 self._move(ln.sku, o.location, MovementKind.SALE, -ln.quantity, f"order-{order_id}")
         return self._set_status(o, to)
 
@@ -558,9 +589,7 @@ class FakeCommerce:
             raise InsufficientStockError(
                 f"{len(short)} line(s) of the cart are out of stock", details=list(short)
             )
-        cart = self.create_cart(
-            CartCreate(channel=it.channel, location=it.location, customer_id=it.customer_id)
-        )
+        cart = self.create_cart(it.cart())
         for ln in it.lines:
             cart = self.set_cart_line(cart.id, ln)
         return cart
@@ -570,9 +599,7 @@ class FakeCommerce:
         return BatchResult[CartRead](
             items=[
                 self._each(
-                    lambda it=it: self.set_cart_line(  # type: ignore[misc]
-                        it.cart_id, CartLineSet(sku=it.sku, quantity=it.quantity)
-                    )
+                    lambda it=it: self.set_cart_line(it.cart_id, it.line())  # type: ignore[misc]
                 )
                 for it in items
             ]
@@ -584,8 +611,7 @@ class FakeCommerce:
             items=[
                 self._each(
                     lambda it=it: self.checkout(  # type: ignore[misc]
-                        CheckoutRequest(cart_id=it.cart_id, payment_token=it.payment_token),
-                        idempotency_key=it.idempotency_key,
+                        it.request(), idempotency_key=it.idempotency_key
                     )
                 )
                 for it in items

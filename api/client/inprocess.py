@@ -33,7 +33,7 @@ from api.db import make_engine, upgrade_schema
 from api.errors import ServiceUnavailableError
 from api.payments import PaymentGateway, SimulatedGateway
 from api.services.context import Principal, ServiceContext
-from api.services.idempotency import run_idempotent, run_idempotent_tx
+from api.services.idempotency import run_idempotent
 
 R = TypeVar("R")
 
@@ -140,27 +140,19 @@ class InProcessClient(OperationClient):
         fn = op.function()
         pos, kw = op.split(args)
         try:
-            if key is None or op.idempotency == "none":
-                out: R = fn(ctx, who, *pos, **kw)
+            if op.idempotency == "service":  # the service honours the key itself
+                out: R = fn(ctx, who, *pos, key, **kw)
                 return out
-            body = op.request_body(args)
+            if key is None or op.idempotency == "none":
+                out = fn(ctx, who, *pos, **kw)
+                return out
             stored: TypeAdapter[R] = adapter(op.response)
-            if op.idempotency == "claim":
-                return run_idempotent_tx(
-                    ctx,
-                    who,
-                    key,
-                    op.scope_for(args),
-                    body,
-                    stored,
-                    lambda claim: fn(ctx, who, *pos, claim, **kw),
-                )
             return run_idempotent(
                 ctx,
                 who,
                 key,
                 op.scope_for(args),
-                body,
+                op.request_body(args),
                 stored,
                 lambda: fn(ctx, who, *pos, **kw),
             )

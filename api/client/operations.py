@@ -7,8 +7,9 @@ One :class:`Operation` per client method says how the call travels through each 
   status, and the wire type of the answer;
 * in-process: the service function (``"module:function"``, resolved on first use so that this
   module imports no service code) and how ``Idempotency-Key`` is honoured (``"key"``: the
-  generic :func:`~api.services.idempotency.run_idempotent`; ``"claim"``: the operation stores
-  the key in its own transactions, :func:`~api.services.idempotency.run_idempotent_tx`);
+  generic :func:`~api.services.idempotency.run_idempotent`; ``"service"``: the service function
+  takes the key as its last argument and honours it itself, as checkout does with its lease
+  and payment resumption);
 * for the recorder: the same verb, path and body, so a traffic line is the HTTP request a
   replayer sends;
 * for documentation: whether it changes state (``unsafe``) and whether a retry is safe
@@ -77,7 +78,7 @@ from api.schemas_batch import (
 
 R = TypeVar("R")
 Verb = Literal["GET", "POST", "PUT"]
-Idempotency = Literal["none", "key", "claim"]
+Idempotency = Literal["none", "key", "service"]
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
@@ -311,9 +312,10 @@ GET_CART: Operation[CartRead] = Operation(
 
 # ---- checkout and orders ---------------------------------------------------------------------
 CHECKOUT: Operation[OrderRead] = Operation(
-    "checkout", "POST", "/v1/checkout", OrderRead, _S + "checkout:checkout",
-    "Cart -> paid order, exactly once per cart.", request=CheckoutRequest, body="body",
-    status=201, unsafe=True, retry_safe=False, idempotency="claim", scope="checkout",
+    "checkout", "POST", "/v1/checkout", OrderRead, _S + "checkout:checkout_idempotent",
+    "Cart (or lines inline: express) -> paid order, exactly once.", request=CheckoutRequest,
+    body="body", status=201, unsafe=True, retry_safe=False, idempotency="service",
+    scope="checkout",
 )  # fmt: skip
 GET_ORDER: Operation[OrderRead] = Operation(
     "get_order", "GET", "/v1/orders/{order_id}", OrderRead, _S + "orders:get_order", "One order.",

@@ -49,10 +49,13 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def json_response(model: BaseModel, status_code: int = 200) -> Response:
-    """Serialise a schema once (hot routes skip FastAPI's re-validation of the return value)."""
+def json_response(model: BaseModel, status_code: int = 200, raw: bytes | None = None) -> Response:
+    """Serialise a schema once (hot routes skip FastAPI's re-validation of the return value);
+    ``raw``: its JSON, already rendered by the service, sent as is."""
     return Response(
-        content=model.model_dump_json(), status_code=status_code, media_type="application/json"
+        content=raw if raw is not None else model.model_dump_json(),
+        status_code=status_code,
+        media_type="application/json",
     )
 
 

@@ -52,7 +52,8 @@ def checkout_cart(body: CheckoutRequest, ctx: CtxDep, who: WhoDep, key: IdemKey 
 
     Exactly once under ``Idempotency-Key``; a retry after a crash resumes the payment of the
     order placed, or answers 409 ``ORDER_NOT_PAID`` with the order id."""
-    return json_response(checkout.checkout_idempotent(ctx, who, body, key), 201)
+    order = checkout.checkout_idempotent(ctx, who, body, key)
+    return json_response(order, 201, checkout.rendered(order))
 
 
 @router.get("/orders")

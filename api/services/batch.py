@@ -11,10 +11,10 @@ Cheaper per item than separate calls, where the guarantees allow:
   pays one ``BEGIN``/``COMMIT`` (one WAL flush on PostgreSQL) instead of one per item. Each item
   is still atomic; the batch's items become visible together at its commit. Cancellations
   (which call the payment gateway) end the shared transaction and run on their own, in order;
-* checkouts run one after the other through the normal exactly-once path
-  (:func:`~api.services.idempotency.run_idempotent_tx` around
-  :func:`~api.services.checkout.checkout`), since no transaction may stay open across the
-  gateway call; over HTTP the batch still saves a request per item.
+* checkouts (of carts, or express with lines inline) run one after the other through the
+  single call's exactly-once path (:func:`~api.services.checkout.checkout_idempotent`), since
+  no transaction may stay open across the gateway call; over HTTP the batch still saves a
+  request per item.
 
 ``idempotency_key`` on an item behaves as the ``Idempotency-Key`` header of the single call: a
 checkout item shares the scope of ``POST /v1/checkout``; a cart item has its own scope. A key
@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -49,7 +50,7 @@ from api.errors import (
     error_from_stored,
 )
 from api.models import T
-from api.schemas import CartCreate, CartLineSet, CartRead, CheckoutRequest, OrderRead, OrderStatus
+from api.schemas import CartRead, OrderRead, OrderStatus
 from api.schemas_batch import (
     MAX_BATCH_ITEMS,
     BatchResult,
@@ -62,9 +63,9 @@ from api.schemas_batch import (
 )
 from api.services import carts, orders
 from api.services import checkout as checkout_svc
-from api.services.adapters import A_CART, A_ORDER
+from api.services.adapters import A_CART
 from api.services.context import Principal, ServiceContext
-from api.services.idempotency import Claim, KeyTakenError, request_hash, run_idempotent_tx
+from api.services.idempotency import Claim, KeyTakenError, request_hash
 
 R = TypeVar("R")
 _IK = T["idempotency_keys"]
@@ -186,7 +187,8 @@ class _Batch:
         shared = self.shared()
         conn = shared.conn
         assert conn is not None
-        claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now())
+        lease = timedelta(seconds=shared.idempotency_lease_s)
+        claim = Claim(self.who.ident, key, request_hash(scope, body), shared.clock.now(), lease)
         sp = shared.uow()
         taken, failed, down = False, None, None
         with sp:  # leaving it without commit rolls the item back (key row included)
@@ -287,8 +289,7 @@ def _each(ctx: ServiceContext, who: Principal, items: Sequence[Any], step: Any) 
 # ---- carts ------------------------------------------------------------------------------------
 def _open_cart(ctx: ServiceContext, who: Principal, it: CartOpen) -> CartRead:
     """Create the cart and set its lines; all or nothing (every short line is reported)."""
-    body = CartCreate(channel=it.channel, location=it.location, customer_id=it.customer_id)
-    cart = carts.create_cart(ctx, who, body)
+    cart = carts.create_cart(ctx, who, it.cart())
     short: list[object] = []
     for ln in it.lines:
         try:  # its unit of work is a savepoint: a short line leaves the others in place
@@ -329,8 +330,7 @@ def set_cart_lines(
     its line (errors as ``set_cart_line``: NotFound, Conflict, InsufficientStock per item)."""
 
     def step(batch: _Batch, it: CartLineItem) -> ItemResult[CartRead]:
-        line = CartLineSet.model_construct(sku=it.sku, quantity=it.quantity)
-        return batch.run(lambda c: carts.set_cart_line(c, who, it.cart_id, line))
+        return batch.run(lambda c: carts.set_cart_line(c, who, it.cart_id, it.line()))
 
     return BatchResult.model_construct(items=_each(ctx, who, items, step))
 
@@ -344,17 +344,8 @@ def checkout(
     check_size(items)
     out: list[ItemResult[OrderRead]] = []
     for it in items:
-        body = CheckoutRequest(cart_id=it.cart_id, payment_token=it.payment_token)
         try:
-            order = run_idempotent_tx(
-                ctx,
-                who,
-                it.idempotency_key,
-                "checkout",
-                body,
-                A_ORDER,
-                lambda claim, body=body: checkout_svc.checkout(ctx, who, body, claim),  # type: ignore[misc]
-            )
+            order = checkout_svc.checkout_idempotent(ctx, who, it.request(), it.idempotency_key)
         except CommerceError as exc:
             out.append(_failed(exc))
         except _UNAVAILABLE as exc:

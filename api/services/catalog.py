@@ -134,15 +134,20 @@ def import_skus(ctx: ServiceContext, who: Principal, rows: Sequence[SkuImportRow
             "list_price_cents",
         )
         if ctx.is_pg:
-            changed = f"({', '.join('skus.' + k for k in cols)}) IS DISTINCT FROM ({', '.join('excluded.' + k for k in cols)})"
+            old = ", ".join("skus." + k for k in cols)
+            new = ", ".join("excluded." + k for k in cols)
+            changed = f"({old}) IS DISTINCT FROM ({new})"
         else:
             changed = " OR ".join(f"skus.{k} IS NOT excluded.{k}" for k in cols)
         c.execute(
             text(
-                "INSERT INTO skus (code, product_id, category_id, name, description, attributes, cost_cents, "
-                "list_price_cents) SELECT t.code, p.id, c.id, t.name, t.description, t.attributes, t.cost_cents, "
+                "INSERT INTO skus (code, product_id, category_id, name, "
+                "description, attributes, cost_cents, "
+                "list_price_cents) SELECT t.code, p.id, c.id, t.name, "
+                "t.description, t.attributes, t.cost_cents, "
                 "t.list_price_cents FROM tmp_sku_import t JOIN products p ON p.code = t.product "
-                "JOIN categories c ON c.code = t.category WHERE true ORDER BY t.code ON CONFLICT (code) DO UPDATE SET "
+                "JOIN categories c ON c.code = t.category WHERE true ORDER "
+                "BY t.code ON CONFLICT (code) DO UPDATE SET "
                 + ", ".join(f"{k} = excluded.{k}" for k in cols)
                 + f" WHERE {changed}"
             )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from psycopg.errors import UniqueViolation
@@ -111,6 +112,15 @@ class _Line:
     code: str
     quantity: int
     unit_price_cents: int
+
+
+_RENDERED: ContextVar[tuple[OrderRead, bytes] | None] = ContextVar("checkout_json", default=None)
+
+
+def rendered(order: OrderRead) -> bytes | None:
+    """The JSON of ``order`` if this call of checkout rendered it already (sent as is)."""
+    got = _RENDERED.get()
+    return got[1] if got is not None and got[0] is order else None
 
 
 def gateway_reference(order_id: int) -> str:
@@ -459,6 +469,8 @@ def _pay(
             ),
         }
     )
+    paid_json = A_ORDER.dump_json(paid)  # rendered once: stored under the key and sent
+    _RENDERED.set((paid, paid_json))
     with ctx.uow() as u:
         if ctx.is_pg:  # one prepared statement
             moved = pg.book_paid(
@@ -468,7 +480,7 @@ def _pay(
                 gateway_ref=auth.auth_id,
                 now=now,
                 key=(claim.who, claim.key) if claim is not None else None,
-                response=A_ORDER.dump_json(paid).decode() if claim is not None else None,
+                response=paid_json.decode() if claim is not None else None,
             )
         else:
             moved = u.conn.execute(_PAID, {"oid": order.id, "now": now}).rowcount == 1
@@ -477,7 +489,7 @@ def _pay(
                     _CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id}
                 )
                 if claim is not None:
-                    claim.complete(u.conn, A_ORDER.dump_json(paid).decode())
+                    claim.complete(u.conn, paid_json.decode())
         u.commit()
     if moved:
         if claim is not None:

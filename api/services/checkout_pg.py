@@ -63,8 +63,8 @@ pay AS (
 ik AS (
   INSERT INTO idempotency_keys (principal, key, request_hash, completed, created_at,
                                 lease_until, resource_id)
-  SELECT %(who)s::varchar, %(key)s::varchar, %(hash)s::varchar, false, %(now)s, %(lease)s::timestamptz,
-         o.id FROM o
+  SELECT %(who)s::varchar, %(key)s::varchar, %(hash)s::varchar, false, %(now)s,
+         %(lease)s::timestamptz, o.id FROM o
   WHERE %(key)s::varchar IS NOT NULL
 )
 SELECT (SELECT id FROM o), (SELECT array_agg(sku_id) FROM d),

@@ -75,6 +75,10 @@ _IK_TAKE = (
 )
 
 
+DEFAULT_LEASE = timedelta(seconds=30)
+"""Lease of a claim made without one (callers that predate leases)."""
+
+
 class OutcomeLostError(ConflictError):
     """The operation under this key took effect, but the request died before its answer was
     stored; the effect is kept (never repeated)."""
@@ -128,7 +132,9 @@ class Claim:
         "who",
     )
 
-    def __init__(self, who: str, key: str, digest: str, now: datetime, lease: timedelta) -> None:
+    def __init__(
+        self, who: str, key: str, digest: str, now: datetime, lease: timedelta = DEFAULT_LEASE
+    ) -> None:
         self.who, self.key, self.digest, self.now = who, key, digest, now
         self.lease_until = now + lease
         self.held = False  # the key row is committed (in progress)
@@ -290,11 +296,10 @@ def _run(
         elif claim.held:
             _finish(ctx, claim, exc.status, stored)
         elif not _store_new(ctx, claim, exc.status, stored):
-            # the key was taken by a concurrent attempt that wrote it with its effect (the
-            # PostgreSQL fast path writes the key last): its outcome is the answer
-            taken = _replay(ctx, claim, adapter)
-            if isinstance(taken, _Stored):
-                return taken.value  # type: ignore[return-value]
+            # the key exists: an earlier or concurrent attempt wrote it with its effect (the
+            # PostgreSQL fast path writes the key last, so a retry finding no stock gets here):
+            # that attempt's outcome is the answer -- replayed, waited for, or resumed
+            raise KeyTakenError(claim.key) from exc
         raise
     except BaseException:
         if claim.held and not claim.done and not claim.taken_over:

@@ -200,7 +200,8 @@ def list_orders(
 def _move(
     conn: Connection, ctx: ServiceContext, order_id: int, frm: Sequence[str], to: OrderStatus
 ) -> Any:
-    """Conditional status change; returns the (updated) order row or None when it was not in ``frm``."""
+    """Conditional status change; returns the (updated) order row, or None when it was not in
+    ``frm``."""
     return conn.execute(
         _move_stmt(frm), {"oid": order_id, "to": to.value, "now": ctx.clock.now()}
     ).first()
@@ -250,9 +251,9 @@ def transition_order(
             params["loc"] = row.location_id
             c.execute(
                 text(
-                    cte
-                    + "UPDATE stock SET on_hand = stock.on_hand - v.q, reserved = stock.reserved - v.q "
-                    "FROM v WHERE stock.sku_id = v.sku_id AND stock.location_id = :loc"
+                    cte + "UPDATE stock SET on_hand = stock.on_hand - v.q, "
+                    "reserved = stock.reserved - v.q FROM v "
+                    "WHERE stock.sku_id = v.sku_id AND stock.location_id = :loc"
                 ),
                 params,
             )
@@ -365,7 +366,8 @@ def return_order(
             ol = lines[sid]
             if ol.returned_qty + q > ol.quantity:
                 raise InvalidInputError(
-                    f"returning {q} exceeds the {ol.quantity - ol.returned_qty} units left to return",
+                    f"returning {q} exceeds the {ol.quantity - ol.returned_qty} units left "
+                    "to return",
                     details={"field": "lines.quantity", "value": q},
                 )
             c.execute(

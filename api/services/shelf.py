@@ -10,7 +10,8 @@ store, the facings it sees. :func:`record_observations` stores them and, per SKU
   ``phantom_suspected`` (ledger says in stock, the camera sees a gap) with the ledger figure.
 
 :func:`complete_task` closes a task; with ``found_units`` (the count staff made on shelf and in
-the backroom) a phantom is corrected by a count ADJUSTMENT in the stock ledger.
+the backroom) a phantom is corrected by a count ADJUSTMENT in the stock ledger, in the same
+transaction as the task's completion.
 
 Tables (``shelf_observations``, ``restock_tasks``) are created by migration 0004.
 """
@@ -37,12 +38,17 @@ from sqlalchemy import (
     update,
 )
 
-from api.errors import InvalidTransitionError, NotFoundError
+from api.errors import (
+    ConflictError,
+    InsufficientStockError,
+    InvalidTransitionError,
+    NotFoundError,
+)
 from api.models import Base, Id, UTCDateTime
-from api.schemas import AdjustmentCreate, Code, Page, Strict
-from api.services import stock as stock_svc
+from api.schemas import Code, MovementKind, Page, Strict
 from api.services.catalog import upsert_insert
 from api.services.context import Principal, ServiceContext, require_staff
+from api.services.stock import record_movements
 
 __all__ = [
     "MisplacedReport",
@@ -145,8 +151,11 @@ class ShelfObservationBatch(Strict):
 
     @model_validator(mode="after")
     def _aware(self) -> ShelfObservationBatch:
-        if self.observed_at is not None and self.observed_at.tzinfo is None:
-            raise ValueError("observed_at must carry a timezone")
+        if self.observed_at is not None:
+            if self.observed_at.tzinfo is None:
+                raise ValueError("observed_at must carry a timezone")
+            if not 1970 <= self.observed_at.year <= 9000:
+                raise ValueError(f"observed_at year {self.observed_at.year} outside 1970..9000")
         return self
 
 
@@ -368,10 +377,12 @@ def list_tasks(
 def complete_task(
     ctx: ServiceContext, who: Principal, task_id: int, body: TaskComplete
 ) -> RestockTaskRead:
-    """Close task ``task_id``; a count below the ledger posts a count ADJUSTMENT.
+    """Close task ``task_id``; a count below the ledger sets ``on_hand`` to the count with an
+    ADJUSTMENT movement, in the same transaction (all or nothing).
 
     Raises: NotFoundError (unknown id), InvalidTransitionError (already done),
-    InsufficientStockError (the correction would take on_hand below reserved units).
+    InsufficientStockError (the count is below the units reserved by carts), ConflictError
+    (the stock changed while completing; retry).
     """
     require_staff(who, "completing restock tasks")
     now = ctx.clock.now()
@@ -379,6 +390,7 @@ def complete_task(
         row = u.conn.execute(_task_select().where(TASKS.c.id == task_id)).first()  # type: ignore[attr-defined]
         if row is None:
             raise NotFoundError(f"unknown restock task {task_id}", details={"task_id": task_id})
+        m = row._mapping
         res = u.conn.execute(
             update(TASKS)
             .where(TASKS.c.id == task_id, TASKS.c.status == "open")
@@ -388,26 +400,46 @@ def complete_task(
             raise InvalidTransitionError(
                 f"restock task {task_id} is already done", details={"task_id": task_id}
             )
-        sku, location = row._mapping["sku"], row._mapping["location"]
-        on_hand = u.conn.scalar(
-            select(_STOCK.c.on_hand).where(
-                _STOCK.c.sku_id == row._mapping["sku_id"],
-                _STOCK.c.location_id == row._mapping["location_id"],
+        level = u.conn.execute(
+            select(_STOCK.c.on_hand, _STOCK.c.reserved).where(
+                _STOCK.c.sku_id == m["sku_id"], _STOCK.c.location_id == m["location_id"]
             )
-        )
+        ).first()
+        found = body.found_units
+        if found is not None and level is not None and found < level.on_hand:
+            if found < level.reserved:
+                raise InsufficientStockError(
+                    f"count {found} of {m['sku']} is below the {level.reserved} units reserved",
+                    details={"field": "found_units", "value": found, "reserved": level.reserved},
+                )
+            done = u.conn.execute(
+                update(_STOCK)
+                .where(
+                    _STOCK.c.sku_id == m["sku_id"],
+                    _STOCK.c.location_id == m["location_id"],
+                    _STOCK.c.on_hand == level.on_hand,
+                    _STOCK.c.reserved <= found,
+                )
+                .values(on_hand=found)
+            )
+            if done.rowcount != 1:
+                raise ConflictError(
+                    f"stock of {m['sku']} changed while completing task {task_id}; retry",
+                    details={"task_id": task_id},
+                )
+            record_movements(
+                u.conn,
+                [
+                    {
+                        "sku_id": m["sku_id"],
+                        "location_id": m["location_id"],
+                        "kind": MovementKind.ADJUSTMENT.value,
+                        "quantity": found - int(level.on_hand),
+                        "reference": f"shelf camera count, restock task {task_id}",
+                        "created_at": now,
+                    }
+                ],
+            )
+        out = _read(u.conn.execute(_task_select().where(TASKS.c.id == task_id)).one())  # type: ignore[attr-defined]
         u.commit()
-    if body.found_units is not None and on_hand is not None and body.found_units < on_hand:
-        stock_svc.adjust(
-            ctx,
-            who,
-            AdjustmentCreate(
-                sku=sku,
-                location=location,
-                delta=body.found_units - int(on_hand),
-                reason=f"shelf camera count, restock task {task_id}",
-            ),
-        )
-    with ctx.engine.connect() as conn:
-        out = _read(conn.execute(_task_select().where(TASKS.c.id == task_id)).one())  # type: ignore[attr-defined]
-        conn.rollback()
     return out

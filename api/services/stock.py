@@ -450,7 +450,8 @@ def ledger_mismatches(conn: Connection) -> list[tuple[int, int, int, int]]:
         text(
             "SELECT s.sku_id, s.location_id, s.on_hand, COALESCE(m.total, 0) FROM stock s "
             "LEFT JOIN (SELECT sku_id, location_id, SUM(quantity) AS total FROM movements "
-            "GROUP BY sku_id, location_id) m ON m.sku_id = s.sku_id AND m.location_id = s.location_id "
+            "GROUP BY sku_id, location_id) m ON m.sku_id = "
+            "s.sku_id AND m.location_id = s.location_id "
             "WHERE s.on_hand <> COALESCE(m.total, 0)"
         )
     ).all()

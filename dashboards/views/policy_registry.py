@@ -86,14 +86,10 @@ if st.button(
     help=None if is_staff else "Sign in with a staff API key to promote.",
     key="promote",
 ):
-    from policies.rl.compare import validation_report
-
     with st.spinner("validating against the incumbent (common random numbers, paired test)..."):
         try:
-            rep = validation_report(
-                registry.load_candidate(picked.name, picked.version), picked.artifact_sha256
-            )
-            registry.promote(picked.name, picked.version, rep)
+            # promotion computes its own evidence (it accepts no report)
+            registry.promote(picked.name, picked.version)
             st.success(f"{picked.name} {picked.version} promoted")
         except ArtifactError as exc:
             st.error(str(exc))

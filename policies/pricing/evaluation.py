@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from dynamics.demand import sample_demand
 from policies.pricing.dynamic import (
     DemandModel,
     _check_model,
@@ -125,7 +126,7 @@ def simulate_revenue(
             raise PricingError("rule", f"prices at {n} periods left", "must be finite, >= 0")
         lam = demand_rate(p, a, b)
         if demand == "poisson":
-            arrivals = rng.poisson(lam)
+            arrivals = sample_demand(rng, lam)
         else:
             arrivals = (rng.random(n_paths) < lam).astype(np.int64)
         sold = np.minimum(arrivals, x)

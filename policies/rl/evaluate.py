@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from dynamics.demand import sample_demand_periods
 from dynamics.inventory import initial_state, inventory_step
 from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
 from policies.envs.replenishment import observation_batch
@@ -54,7 +55,9 @@ def from_artifact(policy: FrameworkFreePolicy) -> OrderFn:
 
 def _demand(seeds: Sequence[int], n_reps: int, periods: int, mean: float) -> NDArray[np.int64]:
     rows = [
-        np.random.default_rng([s, r]).poisson(mean, periods) for s in seeds for r in range(n_reps)
+        sample_demand_periods(np.random.default_rng([s, r]), mean, periods)
+        for s in seeds
+        for r in range(n_reps)
     ]
     return np.asarray(rows, dtype=np.int64)
 

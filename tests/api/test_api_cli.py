@@ -65,3 +65,16 @@ def test_demo_seeds_and_places_orders_reproducibly(runner: CliRunner) -> None:
     assert summary["skus created"] == "20"
     assert int(summary["checkouts paid"]) > 0
     assert first.output == again.output
+
+
+def test_payments_reconcile_needs_a_gateway_it_can_ask_then_resolves_pending_orders(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'rec.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
+    refused = runner.invoke(app, ["payments", "reconcile", "--db", url])
+    assert refused.exit_code == 2 and "SHOPSPHERE_SIM_GATEWAY_PATH" in refused.output
+    monkeypatch.setenv("SHOPSPHERE_SIM_GATEWAY_PATH", str(tmp_path / "gw.db"))
+    done = runner.invoke(app, ["payments", "reconcile", "--db", url, "--grace-seconds", "0"])
+    assert done.exit_code == 0, done.output
+    assert "paid 0, payment_failed 0, refunded 0" in done.output

@@ -1,7 +1,8 @@
 """Correctness under concurrency, over real HTTP (uvicorn on 127.0.0.1, random port).
 
 * 200 checkouts retried with the same Idempotency-Keys, duplicates in flight at the same time:
-  each order and each charge exactly once (SQLite and PostgreSQL). The 64-way stock race is in test_api_concurrency_pg.py.
+  each order and each charge exactly once (SQLite and PostgreSQL). The 64-way stock race is in
+  test_api_concurrency_pg.py.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def test_200_retried_checkouts_create_each_order_and_charge_once(
         n_captured = conn.execute(
             text(
                 "SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
-                "WHERE o.customer_id = 'retry-c' AND p.captured_cents = p.authorized_cents AND p.captured_cents > 0"
+                "WHERE o.customer_id = 'retry-c' AND p.captured_cents = "
+                "p.authorized_cents AND p.captured_cents > 0"
             )
         ).scalar_one()
     assert n_orders == 200 and n_captured == 200

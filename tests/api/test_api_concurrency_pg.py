@@ -50,7 +50,8 @@ def _expired_carts(env: ServiceContext, location: str, sku: str, clock: ManualCl
         ids = [
             conn.execute(
                 text(
-                    "INSERT INTO carts (customer_id, channel, location_id, status, expires_at, created_at) "
+                    "INSERT INTO carts (customer_id, channel, "
+                    "location_id, status, expires_at, created_at) "
                     "VALUES (:cust, 'web', :loc, 'expired', :t, :t) RETURNING id"
                 ),
                 {"cust": f"race-{i}", "loc": loc, "t": now},
@@ -59,7 +60,8 @@ def _expired_carts(env: ServiceContext, location: str, sku: str, clock: ManualCl
         ]
         conn.execute(
             text(
-                "INSERT INTO cart_lines (cart_id, sku_id, quantity, unit_price_cents, reserved_qty) "
+                "INSERT INTO cart_lines (cart_id, sku_id, quantity, "
+                "unit_price_cents, reserved_qty) "
                 "VALUES (:c, :s, 1, 1000, 0)"
             ),
             [{"c": c, "s": sku_id} for c in ids],

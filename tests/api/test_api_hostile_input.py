@@ -242,3 +242,14 @@ def test_key_left_by_a_dead_checkout_is_resumed_over_http_after_its_lease(
         "/v1/checkout", json={"cart_id": cid}, headers={"Idempotency-Key": "dead-1"}
     )
     assert done.status_code == 201 and done.json()["status"] == "paid", done.text
+
+
+def test_validation_error_handler_can_always_echo_the_value_it_refuses() -> None:
+    from api.app import _clean_errors
+
+    [item] = _clean_errors(
+        [{"loc": ("body", "k\ud800"), "msg": "bad \x00", "type": "t", "input": "a\ud800\x00b"}]
+    )
+    assert isinstance(item, dict)
+    text = json.dumps(item, ensure_ascii=False).encode("utf-8")  # would raise on a surrogate
+    assert b"\\\\x00" in text and b"\\\\ud800" in text

@@ -202,9 +202,15 @@ def _run(server: ServerProcess, env: dict[str, str]) -> None:
                 assert statuses.get(oid) == "paid", (key, oid, statuses.get(oid))
             assert "placed" not in statuses.values()
             stuck = conn.execute(
-                text("SELECT count(*) FROM idempotency_keys WHERE NOT completed")
-            ).scalar_one()
-            assert stuck == 0
+                text(
+                    "SELECT k.key, k.lease_until, k.resource_id, o.status FROM idempotency_keys k "
+                    "LEFT JOIN orders o ON o.id = k.resource_id WHERE NOT k.completed"
+                )
+            ).all()
+            answers = {
+                k: ("201", acked.get(k)) if k in acked else refused.get(k) for k, *_ in stuck
+            }
+            assert stuck == [], (stuck, answers)
             assert ledger_mismatches(conn) == []
             # stock held = units of paid orders and of open carts; nothing oversold
             held: dict[int, int] = {}

@@ -651,12 +651,15 @@ def test_serving_plans_and_quotes_imports_no_training_or_twin_code() -> None:
                                         cost_cents=5, list_price_cents=10)])
         staff.create_location(LocationCreate(code="W", kind="warehouse", name="W", lat=0, lon=0))
         staff.receive(ReceiptCreate(location="W", lines=[StockLine(sku="A", quantity=3)]))
-        settings = Settings(api_key_pepper="p" * 20, bootstrap_api_keys="", sweep_interval_seconds=0)
+        settings = Settings(api_key_pepper="p" * 20, bootstrap_api_keys="",
+                            sweep_interval_seconds=0)
         app = api.app.create_app(settings, ctx=staff.ctx)
-        token = create_api_key(staff.ctx.engine, staff.ctx.clock, settings.api_key_pepper, "service")
+        token = create_api_key(staff.ctx.engine, staff.ctx.clock, settings.api_key_pepper,
+                               "service")
         http = TestClient(app, headers={{"X-API-Key": token}})
         plan = http.post("/v1/replenishment/plan", json={{"location": "W"}})
-        quote = http.post("/v1/pricing/quote", json={{"skus": ["A"], "channel": "web", "policy": {{"name": "markdown"}}}})
+        quote = http.post("/v1/pricing/quote", json={{"skus": ["A"], "channel": "web",
+                                                      "policy": {{"name": "markdown"}}}})
         loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({FORBIDDEN!r}))
         print(json.dumps([plan.status_code, quote.status_code, loaded]))
     """)

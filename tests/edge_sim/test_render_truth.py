@@ -73,3 +73,21 @@ def test_bad_inputs_name_the_value() -> None:
         ShelfRenderer(r.planogram, r.camera, "foggy")
     with pytest.raises(ConfigError, match="slots"):
         r.render(ShelfState(facings=()), rng)
+
+
+def test_twin_on_hand_spreads_over_a_skus_slots_in_order() -> None:
+    from edge_sim.planogram import Planogram, slot_stock
+
+    r, _ = _scene(6)
+    p = r.planogram
+    twice = Planogram(
+        shelves=p.shelves,
+        slots=(*p.slots[:2], type(p.slots[0])(0, p.slots[0].sku, p.slots[1].x1, 30.0, 2)),
+        looks=p.looks,
+        fixture=p.fixture,
+    )
+    cap0 = twice.slots[0].capacity
+    got = slot_stock(twice, {twice.slots[0].sku: cap0 + 1})
+    assert got.tolist() == [cap0, 0, 1]
+    with pytest.raises(ConfigError, match="no slot"):
+        slot_stock(twice, {"NOPE": 1})

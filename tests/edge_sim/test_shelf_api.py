@@ -135,6 +135,10 @@ def test_completing_a_phantom_task_corrects_the_ledger(
         "/v1/stock/levels", json={"skus": ["MILK-0"], "locations": ["STORE-1"]}, headers=h
     ).json()
     assert levels[0]["on_hand"] == 0
+    moves = client.get(
+        "/v1/stock/movements", params={"sku": "MILK-0", "location": "STORE-1"}, headers=h
+    ).json()["items"]
+    assert [(mv["kind"], mv["quantity"]) for mv in moves] == [("receipt", 6), ("adjustment", -6)]
     second = client.post(f"/v1/shelf/tasks/{tid}/complete", json={}, headers=h)
     assert second.status_code == 409 and second.json()["code"] == "INVALID_TRANSITION"
 
@@ -162,6 +166,22 @@ def test_completing_a_phantom_task_corrects_the_ledger(
             "VALIDATION_ERROR",
         ),
         (_obs([]), 422, "VALIDATION_ERROR"),
+        (
+            _obs(
+                [{"sku": "MILK-1", "facings": 0, "capacity": 1, "confidence": 1}],
+                observed_at="0001-01-01T00:00:00+14:00",
+            ),
+            422,
+            "VALIDATION_ERROR",
+        ),
+        (
+            _obs(
+                [{"sku": "MILK-1", "facings": 0, "capacity": 1, "confidence": 1}],
+                observed_at="2026-01-01T00:00:00",
+            ),
+            422,
+            "VALIDATION_ERROR",
+        ),
     ],
 )
 def test_bad_observations_get_typed_4xx(

@@ -62,3 +62,21 @@ def test_model_round_trips_and_wrong_frame_size_is_refused() -> None:
     v = ShelfVision(sc.planogram, sc.camera)
     with pytest.raises(ConfigError, match="320x240"):
         v.analyse(np.zeros((240, 320, 3), np.uint8))
+
+
+def test_gap_runs_bridge_hidden_facings_next_to_seen_gaps() -> None:
+    rng = np.random.default_rng(540)
+    sc = random_scene(rng, "clean")
+    empty = np.array([True, False, False, True, False, False])
+    hidden = np.array([False, True, False, False, True, False])
+    runs = {}
+    for mode in ("none", "interior", "extend"):
+        v = ShelfVision(sc.planogram, sc.camera, bridge=mode)
+        runs[mode] = v._runs(empty, hidden)
+    assert runs["none"] == [(0, 0, False), (3, 3, False)]
+    assert runs["interior"] == [(0, 0, False), (3, 3, False)]
+    assert runs["extend"] == [(0, 1, True), (3, 4, True)]
+    v = ShelfVision(sc.planogram, sc.camera, bridge="interior")
+    assert v._runs(np.array([True, False, True]), np.array([False, True, False])) == [(0, 2, True)]
+    with pytest.raises(ConfigError, match="bridge 'all'"):
+        ShelfVision(sc.planogram, sc.camera, bridge="all")

@@ -13,7 +13,7 @@ from replay.chaos import ChaosAction, parse_schedule
 from replay.errors import ChaosScheduleError, ReplayError, TraceFormatError
 from replay.flashsale import FlashSaleSpec, expected_orders, generate
 from replay.keys import KeyBook, derive
-from replay.trace import STAFF, Trace, TraceRequest, load, resolve
+from replay.trace import SETUP, STAFF, Trace, TraceRequest, load, resolve
 
 TWIN_LINES = [
     {"timestamp": "2026-03-02T00:00:00+00:00", "method": "POST", "path": "/v1/categories",
@@ -38,7 +38,7 @@ def test_twin_traffic_becomes_shopper_sessions_with_references(tmp_path: Path) -
     assert tr.source == "twin" and tr.shoppers() == ["C7"]
     got = [(r.t, r.session, r.key, r.op, r.path, r.sets) for r in tr.requests]
     assert got == [
-        (0.0, STAFF, STAFF, "post_categories", "/v1/categories", None),
+        (0.0, SETUP, STAFF, "post_categories", "/v1/categories", None),
         (10.0, "cart:1", "C7", "create_cart", "/v1/carts", "cart:1"),
         (10.5, "cart:1", "C7", "put_carts_lines", "/v1/carts/${cart:1}/lines", None),
         (11.0, "cart:1", "C7", "checkout", "/v1/checkout", "order:1"),

@@ -126,6 +126,13 @@ def test_cart_line_of_a_gated_sku_needs_the_customers_admission_token(
         httpx.put(f"{srv.url}/v1/carts/{cart['id']}/lines", json=line, headers=bad).status_code
         == 403
     )
+    padded = b'{"sku": "%s", "quantity": 1}' % HOT.encode() + b" " * 70_000
+    r = httpx.put(
+        f"{srv.url}/v1/carts/{cart['id']}/lines",
+        content=padded,
+        headers={**h, "Content-Type": "application/json"},
+    )
+    assert r.status_code in (403, 413)  # padding cannot smuggle the gated SKU past the check
     token = _join(srv.url, tokens["early"]).json()["admission_token"]
     ok = {**h, "X-Admission-Token": token}
     r = httpx.put(f"{srv.url}/v1/carts/{cart['id']}/lines", json=line, headers=ok)

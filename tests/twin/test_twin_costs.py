@@ -1,4 +1,4 @@
-"""Costs and capacities: order and per-km costs in the KPIs, capacity caps on stock."""
+"""Costs and capacities: order and delivery costs in the KPIs, capacity caps on stock."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def test_order_and_per_km_costs_are_booked_in_the_kpis(fake_client) -> None:
     k = run_scenario(sc, write=False, client=fake_client(sc)).kpis
     assert k["purchase_orders"] > 0
     assert k["order_cost_cents"] == 2_500 * k["purchase_orders"]
-    assert k["online_delivered"] > 0 and k["van_km"] > 0
+    # per-km delivery costs come from the fleet (twin/fleet.py)
+    assert k["fleet_km"] > 0 and k["fleet_cost_per_order_cents"] > 0
+    assert k["van_km"] == round(k["fleet_km"], 3)
     assert k["delivery_cost_cents"] == round(40 * k["van_km"])
 
 

@@ -12,9 +12,9 @@ from twin_helpers import clock_for, dump, small_baseline
 from typer.testing import CliRunner
 
 from api.client.base import CommerceError
+from api.client.recorder import RecordingClient
 from api.schemas import AdjustmentCreate, CategoryCreate
 from shopsphere_cli.main import app
-from api.client.recorder import RecordingClient
 from twin.runner import RunError, parse_policy, run_scenario
 
 

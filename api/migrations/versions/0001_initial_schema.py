@@ -321,7 +321,8 @@ def _create_search(dialect: str) -> None:
     if dialect == "postgresql":
         op.execute(
             "ALTER TABLE skus ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS "
-            "(to_tsvector('english', coalesce(name, '') || ' ' || coalesce(description, ''))) STORED"
+            "(to_tsvector('english', coalesce(name, '') || ' ' || "
+            "coalesce(description, ''))) STORED"
         )
         op.execute("CREATE INDEX ix_skus_search ON skus USING gin (search_tsv)")
     elif dialect == "sqlite":
@@ -331,7 +332,8 @@ def _create_search(dialect: str) -> None:
         )
         op.execute(
             "CREATE TRIGGER skus_fts_ai AFTER INSERT ON skus BEGIN "
-            "INSERT INTO sku_fts(rowid, name, description) VALUES (new.id, new.name, new.description); END"
+            "INSERT INTO sku_fts(rowid, name, description) VALUES "
+            "(new.id, new.name, new.description); END"
         )
         op.execute(
             "CREATE TRIGGER skus_fts_ad AFTER DELETE ON skus BEGIN "
@@ -342,7 +344,8 @@ def _create_search(dialect: str) -> None:
             "CREATE TRIGGER skus_fts_au AFTER UPDATE OF name, description ON skus BEGIN "
             "INSERT INTO sku_fts(sku_fts, rowid, name, description) "
             "VALUES ('delete', old.id, old.name, old.description); "
-            "INSERT INTO sku_fts(rowid, name, description) VALUES (new.id, new.name, new.description); END"
+            "INSERT INTO sku_fts(rowid, name, description) VALUES "
+            "(new.id, new.name, new.description); END"
         )
 
 

@@ -50,6 +50,7 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
         TrainConfig.from_mapping({"name": "x", "env_id": "e", "learning_rat": 0.1})
 
 
+@pytest.mark.slow
 def test_training_keeps_the_best_exact_checkpoint_and_writes_logs(tmp_path: Path) -> None:
     import csv
 
@@ -71,6 +72,7 @@ def test_training_keeps_the_best_exact_checkpoint_and_writes_logs(tmp_path: Path
     assert again.manifest.training_steps == saved.manifest.training_steps
 
 
+@pytest.mark.slow
 def test_training_stops_at_its_time_budget(tmp_path: Path) -> None:
     cfg = load_config(_tiny(tmp_path, total_timesteps=10_000_000, eval_every=0), time_budget_s=0.5)
     result = train(cfg)
