@@ -47,9 +47,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 # Edges that break the direction today and are being removed by their owners (issue 8). Each
 # entry is (importing module, imported module). Shrink this list as the fixes land; the test
 # fails if an entry is no longer needed, so the list cannot go stale.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    set()
-)
+KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(set())
 
 
 def _modules(package: str) -> Iterator[tuple[str, Path]]:

@@ -156,14 +156,16 @@ class RunReader:
         self, *, columns: Sequence[str] | None = None, locations: Sequence[str] | None = None
     ) -> pd.DataFrame:
         """``daily.parquet``: one row per (day, location); only the columns/locations asked for."""
-        flt = [("location", "in", list(locations))] if locations else None
+        flt: list[tuple[str, str, object]] | None = (
+            [("location", "in", list(locations))] if locations else None
+        )
         return self._table("daily.parquet", columns, flt)
 
     def events(
         self, *, kinds: Sequence[str] | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
         """``events.parquet``: the event log, optionally only some event kinds."""
-        flt = [("kind", "in", list(kinds))] if kinds else None
+        flt: list[tuple[str, str, object]] | None = [("kind", "in", list(kinds))] if kinds else None
         return self._table("events.parquet", columns, flt)
 
     def sales(self, level: str) -> pd.DataFrame | None:

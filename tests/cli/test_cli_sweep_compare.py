@@ -61,6 +61,7 @@ def _square(x: int) -> int:
     return x * x
 
 
+@pytest.mark.slow
 def test_run_parallel_returns_results_in_payload_order_on_a_process_pool() -> None:
     seen: list[int] = []
     out = run_parallel(_square, [3, 1, 2], workers=2, on_result=lambda i, r: seen.append(i))

@@ -143,6 +143,7 @@ def _click(drv: object, text: str) -> None:
     raise AssertionError(f"no button {text!r}")
 
 
+@pytest.mark.slow
 def test_run_compare_and_check_numbers_in_a_real_browser(
     app_url: tuple[str, Path], browser: object, shots: Path
 ) -> None:

@@ -40,6 +40,7 @@ def page(name: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_results_page_cards_show_the_numbers_in_kpis_json(env: Path) -> None:
     at = page("run_results")
     kpis = json.loads((env / "baseline-seed3" / "kpis.json").read_text())
@@ -50,6 +51,7 @@ def test_results_page_cards_show_the_numbers_in_kpis_json(env: Path) -> None:
     assert shown["lost_units"] == f"{kpis['lost_units']:,}"
 
 
+@pytest.mark.slow
 def test_results_page_offers_every_series_and_the_delivery_times(env: Path) -> None:
     at = page("run_results")
     box = at.selectbox(key="series")
@@ -94,6 +96,7 @@ def test_scenario_editor_saves_a_valid_edit_and_shows_its_diff(env: Path) -> Non
     assert validate_files([str(saved)])[1] == []
 
 
+@pytest.mark.slow
 def test_runs_page_lists_past_runs_and_runs_a_new_one_to_completion(env: Path) -> None:
     at = page("run_list")
     assert "baseline-seed3" in at.dataframe[0].value["run"].tolist()

@@ -101,6 +101,7 @@ def test_backtest_metrics_equal_a_direct_computation() -> None:
     assert summary.loc[0, "n_series"] == 4
 
 
+@pytest.mark.slow
 def test_two_processes_give_the_same_result_as_one() -> None:
     rng = np.random.default_rng(4)
     panel = Panel.from_arrays(rng.poisson(3.0, size=(12, 90)).astype(float))

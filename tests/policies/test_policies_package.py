@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN = """
 from policies.exact.demand import poisson_demand
@@ -32,6 +34,7 @@ def _run(script: str) -> list[object]:
     return result
 
 
+@pytest.mark.slow
 def test_policies_evaluate_is_a_plain_module_with_an_evaluate_function() -> None:
     got = _run(
         "import policies\nfrom policies.evaluate import evaluate\n"

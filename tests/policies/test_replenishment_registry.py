@@ -122,6 +122,7 @@ def test_partial_validation_leaves_missing_parameters_to_the_caller() -> None:
     assert (value.field, value.value) == ("params.cap", -1)
 
 
+@pytest.mark.slow
 def test_rl_artifact_is_registered_explicitly_for_both_kinds() -> None:
     from policies import registry
 

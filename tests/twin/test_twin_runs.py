@@ -113,6 +113,7 @@ def test_cli_run_reports_a_bad_scenario_without_a_traceback(tmp_path: Path) -> N
     assert "Traceback" not in res.output
 
 
+@pytest.mark.slow
 def test_cli_compare_shows_policies_side_by_side(tmp_path: Path) -> None:
     sc = small_baseline(days=2, n_skus=12, population=100)
     path = dump(sc, tmp_path / "tiny.yaml")

@@ -77,6 +77,7 @@ def _evidence(*, better: bool = True, n: int = 6, safe: bool = True, sha: str | 
     return procedure
 
 
+@pytest.mark.slow
 def test_exported_actions_equal_sb3_actions_on_10000_observations(tiny_ppo, observations) -> None:  # type: ignore[no-untyped-def]
     import torch
 
@@ -281,6 +282,7 @@ def test_policies_artifacts_imports_without_torch_sb3_or_gymnasium() -> None:
 TRAINED = Path(__file__).parent / "data" / "replenishment-p9-L1"
 
 
+@pytest.mark.slow
 def test_a_trained_policy_passes_crn_validation_is_promoted_and_served(tmp_path: Path) -> None:
     """The PPO artifact of benchmarks/rl_replenishment.py (p=9, L=1; exact cost 5.455 vs 5.481
     for the best capped base-stock) wins the paired test, is promoted and loads for serving."""
