@@ -40,7 +40,7 @@ if submitted and choice is not None:
 @st.fragment(run_every=0.5)
 def job_panel() -> None:
     """Live progress of the current run (re-drawn every half second while it runs)."""
-    job: Job | None = st.session_state.get("run_job")
+    job: Job | None = st.session_state.get("run_job", None)
     if job is None:
         return
     st.progress(job.progress, text=f"{job.label}: {job.detail} ({job.elapsed_s:.1f} s)")
@@ -48,11 +48,12 @@ def job_panel() -> None:
         if st.button("Cancel run", key="cancel_run"):
             job.cancel()
     elif job.status == "done":
+        took = job.elapsed_s
         if st.session_state.get("run_shown") is not job:
             st.session_state["run_shown"] = job
             cached_runs.clear()  # list the new run directory
             st.rerun(scope="app")
-        st.success(f"finished in {job.elapsed_s:.1f} s: {st.session_state.get('run_job_out')}")
+        st.success(f"finished in {took:.1f} s: {st.session_state.get('run_job_out')}")
     elif job.status == "cancelled":
         st.warning("cancelled; the partial run directory is not listed below")
     else:

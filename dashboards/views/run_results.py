@@ -96,12 +96,12 @@ st.altair_chart(alt.layer(*layers), width="stretch")
 st.subheader("Drill-down")
 tab_loc, tab_cat, tab_sku = st.tabs(["by location", "by category", "by SKU"])
 with tab_loc:
-    col = st.selectbox(
+    column: str = st.selectbox(
         "Column",
         ["units_sold", "lost_units", "on_hand_units", "revenue_cents", "stockout_skus"],
         key="loc_col",
     )
-    wide = cached_daily_by_location(str(path), (path / "kpis.json").stat().st_mtime, col)
+    wide = cached_daily_by_location(str(path), (path / "kpis.json").stat().st_mtime, column)
     st.line_chart(wide)
 for tab, level in ((tab_cat, "category"), (tab_sku, "sku")):
     with tab:

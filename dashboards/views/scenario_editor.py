@@ -34,24 +34,34 @@ TOP_FIELDS: tuple[tuple[tuple[str | int, ...], str], ...] = (
 EVENT_KEYS = ("traffic_multiplier", "discount", "multiplier", "start_day", "end_day")
 
 
+_MISSING = object()
+
+
+def _child(cur: object, key: str | int) -> object:
+    """``cur[key]`` for a mapping or a list, or ``_MISSING`` when there is no such child."""
+    if isinstance(cur, dict):
+        return cur.get(key, _MISSING)
+    if isinstance(cur, list) and isinstance(key, int) and 0 <= key < len(cur):
+        return cur[key]
+    return _MISSING
+
+
 def _get(data: object, path: tuple[str | int, ...]) -> object:
     cur = data
     for p in path:
-        if (isinstance(cur, dict) and p in cur) or (
-            isinstance(cur, list) and isinstance(p, int) and p < len(cur)
-        ):
-            cur = cur[p]
-        else:
+        cur = _child(cur, p)
+        if cur is _MISSING:
             return None
     return cur
 
 
 def _set(data: dict[str, object], path: tuple[str | int, ...], value: object) -> None:
-    cur: object = data
-    for p in path[:-1]:
-        cur = cur[p] if isinstance(cur, dict | list) else None  # type: ignore[index]
-    if isinstance(cur, dict) or (isinstance(cur, list) and isinstance(path[-1], int)):
-        cur[path[-1]] = value
+    parent = _get(data, path[:-1]) if len(path) > 1 else data
+    last = path[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list) and _child(parent, last) is not _MISSING:
+        parent[int(last)] = value
 
 
 def _path_text(path: tuple[str | int, ...]) -> str:

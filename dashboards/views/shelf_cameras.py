@@ -35,7 +35,9 @@ misplace = c3.slider("Misplaced items", 0.0, 0.2, 0.03, 0.01, key="cam_misplace"
 
 
 @st.cache_data(show_spinner="rendering and analysing...", max_entries=32)
-def analyse(seed: int, conditions: str, misplace: float) -> tuple[np.ndarray, dict[str, object]]:
+def analyse(
+    seed: int, conditions: str, misplace: float
+) -> tuple[np.ndarray, dict[str, int], pd.DataFrame]:
     """Render one frame and run shelf vision on it; the image has detections drawn on."""
     rng = np.random.default_rng(seed)
     scene = random_scene(rng, conditions)
@@ -53,29 +55,29 @@ def analyse(seed: int, conditions: str, misplace: float) -> tuple[np.ndarray, di
         cv2.rectangle(img, (x0, y0), (x1, y1), (0, 0, 255), 2)
         cv2.putText(img, f"{g.confidence:.2f}", (x0 + 2, y0 + 14), cv2.FONT_HERSHEY_SIMPLEX,
                     0.4, (0, 0, 255), 1, cv2.LINE_AA)  # fmt: skip
-    facts: dict[str, object] = {
+    counts = {
         "gaps_true": int(np.sum(truth.gap_visible)),
         "gaps_found": len(report.gaps),
         "misplaced_true": len(truth.misplaced),
         "misplaced_found": len(report.misplaced),
-        "skus": pd.DataFrame(
-            [
-                {
-                    "sku": s.sku,
-                    "facings seen": s.facings,
-                    "capacity": s.capacity,
-                    "out of stock": s.out_of_stock,
-                    "low stock": s.low_stock,
-                    "confidence": round(s.confidence, 3),
-                }
-                for s in report.skus
-            ]
-        ),
     }
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), facts
+    skus = pd.DataFrame(
+        [
+            {
+                "sku": s.sku,
+                "facings seen": s.facings,
+                "capacity": s.capacity,
+                "out of stock": s.out_of_stock,
+                "low stock": s.low_stock,
+                "confidence": round(s.confidence, 3),
+            }
+            for s in report.skus
+        ]
+    )
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), counts, skus
 
 
-image, facts = analyse(seed, conditions, misplace)
+image, facts, sku_table = analyse(seed, conditions, misplace)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("gaps (truth)", facts["gaps_true"])
 m2.metric("gaps found", facts["gaps_found"])
@@ -83,4 +85,4 @@ m3.metric("misplaced (truth)", facts["misplaced_true"])
 m4.metric("misplaced found", facts["misplaced_found"])
 st.image(image, caption="green: true gaps; red: gaps found by shelf vision (with confidence)")
 st.subheader("Per SKU")
-st.dataframe(facts["skus"], hide_index=True, width="stretch")
+st.dataframe(sku_table, hide_index=True, width="stretch")
