@@ -18,7 +18,8 @@ every day):
   summed over days and locations (stores and warehouses).
 * ``avg_on_hand_units``: mean over days of the units on hand at close, all locations.
 * ``inventory_turns``: annualised ``COGS / average inventory value at cost``.
-* ``online_cycle_time_hours``: order placed -> delivered, mean and p95.
+* ``online_cycle_time_hours``: order placed -> delivered, mean and p95 (0 when nothing was
+  delivered: read it with ``online_undelivered``, the orders not delivered by the end).
 * per-km and per-order delivery costs, van km and utilisation: ``fleet_*`` (from
   :meth:`twin.fleet.Fleet.kpis`); ``van_km`` (the fleet's road km) and
   ``delivery_cost_cents`` (those km at the fleet's mean ``cost_per_km_cents``).
@@ -156,6 +157,9 @@ class KpiBook:
             "sessions": int(d["sessions"]),
             "online_orders": int(d["online_orders"]),
             "online_delivered": int(cycle.size),
+            # orders placed in the KPI window and not delivered by the end of the run: a fleet
+            # that delivers nothing shows here, not as a 0 h cycle time
+            "online_undelivered": max(0, int(d["online_orders"]) - int(cycle.size)),
             "online_cycle_time_hours_mean": float(cycle.mean()) if cycle.size else 0.0,
             "online_cycle_time_hours_p95": float(np.percentile(cycle, 95)) if cycle.size else 0.0,
             "received_units": int(d["received_units"]),

@@ -57,6 +57,7 @@ HEADLINE = (
     "online_orders",
     "online_cycle_time_hours_mean",
     "online_cycle_time_hours_p95",
+    "online_undelivered",
     "write_off_units",
     "api_calls",
     "api_mean_latency_ms",

@@ -48,3 +48,14 @@ def test_store_and_warehouse_stock_never_exceed_their_capacity(fake_client) -> N
     assert out.result.initial_on_hand[0].sum() <= 170
     assert on_hand[:, 0].max() <= 170 and on_hand[:, n_stores].max() <= 1000
     assert out.kpis["fill_rate"] > 0.9
+
+
+def test_a_fleet_that_delivers_nothing_reports_its_undelivered_orders(fake_client) -> None:
+    d = _small(3)
+    for vt in d["world"]["fleet"]["vehicles"]:
+        vt["speed_kmh"] = 0.001  # a van that never reaches anyone
+    sc = parse_scenario(d)
+    k = run_scenario(sc, write=False, client=fake_client(sc)).kpis
+    assert k["online_orders"] > 0
+    assert k["online_undelivered"] == k["online_orders"] - k["online_delivered"]
+    assert k["online_delivered"] < k["online_orders"]
