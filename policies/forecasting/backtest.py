@@ -15,6 +15,7 @@ into chunks of at most 25 series (and at least ``4 * n_jobs`` chunks).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -151,7 +152,10 @@ def _run_tasks(
                 if bar is not None:
                     bar.advance(tid)
         else:
-            with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks))) as pool:
+            # forkserver, not fork: forking a process that runs threads (a Streamlit server, a
+            # dashboard job, a test runner) can leave a child holding a dead thread's lock
+            ctx = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)), mp_context=ctx) as pool:
                 futs = {pool.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
                 for fut in as_completed(futs):
                     yield futs[fut], fut.result()
