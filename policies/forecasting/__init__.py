@@ -34,6 +34,7 @@ from policies.forecasting.baselines import (
 )
 from policies.forecasting.ensemble import Ensemble
 from policies.forecasting.errors import ForecastingError
+from policies.forecasting.gbm import LightGBMForecaster
 from policies.forecasting.kernels import (
     BASELINE_METHODS,
     LinearState,
@@ -43,17 +44,20 @@ from policies.forecasting.kernels import (
 from policies.forecasting.models import (
     DEFAULT_ENSEMBLE_MEMBERS,
     MODEL_NAMES,
+    REGRESSOR_MODELS,
     make_model,
     make_models,
 )
 from policies.forecasting.panel import Panel
 from policies.forecasting.prophet_model import ProphetForecaster
+from policies.forecasting.statsforecast_models import StatsForecastModel
 
 __all__ = [
     "BASELINE_METHODS",
     "DEFAULT_ENSEMBLE_MEMBERS",
     "METRICS",
     "MODEL_NAMES",
+    "REGRESSOR_MODELS",
     "TSB",
     "BacktestResult",
     "Croston",
@@ -65,11 +69,13 @@ __all__ = [
     "Forecast",
     "Forecaster",
     "ForecastingError",
+    "LightGBMForecaster",
     "LinearState",
     "MovingAverage",
     "Panel",
     "ProphetForecaster",
     "SeasonalNaive",
+    "StatsForecastModel",
     "backtest",
     "default_n_jobs",
     "fit_baseline",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.context
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -82,7 +83,10 @@ def _model_chunks(model: Forecaster, n: int, n_jobs: int, n_chunks: int | None) 
     """Series chunks for one model: a vectorised model is split only across processes, and only
     when each gets ``VECTORISED_CHUNK`` series (smaller pieces lose more to overhead than they
     gain); a per-series model (Prophet) gets at least ``4 * n_jobs`` chunks of at most
-    ``PER_SERIES_CHUNK`` series, for an even load and a progress bar that moves."""
+    ``PER_SERIES_CHUNK`` series, for an even load and a progress bar that moves. A global model
+    (LightGBM, or an ensemble with one) always gets every series in one task."""
+    if getattr(model, "global_model", False):
+        return _chunks(n, 1)  # learns across series: every series in one piece
     if n_chunks is not None:
         return _chunks(n, n_chunks)
     if getattr(model, "vectorised", False):
@@ -131,6 +135,15 @@ def _backtest_task(
     return out, time.process_time() - start
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` workers: forking a process whose OpenMP runtime has started (LightGBM,
+    statsforecast) can deadlock the child, so workers are forked from a clean server process
+    that has imported this package."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["policies.forecasting"])
+    return ctx
+
+
 def _run_tasks(
     tasks: list[tuple[Callable[..., object], tuple[object, ...]]],
     n_jobs: int,
@@ -152,10 +165,9 @@ def _run_tasks(
                 if bar is not None:
                     bar.advance(tid)
         else:
-            # forkserver, not fork: forking a process that runs threads (a Streamlit server, a
-            # dashboard job, a test runner) can leave a child holding a dead thread's lock
-            ctx = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(n_jobs, len(tasks)), mp_context=_pool_context()
+            ) as pool:
                 futs = {pool.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
                 for fut in as_completed(futs):
                     yield futs[fut], fut.result()

@@ -1,4 +1,13 @@
-"""A simple forecast combination: the median, mean or inverse-error weighted mean of members."""
+"""Forecast combinations: the median or mean of members, or weights learnt inside the history.
+
+``combine="validated"`` (the default ensemble's) learns one weight per member on the last
+``validation_windows`` windows of ``validation_horizon`` periods *of the training history it is
+given*: each member is refitted on the history before each window and forecasts it; the weights
+are the non-negative least-squares fit of the actual values (each series divided by its mean, so
+large series do not dominate) on the members' forecasts, normalised to sum to 1. Then every member
+is refitted on the whole history. A backtest hands ``fit`` only the periods before its test
+window, so the weights never see it (``tests/policies/test_forecasting_ensemble_weights.py``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,8 @@ from policies.forecasting.base import FittedForecaster, Forecast, Forecaster, ch
 from policies.forecasting.errors import ForecastingError
 from policies.forecasting.panel import Panel
 
-Combine = Literal["median", "mean", "inverse_error"]
+Combine = Literal["median", "mean", "inverse_error", "validated"]
+COMBINES: tuple[str, ...] = ("median", "mean", "inverse_error", "validated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +38,26 @@ class Ensemble:
     members: tuple[Forecaster, ...]
     combine: Combine = "median"
     validation_horizon: int = 14
+    validation_windows: int = 2
     name: str = "ensemble"
 
     def __post_init__(self) -> None:
         if not self.members:
             raise ForecastingError("members", self.members, "an ensemble needs at least one")
-        if self.combine not in ("median", "mean", "inverse_error"):
-            raise ForecastingError("combine", self.combine, "must be median, mean or inverse_error")
+        if self.combine not in COMBINES:
+            raise ForecastingError("combine", self.combine, f"must be one of {list(COMBINES)}")
+        if self.validation_windows < 1:
+            raise ForecastingError("validation_windows", self.validation_windows, "must be >= 1")
+
+    @property
+    def global_model(self) -> bool:
+        """True when a member learns across series (then the panel is never split)."""
+        return any(getattr(m, "global_model", False) for m in self.members)
+
+    @property
+    def uses_regressors(self) -> bool:
+        """True when a member uses the panel's regressors."""
+        return any(getattr(m, "uses_regressors", False) for m in self.members)
 
     @property
     def vectorised(self) -> bool:
@@ -45,8 +68,48 @@ class Ensemble:
         weights = None
         if self.combine == "inverse_error":
             weights = self._weights(history)
+        elif self.combine == "validated":
+            weights = self.validated_weights(history)[:, None] * np.ones((1, history.n_series))
         fitted = tuple(m.fit(history) for m in self.members)
         return FittedEnsemble(self.name, self.combine, fitted, weights)
+
+    def validated_weights(self, history: Panel) -> np.ndarray:
+        """``(n_members,)`` weights learnt on the last validation windows of ``history`` only.
+
+        Raises:
+            ForecastingError: the history is too short for the validation windows.
+        """
+        from scipy.optimize import nnls
+
+        v, k, t = self.validation_horizon, self.validation_windows, history.n_periods
+        if v < 1 or t - k * v < 2:
+            raise ForecastingError(
+                "validation_horizon", v, f"{k} windows need 1 <= v <= {(t - 2) // k} periods"
+            )
+        preds: list[list[np.ndarray]] = [[] for _ in self.members]
+        actuals: list[np.ndarray] = []
+        for w in range(k):
+            cut = t - (k - w) * v
+            train = history.slice_time(0, cut)
+            future = {name: a[:, cut : cut + v] for name, a in history.regressors.items()}
+            with np.errstate(invalid="ignore"):
+                scale = np.nanmean(np.abs(train.values), axis=1, keepdims=True)
+            scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+            actuals.append(history.values[:, cut : cut + v] / scale)
+            for j, m in enumerate(self.members):
+                fc = m.fit(train).predict(v, future_regressors=future)
+                preds[j].append(fc.mean / scale)
+        a = np.concatenate([x.ravel() for x in actuals])
+        x = np.column_stack([np.concatenate([p.ravel() for p in col]) for col in preds])
+        ok = np.isfinite(a) & np.all(np.isfinite(x), axis=1)
+        if not ok.any():
+            return np.full(len(self.members), 1.0 / len(self.members))
+        w_raw, _ = nnls(x[ok], a[ok])
+        total = w_raw.sum()
+        if not np.isfinite(total) or total <= 0:
+            return np.full(len(self.members), 1.0 / len(self.members))
+        out: np.ndarray = w_raw / total
+        return out
 
     def _weights(self, history: Panel) -> np.ndarray:
         v = self.validation_horizon

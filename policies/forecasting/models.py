@@ -16,9 +16,11 @@ from policies.forecasting.baselines import (
     MovingAverage,
     SeasonalNaive,
 )
-from policies.forecasting.ensemble import Ensemble
+from policies.forecasting.ensemble import COMBINES, Ensemble
 from policies.forecasting.errors import ForecastingError
+from policies.forecasting.gbm import LightGBMForecaster
 from policies.forecasting.prophet_model import ProphetForecaster
+from policies.forecasting.statsforecast_models import StatsForecastModel
 from policies.registry import register
 
 MODEL_NAMES: tuple[str, ...] = (
@@ -30,9 +32,15 @@ MODEL_NAMES: tuple[str, ...] = (
     "sba",
     "tsb",
     "prophet",
+    "auto_ets",
+    "auto_arima",
+    "lightgbm",
     "ensemble",
 )
-DEFAULT_ENSEMBLE_MEMBERS: tuple[str, ...] = ("ets", "moving_average", "tsb")
+DEFAULT_ENSEMBLE_MEMBERS: tuple[str, ...] = ("lightgbm", "ets", "moving_average")
+DEFAULT_ENSEMBLE_COMBINE = "validated"
+# Models that take the panel's regressors (their future values are needed to predict).
+REGRESSOR_MODELS: tuple[str, ...] = ("prophet", "auto_arima", "lightgbm")
 
 
 def make_model(
@@ -42,12 +50,15 @@ def make_model(
     window: int = 28,
     holidays_country: str | None = None,
     ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
-    ensemble_combine: str = "median",
+    ensemble_combine: str = DEFAULT_ENSEMBLE_COMBINE,
+    horizon: int = 14,
 ) -> Forecaster:
     """The forecaster called ``name`` (one of :data:`MODEL_NAMES`).
 
     ``season_length`` is periods per season (7 for daily data with a weekly cycle, 52 for
-    weekly data with a yearly one); ``window`` is the moving average's length in periods.
+    weekly data with a yearly one); ``window`` is the moving average's length in periods;
+    ``horizon`` is the longest forecast LightGBM is trained for and the ensemble's validation
+    window length.
 
     Raises:
         ForecastingError: an unknown name (also inside ``ensemble_members``).
@@ -68,20 +79,38 @@ def make_model(
         return TSB()
     if name == "prophet":
         return ProphetForecaster(weekly=season_length == 7, holidays_country=holidays_country)
+    if name == "auto_ets":
+        return StatsForecastModel("auto_ets", season_length, name="auto_ets")
+    if name == "auto_arima":
+        return StatsForecastModel("auto_arima", season_length, name="auto_arima")
+    if name == "lightgbm":
+        return LightGBMForecaster(
+            season_length=season_length,
+            max_horizon=max(horizon, 1),
+            n_lags=max(14, min(season_length, 28)),
+        )
     if name == "ensemble":
         if "ensemble" in ensemble_members:
             raise ForecastingError("ensemble_members", list(ensemble_members), "cannot nest")
         members = tuple(
             make_model(
-                m, season_length=season_length, window=window, holidays_country=holidays_country
+                m,
+                season_length=season_length,
+                window=window,
+                holidays_country=holidays_country,
+                horizon=horizon,
             )
             for m in ensemble_members
         )
-        if ensemble_combine not in ("median", "mean", "inverse_error"):
+        if ensemble_combine not in COMBINES:
             raise ForecastingError(
-                "ensemble_combine", ensemble_combine, "must be median, mean or inverse_error"
+                "ensemble_combine", ensemble_combine, f"must be one of {list(COMBINES)}"
             )
-        return Ensemble(members, combine=ensemble_combine)  # type: ignore[arg-type]
+        return Ensemble(
+            members,
+            combine=ensemble_combine,  # type: ignore[arg-type]
+            validation_horizon=max(horizon, 1),
+        )
     raise ForecastingError("model", name, f"must be one of {', '.join(MODEL_NAMES)}")
 
 
@@ -96,7 +125,8 @@ def _registered_factory(name: str) -> Callable[..., Forecaster]:
         window: int = 28,
         holidays_country: str | None = None,
         ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
-        ensemble_combine: str = "median",
+        ensemble_combine: str = DEFAULT_ENSEMBLE_COMBINE,
+        horizon: int = 14,
     ) -> Forecaster:
         return make_model(
             name,
@@ -105,6 +135,7 @@ def _registered_factory(name: str) -> Callable[..., Forecaster]:
             holidays_country=holidays_country,
             ensemble_members=ensemble_members,
             ensemble_combine=ensemble_combine,
+            horizon=horizon,
         )
 
     build.__name__ = build.__qualname__ = f"forecaster_{name}"

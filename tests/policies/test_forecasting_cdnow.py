@@ -39,6 +39,7 @@ def test_weekly_panels_keep_whole_weeks_only() -> None:
     assert dates.max().strftime("%Y-%m-%d") == "1998-06-28"
 
 
+@pytest.mark.slow
 def test_ensemble_beats_seasonal_naive_on_real_sales(cdnow_panel: Panel) -> None:
     result = backtest(cdnow_panel, make_models(["seasonal_naive", "ensemble"]), horizon=14, folds=4)
     summary = result.summary().set_index("model")
