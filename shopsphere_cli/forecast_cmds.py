@@ -52,7 +52,11 @@ ID_COL = typer.Option(
 DATE_COL = typer.Option("date", "--date-col", help="Date column.")
 VALUE_COL = typer.Option("units", "--value-col", help="Demand column (units per period).")
 REGRESSORS = typer.Option(
-    "", "--regressors", help="Regressor columns for Prophet, comma-separated (e.g. price,promo)."
+    "",
+    "--regressors",
+    help="Regressor columns used by prophet, auto_arima and lightgbm, comma-separated (e.g. "
+    "price,promo). predict needs their planned values: rows after the last sales date with "
+    "the regressors filled and the demand column empty.",
 )
 FREQ = typer.Option(
     None, "--freq", help="Grid frequency (D, W-SUN); inferred when omitted, checked when given."
@@ -151,11 +155,14 @@ def backtest_cmd(
         "--models",
         help=(
             "Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, "
-            "prophet, ensemble."
+            "prophet, auto_ets, auto_arima, lightgbm, ensemble."
         ),
     ),
     ensemble_members: str = typer.Option(
-        "ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."
+        "lightgbm,ets,moving_average",
+        "--ensemble-members",
+        help="Members of `ensemble` (weights learnt on validation windows inside each fold's "
+        "training data).",
     ),
     season_length: int = SEASON,
     scale_lag: int | None = SCALE_LAG,
@@ -181,6 +188,7 @@ def backtest_cmd(
             season_length=season_length,
             ensemble_members=_split(ensemble_members),
             holidays_country=holidays_country,
+            horizon=horizon,
         )
         result = backtest(
             panel,
