@@ -52,7 +52,11 @@ ID_COL = typer.Option(
 DATE_COL = typer.Option("date", "--date-col", help="Date column.")
 VALUE_COL = typer.Option("units", "--value-col", help="Demand column (units per period).")
 REGRESSORS = typer.Option(
-    "", "--regressors", help="Regressor columns for Prophet, comma-separated (e.g. price,promo)."
+    "",
+    "--regressors",
+    help="Regressor columns used by prophet, auto_arima and lightgbm, comma-separated (e.g. "
+    "price,promo). predict needs their planned values: rows after the last sales date with "
+    "the regressors filled and the demand column empty.",
 )
 FREQ = typer.Option(
     None, "--freq", help="Grid frequency (D, W-SUN); inferred when omitted, checked when given."
@@ -151,11 +155,14 @@ def backtest_cmd(
         "--models",
         help=(
             "Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, "
-            "prophet, ensemble."
+            "prophet, auto_ets, auto_arima, lightgbm, ensemble."
         ),
     ),
     ensemble_members: str = typer.Option(
-        "ets,moving_average,tsb", "--ensemble-members", help="Members of `ensemble`."
+        "lightgbm,ets,moving_average",
+        "--ensemble-members",
+        help="Members of `ensemble` (weights learnt on validation windows inside each fold's "
+        "training data).",
     ),
     season_length: int = SEASON,
     scale_lag: int | None = SCALE_LAG,
@@ -181,6 +188,7 @@ def backtest_cmd(
             season_length=season_length,
             ensemble_members=_split(ensemble_members),
             holidays_country=holidays_country,
+            horizon=horizon,
         )
         result = backtest(
             panel,
@@ -244,19 +252,39 @@ def predict_cmd(
         ..., "--out", help="CSV of forecasts: id, date, mean, std, lower, upper."
     ),
 ) -> None:
-    """Forecast every series of a table HORIZON periods past its last date."""
+    """Forecast every series of a table HORIZON periods past its last date.
+
+    With --regressors, the table must also hold the regressors' planned values for the
+    HORIZON periods after the last sales date: rows past it with the regressor columns filled
+    and the demand column empty.
+    """
     from policies.forecasting import ForecastingError, default_n_jobs, forecast_batch, make_model
 
     try:
+        future = None
+        if _split(regressors):
+            data, future = _split_future(
+                data, id_col, date_col, value_col, _split(regressors), horizon, date_format
+            )
         panel = _panel(
             data, id_col, date_col, value_col, regressors, freq,
             date_format=date_format, fill=fill, closed=closed,
         )  # fmt: skip
+        plans = None
+        if future is not None:
+            data.unlink(missing_ok=True)  # the temporary history table
+            plans = _align_future(panel, future, horizon)
         fc = forecast_batch(
             panel,
-            make_model(model, season_length=season_length, holidays_country=holidays_country),
+            make_model(
+                model,
+                season_length=season_length,
+                holidays_country=holidays_country,
+                horizon=horizon,
+            ),
             horizon,
             level=level,
+            future_regressors=plans,
             n_jobs=n_jobs or default_n_jobs(),
             progress=True,
         )
@@ -264,6 +292,73 @@ def predict_cmd(
         raise fail(str(exc)) from None
     fc.to_frame(id_col="series_id", date_col=date_col).to_csv(out, index=False)
     typer.echo(f"{panel.n_series} series x {horizon} periods written to {out}")
+
+
+def _split_future(
+    data: Path,
+    id_col: str,
+    date_col: str,
+    value_col: str,
+    regressors: list[str],
+    horizon: int,
+    date_format: str | None,
+) -> tuple[Path, dict[str, object]]:
+    """Split the table into history (demand given) and future rows (demand empty): the history
+    goes to a temporary CSV; the future rows' regressors come back keyed by (id, date)."""
+    import tempfile
+
+    from policies.forecasting import ForecastingError
+    from policies.forecasting.panel import parse_dates
+
+    df = _read_table(data)
+    for col in [value_col, date_col, *regressors]:
+        if col not in df.columns:
+            raise ForecastingError("column", col, f"not in table columns {list(df.columns)}")
+    ids = _split(id_col)
+    fut = df[df[value_col].isna()]
+    if fut.empty:
+        raise ForecastingError(
+            value_col,
+            "no empty rows",
+            f"--regressors needs the next {horizon} periods' regressor values: rows past the "
+            f"last sales date with {', '.join(regressors)} filled and {value_col} empty",
+        )
+    hist = df[df[value_col].notna()]
+    tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
+    hist.to_csv(tmp, index=False)
+    key = fut[ids].astype(str).agg("/".join, axis=1).to_numpy()
+    dates = parse_dates(fut[date_col], date_format, name=date_col).to_numpy(dtype="datetime64[ns]")
+    return tmp, {
+        "key": key,
+        "dates": dates,
+        **{r: fut[r].to_numpy(dtype=float) for r in regressors},
+    }
+
+
+def _align_future(panel: Panel, future: dict[str, object], horizon: int) -> dict[str, np.ndarray]:
+    """``(n_series, horizon)`` regressor plans on the ``horizon`` dates after the panel's last
+    date; a missing (series, date) plan is refused, naming it."""
+    from policies.forecasting import ForecastingError
+
+    key = np.asarray(future["key"])
+    dates = np.asarray(future["dates"], dtype="datetime64[ns]")
+    pos = ((dates - panel.dates[-1]) // panel.step).astype(np.int64) - 1
+    row_of = {sid: i for i, sid in enumerate(panel.ids)}
+    out: dict[str, np.ndarray] = {}
+    for r in (k for k in future if k not in ("key", "dates")):
+        a = np.full((panel.n_series, horizon), np.nan)
+        vals = np.asarray(future[r], dtype=float)
+        for k, p, v in zip(key, pos, vals, strict=True):
+            if k in row_of and 0 <= p < horizon:
+                a[row_of[k], p] = v
+        if np.isnan(a).any():
+            i, j = np.argwhere(np.isnan(a))[0]
+            day = str(panel.future_dates(horizon)[j])[:10]
+            raise ForecastingError(
+                r, "missing", f"no planned value for series {panel.ids[i]!r} on {day}"
+            )
+        out[r] = a
+    return out
 
 
 @forecast_app.command("cdnow")

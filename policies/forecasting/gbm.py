@@ -156,13 +156,15 @@ class LightGBMForecaster:
         w = self.scale_window
         mean = _rolling_nanmean(y, w)
         sq = _rolling_nanmean(y * y, w)
-        return np.sqrt(np.maximum(sq - mean * mean, 0.0))
+        out: np.ndarray = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+        return out
 
     def _scale(self, y: np.ndarray) -> np.ndarray:
         s = _rolling_nanmean(y, self.scale_window)
         long = _rolling_nanmean(y, 10**9)
         floor = np.maximum(0.1 * np.nan_to_num(long), 1e-3)
-        return np.maximum(np.nan_to_num(s), floor)
+        out: np.ndarray = np.maximum(np.nan_to_num(s), floor)
+        return out
 
     def fit(self, history: Panel) -> FittedLightGBM:
         """Train the global model on every series of ``history``.

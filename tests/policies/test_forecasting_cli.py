@@ -125,3 +125,48 @@ def test_cdnow_export_round_trips_through_backtest(tmp_path: Path) -> None:
         app, ["forecast", "backtest", str(out), "--models", "ses", "--n-jobs", "1", "--folds", "1"]
     )
     assert result.exit_code == 0, result.output
+
+
+def promo_table(path: Path, *, plan_days: int = 7) -> None:
+    """Two series of 120 daily sales with a promotion lifting sales by 10, plus future rows
+    (promo filled, units empty) for ``plan_days`` days; day 3 of the plan is a promotion."""
+    rng = np.random.default_rng(4)
+    dates = pd.date_range("2024-01-01", periods=120 + plan_days, freq="D")
+    rows = []
+    for sid in ("a", "b"):
+        promo = (rng.random(len(dates)) < 0.25).astype(int)
+        promo[120:] = 0
+        promo[122] = 1
+        units = 20 + 10 * promo + rng.integers(0, 3, len(dates))
+        for i, d in enumerate(dates):
+            unit = float(units[i]) if i < 120 else None
+            rows.append({"series_id": sid, "date": d.date().isoformat(), "units": unit,
+                         "promo": promo[i]})  # fmt: skip
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_predict_takes_future_regressor_values_from_rows_without_sales(tmp_path: Path) -> None:
+    data, out = tmp_path / "sales.csv", tmp_path / "fc.csv"
+    promo_table(data)
+    result = runner.invoke(
+        app,
+        ["forecast", "predict", str(data), "--regressors", "promo", "--model", "lightgbm",
+         "--horizon", "7", "--n-jobs", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    fc = pd.read_csv(out)
+    assert len(fc) == 14
+    a = fc[fc["series_id"] == "a"]["mean"].to_numpy()
+    assert a[2] > np.delete(a, 2).max() + 3.0  # the planned promotion day
+
+
+def test_predict_refuses_regressors_without_a_complete_plan(tmp_path: Path) -> None:
+    data, out = tmp_path / "sales.csv", tmp_path / "fc.csv"
+    promo_table(data, plan_days=3)
+    result = runner.invoke(
+        app,
+        ["forecast", "predict", str(data), "--regressors", "promo", "--model", "lightgbm",
+         "--horizon", "7", "--n-jobs", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "promo" in result.output and "no planned value" in result.output
