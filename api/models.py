@@ -277,4 +277,6 @@ class WaitingRoomTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+from api import models_outbox as _models_outbox  # noqa: E402,F401  (outbox, purchase limits)
+
 T = Base.metadata.tables  # short alias for Core statements in the services

@@ -27,10 +27,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from api import outbox
 from api.errors import (
     ConflictError,
     InsufficientStockError,
@@ -56,6 +58,8 @@ from api.services.context import Principal, ServiceContext, require_staff
 from api.services.idempotency import Claim, KeyTakenError, run_idempotent_tx
 from api.services.orders import read_order
 from api.services.prices import current_prices
+from api.services.purchase_limits import consume as consume_limits
+from api.services.purchase_limits import give_back as give_back_limits
 from api.services.stock import available, decrement_available
 
 log = logging.getLogger(__name__)
@@ -179,6 +183,22 @@ def _write_order(
             "status": "pending",
         },
     )
+    outbox.record(
+        c,
+        "order.placed",
+        oid,
+        {
+            "order_id": oid,
+            "customer_id": customer_id,
+            "status": S.PLACED.value,
+            "total_cents": total,
+            "lines": [
+                {"sku": ln.code, "quantity": ln.quantity, "unit_price_cents": ln.unit_price_cents}
+                for ln in sorted(lines, key=lambda x: x.code)
+            ],
+        },
+        now,
+    )
     if claim is not None:
         claim.set_resource(c, oid)
     return OrderRead(
@@ -239,6 +259,12 @@ def _place_cart(
             if len(ok) != len(need):
                 held = {r.sku_id: r.reserved_qty for r in rows}
                 _short(c, loc, need, ok, {r.sku_id: (r.code, r.quantity) for r in rows}, held)
+        consume_limits(
+            c,
+            cart.customer_id,
+            {r.sku_id: r.quantity for r in rows},
+            {r.sku_id: r.code for r in rows},
+        )
         lines = [_Line(r.sku_id, r.code, r.quantity, r.unit_price_cents) for r in rows]
         order = _write_order(
             ctx,
@@ -285,6 +311,7 @@ def _place_express(
         ok = decrement_available(ctx, c, loc, need, column="reserved")
         if len(ok) != len(need):
             _short(c, loc, need, ok, {ids[s]: (s, q) for s, q in qty.items()}, {})
+        consume_limits(c, customer, need, {ids[s]: s for s in qty})
         price = current_prices(c, list(need), body.channel.value, ctx.clock.now())
         lines = [_Line(ids[s], s, qty[s], price[ids[s]]) for s in sorted(qty)]
         order = _write_order(
@@ -336,6 +363,7 @@ def _place_express_pg(
         loc, ids = _resolve(ctx, c, body.location, qty)
         need = {ids[s]: q for s, q in qty.items()}
         key = (claim.who, claim.key, claim.digest, claim.lease_until) if claim else None
+        consume_limits(c, customer, need, {ids[s]: s for s in qty})
         try:
             oid, ok, price = pg.place_express(
                 c,
@@ -406,6 +434,33 @@ def _not_paid(order_id: int, status: str) -> ConflictError:
     )
 
 
+def _paid_event(c: Connection, order_id: int, amount_cents: int, now: datetime) -> None:
+    outbox.record(
+        c,
+        "order.paid",
+        order_id,
+        {"order_id": order_id, "status": S.PAID.value, "amount_cents": amount_cents},
+        now,
+    )
+
+
+def _cancelled(
+    c: Connection,
+    order_ids: list[int],
+    reason: str,
+    now: datetime,
+    status: OrderStatus = S.CANCELLED,
+) -> None:
+    """In the cancelling transaction: give purchase-limit units back, write the events."""
+    give_back_limits(c, order_ids)
+    outbox.record_many(
+        c,
+        "order.cancelled",
+        [(i, {"order_id": i, "status": status.value, "reason": reason}) for i in order_ids],
+        now,
+    )
+
+
 def _release_order(c: Connection, order_id: int, location_id: int) -> None:
     rows = c.execute(select(_OL.c.sku_id, _OL.c.quantity).where(_OL.c.order_id == order_id)).all()
     release_reserved(c, {(location_id, r.sku_id): r.quantity for r in rows})
@@ -433,6 +488,7 @@ def _pay(
                 u.conn.execute(
                     update(_PAY).where(_PAY.c.order_id == order.id).values(status="declined")
                 )
+                _cancelled(u.conn, [order.id], "declined", now)
             u.commit()
         if row is None:  # resolved meanwhile by another attempt: answer its state
             return _answer_existing(ctx, who, order.id, claim)
@@ -488,6 +544,7 @@ def _pay(
                 u.conn.execute(
                     _CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id}
                 )
+                _paid_event(u.conn, order.id, order.total_cents, now)
                 if claim is not None:
                     claim.complete(u.conn, paid_json.decode())
         u.commit()
@@ -663,6 +720,7 @@ def reconcile_payments(ctx: ServiceContext, who: Principal, *, limit: int = 500)
                     c.execute(
                         _CAPTURED, {"oid": o.id, "amt": charge.amount_cents, "ref": charge.auth_id}
                     )
+                    _paid_event(c, o.id, charge.amount_cents, now)
                     paid += 1
             else:
                 row = c.execute(
@@ -674,6 +732,7 @@ def reconcile_payments(ctx: ServiceContext, who: Principal, *, limit: int = 500)
                 if row is not None:
                     _release_order(c, o.id, row.location_id)
                     c.execute(update(_PAY).where(_PAY.c.order_id == o.id).values(status="failed"))
+                    _cancelled(c, [o.id], "payment_failed", now, S.PAYMENT_FAILED)
                     failed += 1
             u.commit()
     for o in stale:

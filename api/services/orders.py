@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select, text, update
 
+from api import outbox
 from api.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from api.models import T
 from api.schemas import (
@@ -41,6 +42,7 @@ from api.services.context import (
     require_staff,
     values_cte,
 )
+from api.services.purchase_limits import give_back
 from api.services.stock import add_on_hand, record_movements
 
 _ORD, _OL, _PAY, _SKU = T["orders"], T["order_lines"], T["payments"], T["skus"]
@@ -290,6 +292,13 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
         return
     ctx.gateway.refund(pay.gateway_ref, todo)
     with ctx.uow() as u:
+        outbox.record(
+            u.conn,
+            "order.refunded",
+            order_id,
+            {"order_id": order_id, "status": "refunded", "refunded_cents": todo},
+            ctx.clock.now(),
+        )
         u.conn.execute(
             update(_PAY)
             .where(_PAY.c.order_id == order_id)
@@ -326,6 +335,14 @@ def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRea
             raise _refuse(c, who, order_id, S.CANCELLED)
         release_reserved(
             c, {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)}
+        )
+        give_back(c, [order_id])  # purchase-limit units, in the cancelling transaction
+        outbox.record(
+            c,
+            "order.cancelled",
+            order_id,
+            {"order_id": order_id, "status": S.CANCELLED.value, "reason": "cancelled"},
+            ctx.clock.now(),
         )
         u.commit()
     _refund(ctx, order_id, None)
@@ -437,6 +454,16 @@ def expire_unpaid_orders(ctx: ServiceContext, who: Principal) -> int:
             .where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
             .values(status="void"),
             {"ids": list(loc_of)},
+        )
+        give_back(c, list(loc_of))
+        outbox.record_many(
+            c,
+            "order.cancelled",
+            [
+                (i, {"order_id": i, "status": S.CANCELLED.value, "reason": "unpaid_expired"})
+                for i in sorted(loc_of)
+            ],
+            now,
         )
         u.commit()
     return len(rows)
