@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,8 +33,16 @@ from api.client.webhooks import (
 class WebhookReceiver:
     """A signature-checking, deduplicating receiver on ``127.0.0.1:port`` (0: a free port)."""
 
-    def __init__(self, secret: str, *, port: int = 0, ledger_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        port: int = 0,
+        ledger_path: Path | None = None,
+        delay_s: float = 0.0,
+    ) -> None:
         self.secret = secret
+        self.delay_s = delay_s  # a slow receiver (tests: a dispatcher killed mid-batch)
         self.ledger = DedupLedger(ledger_path)
         self.received: Counter[str] = Counter()
         self.applied: dict[str, tuple[str, int]] = {}  # event id -> (type, order id)
@@ -77,6 +86,8 @@ class WebhookReceiver:
         self._down = down
 
     def _handle(self, body: bytes, signature: str | None, event_id: str | None) -> int:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         if self._down:
             with self._lock:
                 self.refused_while_down += 1
