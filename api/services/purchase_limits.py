@@ -4,11 +4,11 @@
 ``customer_sku_purchases`` counts what each customer holds. Checkout raises the counter in the
 order's own transaction with one conditional upsert per limited line::
 
-    INSERT INTO customer_sku_purchases AS c (customer_id, sku_id, quantity)
+    INSERT INTO customer_sku_purchases (customer_id, sku_id, quantity)
     SELECT :cust, :sku, :q FROM purchase_limits WHERE sku_id = :sku AND :q <= max_per_customer
-    ON CONFLICT (customer_id, sku_id) DO UPDATE SET quantity = c.quantity + excluded.quantity
-    WHERE c.quantity + excluded.quantity <= (SELECT max_per_customer FROM purchase_limits ...)
-    RETURNING c.quantity
+    ON CONFLICT (customer_id, sku_id) DO UPDATE SET quantity = <held> + excluded.quantity
+    WHERE <held> + excluded.quantity <= (SELECT max_per_customer FROM purchase_limits ...)
+    RETURNING quantity
 
 No row back means the limit would be exceeded: the checkout fails with ``409
 PURCHASE_LIMIT_EXCEEDED`` (per line: ``sku``, ``limit``, ``requested``, ``already``) and rolls
@@ -57,12 +57,13 @@ _LIMITS_OF = select(_LIM.c.sku_id, _LIM.c.max_per_customer).where(
     _LIM.c.sku_id.in_(bindparam("ids", expanding=True))
 )
 _TAKE = text(
-    "INSERT INTO customer_sku_purchases AS c (customer_id, sku_id, quantity) "
+    "INSERT INTO customer_sku_purchases (customer_id, sku_id, quantity) "
     "SELECT :cust, :sku, :q FROM purchase_limits WHERE sku_id = :sku AND :q <= max_per_customer "
-    "ON CONFLICT (customer_id, sku_id) DO UPDATE SET quantity = c.quantity + excluded.quantity "
-    "WHERE c.quantity + excluded.quantity <= "
+    "ON CONFLICT (customer_id, sku_id) DO UPDATE "
+    "SET quantity = customer_sku_purchases.quantity + excluded.quantity "
+    "WHERE customer_sku_purchases.quantity + excluded.quantity <= "
     "(SELECT l.max_per_customer FROM purchase_limits l WHERE l.sku_id = excluded.sku_id) "
-    "RETURNING c.quantity"
+    "RETURNING quantity"
 )
 _GIVE_BACK = text(
     "UPDATE customer_sku_purchases SET quantity = CASE WHEN customer_sku_purchases.quantity "
