@@ -168,6 +168,13 @@ class Settings(BaseSettings):
     rate_limit_trust_forwarded: bool = Field(
         default=False, description="Client address from X-Forwarded-For (behind a proxy)."
     )
+    max_in_flight: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="Requests one worker serves at once; more are shed with 503 OVERLOADED "
+        "(0: no shedding).",
+    )
     # ---- waiting room for hot SKUs (api.waiting_room; empty list: off) ----
     waiting_room_skus: str = Field(default="", description="Comma-separated gated SKUs.")
     waiting_room_admit_per_s: float = Field(default=1.0, gt=0, description="Admissions/s per SKU.")
