@@ -117,12 +117,13 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _pg_cpu_s() -> float:
-    """CPU seconds of every ``postgres`` process on the machine (other users' included)."""
+def _pg_cpu_s(db_name: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving ``db_name`` (their process title names
+    the database; backends that exited before the call are not counted)."""
     total = 0.0
-    for p in psutil.process_iter(["name"]):
+    for p in psutil.process_iter(["cmdline"]):
         try:
-            if p.info["name"] and p.info["name"].startswith("postgres"):
+            if any(db_name in part for part in p.info["cmdline"] or ()):
                 t = p.cpu_times()
                 total += t.user + t.system
         except psutil.Error:
@@ -169,7 +170,7 @@ def _one(
     out.mkdir(parents=True, exist_ok=True)
     server = LocalServer(db_url, book, workers=workers, env=env, log_path=out / "server.log")
     server.store_keys(out / "keys.json")
-    server.start()
+    server.start(timeout_s=300)  # start-up imports take minutes on a loaded box
     rng = np.random.default_rng(seed)
     try:
         staff = HttpClient(server.url, book.token("staff"), timeout_s=60)
@@ -185,9 +186,10 @@ def _one(
                 ).task()
             )
         rp = Replayer(trace, server.url, book, pool=256, run_id=f"bench-{name}", rng=rng)
-        cpu0 = (time.process_time(), _cpu_s([server.pid]), _pg_cpu_s(), time.perf_counter())
+        db_name = make_url(db_url).database or ""
+        cpu0 = (time.process_time(), _cpu_s([server.pid]), _pg_cpu_s(db_name), time.perf_counter())
         result = asyncio.run(rp.run(side))
-        cpu1 = (time.process_time(), _cpu_s([server.pid]), _pg_cpu_s(), time.perf_counter())
+        cpu1 = (time.process_time(), _cpu_s([server.pid]), _pg_cpu_s(db_name), time.perf_counter())
         wall = cpu1[3] - cpu0[3]
         profile = {
             "wall_s": round(wall, 1),
