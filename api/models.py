@@ -277,4 +277,6 @@ class WaitingRoomTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+import api.models_fulfilment  # noqa: E402,F401  (fulfilment tables: shipments, RMAs)
+
 T = Base.metadata.tables  # short alias for Core statements in the services
