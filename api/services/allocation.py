@@ -116,7 +116,7 @@ def _utilisation(
     conn: Connection, book: CarrierBook, nodes: dict[int, Node], now: datetime
 ) -> dict[int, float]:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = dict(
+    counts: dict[int, int] = dict(
         conn.execute(
             select(_SHIP.c.origin_id, func.count())
             .where(
