@@ -309,6 +309,12 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
         u.commit()
 
 
+def refund_order(ctx: ServiceContext, order_id: int, amount_cents: int) -> None:
+    """Refund ``amount_cents`` of an order's captured payment through the gateway, outside any
+    transaction (an RMA's refund, :mod:`api.services.returns`); nothing without a payment."""
+    _refund(ctx, order_id, amount_cents)
+
+
 def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRead:
     """Cancel an unshipped order (its customer or staff): releases the reservation and refunds
     what was captured. Raises NotFoundError, InvalidTransitionError."""

@@ -31,7 +31,7 @@ from api.models import T
 from api.schemas import MovementKind
 from api.schemas_fulfilment import RmaCreate, RmaLineRead, RmaRead, RmaStatus, RmaTransition
 from api.services.context import Principal, ServiceContext, require_staff
-from api.services.orders import _refund
+from api.services.orders import refund_order
 from api.services.stock import add_on_hand, record_movements
 
 _RMA, _RL, _ORD, _OL, _SKU = T["rmas"], T["rma_lines"], T["orders"], T["order_lines"], T["skus"]
@@ -315,7 +315,7 @@ def transition_rma(
             )
         u.commit()
     if to is R.REFUNDED:
-        _refund(ctx, row.order_id, refund)
+        refund_order(ctx, row.order_id, refund)
         with ctx.uow() as u:
             c = u.conn
             left = c.scalar(
