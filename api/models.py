@@ -278,5 +278,6 @@ class WaitingRoomTicket(Base):
 
 
 from api import models_outbox as _models_outbox  # noqa: E402,F401  (outbox, purchase limits)
+import api.models_fulfilment  # noqa: E402,F401  (fulfilment tables: shipments, RMAs)
 
 T = Base.metadata.tables  # short alias for Core statements in the services

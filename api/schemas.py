@@ -122,7 +122,8 @@ class SearchQuery(Strict):
 class LocationKind(StrEnum):
     STORE = "store"
     WAREHOUSE = "warehouse"
-    SUPPLIER = "supplier"
+    SUPPLIER = "supplier"  # also a vendor drop-ship node when it holds stock
+    MFC = "mfc"  # micro-fulfilment centre
 
 
 class Channel(StrEnum):

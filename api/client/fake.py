@@ -79,6 +79,17 @@ from api.schemas_batch import (
     TransitionItem,
     item_error,
 )
+from api.schemas_fulfilment import (
+    AllocationRequest,
+    CartPromiseQuery,
+    PromiseRead,
+    PromiseRequest,
+    RmaCreate,
+    RmaRead,
+    RmaTransition,
+    ShipmentRead,
+    ShipmentTransition,
+)
 from api.services.orders import ALLOWED
 
 R = TypeVar("R")
@@ -551,6 +562,39 @@ class FakeCommerce:
 
     def expire_unpaid_orders(self) -> int:
         return 0
+
+    # ---- fulfilment: not modelled by the fake (docs/fulfilment.md) ----------------------------
+    def promise(self, body: PromiseRequest) -> PromiseRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def cart_promise(self, cart_id: int, query: CartPromiseQuery) -> PromiseRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def allocate_order(
+        self, order_id: int, body: AllocationRequest, *, idempotency_key: str | None = None
+    ) -> list[ShipmentRead]:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def list_shipments(self, order_id: int) -> list[ShipmentRead]:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def transition_shipment(
+        self, shipment_id: int, body: ShipmentTransition, *, idempotency_key: str | None = None
+    ) -> ShipmentRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def create_rma(
+        self, order_id: int, body: RmaCreate, *, idempotency_key: str | None = None
+    ) -> RmaRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def get_rma(self, rma_id: int) -> RmaRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def transition_rma(
+        self, rma_id: int, body: RmaTransition, *, idempotency_key: str | None = None
+    ) -> RmaRead:
+        raise NotImplementedError("the fake serves no fulfilment")
 
     def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
         raise NotImplementedError("the fake serves no policies")

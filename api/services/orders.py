@@ -43,6 +43,7 @@ from api.services.context import (
     values_cte,
 )
 from api.services.purchase_limits import give_back
+from api.services.shipments import cancel_for_order, has_shipments
 from api.services.stock import add_on_hand, record_movements
 
 _ORD, _OL, _PAY, _SKU = T["orders"], T["order_lines"], T["payments"], T["skus"]
@@ -243,6 +244,11 @@ def transition_order(
     frm = [s.value for s, nxt in ALLOWED.items() if to in nxt]
     with ctx.uow() as u:
         c = u.conn
+        if to != S.ALLOCATED and has_shipments(c, order_id):
+            raise InvalidTransitionError(  # its stock left with the shipments, not here
+                f"order {order_id} moves with its shipments (/v1/orders/{order_id}/shipments)",
+                details={"order_id": order_id, "to": to.value},
+            )
         row = _move(c, ctx, order_id, frm, to)
         if row is None:
             raise _refuse(c, who, order_id, to)
@@ -312,6 +318,12 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
         u.commit()
 
 
+def refund_order(ctx: ServiceContext, order_id: int, amount_cents: int) -> None:
+    """Refund ``amount_cents`` of an order's captured payment through the gateway, outside any
+    transaction (an RMA's refund, :mod:`api.services.returns`); nothing without a payment."""
+    _refund(ctx, order_id, amount_cents)
+
+
 def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRead:
     """Cancel an unshipped order (its customer or staff): releases the reservation and refunds
     what was captured. Raises NotFoundError, InvalidTransitionError."""
@@ -333,8 +345,12 @@ def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRea
         )
         if row is None:
             raise _refuse(c, who, order_id, S.CANCELLED)
+        held = cancel_for_order(c, ctx, order_id)  # None: no shipments, held at checkout
         release_reserved(
-            c, {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)}
+            c,
+            held
+            if held is not None
+            else {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)},
         )
         give_back(c, [order_id])  # purchase-limit units, in the cancelling transaction
         outbox.record(
