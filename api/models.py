@@ -278,3 +278,5 @@ class WaitingRoomTicket(Base):
 
 
 T = Base.metadata.tables  # short alias for Core statements in the services
+
+import api.models_promo  # noqa: E402,F401  (promotions and recommendation tables)
