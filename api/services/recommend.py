@@ -150,6 +150,7 @@ def _model(
         blob = conn.scalar(select(_MODEL.c.blob).where(_MODEL.c.id == newest))
         codes = dict(conn.execute(select(_SKU.c.id, _SKU.c.code)).all())
         conn.rollback()
+    assert blob is not None  # the row max(id) names exists
     model = rm.Model.from_bytes(bytes(blob))
     users = {str(c): i for i, c in enumerate(model.users.tolist())}
     items = {int(s): i for i, s in enumerate(model.items.tolist())}
