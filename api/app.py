@@ -48,7 +48,9 @@ from api.routes import (
     fulfilment,
     orders,
     policies,
+    promotions,
     purchase_limits,
+    recommendations,
     shelf,
     stock,
 )
@@ -352,6 +354,8 @@ def create_app(
     app.include_router(fulfilment.router)
     app.include_router(webhooks_http.router)
     app.include_router(purchase_limits.router)
+    app.include_router(promotions.router)
+    app.include_router(recommendations.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     waiting_room.install(app, settings)  # hot-SKU admission when configured
     ratelimit.install(app, settings)  # per-key and per-address limits when configured

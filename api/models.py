@@ -277,7 +277,9 @@ class WaitingRoomTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+import api.models_fulfilment  # noqa: E402  (fulfilment tables: shipments, RMAs)
 from api import models_outbox as _models_outbox  # noqa: E402,F401  (outbox, purchase limits)
-import api.models_fulfilment  # noqa: E402,F401  (fulfilment tables: shipments, RMAs)
 
 T = Base.metadata.tables  # short alias for Core statements in the services
+
+import api.models_promo  # noqa: E402,F401  (promotions and recommendation tables)

@@ -275,6 +275,15 @@ class CartLineRead(Strict):
     unit_price_cents: int  # price snapshot taken when the line was set
 
 
+class DiscountLine(Strict):
+    """A promotion's share of a cart's or order's discount (``api.services.promotions``)."""
+
+    promotion_id: int
+    code: str | None  # the voucher code; None for an automatic promotion
+    name: str
+    amount_cents: int
+
+
 class CartRead(Strict):
     id: int
     customer_id: str
@@ -282,8 +291,11 @@ class CartRead(Strict):
     location: str
     status: Literal["open", "checked_out", "expired", "abandoned"]
     lines: list[CartLineRead]
-    total_cents: int
+    total_cents: int  # what checkout charges: the lines less ``discount_cents``
     expires_at: datetime
+    discounts: list[DiscountLine] = Field(default_factory=list)
+    discount_cents: int = 0
+    voucher: str | None = None
 
 
 # ---- checkout, payments, orders -----------------------------------------------------------
@@ -312,6 +324,8 @@ class CheckoutRequest(Strict):
     customer_id: str | None = Field(default=None, min_length=1, max_length=64)
     # simulated gateway: tok_ok, tok_decline, tok_timeout, tok_lost_answer
     payment_token: str = Field(default="tok_ok", min_length=1, max_length=64)
+    # a voucher code for an express checkout (a cart carries its own, see PUT .../voucher)
+    voucher: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _cart_or_lines(self) -> CheckoutRequest:
@@ -354,10 +368,12 @@ class OrderRead(Strict):
     location: str
     status: OrderStatus
     lines: list[OrderLineRead]
-    total_cents: int
+    total_cents: int  # charged: the lines less ``discount_cents``
     payment: PaymentRead | None
     created_at: datetime
     updated_at: datetime
+    discounts: list[DiscountLine] = Field(default_factory=list)
+    discount_cents: int = 0
 
 
 class OrderTransition(Strict):

@@ -42,6 +42,7 @@ from api.services.context import (
     require_staff,
     values_cte,
 )
+from api.services.promotions import order_discounts, release_uses
 from api.services.purchase_limits import give_back
 from api.services.shipments import cancel_for_order, has_shipments
 from api.services.stock import add_on_hand, record_movements
@@ -136,6 +137,7 @@ def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> l
             else conn.execute(_PAYS_OF, {"ids": ids})
         )
     }
+    disc = order_discounts(conn, ids)
     return [
         OrderRead(
             id=r.id,
@@ -148,6 +150,8 @@ def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> l
             payment=pays.get(r.id),
             created_at=r.created_at,
             updated_at=r.updated_at,
+            discounts=disc.get(r.id, []),
+            discount_cents=sum(d.amount_cents for d in disc.get(r.id, [])),
         )
         for r in rows
     ]
@@ -360,6 +364,7 @@ def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRea
             {"order_id": order_id, "status": S.CANCELLED.value, "reason": "cancelled"},
             ctx.clock.now(),
         )
+        release_uses(c, [order_id])  # a cancelled order gives its voucher uses back
         u.commit()
     _refund(ctx, order_id, None)
     return get_order(ctx, who, order_id)
@@ -465,6 +470,7 @@ def expire_unpaid_orders(ctx: ServiceContext, who: Principal) -> int:
         ):
             held[(loc_of[oid], sku)] += q
         release_reserved(c, held)
+        release_uses(c, list(loc_of))
         c.execute(
             update(_PAY)
             .where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
