@@ -278,3 +278,5 @@ class WaitingRoomTicket(Base):
 
 
 T = Base.metadata.tables  # short alias for Core statements in the services
+
+import api.search.models  # noqa: E402,F401  (search + content tables, migration 0009)
