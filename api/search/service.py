@@ -140,7 +140,8 @@ def _correct(ctx: ServiceContext, conn: Connection, unknown: list[str]) -> dict[
                 cands = list(
                     conn.execute(
                         text(
-                            f'SELECT word, df FROM search_vocab WHERE word OPERATOR("{schema}".%) :w '
+                            "SELECT word, df FROM search_vocab "
+                            f'WHERE word OPERATOR("{schema}".%) :w '
                             f'ORDER BY "{schema}".similarity(word, :w) DESC LIMIT 40'
                         ),
                         {"w": w},

