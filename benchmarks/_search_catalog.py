@@ -96,7 +96,9 @@ TYPES: dict[str, list[tuple[str, str]]] = {
         ("desk lamp", "adjustable reading light"),
     ],
 }
-ADJECTIVES = [
+ADJECTIVES = (
+    ,
+)
     "organic",
     "classic",
     "premium",
@@ -114,7 +116,9 @@ ADJECTIVES = [
     "gourmet",
     "select",
 ]
-BRANDS = [
+BRANDS = (
+    ,
+)
     "acme",
     "northwind",
     "contoso",
