@@ -97,8 +97,6 @@ TYPES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 ADJECTIVES = (
-    ,
-)
     "organic",
     "classic",
     "premium",
@@ -115,10 +113,8 @@ ADJECTIVES = (
     "mini",
     "gourmet",
     "select",
-]
-BRANDS = (
-    ,
 )
+BRANDS = (
     "acme",
     "northwind",
     "contoso",
@@ -135,7 +131,7 @@ BRANDS = (
     "vandelay",
     "oceanic",
     "monarch",
-]
+)
 SIZES = ("small", "medium", "large", "xl", "100g", "250g", "500g", "1kg", "1l", "2l")
 
 # synonym queries (query, wanted types): they rely on the default synonym groups
