@@ -26,7 +26,7 @@ from api.search import text as qt
 from api.search.schemas import FacetCount, PriceBand, SearchFacets, SearchInterpretation
 from api.services.context import Principal, ServiceContext, decode_cursor, encode_cursor
 
-CANDIDATES = 500  # per tier: name matches, any-field matches
+CANDIDATES = 200  # per tier: name matches, any-field matches
 HYBRID_DEPTH = 100  # ranks fused from each list
 RRF_K = 60  # reciprocal rank fusion constant
 FACET_ROWS = 5000  # facets count over at most this many matching SKUs
@@ -190,9 +190,20 @@ def _trgm_schema(conn: Connection, cache: _Cache) -> str | None:
 # ---- filters -------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Filters:
-    sql: str
+    """``sql``: conditions with ``{id}`` standing for the SKU id expression; ``row``: whether
+    they read columns of the skus row ``s`` (category, price), else only stock is probed."""
+
+    raw: str
     params: dict[str, Any]
     boost_loc: int | None
+    row: bool = False
+
+    @property
+    def sql(self) -> str:
+        return self.raw.format(id="s.id")
+
+    def on(self, id_expr: str) -> str:
+        return self.raw.format(id=id_expr)
 
 
 def _filters(ctx: ServiceContext, conn: Connection, q: SearchQuery) -> _Filters:
@@ -218,53 +229,54 @@ def _filters(ctx: ServiceContext, conn: Connection, q: SearchQuery) -> _Filters:
         params["f_loc"] = ctx.location_id(conn, q.in_stock_at)
         conds.append(
             "EXISTS (SELECT 1 FROM stock st WHERE st.location_id = :f_loc "
-            "AND st.sku_id = s.id AND st.on_hand > st.reserved)"
+            "AND st.sku_id = {id} AND st.on_hand > st.reserved)"
         )
     boost = None
     if q.rank_at is not None:
         boost = ctx.location_id(conn, q.rank_at)
         params["f_rank_loc"] = boost
-    return _Filters(sql="".join(" AND " + c for c in conds), params=params, boost_loc=boost)
+    row = any(k in params for k in ("f_cat", "f_min", "f_max")) or "1 = 0" in conds
+    return _Filters(
+        raw="".join(" AND " + c for c in conds), params=params, boost_loc=boost, row=row
+    )
 
 
 _BOOST = (
     " * (CASE WHEN EXISTS (SELECT 1 FROM stock sb WHERE sb.location_id = :f_rank_loc "
-    "AND sb.sku_id = s.id AND sb.on_hand > sb.reserved) THEN 2 ELSE 1 END)"
+    "AND sb.sku_id = {id} AND sb.on_hand > sb.reserved) THEN 2 ELSE 1 END)"
 )
 
 
 # ---- keyword candidates ----------------------------------------------------------------------
 def _scored_sql(ctx: ServiceContext, plan: qt.QueryPlan, f: _Filters) -> tuple[str, dict[str, Any]]:
-    """SQL yielding ``(id, score)`` for the bounded candidate set, score an integer (higher is
-    better), availability boost applied."""
+    """SQL yielding ``(id, score)`` rows for the bounded candidate set (two index-ordered
+    scans stopped at ``CANDIDATES`` rows each, one statement; an id may appear twice with the
+    same score). Scores are integers, higher is better, availability boost applied."""
     params: dict[str, Any] = dict(f.params)
     params["k"] = CANDIDATES
-    boost = _BOOST if f.boost_loc is not None else ""
     if ctx.is_pg:
         tsq, qp = qt.pg_tsquery(plan)
         params.update(qp)
+        boost = _BOOST.format(id="s.id") if f.boost_loc is not None else ""
+        score = f"CAST(ts_rank(s.search_tsv, {tsq}) * {SCALE} AS BIGINT){boost}"
         sql = (
-            "WITH c AS ("
-            f"(SELECT s.id FROM skus s WHERE s.search_tsv_name @@ {tsq}{f.sql} LIMIT :k) UNION "
-            f"(SELECT s.id FROM skus s WHERE s.search_tsv @@ {tsq}{f.sql} LIMIT :k)) "
-            f"SELECT s.id AS id, CAST(ts_rank(s.search_tsv, {tsq}) * {SCALE} AS BIGINT){boost} "
-            "AS score FROM skus s JOIN c ON c.id = s.id"
+            f"(SELECT s.id, {score} FROM skus s WHERE s.search_tsv_name @@ {tsq}{f.sql} "
+            "LIMIT :k) UNION ALL "
+            f"(SELECT s.id, {score} FROM skus s WHERE s.search_tsv @@ {tsq}{f.sql} LIMIT :k)"
         )
         return sql, params
     match = qt.fts5_match(plan)
     params["m_all"] = match
     params["m_name"] = "{name} : (" + match + ")"
-    bm = "bm25(sku_fts, 10.0, 1.0, 2.0)"  # name, description, attributes
-    join = " JOIN skus s ON s.id = sku_fts.rowid" if f.sql else ""
+    bm = "CAST(-bm25(sku_fts, 10.0, 1.0, 2.0) * 1000000 AS INTEGER)"  # name, descr., attrs
+    boost = _BOOST.format(id="sku_fts.rowid") if f.boost_loc is not None else ""
+    join = " JOIN skus s ON s.id = sku_fts.rowid" if f.row else ""  # only for its columns
+    cond = f.on("sku_fts.rowid")
     sql = (
-        f"WITH n AS (SELECT sku_fts.rowid AS id, {bm} AS b FROM sku_fts{join} "
-        f"WHERE sku_fts MATCH :m_name{f.sql} LIMIT :k), "
-        f"a AS (SELECT sku_fts.rowid AS id, {bm} AS b FROM sku_fts{join} "
-        f"WHERE sku_fts MATCH :m_all{f.sql} LIMIT :k), "
-        f"c AS (SELECT id, {NAME_TIER} AS t, b FROM n UNION ALL "
-        "SELECT id, 0 AS t, b FROM a WHERE id NOT IN (SELECT id FROM n)) "
-        f"SELECT s.id AS id, (s.t + CAST(-s.b * {SCALE // 1000} AS INTEGER)){boost} AS score "
-        "FROM c s"
+        f"SELECT * FROM (SELECT sku_fts.rowid, ({NAME_TIER} + {bm}){boost} FROM sku_fts{join} "
+        f"WHERE sku_fts MATCH :m_name{cond} LIMIT :k) UNION ALL "
+        f"SELECT * FROM (SELECT sku_fts.rowid, ({bm}){boost} FROM sku_fts{join} "
+        f"WHERE sku_fts MATCH :m_all{cond} LIMIT :k)"
     )
     return sql, params
 
@@ -277,17 +289,20 @@ def _ranked(
     limit: int,
     after: tuple[int, int] | None,
 ) -> list[tuple[int, int]]:
+    """The best ``limit`` candidates ``(id, score)`` after the keyset ``after``, best first
+    (ties by id). The candidate rows are narrow and at most ``2 * CANDIDATES``; they are
+    merged and ordered here."""
     sql, params = _scored_sql(ctx, plan, f)
-    where = ""
+    best: dict[int, int] = {}
+    for sid, sc in conn.execute(text(sql), params):
+        i, v = int(sid), int(sc)
+        if v > best.get(i, -(2**63)):
+            best[i] = v
+    out = sorted(best.items(), key=lambda p: (-p[1], p[0]))
     if after is not None:
-        where = " WHERE r.score < :a_s OR (r.score = :a_s AND r.id > :a_i)"
-        params["a_s"], params["a_i"] = after
-    params["lim"] = limit
-    rows = conn.execute(
-        text(f"SELECT r.id, r.score FROM ({sql}) r{where} ORDER BY r.score DESC, r.id LIMIT :lim"),
-        params,
-    ).all()
-    return [(int(r[0]), int(r[1])) for r in rows]
+        s0, i0 = after
+        out = [p for p in out if p[1] < s0 or (p[1] == s0 and p[0] > i0)]
+    return out[:limit]
 
 
 def _match_filter(ctx: ServiceContext, plan: qt.QueryPlan, params: dict[str, Any]) -> str:
