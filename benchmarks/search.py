@@ -142,10 +142,8 @@ def build(url: str, skus: list[Any], seed: int) -> dict[str, float]:
             ),
             [{"s": i, "l": loc, "o": int(rng.integers(1, 50))} for i in held],
         )
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
     t1 = time.perf_counter()
     got = vectors.refresh(ctx, staff)
     times["embed_s"] = time.perf_counter() - t1

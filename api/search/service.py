@@ -241,24 +241,39 @@ def _filters(ctx: ServiceContext, conn: Connection, q: SearchQuery) -> _Filters:
     )
 
 
-_BOOST = (
-    " * (CASE WHEN EXISTS (SELECT 1 FROM stock sb WHERE sb.location_id = :f_rank_loc "
-    "AND sb.sku_id = {id} AND sb.on_hand > sb.reserved) THEN 2 ELSE 1 END)"
-)
+def available_at(conn: Connection, ids: list[int], location_id: int) -> set[int]:
+    """Which of ``ids`` have available stock (on hand above reserved) at the location (one
+    probe of the partial index ``ix_stock_available`` per id)."""
+    out: set[int] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ", ".join(f":a{n}" for n in range(len(chunk)))
+        params: dict[str, Any] = {f"a{n}": i for n, i in enumerate(chunk)}
+        params["loc"] = location_id
+        out.update(
+            int(r[0])
+            for r in conn.execute(
+                text(
+                    "SELECT sku_id FROM stock WHERE location_id = :loc AND on_hand > reserved "
+                    f"AND sku_id IN ({marks})"
+                ),
+                params,
+            )
+        )
+    return out
 
 
 # ---- keyword candidates ----------------------------------------------------------------------
 def _scored_sql(ctx: ServiceContext, plan: qt.QueryPlan, f: _Filters) -> tuple[str, dict[str, Any]]:
     """SQL yielding ``(id, score)`` rows for the bounded candidate set (two index-ordered
     scans stopped at ``CANDIDATES`` rows each, one statement; an id may appear twice with the
-    same score). Scores are integers, higher is better, availability boost applied."""
+    same score). Scores are integers, higher is better."""
     params: dict[str, Any] = dict(f.params)
     params["k"] = CANDIDATES
     if ctx.is_pg:
         tsq, qp = qt.pg_tsquery(plan)
         params.update(qp)
-        boost = _BOOST.format(id="s.id") if f.boost_loc is not None else ""
-        score = f"CAST(ts_rank(s.search_tsv, {tsq}) * {SCALE} AS BIGINT){boost}"
+        score = f"CAST(ts_rank(s.search_tsv, {tsq}) * {SCALE} AS BIGINT)"
         sql = (
             f"(SELECT s.id, {score} FROM skus s WHERE s.search_tsv_name @@ {tsq}{f.sql} "
             "LIMIT :k) UNION ALL "
@@ -269,13 +284,12 @@ def _scored_sql(ctx: ServiceContext, plan: qt.QueryPlan, f: _Filters) -> tuple[s
     params["m_all"] = match
     params["m_name"] = "{name} : (" + match + ")"
     bm = "CAST(-bm25(sku_fts, 10.0, 1.0, 2.0) * 1000000 AS INTEGER)"  # name, descr., attrs
-    boost = _BOOST.format(id="sku_fts.rowid") if f.boost_loc is not None else ""
     join = " JOIN skus s ON s.id = sku_fts.rowid" if f.row else ""  # only for its columns
     cond = f.on("sku_fts.rowid")
     sql = (
-        f"SELECT * FROM (SELECT sku_fts.rowid, ({NAME_TIER} + {bm}){boost} FROM sku_fts{join} "
+        f"SELECT * FROM (SELECT sku_fts.rowid, {NAME_TIER} + {bm} FROM sku_fts{join} "
         f"WHERE sku_fts MATCH :m_name{cond} LIMIT :k) UNION ALL "
-        f"SELECT * FROM (SELECT sku_fts.rowid, ({bm}){boost} FROM sku_fts{join} "
+        f"SELECT * FROM (SELECT sku_fts.rowid, {bm} FROM sku_fts{join} "
         f"WHERE sku_fts MATCH :m_all{cond} LIMIT :k)"
     )
     return sql, params
@@ -291,13 +305,16 @@ def _ranked(
 ) -> list[tuple[int, int]]:
     """The best ``limit`` candidates ``(id, score)`` after the keyset ``after``, best first
     (ties by id). The candidate rows are narrow and at most ``2 * CANDIDATES``; they are
-    merged and ordered here."""
+    merged, doubled when available at ``rank_at`` and ordered here."""
     sql, params = _scored_sql(ctx, plan, f)
     best: dict[int, int] = {}
     for sid, sc in conn.execute(text(sql), params):
         i, v = int(sid), int(sc)
         if v > best.get(i, -(2**63)):
             best[i] = v
+    if f.boost_loc is not None and best:
+        held = available_at(conn, list(best), f.boost_loc)
+        best = {i: v * 2 if i in held else v for i, v in best.items()}
     out = sorted(best.items(), key=lambda p: (-p[1], p[0]))
     if after is not None:
         s0, i0 = after

@@ -308,7 +308,7 @@ def fused(
 ) -> list[tuple[int, int]]:
     """``(id, score)`` best first for ``hybrid`` (RRF of keyword and vector ranks) or
     ``semantic`` (vector rank only) mode, after the keyset ``after``; ``depth`` returns all."""
-    from api.search.service import HYBRID_DEPTH, RRF_K, SCALE, _ranked
+    from api.search.service import HYBRID_DEPTH, RRF_K, SCALE, _ranked, available_at
 
     vec = semantic(ctx, conn, q.q or "", f.sql, f.params)
     score: dict[int, float] = {}
@@ -319,13 +319,7 @@ def fused(
             score[i] = score.get(i, 0.0) + 1.0 / (RRF_K + r)
     scored = {i: int(s * SCALE) for i, s in score.items()}
     if f.boost_loc is not None and scored:
-        avail = _passing(
-            conn,
-            list(scored),
-            " AND EXISTS (SELECT 1 FROM stock sb WHERE sb.location_id = :f_rank_loc "
-            "AND sb.sku_id = s.id AND sb.on_hand > sb.reserved)",
-            f.params,
-        )
+        avail = available_at(conn, list(scored), f.boost_loc)
         scored = {i: s * 2 if i in avail else s for i, s in scored.items()}
     out = sorted(scored.items(), key=lambda p: (-p[1], p[0]))
     if after is not None:
