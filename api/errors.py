@@ -88,6 +88,20 @@ class ServiceUnavailableError(ServiceError):
     status_default = 503
 
 
+class PreconditionFailedError(ServiceError):
+    """An ``If-Match`` version that is no longer current (optimistic concurrency)."""
+
+    code_default = "PRECONDITION_FAILED"
+    status_default = 412
+
+
+class PreconditionRequiredError(ServiceError):
+    """An update of versioned content sent without ``If-Match``."""
+
+    code_default = "PRECONDITION_REQUIRED"
+    status_default = 428
+
+
 def error_from_stored(code: str, message: str, status: int, details: object) -> CommerceError:
     """Rebuild a stored error (idempotent replay) as the matching typed error."""
     for cls in _ALL:
@@ -110,6 +124,8 @@ _ALL: tuple[type[ServiceError], ...] = (
     IdempotencyInProgressError,
     PaymentFailedError,
     ServiceUnavailableError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
 )
 
 

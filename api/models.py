@@ -282,4 +282,5 @@ from api import models_outbox as _models_outbox  # noqa: E402,F401  (outbox, pur
 
 T = Base.metadata.tables  # short alias for Core statements in the services
 
-import api.models_promo  # noqa: E402,F401  (promotions and recommendation tables)
+import api.models_promo  # noqa: E402  (promotions and recommendation tables)
+import api.search.models  # noqa: E402,F401  (search + content tables, migration 0009)

@@ -105,6 +105,7 @@ class SkuRead(Strict):
 
 
 SortKey = Literal["relevance", "price_asc", "price_desc", "name"]
+SearchMode = Literal["keyword", "hybrid", "semantic"]
 
 
 class SearchQuery(Strict):
@@ -114,6 +115,10 @@ class SearchQuery(Strict):
     max_price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
     in_stock_at: CodeStr | None = None  # location code: only SKUs with available > 0 there
     sort: SortKey = "relevance"
+    # search (docs/search.md): keyword full text, or fused with semantic vectors
+    mode: SearchMode = "keyword"
+    expand: bool = True  # typo correction and synonyms
+    rank_at: CodeStr | None = None  # shopper's location: SKUs available there rank higher
     cursor: str | None = Field(default=None, max_length=500)
     limit: int = Field(default=50, ge=1, le=500)
 
