@@ -280,8 +280,8 @@ def _projection(
     else:
         raise ForecastingError("method", method, f"must be one of {list(RECONCILE_METHODS)}")
     a = S.T @ w_inv
-    G: np.ndarray = np.linalg.solve(a @ S, a)
-    return G
+    out: np.ndarray = np.linalg.solve(a @ S, a)
+    return out
 
 
 def reconcile(
