@@ -42,7 +42,7 @@ from api.errors import ServiceError, ServiceUnavailableError
 from api.guard import RequestGuard
 from api.openapi import install_openapi
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import batch, catalog, fulfilment, orders, policies, shelf, stock
+from api.routes import batch, catalog, fulfilment, orders, policies, shelf, stock, visual
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import checkout as checkout_svc
@@ -339,6 +339,7 @@ def create_app(
     app.include_router(orders.router)
     app.include_router(batch.router)
     app.include_router(fulfilment.router)
+    app.include_router(visual.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     waiting_room.install(app, settings)  # hot-SKU admission when configured
     ratelimit.install(app, settings)  # per-key and per-address limits when configured

@@ -36,7 +36,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CUSTOMER_WRITES = re.compile(
-    r"^/v1/(carts|carts/\d+/lines|checkout|orders/\d+/(cancel|returns)|batch(/.*)?|"
+    r"^/v1/(carts|carts/\d+/lines|checkout|orders/\d+/(cancel|returns)|batch(/.*)?|visual-search|"
     r"waiting-room/[^/]+)$"
 )
 """Paths a customer key may send a body to; every other body-carrying endpoint is staff-only."""
