@@ -36,6 +36,7 @@ from twin.gateway import OrderGateway, OrderIntent
 from twin.kpis import KpiBook
 from twin.population import BALK_PROBABILITY, Population, substitute_weights
 from twin.ports import OrderSink
+from twin.recommend import RecommendationHook
 from twin.simtime import HOURS_PER_DAY
 from twin.state import TwinState
 from twin.world import World
@@ -130,6 +131,8 @@ class _Base:
         self.balk_p = BALK_PROBABILITY if population is not None else 0.0
         self.list_price = world.skus.list_price_cents
         self.perishable = world.skus.shelf_life_days > 0
+        # online shoppers shown recommendations (twin.recommend; None: no recommendations)
+        self.recommender: RecommendationHook | None = None
 
     def balks(self) -> bool:
         """Whether a customer who just missed an item abandons the rest of the basket."""
@@ -371,7 +374,7 @@ class OnlineChannel(_Base):
         ev = self.events
         codes = w.skus.codes
         intents: list[OrderIntent] = []
-        decided: list[tuple[Session, dict[int, int], int, int]] = []
+        decided: list[tuple[Session, dict[int, int], int, int, int]] = []
         for se in sessions:
             row = se.row
             oh, res = st.on_hand[row], st.reserved[row]
@@ -400,9 +403,14 @@ class OnlineChannel(_Base):
                     subst += 1
                     ev.add(now, EventKind.SUBSTITUTION, row, t, 1, 0, c.unique_id)
                 want[t] = want.get(t, 0) + 1
+            extra = 0
+            if self.recommender is not None and want:  # accepted recommendations join the basket
+                for t in self.recommender.add_ons(c.index, c.code, want, oh - res):
+                    want[t] = want.get(t, 0) + 1
+                    extra += 1
             for s, q in want.items():
                 res[s] += q
-            decided.append((se, want, subst, lost))
+            decided.append((se, want, subst, lost, extra))
             if want:
                 intents.append(
                     OrderIntent(
@@ -413,7 +421,7 @@ class OnlineChannel(_Base):
                     )
                 )
         outcomes = iter(self.gateway.place(intents))
-        for se, want, subst, lost in decided:
+        for se, want, subst, lost, extra in decided:
             row = se.row
             res = st.reserved[row]
             c = se.customer
@@ -440,7 +448,7 @@ class OnlineChannel(_Base):
                         row - w.n_stores,
                         PendingOrder(out.order_id, c.lat, c.lon, placed, se.t, sold),
                     )
-            self.book(row, c, len(se.basket), sold, subst, lost, rev, cogs)
+            self.book(row, c, len(se.basket) + extra, sold, subst, lost, rev, cogs)
 
     def end_slice(self, col: int) -> None:
         return None

@@ -77,6 +77,14 @@ from api.schemas_fulfilment import (
     ShipmentRead,
     ShipmentTransition,
 )
+from api.schemas_promo import (
+    PromotionCreate,
+    PromotionRead,
+    Recommendations,
+    TrainResult,
+    ViewBatch,
+    VoucherSet,
+)
 
 R = TypeVar("R")
 
@@ -270,6 +278,24 @@ class CommerceClient(Protocol):
         self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
     ) -> PriceQuote:
         return _call(self, ops.QUOTE_PRICES, {"body": body}, idempotency_key)
+
+    # promotions (staff) and recommendations
+    def create_promotion(self, body: PromotionCreate) -> PromotionRead:
+        return _call(self, ops.CREATE_PROMOTION, {"body": body})
+
+    def set_cart_voucher(self, cart_id: int, body: VoucherSet) -> CartRead:
+        return _call(self, ops.SET_CART_VOUCHER, {"cart_id": cart_id, "body": body})
+
+    def recommendations(
+        self, *, customer: str | None = None, sku: str | None = None, k: int = 10
+    ) -> Recommendations:
+        return _call(self, ops.RECOMMENDATIONS, {"customer": customer, "sku": sku, "k": k})
+
+    def record_views(self, body: ViewBatch) -> int:
+        return _call(self, ops.RECORD_VIEWS, {"body": body})
+
+    def train_recommendations(self) -> TrainResult:
+        return _call(self, ops.TRAIN_RECOMMENDATIONS, {})
 
     # batches: many items, one call, one typed result per item (see api.schemas_batch)
     def batch_create_carts(self, items: Sequence[CartOpen]) -> BatchResult[CartRead]:

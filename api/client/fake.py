@@ -90,6 +90,15 @@ from api.schemas_fulfilment import (
     ShipmentRead,
     ShipmentTransition,
 )
+from api.schemas_promo import (
+    PromotionCreate,
+    PromotionRead,
+    RecommendationItem,
+    Recommendations,
+    TrainResult,
+    ViewBatch,
+    VoucherSet,
+)
 from api.services.orders import ALLOWED
 
 R = TypeVar("R")
@@ -121,6 +130,7 @@ class FakeCommerce:
         self.orders: dict[int, OrderRead] = {}
         self.order_of_cart: dict[int, int] = {}
         self.keys: dict[tuple[str, str], tuple[str, object]] = {}
+        self.promotions: dict[int, PromotionRead] = {}
 
     # ---- helpers -----------------------------------------------------------------------------
     def _idem(self, key: str | None, scope: str, body: object, fn: Callable[[], R]) -> R:
@@ -603,6 +613,65 @@ class FakeCommerce:
         self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
     ) -> PriceQuote:
         raise NotImplementedError("the fake serves no policies")
+
+    # ---- promotions and recommendations --------------------------------------------------------
+    # The fake stores promotions but prices without them (orders carry no discounts), and
+    # recommends by popularity: units sold per SKU, best first (ties: SKU code).
+    def create_promotion(self, body: PromotionCreate) -> PromotionRead:
+        pid = len(self.promotions) + 1
+        read = PromotionRead(
+            id=pid,
+            name=body.name,
+            kind=body.kind,
+            code=body.code,
+            percent_off=body.percent_off,
+            amount_off_cents=body.amount_off_cents,
+            bundle_qty=body.bundle_qty,
+            bundle_price_cents=body.bundle_price_cents,
+            skus=sorted(body.skus),
+            channel=body.channel,
+            min_subtotal_cents=body.min_subtotal_cents,
+            valid_from=body.valid_from or self.clock.now(),
+            valid_to=body.valid_to,
+            max_uses=body.max_uses,
+            max_uses_per_customer=body.max_uses_per_customer,
+            uses=0,
+            active=True,
+        )
+        self.promotions[pid] = read
+        return read
+
+    def set_cart_voucher(self, cart_id: int, body: VoucherSet) -> CartRead:
+        self._open_cart(cart_id)
+        return self._cart_read(cart_id).model_copy(update={"voucher": body.code})
+
+    def recommendations(
+        self, *, customer: str | None = None, sku: str | None = None, k: int = 10
+    ) -> Recommendations:
+        if sku is not None:
+            self._sku(sku)
+        sold: dict[str, int] = defaultdict(int)
+        for o in self.orders.values():
+            for ln in o.lines:
+                sold[ln.sku] += ln.quantity
+        best = sorted((s for s in sold if s != sku), key=lambda s: (-sold[s], s))[:k]
+        return Recommendations(
+            customer=customer,
+            sku=sku,
+            items=[RecommendationItem(sku=s, score=float(sold[s]), source="popular") for s in best],
+            model_id=None,
+        )
+
+    def record_views(self, body: ViewBatch) -> int:
+        for v in body.views:
+            self._sku(v.sku)
+        return len(body.views)
+
+    def train_recommendations(self) -> TrainResult:
+        return TrainResult(
+            model_id=0, orders=len(self.orders), views=0, skus=len(self.skus), customers=0,
+            factors=0, train_seconds=0.0,
+        )  # fmt: skip
 
     # ---- batches -----------------------------------------------------------------------------
     def batch_create_carts(self, items: Sequence[CartOpen]) -> BatchResult[CartRead]:

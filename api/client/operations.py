@@ -85,6 +85,14 @@ from api.schemas_fulfilment import (
     ShipmentRead,
     ShipmentTransition,
 )
+from api.schemas_promo import (
+    PromotionCreate,
+    PromotionRead,
+    Recommendations,
+    TrainResult,
+    ViewBatch,
+    VoucherSet,
+)
 
 R = TypeVar("R")
 Verb = Literal["GET", "POST", "PUT"]
@@ -415,6 +423,33 @@ QUOTE_PRICES: Operation[PriceQuote] = Operation(
     "quote_prices", "POST", "/v1/pricing/quote", PriceQuote, _S + "policy_serving:quote_prices",
     "Prices from the pricing policy; optionally applied.", request=PriceQuoteRequest, body="body",
     unsafe=True, retry_safe=False, idempotency="key", scope="pricing_quote",
+)  # fmt: skip
+
+# ---- promotions and recommendations ----------------------------------------------------------
+CREATE_PROMOTION: Operation[PromotionRead] = Operation(
+    "create_promotion", "POST", "/v1/promotions", PromotionRead,
+    _S + "promotions:create_promotion", "Create a voucher or automatic promotion (staff).",
+    request=PromotionCreate, body="body", status=201, unsafe=True, retry_safe=False,
+)  # fmt: skip
+SET_CART_VOUCHER: Operation[CartRead] = Operation(
+    "set_cart_voucher", "PUT", "/v1/carts/{cart_id}/voucher", CartRead,
+    _S + "promotions_cart:set_cart_voucher", "Enter a voucher on a cart (null: take it off).",
+    request=VoucherSet, body="body", unsafe=True,
+)  # fmt: skip
+RECOMMENDATIONS: Operation[Recommendations] = Operation(
+    "recommendations", "GET", "/v1/recommendations", Recommendations,
+    _S + "recommend:recommendations", "Top-k SKUs for a customer and/or a SKU.",
+    query={"customer": "customer", "sku": "sku", "k": "k"}, keyword=("customer", "sku", "k"),
+)  # fmt: skip
+RECORD_VIEWS: Operation[int] = Operation(
+    "record_views", "POST", "/v1/recommendations/views", CountResult,
+    _S + "recommend:record_views", "Record product views (also viewed).", request=ViewBatch,
+    body="body", unsafe=True, retry_safe=False, unwrap=_count,
+)  # fmt: skip
+TRAIN_RECOMMENDATIONS: Operation[TrainResult] = Operation(
+    "train_recommendations", "POST", "/v1/recommendations/train", TrainResult,
+    _S + "recommend:train_recommendations", "Train the recommender on orders and views (staff).",
+    unsafe=True,
 )  # fmt: skip
 
 # ---- batches (many items in one call, a result per item) -------------------------------------
