@@ -35,6 +35,7 @@ __all__ = [
     "protection_demand",
     "search_global_levels",
     "sku_features",
+    "stack_policies",
     "train_feature_policy",
 ]
 
@@ -112,6 +113,25 @@ class LevelPolicy:
         return q.astype(np.int64)
 
 
+def stack_policies(*policies: LevelPolicy) -> LevelPolicy:
+    """One :class:`LevelPolicy` whose copies are those of ``policies`` in order (missing caps
+    become infinite, missing dispatch thresholds zero), for paired CRN evaluation."""
+    if not policies:
+        raise ValueError("stack_policies needs at least one policy")
+    levels = [np.atleast_3d(q.levels) for q in policies]
+    caps = [
+        np.full_like(lv, np.inf) if q.caps is None else np.broadcast_to(q.caps, lv.shape)
+        for q, lv in zip(policies, levels, strict=True)
+    ]
+    disp = [
+        np.zeros(lv.shape[:2])
+        if q.min_dispatch is None
+        else np.broadcast_to(q.min_dispatch, lv.shape[:2])
+        for q, lv in zip(policies, levels, strict=True)
+    ]
+    return LevelPolicy(np.concatenate(levels), np.concatenate(caps), np.concatenate(disp))
+
+
 def global_levels(
     params: NetworkParams, k_store: NDArray[np.float64], k_wh: NDArray[np.float64]
 ) -> LevelPolicy:
@@ -186,7 +206,7 @@ def search_global_levels(
     """Echelon base-stock tuned by CRN grid search: a coarse grid of (store, warehouse) safety
     factors, then a 0.1-step 5 x 5 grid around the best; returns ``(k_store, k_wh, cost)``
     with the mean daily training cost."""
-    grid = np.arange(-0.5, 3.51, 0.5) if coarse is None else np.asarray(coarse)
+    grid = np.arange(-0.5, 4.51, 0.5) if coarse is None else np.asarray(coarse)
     ks, kw = (a.ravel() for a in np.meshgrid(grid, grid, indexing="ij"))
     cost = evaluate_levels(params, global_levels(params, ks, kw), seeds, days, warmup).mean(0)
     b = int(np.argmin(cost))
@@ -216,7 +236,7 @@ def initial_theta(
     th[0], th[PER_ECHELON] = k_wh, k_store
     F = len(FEATURE_NAMES)
     th[F] = th[PER_ECHELON + F] = np.log(cap_days)
-    th[F + 1] = th[PER_ECHELON + F + 1] = -4.0  # dispatch at ~2 % of a truck
+    th[F + 1] = th[PER_ECHELON + F + 1] = -3.0  # dispatch from 5 % of a truck
     return th
 
 
@@ -243,7 +263,7 @@ def train_feature_policy(
     mean = initial_theta() if theta0 is None else np.array(theta0, dtype=np.float64)
     std = np.full(mean.size, 0.3)
     F = len(FEATURE_NAMES)
-    std[F + 1] = std[PER_ECHELON + F + 1] = 1.0
+    std[F + 1] = std[PER_ECHELON + F + 1] = 2.0
     history: list[float] = []
     best = (np.inf, mean.copy(), 0)
     for g in range(1, generations + 1):
