@@ -14,9 +14,13 @@ Protocol (each of ``--runs`` independent runs, one training seed each):
   :func:`~policies.envs.multi_echelon_policies.feature_levels` (safety factors linear in SKU
   features, order caps, truck dispatch thresholds; 16 parameters shared by every SKU),
   trained by the cross-entropy method on fresh CRN training simulations, started from the
-  run's tuned base-stock safety factors (so it learns a residual on top of them); the
-  checkpoint is selected on separate validation simulations;
-- both are then scored on the same held-out test simulations (never used in training or
+  run's tuned base-stock + dispatch heuristic below (so it learns a feature-dependent
+  residual on top of it); the checkpoint is selected on separate validation simulations;
+- **base-stock + dispatch**: the same levels plus a truck dispatch threshold per echelon (a
+  location orders only when its order fills enough of its truck), thresholds and safety
+  factors tuned by CRN grid search on the same training simulations: the strongest
+  hand-built heuristic here, to show how much of the learned policy's gain is structure;
+- all are then scored on the same held-out test simulations (never used in training or
   selection), paired. The table gives the mean over runs and its 95 % Student-t interval.
 - **transfer**: each run's learned parameters, unchanged, on a network with a different
   catalog (another ``catalog_seed``), against echelon base-stock tuned on that network.
@@ -44,10 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from policies.envs.multi_echelon_core import NetworkConfig, build_network
 from policies.envs.multi_echelon_policies import (
+    dispatch_levels,
     evaluate_levels,
     feature_levels,
     global_levels,
     initial_theta,
+    search_dispatch_levels,
     search_global_levels,
     stack_policies,
     train_feature_policy,
@@ -82,10 +88,13 @@ def main() -> None:
     )
     ks_o, kw_o, _ = search_global_levels(other, [700_000, 700_001], a.days, a.warmup)
     base_other = global_levels(other, np.array([ks_o]), np.array([kw_o]))
+    ds_o = search_dispatch_levels(other, [700_000, 700_001], ks_o, kw_o, a.days, a.warmup)
+    disp_other = dispatch_levels(other, *(np.array([v]) for v in ds_o[:4]))
     rows = []
     for r in range(a.runs):
         train = [1_000 * (r + 1), 1_000 * (r + 1) + 1]
         ks, kw, _ = search_global_levels(params, train, a.days, a.warmup)
+        ds = search_dispatch_levels(params, train, ks, kw, a.days, a.warmup)
         res = train_feature_policy(
             params,
             np.random.default_rng(r),
@@ -94,13 +103,14 @@ def main() -> None:
             days=a.days,
             warmup=a.warmup,
             validation_seeds=val,
-            theta0=initial_theta(ks, kw, cap_days=50.0),
+            theta0=initial_theta(ds[0], ds[1], cap_days=50.0, frac_store=ds[2], frac_wh=ds[3]),
         )
         base = global_levels(params, np.array([ks]), np.array([kw]))
-        pair = stack_policies(base, feature_levels(params, res.theta))
-        cost = evaluate_levels(params, pair, test, a.days, a.warmup)  # (seeds, 2)
-        pair_o = stack_policies(base_other, feature_levels(other, res.theta))
-        cost_o = evaluate_levels(other, pair_o, test, a.days, a.warmup)
+        disp = dispatch_levels(params, *(np.array([v]) for v in ds[:4]))
+        trio = stack_policies(base, feature_levels(params, res.theta), disp)
+        cost = evaluate_levels(params, trio, test, a.days, a.warmup)  # (seeds, 3)
+        trio_o = stack_policies(base_other, feature_levels(other, res.theta), disp_other)
+        cost_o = evaluate_levels(other, trio_o, test, a.days, a.warmup)
         row = {
             "run": r,
             "k_store": ks,
@@ -108,40 +118,43 @@ def main() -> None:
             "base": float(cost[:, 0].mean()),
             "learned": float(cost[:, 1].mean()),
             "gap_pct": float(100 * (cost[:, 1] / cost[:, 0] - 1).mean()),
+            "dispatch": float(cost[:, 2].mean()),
+            "dispatch_params": [round(v, 3) for v in ds[:4]],
+            "gap_vs_dispatch_pct": float(100 * (cost[:, 1] / cost[:, 2] - 1).mean()),
             "selected_generation": res.generation,
             "transfer_base": float(cost_o[:, 0].mean()),
             "transfer_learned": float(cost_o[:, 1].mean()),
             "transfer_gap_pct": float(100 * (cost_o[:, 1] / cost_o[:, 0] - 1).mean()),
+            "transfer_dispatch": float(cost_o[:, 2].mean()),
+            "transfer_gap_vs_dispatch_pct": float(100 * (cost_o[:, 1] / cost_o[:, 2] - 1).mean()),
             "theta": res.theta.round(3).tolist(),
         }
         rows.append(row)
         print(
             f"run {r}: base-stock (k_s={ks:.1f}, k_w={kw:.1f}) {row['base']:.1f}/day, "
+            f"base-stock + dispatch {row['dispatch']:.1f}/day, "
             f"learned {row['learned']:.1f}/day ({row['gap_pct']:+.2f} %, gen "
             f"{res.generation}); other catalog: {row['transfer_base']:.1f} vs "
             f"{row['transfer_learned']:.1f} ({row['transfer_gap_pct']:+.2f} %)",
             flush=True,
         )
     summary = {}
-    for key in (
-        "base",
-        "learned",
-        "gap_pct",
-        "transfer_base",
-        "transfer_learned",
-        "transfer_gap_pct",
-    ):
+    labels = {
+        "base": "echelon base-stock (CRN grid search), cost/day",
+        "dispatch": "base-stock + tuned dispatch thresholds, cost/day",
+        "learned": "learned (CEM, feature-conditioned), cost/day",
+        "gap_pct": "learned vs echelon base-stock, paired, %",
+        "gap_vs_dispatch_pct": "learned vs base-stock + dispatch, paired, %",
+        "transfer_base": "other catalog: base-stock tuned there, cost/day",
+        "transfer_dispatch": "other catalog: base-stock + dispatch tuned there",
+        "transfer_learned": "other catalog: learned, unchanged, cost/day",
+        "transfer_gap_pct": "other catalog: learned vs base-stock, %",
+        "transfer_gap_vs_dispatch_pct": "other catalog: learned vs base-stock + dispatch, %",
+    }
+    for key in labels:
         values = [row[key] for row in rows]
         ci = mean_ci(values)
         summary[key] = {"mean": ci.mean, "half_width": ci.half_width, "n": ci.n}
-    labels = {
-        "base": "echelon base-stock (CRN grid search), cost/day",
-        "learned": "learned (CEM, feature-conditioned), cost/day",
-        "gap_pct": "learned vs base-stock, paired, %",
-        "transfer_base": "other catalog: base-stock tuned there, cost/day",
-        "transfer_learned": "other catalog: learned, unchanged, cost/day",
-        "transfer_gap_pct": "other catalog: learned vs base-stock, %",
-    }
     print(f"\nmean over {len(rows)} runs ± 95 % CI (currency units per day):")
     for key, label in labels.items():
         m = summary[key]
