@@ -313,7 +313,9 @@ def fused(
     ``semantic`` (vector rank only) mode, after the keyset ``after``; ``depth`` returns all."""
     from api.search.service import HYBRID_DEPTH, RRF_K, SCALE, _ranked, available_at
 
-    vec = semantic(ctx, conn, q.q or "", f.sql, f.params)
+    # the vector side embeds the query with its typos corrected
+    vtext = " ".join(plan.corrections.get(w, w) for w in qt.words(q.q or ""))
+    vec = semantic(ctx, conn, vtext, f.sql, f.params)
     score: dict[int, float] = {}
     for r, (i, _) in enumerate(vec, start=1):
         score[i] = score.get(i, 0.0) + 1.0 / (RRF_K + r)
