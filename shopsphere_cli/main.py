@@ -13,6 +13,7 @@ import typer
 
 from shopsphere_cli import (
     api_cmds,
+    assist_cmds,
     dashboard_cmd,
     forecast_cmds,
     policy_cmds,
@@ -53,6 +54,7 @@ forecast_cmds.register(app)
 rl_cmds.register(app)
 replay_cmds.register(app)
 dashboard_cmd.register(app)
+assist_cmds.register(app)
 
 
 def main() -> None:
