@@ -48,9 +48,12 @@ from api.routes import (
     fulfilment,
     orders,
     policies,
+    promotions,
     purchase_limits,
+    recommendations,
     shelf,
     stock,
+    visual,
 )
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
@@ -352,6 +355,9 @@ def create_app(
     app.include_router(fulfilment.router)
     app.include_router(webhooks_http.router)
     app.include_router(purchase_limits.router)
+    app.include_router(promotions.router)
+    app.include_router(recommendations.router)
+    app.include_router(visual.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     waiting_room.install(app, settings)  # hot-SKU admission when configured
     ratelimit.install(app, settings)  # per-key and per-address limits when configured

@@ -57,7 +57,8 @@ from api.services.carts import release_reserved
 from api.services.context import Principal, ServiceContext, require_staff
 from api.services.idempotency import Claim, KeyTakenError, run_idempotent_tx
 from api.services.orders import read_order
-from api.services.prices import current_prices
+from api.services.prices import compose, current_prices
+from api.services.promotions import PricedLine, any_automatic, record_discounts, release_uses
 from api.services.purchase_limits import consume as consume_limits
 from api.services.purchase_limits import give_back as give_back_limits
 from api.services.stock import available, decrement_available
@@ -142,10 +143,24 @@ def _write_order(
     loc: int,
     lines: Sequence[_Line],
     claim: Claim | None,
+    voucher: str | None = None,
 ) -> OrderRead:
-    """Insert the order, its lines and a pending payment in ``c``'s transaction."""
+    """Price the lines with the promotions (:func:`api.services.prices.compose`, strict: a
+    voucher that cannot be used raises its typed 409/404), count the limited promotions' uses
+    (the database refuses one too many: VOUCHER_EXHAUSTED rolls the transaction back), and insert
+    the order, its lines, its discount lines and a pending payment in ``c``'s transaction."""
     now = ctx.clock.now()
-    total = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+    comp = compose(
+        c,
+        [PricedLine(ln.sku_id, ln.quantity, ln.unit_price_cents) for ln in lines],
+        channel=channel,
+        customer_id=customer_id,
+        now=now,
+        voucher=voucher,
+        cart_id=cart_id,
+        strict=True,
+    )
+    total = comp.total_cents
     oid = c.execute(
         _ORDER_INS,
         {
@@ -199,6 +214,7 @@ def _write_order(
         },
         now,
     )
+    record_discounts(c, oid, customer_id, comp.applied)
     if claim is not None:
         claim.set_resource(c, oid)
     return OrderRead(
@@ -217,11 +233,17 @@ def _write_order(
         ),
         created_at=now,
         updated_at=now,
+        discounts=comp.discount_lines(),
+        discount_cents=comp.discount_cents,
     )
 
 
 def _place_cart(
-    ctx: ServiceContext, who: Principal, cart_id: int, claim: Claim | None
+    ctx: ServiceContext,
+    who: Principal,
+    cart_id: int,
+    claim: Claim | None,
+    voucher: str | None = None,
 ) -> tuple[OrderRead | None, int | None]:
     """Step 1 for a cart. Returns (the new order, None) or (None, id of the cart's order)."""
     with ctx.uow() as u:
@@ -275,6 +297,7 @@ def _place_cart(
             loc=loc,
             lines=lines,
             claim=claim,
+            voucher=voucher,
         )
         u.commit()
     if claim is not None:
@@ -300,8 +323,10 @@ def _place_express(
     qty: dict[str, int] = defaultdict(int)
     for ln in body.lines:
         qty[ln.sku] += ln.quantity
-    if ctx.is_pg:
-        return _place_express_pg(ctx, body, customer, qty, claim)
+    if ctx.is_pg and body.voucher is None:  # the one-statement path, when no promotion applies
+        placed = _place_express_pg(ctx, body, customer, qty, claim)
+        if placed is not None:
+            return placed
     with ctx.uow() as u:
         c = u.conn
         if claim is not None:
@@ -323,6 +348,7 @@ def _place_express(
             loc=loc,
             lines=lines,
             claim=claim,
+            voucher=body.voucher,
         )
         u.commit()
     if claim is not None:
@@ -354,12 +380,15 @@ def _place_express_pg(
     customer: str,
     qty: dict[str, int],
     claim: Claim | None,
-) -> OrderRead:
-    """Step 1 on PostgreSQL: one prepared statement (see :mod:`api.services.checkout_pg`)."""
+) -> OrderRead | None:
+    """Step 1 on PostgreSQL: one prepared statement (see :mod:`api.services.checkout_pg`).
+    None (nothing done) when an automatic promotion is in force: the portable path prices it."""
     assert body.location is not None and body.channel is not None
     now = ctx.clock.now()
     with ctx.uow() as u:
         c = u.conn
+        if any_automatic(c, body.channel.value, now):
+            return None
         loc, ids = _resolve(ctx, c, body.location, qty)
         need = {ids[s]: q for s, q in qty.items()}
         key = (claim.who, claim.key, claim.digest, claim.lease_until) if claim else None
@@ -464,6 +493,7 @@ def _cancelled(
 def _release_order(c: Connection, order_id: int, location_id: int) -> None:
     rows = c.execute(select(_OL.c.sku_id, _OL.c.quantity).where(_OL.c.order_id == order_id)).all()
     release_reserved(c, {(location_id, r.sku_id): r.quantity for r in rows})
+    release_uses(c, [order_id])  # a declined or failed order gives its voucher uses back
 
 
 def _pay(
@@ -628,7 +658,7 @@ def checkout(
             resolves it). ``details`` carries the ``order_id``.
     """
     if body.cart_id is not None:
-        order, existing = _place_cart(ctx, who, body.cart_id, claim)
+        order, existing = _place_cart(ctx, who, body.cart_id, claim, body.voucher)
         if order is None:
             assert existing is not None
             return resume_payment(ctx, who, existing, body.payment_token, claim)
