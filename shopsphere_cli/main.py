@@ -15,6 +15,7 @@ from shopsphere_cli import (
     api_cmds,
     dashboard_cmd,
     forecast_cmds,
+    fulfil_cmds,
     policy_cmds,
     replay_cmds,
     rl_cmds,
@@ -55,6 +56,7 @@ rl_cmds.register(app)
 replay_cmds.register(app)
 dashboard_cmd.register(app)
 webhook_cmds.register(app)
+fulfil_cmds.register(app)
 
 
 def main() -> None:
