@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from edge_sim.errors import EdgeSimError
+from edge_sim.vision import ShelfVision
 
 __all__ = [
     "GroceryPhoto",
@@ -38,10 +39,12 @@ __all__ = [
     "SlotCheck",
     "VisualIndex",
     "VisualMatch",
+    "check_shelf",
     "decode_image",
     "grocery_catalog",
     "grocery_photos",
     "load_catalog_dir",
+    "slot_crops",
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -50,6 +53,7 @@ MAX_IMAGE_SIDE_PX = 4096
 MIN_IMAGE_SIDE_PX = 16
 WORK_SIDE_PX = 400
 """Queries are resized so that their longer side is at most this many pixels."""
+MAX_QUERY_UPSCALE = 4.0
 ICONIC_SUFFIX = "_Iconic"
 CATALOG_UPSCALE = 2.0
 """Catalog (iconic) images are small web thumbnails; upscaling them gives SIFT finer scales that
@@ -218,9 +222,13 @@ class VisualIndex:
     def _query_features(self, img: np.ndarray) -> _Features:
         _check_size(img)
         h, w = img.shape[:2]
-        s = min(1.0, WORK_SIDE_PX / max(h, w))
+        # photos are shrunk to the working size; small crops (a shelf slot) are enlarged (x4 at
+        # most) so that SIFT sees their print at the scales a catalog image has
+        s = min(MAX_QUERY_UPSCALE, WORK_SIDE_PX / max(h, w))
         if s < 1.0:
             img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        elif s > 1.5:
+            img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
         return self._describe(img, 1.0, query=True)
 
     def search(self, image: np.ndarray, k: int = 5) -> list[VisualMatch]:
@@ -317,6 +325,48 @@ class VisualIndex:
     ) -> list[SlotCheck]:
         """:meth:`verify_slot` for each ``(planogram SKU, crop)`` of a bay, in order."""
         return [self.verify_slot(c, sku, min_inliers) for sku, c in crops]
+
+
+def slot_crops(vision: ShelfVision, frame: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Every planogram slot's product zone cut from a camera frame, front-on: ``(planogram SKU,
+    BGR crop)`` in slot order, from :meth:`ShelfVision.rectify` (its ``scale`` px per bay unit;
+    build the vision with ``scale=1`` for sharper crops).
+
+    Raises:
+        ConfigError: the frame does not match the vision's calibration.
+    """
+    rect = vision.rectify(frame)
+    sc = vision.scale
+    h, w = rect.shape[:2]
+    out: list[tuple[str, np.ndarray]] = []
+    for slot in vision.planogram.slots:
+        sh = vision.planogram.shelves[slot.shelf]
+        y0, y1 = int(np.floor(sh.top_y * sc)), int(np.ceil(sh.lip_y * sc))
+        x0, x1 = int(np.floor(slot.x0 * sc)), int(np.ceil(slot.x1 * sc))
+        crop = rect[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
+        out.append((slot.sku, np.ascontiguousarray(crop)))
+    return out
+
+
+def check_shelf(
+    index: VisualIndex, vision: ShelfVision, frame: np.ndarray, min_inliers: int = 8
+) -> list[SlotCheck]:
+    """Planogram compliance of one frame: :meth:`VisualIndex.verify_slot` on every slot's crop
+    (:func:`slot_crops`); a crop too small to match (under 16 px a side) fails its check.
+
+    Raises:
+        ConfigError: the frame does not match the vision's calibration.
+        ImageError: a planogram SKU has no catalog image in ``index``.
+    """
+    out: list[SlotCheck] = []
+    for sku, crop in slot_crops(vision, frame):
+        if sku not in index.skus:
+            raise ImageError(f"planogram SKU {sku!r} has no catalog image in the index")
+        if min(crop.shape[:2]) < MIN_IMAGE_SIDE_PX:
+            out.append(SlotCheck(sku, False, None, 0, 0))
+            continue
+        out.append(index.verify_slot(crop, sku, min_inliers))
+    return out
 
 
 def _histogram(img: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import typer
 
 from shopsphere_cli import (
     api_cmds,
+    assist_cmds,
     dashboard_cmd,
     forecast_cmds,
     fulfil_cmds,
@@ -56,6 +57,7 @@ rl_cmds.register(app)
 replay_cmds.register(app)
 dashboard_cmd.register(app)
 webhook_cmds.register(app)
+assist_cmds.register(app)
 fulfil_cmds.register(app)
 
 

@@ -280,6 +280,8 @@ class Twin:
             self.prices,
             sliced=self.sliced,
             population=self.population,
+            model=self.model,
+            seed=self.seed,
         )
         self.shopping = Shopping(
             env,
@@ -323,6 +325,8 @@ class Twin:
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
+        for ch in self.channels:  # voice / social channels count their own sessions
+            kpis.update(ch.extra_kpis())
         # The routed fleet measures its own road km (planned routes); the per-km cost of the
         # fleet's vehicles applies to them.
         kpis["van_km"] = round(float(kpis["fleet_km"]), 3)

@@ -156,3 +156,42 @@ def test_real_shopper_photos_find_their_product_among_31(tmp_path: Path) -> None
         top1 += ranked[0] == p.product
         top5 += p.product in ranked
     assert top1 >= 10 and top5 >= 13, (top1, top5)
+
+
+@pytest.mark.slow
+def test_shelf_slot_crops_verify_against_the_planogram_and_catch_a_swap() -> None:
+    """Catalog images: each SKU's facing in a front-on render; the frame: the same bay through
+    its (tilted) camera. The slot checks pass for the planogram and fail for swapped slots."""
+    from dataclasses import replace
+
+    from edge_sim.planogram import shelf_state
+    from edge_sim.scenes import random_scene
+    from edge_sim.vision import ShelfVision
+    from edge_sim.visual_search import check_shelf, slot_crops
+
+    rng = np.random.default_rng(3)
+    scene = random_scene(rng, "clean")
+    p = scene.planogram
+    state = shelf_state(p, np.array([s.capacity for s in p.slots]), rng, 0.0)
+    canon = scene.renderer.render_canonical(state, rng)
+    views: dict[str, list[np.ndarray]] = {}
+    for s in p.slots:
+        sh = p.shelves[s.shelf]
+        box = canon[int(sh.top_y) : int(sh.lip_y), int(s.x0) : int(s.x0 + s.facing_w)]
+        views.setdefault(s.sku, [box.copy()])
+    idx = VisualIndex(views)
+    frame = scene.renderer.render(state, rng).image
+    crops = slot_crops(ShelfVision(p, scene.camera, scale=1.0), frame)
+    assert [sku for sku, _ in crops] == [s.sku for s in p.slots]
+    picked = [7, 8, 10]  # slots with plenty of print
+    assert all(idx.verify_slot(crops[k][1], crops[k][0]).ok for k in picked)
+    a, b = p.slots[7], p.slots[10]
+    slots = list(p.slots)
+    slots[7], slots[10] = replace(a, sku=b.sku), replace(b, sku=a.sku)
+    swapped = ShelfVision(replace(p, slots=tuple(slots)), scene.camera, scale=1.0)
+    got = {k: (sku, crop) for k, (sku, crop) in enumerate(slot_crops(swapped, frame))}
+    for k, actual in ((7, a.sku), (10, b.sku)):
+        check = idx.verify_slot(got[k][1], got[k][0])
+        assert not check.ok and check.best_sku == actual
+    with pytest.raises(ImageError, match="has no catalog image"):
+        check_shelf(VisualIndex({"NOPE": views[a.sku]}), swapped, frame)
