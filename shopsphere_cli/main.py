@@ -16,6 +16,7 @@ from shopsphere_cli import (
     assist_cmds,
     dashboard_cmd,
     forecast_cmds,
+    fulfil_cmds,
     policy_cmds,
     replay_cmds,
     rl_cmds,
@@ -57,6 +58,7 @@ replay_cmds.register(app)
 dashboard_cmd.register(app)
 webhook_cmds.register(app)
 assist_cmds.register(app)
+fulfil_cmds.register(app)
 
 
 def main() -> None:

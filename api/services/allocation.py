@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from api.errors import (
     InsufficientStockError,
@@ -46,7 +46,7 @@ from api.models import T
 from api.schemas_fulfilment import AllocationRequest, ShipmentKind, ShipmentRead, ShipmentStatus
 from api.services.carriers import NODE_KINDS, AllocationWeights, CarrierBook, active_carriers
 from api.services.carts import release_reserved
-from api.services.context import Principal, ServiceContext, require_staff
+from api.services.context import Principal, ServiceContext, require_staff, values_cte
 from api.services.fulfilment import aware, booked_per_day, options_with_capacity
 from api.services.shipments import load_shipments
 from api.services.stock import decrement_available
@@ -218,6 +218,23 @@ def plan_allocation(
     return picks
 
 
+def _lock_rows(ctx: ServiceContext, conn: Connection, pairs: set[tuple[int, int]]) -> None:
+    """Lock the stock rows of ``(location id, sku id)`` pairs in key order (PostgreSQL), the
+    order :func:`api.services.carts.release_reserved` uses, so that allocations moving
+    reservations in opposite directions between two nodes cannot deadlock."""
+    if not ctx.is_pg or len(pairs) < 2:
+        return
+    cte, params = values_cte(sorted(pairs), ("location_id", "sku_id"))
+    conn.execute(
+        text(
+            cte + "SELECT 1 FROM stock JOIN v ON stock.location_id = v.location_id "
+            "AND stock.sku_id = v.sku_id ORDER BY stock.location_id, stock.sku_id "
+            "FOR UPDATE OF stock"
+        ),
+        params,
+    )
+
+
 def _insert_shipment(
     conn: Connection,
     order_id: int,
@@ -319,7 +336,14 @@ def allocate_order(
         booked = booked_per_day(c, book, now)
         util = _utilisation(c, book, nodes, now)
         picks = plan_allocation(book, w, body, want, nodes, avail, util, booked, now)
-        # move the reservation: release it at checkout, take it at each origin (conditional)
+        # move the reservation: release it at checkout, take it at each origin (conditional);
+        # on PostgreSQL every stock row involved is locked first, in one key order
+        _lock_rows(
+            ctx,
+            c,
+            {(order.location_id, s) for s in want}
+            | {(p.node.id, s) for p in picks for s in p.take},
+        )
         release_reserved(c, {(order.location_id, s): q for s, q in want.items()})
         for p in sorted(picks, key=lambda p: p.node.id):
             ok = decrement_available(ctx, c, p.node.id, p.take, column="reserved")

@@ -165,9 +165,13 @@ def parse_carriers(data: object, source: str = "carriers") -> CarrierBook:
     except ValidationError as exc:
         problems = []
         for e in exc.errors()[:5]:
+            where = _where(tuple(e["loc"]))
+            if e["type"] == "missing":
+                problems.append(f"{where}: missing")
+                continue
             value = e.get("input")
             shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-            problems.append(f"{_where(tuple(e['loc']))}: {shown}: {e['msg']}")
+            problems.append(f"{where}: {shown}: {e['msg']}")
         first = exc.errors()[0]
         raise CarrierConfigError(
             f"{source}: " + "; ".join(problems),

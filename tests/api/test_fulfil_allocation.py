@@ -229,3 +229,69 @@ def test_the_weighted_cost_trades_distance_against_node_capacity() -> None:
     busy = {1: 0.95, 2: 0.0}  # A has used 95% of its day
     assert _plan(WeightsIn(capacity=2000.0), busy) == ["B"]
     assert _plan(WeightsIn(capacity=0.0), busy) == ["A"]
+
+
+def test_orders_racing_for_a_store_s_last_units_never_oversell_it(staff: InProcessClient) -> None:
+    s = seed(staff, n_skus=1, stock=20)
+    store = _loc(staff, f"{s.prefix}-ST", LocationKind.STORE, 52.531, 13.451)
+    staff.receive(ReceiptCreate(location=store, lines=[StockLine(sku=s.skus[0], quantity=3)]))
+    orders = [_order(staff, s.location, {s.skus[0]: 1}) for _ in range(8)]
+    only_store = AllocationRequest(**CUSTOMER, kinds=[LocationKind.STORE])
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def run(oid: int) -> None:
+        try:
+            staff.allocate_order(oid, only_store)
+            out = "ok"
+        except CommerceError as exc:
+            out = exc.code
+        with lock:
+            got.append(out)
+
+    threads = [threading.Thread(target=run, args=(o,)) for o in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == ["INSUFFICIENT_STOCK"] * 5 + ["ok"] * 3
+    lv = _levels(staff, s.skus, [s.location, store])
+    assert lv[(s.skus[0], store)] == (3, 3)
+    assert lv[(s.skus[0], s.location)] == (20, 5)  # the losers still hold theirs at checkout
+    paid = [o for o in orders if staff.get_order(o).status is OrderStatus.PAID]
+    assert len(paid) == 5
+    _ledger_ok(staff)
+
+
+def test_allocations_moving_stock_both_ways_between_two_nodes_all_succeed(
+    staff: InProcessClient,
+) -> None:
+    s = seed(staff, n_skus=2, stock=20)
+    store = _loc(staff, f"{s.prefix}-ST", LocationKind.STORE, 52.531, 13.451)
+    staff.receive(
+        ReceiptCreate(location=store, lines=[StockLine(sku=k, quantity=20) for k in s.skus])
+    )
+    both = {k: 1 for k in s.skus}
+    jobs = [(_order(staff, s.location, both), LocationKind.STORE) for _ in range(5)]
+    jobs += [(_order(staff, store, both), LocationKind.WAREHOUSE) for _ in range(5)]
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def run(oid: int, kind: LocationKind) -> None:
+        try:
+            staff.allocate_order(oid, AllocationRequest(**CUSTOMER, kinds=[kind]))
+            out = "ok"
+        except CommerceError as exc:
+            out = exc.code
+        with lock:
+            got.append(out)
+
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == ["ok"] * 10
+    lv = _levels(staff, s.skus, [s.location, store])
+    assert all(r == 5 for _, r in lv.values())  # five held at each node, per sku
+    _ledger_ok(staff)
