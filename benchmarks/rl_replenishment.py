@@ -60,7 +60,7 @@ def run_case(args: tuple[int, int, int]) -> dict[str, Any]:
     # Learned and myopic policies may raise the position above the DP grid's default bound;
     # evaluate them on a wider grid so they are never clipped.
     _, top, _ = mdp.grid
-    wide = dataclasses.replace(mdp, max_position=top + 8)
+    wide = dataclasses.replace(mdp, max_position=top + 4)
     myopic = ProjectedQuantilePolicy.myopic(MEAN, lead, 1.0, float(p))
     myopic_cost = stationary_metrics(wide, myopic.grid_policy()).average_cost
     table = OrderTable(MEAN, lead, *default_limits(MEAN, lead))
@@ -122,8 +122,18 @@ def main() -> None:
     # Longest cells first so the pool finishes together.
     jobs = sorted(((p, lead, a.seeds) for p, lead in cases), key=lambda j: -j[1])
     t0 = time.monotonic()
+    rows = []
     with ProcessPoolExecutor(max_workers=a.processes) as pool:
-        rows = sorted(pool.map(run_case, jobs), key=lambda r: (r["p"], r["L"]))
+        for row in pool.map(run_case, jobs):
+            rows.append(row)
+            print(
+                f"done p={row['p']} L={row['L']}: gap {row['learned_gap_mean']:.3f}% ± "
+                f"{row['learned_gap_ci']:.3f} (worst {row['learned_gap_max']:.3f}%)",
+                flush=True,
+            )
+            if a.out:  # partial results survive an interrupted run
+                a.out.write_text(json.dumps(rows, indent=2))
+    rows.sort(key=lambda r: (r["p"], r["L"]))
     print(
         f"{'p':>3} {'L':>2} {'optimal':>8} {'learned gap % (mean ± CI)':>26} {'worst':>6} "
         f"{'capped BS gap':>13} {'myopic gap':>10}"
