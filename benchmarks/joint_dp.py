@@ -58,7 +58,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--seeds", type=int, default=5, help="training seeds of the learned policy")
-    ap.add_argument("--generations", type=int, default=25)
+    ap.add_argument("--generations", type=int, default=20)
     ap.add_argument("--periods", type=int, default=2000, help="periods per CEM simulation")
     a = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
