@@ -16,7 +16,8 @@ figures carry no sampling error; only the training is random):
   simulations only (never on the exact oracle), ``--seeds`` training seeds: mean ± 95 %
   Student-t interval of its gap to the optimum.
 
-    OMP_NUM_THREADS=1 python benchmarks/joint_dp.py           # ~2-4 min on one core
+    OMP_NUM_THREADS=1 python benchmarks/joint_dp.py           # ~5-10 min on one core
+    python benchmarks/joint_dp.py --figure docs/screenshots/joint_dp_policy.png
 """
 
 from __future__ import annotations
@@ -53,14 +54,47 @@ def best_static(cfg: JointConfig, mdp: JointMDP) -> tuple[float, float, int]:
     return best
 
 
+def plot_policies(path: Path) -> None:
+    """Draw the DP price and order by on-hand for L = 1 and 2 (pipeline empty) to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_p, ax_q) = plt.subplots(1, 2, figsize=(9, 3.4))
+    y = np.arange(0, 21)
+    for lead in (1, 2):
+        cfg = JointConfig(lead_time=lead)
+        mdp = JointMDP.from_env_config(cfg, max_position=MAX_POSITION)
+        sol = solve_joint(mdp)
+        price = sol.price(mdp) if lead == 1 else sol.price(mdp)[:, 0]
+        order = sol.order if lead == 1 else sol.order[:, 0]
+        ax_p.step(y[1:], price[y][1:], where="mid", label=f"L={lead}")
+        ax_q.step(y, order[y], where="mid", label=f"L={lead}")
+    ax_p.set(xlabel="on hand after arrival", ylabel="optimal price", title="DP price")
+    ax_q.set(xlabel="on hand after arrival", ylabel="optimal order", title="DP order")
+    for ax in (ax_p, ax_q):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("Joint pricing + replenishment, Poisson(10 e^(-0.4 p)), c=2, h=0.1")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--seeds", type=int, default=5, help="training seeds of the learned policy")
-    ap.add_argument("--generations", type=int, default=25)
+    ap.add_argument("--generations", type=int, default=20)
     ap.add_argument("--periods", type=int, default=2000, help="periods per CEM simulation")
+    ap.add_argument("--figure", type=Path, default=None, help="only draw the DP policies here")
     a = ap.parse_args()
+    if a.figure is not None:
+        plot_policies(a.figure)
+        return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     instances = {
         "L=1, 11 prices": JointConfig(lead_time=1),

@@ -271,17 +271,31 @@ def train_joint_policy(
     population: int = 24,
     elite: int = 6,
     periods: int = 2000,
+    validation_periods: int = 20_000,
 ) -> PositionPricePolicy:
-    """Cross-entropy search for a :class:`PositionPricePolicy` on CRN simulations: every
-    generation draws one fresh simulation seed from ``rng`` for the whole population; the
-    final mean is returned (no exact oracle is used)."""
-    lam_mid = exponential_rate(1.0 / config.b + config.unit_cost, config.a, config.b)
-    mean = np.array([(config.lead_time + 1) * lam_mid + 2.0, config.n_prices / 2, 0.1])
-    std = np.array([3.0, 2.0, 0.3])
+    """Search for a :class:`PositionPricePolicy` on CRN simulations only (no exact oracle).
+
+    1. Every static policy (one grid price, order-up-to levels ``0..2 max_order``) on one
+       CRN simulation; the best is the starting point.
+    2. The cross-entropy method over ``(level, base, slope)`` from there: each generation
+       simulates the whole population on one fresh seed drawn from ``rng``.
+    3. The final mean replaces the starting point only if it earns more on a separate,
+       longer validation simulation.
+    """
+    levels = np.arange(0, 2 * config.max_order + 1, dtype=np.float64)
+    lv, pi = np.meshgrid(levels, np.arange(config.n_prices, dtype=np.float64), indexing="ij")
+    grid = np.column_stack([lv.ravel(), pi.ravel(), np.zeros(lv.size)])
+    profit = simulate_joint_policies(config, grid, int(rng.integers(2**31)), periods)
+    start = grid[int(np.argmax(profit))]
+    mean, std = start.copy(), np.array([1.5, 1.0, 0.15])
     for _ in range(generations):
         pop = mean + std * rng.standard_normal((population, 3))
         pop[0] = mean
         cost = -simulate_joint_policies(config, pop, int(rng.integers(2**31)), periods)
         best = pop[np.argsort(cost)[:elite]]
         mean, std = best.mean(axis=0), np.maximum(best.std(axis=0), [0.05, 0.05, 0.01])
-    return PositionPricePolicy(float(mean[0]), float(mean[1]), float(mean[2]))
+    val = simulate_joint_policies(
+        config, np.stack([start, mean]), int(rng.integers(2**31)), validation_periods
+    )
+    chosen = mean if val[1] > val[0] else start
+    return PositionPricePolicy(float(chosen[0]), float(chosen[1]), float(chosen[2]))
