@@ -1,6 +1,6 @@
 """Demand effect of a promotion plan in the twin: the same seeds with and without the plan.
 
-The plan (``--percent`` off ``--n-skus`` slow-moving SKUs online, days ``--start`` to
+The plan (``--percent`` off the ``--n-skus`` fastest (``--pick fast``) or slowest SKUs online, days ``--start`` to
 ``--end``) is published to the API (the discount is charged on online orders) and lifts the
 promoted SKUs' online demand by the kernel's price response. Both arms run the same seeds
 (common random numbers). Prints, per arm, the promoted SKUs' online units and revenue inside the
@@ -38,8 +38,9 @@ def one(sc: Scenario, seed: int, days: int, args: argparse.Namespace, on: bool) 
         twin = CxTwin(sc, client, clock, seed=seed, days=days)
         w = twin.world
         rate = w.demand.base_rate[:, w.n_stores : w.n_sites].sum(axis=1)
-        slow = sorted(rate.argsort(kind="stable")[: args.n_skus].tolist())
-        codes = tuple(w.skus.codes[i] for i in slow)
+        order = rate.argsort(kind="stable")
+        pick = order[: args.n_skus] if args.pick == "slow" else order[::-1][: args.n_skus]
+        codes = tuple(w.skus.codes[i] for i in sorted(pick.tolist()))
         if on:
             twin.plan = PromotionPlan((PromotionWindow(codes, args.start, args.end, args.percent),))
         result = twin.run()
@@ -80,6 +81,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n-skus", type=int, default=20)
     ap.add_argument("--percent", type=int, default=20)
+    ap.add_argument("--pick", choices=("slow", "fast"), default="fast", help="which SKUs")
     ap.add_argument("--start", type=int, default=7)
     ap.add_argument("--end", type=int, default=14)
     args = ap.parse_args()
@@ -91,7 +93,8 @@ def main() -> None:
     on = [one(sc, s, args.days, args, True) for s in seeds]
     print(
         f"{args.scenario} (sliced), {args.days} days, seeds {seeds}: {args.percent}% off the "
-        f"{args.n_skus} slowest online SKUs, days [{args.start}, {args.end})"
+        f"{args.n_skus} {'slowest' if args.pick == 'slow' else 'fastest'} online SKUs, days "
+        f"[{args.start}, {args.end})"
     )
     print("| KPI | without plan | with plan | paired Δ (95% CI) | relative |")
     print("|---|---|---|---|---|")
