@@ -1,8 +1,8 @@
 """Demand effect of a promotion plan in the twin: the same seeds with and without the plan.
 
 The plan (``--percent`` off the ``--n-skus`` fastest (``--pick fast``) or slowest SKUs
-online, days ``--start`` to ``--end``) is published to the API (the discount is charged on online orders) and lifts the
-promoted SKUs' online demand by the kernel's price response. Both arms run the same seeds
+online, days ``--start`` to ``--end``) is published to the API (the discount is charged on
+online orders) and lifts the promoted SKUs' online demand by the kernel's price response. Both arms run the same seeds
 (common random numbers). Prints, per arm, the promoted SKUs' online units and revenue inside the
 window, all online revenue, and the paired differences with t-based 95% CIs.
 
