@@ -2,9 +2,10 @@
 
 The plan (``--percent`` off the ``--n-skus`` fastest (``--pick fast``) or slowest SKUs
 online, days ``--start`` to ``--end``) is published to the API (the discount is charged on
-online orders) and lifts the promoted SKUs' online demand by the kernel's price response. Both arms run the same seeds
-(common random numbers). Prints, per arm, the promoted SKUs' online units and revenue inside the
-window, all online revenue, and the paired differences with t-based 95% CIs.
+online orders) and lifts the promoted SKUs' online demand by the kernel's price response.
+Both arms run the same seeds (common random numbers). Prints, per arm, the promoted SKUs'
+online units and net revenue inside the window, all online revenue and units, and the paired
+differences with t-based 95% CIs.
 
     python benchmarks/promo_lift.py --days 14 --seeds 3
 """
