@@ -69,9 +69,10 @@ def main() -> None:
     print("| KPI | without | with | paired Δ (95% CI) | relative |")
     print("|---|---|---|---|---|")
     for p in res:
+        nd = 3 if abs(p.control) < 100 else 1
         print(
-            f"| {p.kpi} | {p.control:,.1f} | {p.treatment:,.1f} | {p.diff:+,.1f} "
-            f"[{p.ci_low:+,.1f}, {p.ci_high:+,.1f}] | {p.rel:+.2%} |"
+            f"| {p.kpi} | {p.control:,.{nd}f} | {p.treatment:,.{nd}f} | {p.diff:+,.{nd}f} "
+            f"[{p.ci_low:+,.{nd}f}, {p.ci_high:+,.{nd}f}] | {p.rel:+.2%} |"
         )
     print(
         f"\n{2 * len(seeds)} runs in {wall:.0f} s; {platform.node()}, {os.cpu_count()} CPUs, "
