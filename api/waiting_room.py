@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from starlette.concurrency import run_in_threadpool
@@ -110,29 +110,43 @@ def token_valid(pepper: str, token: str | None, customer: str, sku: str, now: fl
     return hmac.compare_digest(sig, _sign(pepper, customer, sku, int(exp_s)))
 
 
+_MINE = select(_W.c.id).where(_W.c.sku == bindparam("sku"), _W.c.customer_id == bindparam("cust"))
+_AHEAD = select(
+    select(func.count())
+    .select_from(_W)
+    .where(_W.c.sku == bindparam("sku"), _W.c.id < bindparam("mine"))
+    .scalar_subquery(),
+    select(_W.c.created_at)
+    .where(_W.c.sku == bindparam("sku"))
+    .order_by(_W.c.id)
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
 def join(ctx: Any, customer: str, sku: str, config: WaitingRoomConfig, pepper: str) -> TicketRead:
-    """Take (or find) ``customer``'s ticket for ``sku`` and say whether it is admitted."""
+    """Take (or find) ``customer``'s ticket for ``sku`` and say whether it is admitted.
+
+    A poll (the ticket exists) is two reads and no write; only the first call inserts."""
     now = ctx.clock.now()
-    stmt = pg_insert(_W) if ctx.engine.dialect.name == "postgresql" else sqlite_insert(_W)
-    with UnitOfWork(ctx.engine) as u:
-        u.conn.execute(
-            stmt.values(sku=sku, customer_id=customer, created_at=now).on_conflict_do_nothing(
-                index_elements=["sku", "customer_id"]
-            )
-        )
-        u.commit()
     with ctx.engine.connect() as conn:
-        mine = conn.execute(
-            select(_W.c.id).where(_W.c.sku == sku, _W.c.customer_id == customer)
-        ).scalar_one()
-        ahead = int(
-            conn.scalar(select(func.count()).select_from(_W).where(_W.c.sku == sku, _W.c.id < mine))
-            or 0
-        )
-        opened = conn.scalar(
-            select(_W.c.created_at).where(_W.c.sku == sku).order_by(_W.c.id).limit(1)
-        )
+        mine = conn.execute(_MINE, {"sku": sku, "cust": customer}).scalar()
         conn.rollback()
+    if mine is None:
+        stmt = pg_insert(_W) if ctx.engine.dialect.name == "postgresql" else sqlite_insert(_W)
+        with UnitOfWork(ctx.engine) as u:
+            u.conn.execute(
+                stmt.values(sku=sku, customer_id=customer, created_at=now).on_conflict_do_nothing(
+                    index_elements=["sku", "customer_id"]
+                )
+            )
+            u.commit()
+    with ctx.engine.connect() as conn:
+        if mine is None:
+            mine = conn.execute(_MINE, {"sku": sku, "cust": customer}).scalar_one()
+        ahead_raw, opened = conn.execute(_AHEAD, {"sku": sku, "mine": mine}).one()
+        conn.rollback()
+    ahead = int(ahead_raw or 0)
     elapsed = max(0.0, (now - opened).total_seconds()) if opened is not None else 0.0
     capacity = config.burst + config.admit_per_s * elapsed
     if ahead < capacity:

@@ -59,6 +59,7 @@ __all__ = [
     "CommerceHttp",
     "CommerceInProcess",
     "Customers",
+    "DemandForecast",
     "Fleet",
     "Holiday",
     "OpeningHours",
@@ -458,3 +459,33 @@ class Engine(Strict):
     ``agents``: demand from the customers' decisions (store, channel, balking, memory)."""
     """Start at the replenishment policies' steady state (stock and pipeline); False: every
     location starts with ``catalog.initial_stock_days`` of demand and nothing on order."""
+
+
+class DemandForecast(Strict):
+    """Where the replenishment policies' demand forecasts come from.
+
+    ``oracle``: the demand kernel's expected demand, known events included (the twin's
+    ground truth). ``model``: a forecaster (a :mod:`policies.forecasting` name) fitted on the
+    twin's own recorded daily sales per SKU-location, refitted every ``refit_days`` days on the
+    last ``history_days`` days; until ``min_history_days`` days are recorded the scenario's
+    average daily demand (the opening plan) stands in. ``known_events``: announced events'
+    uplift (flash sales, holidays, weather) multiplies the model's forecast and is divided out
+    of the history it is fitted on.
+    """
+
+    source: Literal["oracle", "model"] = "oracle"
+    model: Code = "ets"
+    refit_days: Annotated[int, Field(ge=1, le=365)] = 7
+    history_days: Annotated[int, Field(ge=7, le=3650)] = 56
+    min_history_days: Annotated[int, Field(ge=1, le=365)] = 14
+    season_length: Annotated[int, Field(ge=1, le=365)] = 7
+    known_events: bool = True
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from policies.forecasting.models import MODEL_NAMES
+
+        if v not in MODEL_NAMES:
+            raise ValueError(f"{v!r} is not a forecast model; one of {', '.join(MODEL_NAMES)}")
+        return v

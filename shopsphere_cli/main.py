@@ -20,6 +20,7 @@ from shopsphere_cli import (
     replay_cmds,
     rl_cmds,
     twin_cmds,
+    webhook_cmds,
 )
 from shopsphere_cli.errors import user_errors
 
@@ -54,6 +55,7 @@ forecast_cmds.register(app)
 rl_cmds.register(app)
 replay_cmds.register(app)
 dashboard_cmd.register(app)
+webhook_cmds.register(app)
 assist_cmds.register(app)
 
 

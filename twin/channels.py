@@ -48,6 +48,7 @@ from twin.gateway import OrderGateway, OrderIntent
 from twin.kpis import KpiBook
 from twin.population import BALK_PROBABILITY, Population, substitute_weights
 from twin.ports import OrderSink
+from twin.recommend import RecommendationHook
 from twin.simtime import DAY_END, DECIDE_AT, HOURS_PER_DAY, minutes
 from twin.state import TwinState
 from twin.voice_social import BasketHistory, BurstShape
@@ -156,6 +157,8 @@ class _Base:
         self.balk_p = BALK_PROBABILITY if population is not None else 0.0
         self.list_price = world.skus.list_price_cents
         self.perishable = world.skus.shelf_life_days > 0
+        # online shoppers shown recommendations (twin.recommend; None: no recommendations)
+        self.recommender: RecommendationHook | None = None
         self.history: BasketHistory | None = None  # set when voice re-orders need it
 
     def extra_kpis(self) -> dict[str, int]:
@@ -407,7 +410,7 @@ class OnlineChannel(_Base):
         ev = self.events
         codes = w.skus.codes
         intents: list[OrderIntent] = []
-        decided: list[tuple[Session, dict[int, int], int, int]] = []
+        decided: list[tuple[Session, dict[int, int], int, int, int]] = []
         for se in sessions:
             row = se.row
             oh, res = st.on_hand[row], st.reserved[row]
@@ -436,9 +439,14 @@ class OnlineChannel(_Base):
                     subst += 1
                     ev.add(now, EventKind.SUBSTITUTION, row, t, 1, 0, c.unique_id)
                 want[t] = want.get(t, 0) + 1
+            extra = 0
+            if self.recommender is not None and want:  # accepted recommendations join the basket
+                for t in self.recommender.add_ons(c.index, c.code, want, oh - res):
+                    want[t] = want.get(t, 0) + 1
+                    extra += 1
             for s, q in want.items():
                 res[s] += q
-            decided.append((se, want, subst, lost))
+            decided.append((se, want, subst, lost, extra))
             if want:
                 intents.append(
                     OrderIntent(
@@ -449,7 +457,7 @@ class OnlineChannel(_Base):
                     )
                 )
         outcomes = iter(self.gateway.place(intents))
-        for se, want, subst, lost in decided:
+        for se, want, subst, lost, extra in decided:
             row = se.row
             res = st.reserved[row]
             c = se.customer
@@ -478,7 +486,7 @@ class OnlineChannel(_Base):
                     )
                     if self.history is not None:
                         self.history.record(c.index, placed)
-            self.book(row, c, len(se.basket), sold, subst, lost, rev, cogs)
+            self.book(row, c, len(se.basket) + extra, sold, subst, lost, rev, cogs)
 
     def end_slice(self, col: int) -> None:
         return None
@@ -522,6 +530,15 @@ class _ExtraOnline(OnlineChannel):
 
     def columns(self) -> list[int]:
         return []
+
+    @property  # type: ignore[override]
+    def recommender(self) -> RecommendationHook | None:
+        """Voice and social sessions are not shown recommendations (a set is ignored)."""
+        return None
+
+    @recommender.setter
+    def recommender(self, hook: RecommendationHook | None) -> None:
+        return None
 
     def start(self) -> None:
         """Start the channel's SimPy processes (before the environment runs)."""

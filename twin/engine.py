@@ -126,6 +126,15 @@ class _FleetPort:
     def ship_order(self, row: int, o: ShippableOrder) -> None:
         self._ops.ship_order(row, o)
 
+    def book_return(self, row: int, sku: int, restocked: int, written_off: int) -> None:
+        """A return the API booked (twin.returns): every unit in as a return flow, the unfit
+        ones out as a write-off; the fit ones are on hand (fresh, for the perishables)."""
+        st = self._state
+        st.flows["return"][row, sku] += restocked + written_off
+        st.flows["write_off"][row, sku] += written_off
+        st.on_hand[row, sku] += restocked
+        st.inflow[row, sku] += restocked
+
 
 class Twin:
     """One run of a scenario against a commerce client.
