@@ -427,6 +427,15 @@ class ReplenishmentPlanRequest(Strict):
     history_days: int | None = Field(default=None, ge=2, le=730)  # None: server default
 
 
+class PolicyLineError(Strict):
+    """Why the policy could not decide for one SKU of a multi-SKU request (the others are
+    decided): the observation field at fault, its value and a message."""
+
+    field: str
+    value: int
+    message: str
+
+
 class ReplenishmentPlanLine(Strict):
     sku: str
     on_hand: int
@@ -437,6 +446,7 @@ class ReplenishmentPlanLine(Strict):
     demand_std: float
     order_quantity: int
     target: float | None  # the level the policy aimed at, where it has one
+    error: PolicyLineError | None = None  # this SKU was refused (order 0); others are planned
 
 
 class ReplenishmentPlan(Strict):
@@ -474,6 +484,7 @@ class PriceQuoteLine(Strict):
     min_price_cents: int
     max_price_cents: int
     quoted_price_cents: int
+    error: PolicyLineError | None = None  # this SKU was refused (current price kept)
 
 
 class PriceQuote(Strict):

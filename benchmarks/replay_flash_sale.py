@@ -142,6 +142,8 @@ def _one(
     seed: int,
     waiting_room: bool,
     max_in_flight: int = 0,
+    admit_per_s: float = 20.0,
+    admit_burst: int = 50,
 ) -> dict[str, Any]:
     book = derive(f"bench-{name}", trace.shoppers())
     env = {
@@ -155,8 +157,8 @@ def _one(
     if waiting_room:
         hot = [s["sku"] for s in trace.meta["catalog"]["skus"] if s["hot"]]
         env["SHOPSPHERE_WAITING_ROOM_SKUS"] = ",".join(hot)
-        env["SHOPSPHERE_WAITING_ROOM_ADMIT_PER_S"] = "20"
-        env["SHOPSPHERE_WAITING_ROOM_BURST"] = "50"
+        env["SHOPSPHERE_WAITING_ROOM_ADMIT_PER_S"] = str(admit_per_s)
+        env["SHOPSPHERE_WAITING_ROOM_BURST"] = str(admit_burst)
     if max_in_flight:
         env["SHOPSPHERE_MAX_IN_FLIGHT"] = str(max_in_flight)
     receiver = WebhookReceiver(WEBHOOK_SECRET)
@@ -254,6 +256,8 @@ def main() -> None:
     ap.add_argument(
         "--no-waiting-room", action="store_true", help="hot SKUs without the waiting room"
     )
+    ap.add_argument("--admit-per-s", type=float, default=20.0, help="waiting-room rate per SKU")
+    ap.add_argument("--admit-burst", type=int, default=50, help="waiting-room burst per SKU")
     ap.add_argument(
         "--max-in-flight",
         type=int,
@@ -301,6 +305,8 @@ def main() -> None:
                 seed=7,
                 waiting_room=not args.no_waiting_room,
                 max_in_flight=args.max_in_flight,
+                admit_per_s=args.admit_per_s,
+                admit_burst=args.admit_burst,
             )
         finally:
             if pg is not None:
@@ -313,8 +319,9 @@ def main() -> None:
         f"machine: {platform.node()}, {os.cpu_count()} cores, shared with other engineers "
         f"(load average at start {load[0]:.1f}); API: {args.workers} uvicorn workers, "
         "PostgreSQL 15, per-key limit 5/s burst 10, waiting room "
-        f"{'off' if args.no_waiting_room else '20 admissions/s per hot SKU, burst 50'}; "
-        "one run each"
+        f"{'off' if args.no_waiting_room else f'{args.admit_per_s:g} admissions/s per hot SKU'}"
+        f"{'' if args.no_waiting_room else f', burst {args.admit_burst}'}; max in flight per "
+        f"worker {args.max_in_flight or 'off'}; one run each"
     )
     print()
     print(

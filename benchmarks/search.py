@@ -52,7 +52,8 @@ def _client(args: tuple[str, str, list[dict[str, Any]], int, int]) -> list[float
     base, token, queries, n, seed = args
     rng = np.random.default_rng(seed)
     out: list[float] = []
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=120) as c:
         for q in queries[:20]:  # warm-up, uncounted
             c.get("/v1/search", params=q)
         for _ in range(n):
@@ -65,17 +66,47 @@ def _client(args: tuple[str, str, list[dict[str, Any]], int, int]) -> list[float
     return out
 
 
+def _cpu_s(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the API (uvicorn and its workers) and of PostgreSQL's processes."""
+    import psutil
+
+    def total(ps: list[Any]) -> float:
+        out = 0.0
+        for p in ps:
+            try:
+                t = p.cpu_times()
+                out += t.user + t.system
+            except psutil.Error:
+                pass
+        return out
+
+    api = psutil.Process(server_pid)
+    pg = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+    return {"api": total([api, *api.children(recursive=True)]), "postgres": total(pg)}
+
+
 def run_clients(
-    base: str, token: str, queries: list[dict[str, Any]], clients: int, n: int, seed: int
-) -> tuple[float, float, float]:
-    """(p50, p99, requests/s) of ``clients`` concurrent closed-loop clients."""
+    base: str,
+    token: str,
+    queries: list[dict[str, Any]],
+    clients: int,
+    n: int,
+    seed: int,
+    server_pid: int,
+) -> tuple[float, float, float, dict[str, float]]:
+    """(p50, p99, requests/s, CPU ms per request of API and PostgreSQL) of ``clients``
+    concurrent closed-loop clients (the CPU figures include the uncounted warm-up requests)."""
     ctx = mp.get_context("spawn")
+    c0 = _cpu_s(server_pid)
     t0 = time.perf_counter()
     with ctx.Pool(clients) as pool:
         res = pool.map(_client, [(base, token, queries, n, seed + i) for i in range(clients)])
     wall = time.perf_counter() - t0
+    c1 = _cpu_s(server_pid)
     lat = np.array([x for r in res for x in r])
-    return float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), lat.size / wall
+    sent = lat.size + 20 * clients
+    cpu = {k: round(1000 * (c1[k] - c0[k]) / sent, 2) for k in c0}
+    return float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), lat.size / wall, cpu
 
 
 # ---- setup -----------------------------------------------------------------------------------
@@ -220,12 +251,12 @@ def http_runs(
     keys = Keys(pepper=secrets.token_hex(16), staff=secrets.token_hex(16), customers=())
     prepare_database(url, keys)
     res: dict[str, Any] = {}
-    with api_server(url, keys, args.workers, 4, 4, tmp) as (_, port, _log):
+    with api_server(url, keys, args.workers, 4, 4, tmp) as (proc, port, _log):
         base = f"http://127.0.0.1:{port}"
         for clients in args.clients:
             n = max(50, args.requests // clients)
             runs = [
-                run_clients(base, keys.staff, queries, clients, n, args.seed + 100 * r)
+                run_clients(base, keys.staff, queries, clients, n, args.seed + 100 * r, proc.pid)
                 for r in range(args.repeats)
             ]
             res[f"keyword_c{clients}"] = {
@@ -234,14 +265,25 @@ def http_runs(
                 "rps": round(statistics.median(r[2] for r in runs), 1),
                 "p99_runs": [round(r[1], 2) for r in runs],
                 "requests_per_run": n * clients,
+                "cpu_ms_per_request": {
+                    k: round(statistics.median(r[3][k] for r in runs), 2) for k in runs[0][3]
+                },
+                "loadavg_after": os.getloadavg(),
             }
             log.info("%s", res[f"keyword_c{clients}"])
         if args.hybrid_requests:
             hq = [dict(q, mode="hybrid") for q in queries]
             httpx.get(base + "/v1/search", params=hq[0], timeout=300,
                       headers={"Authorization": f"Bearer {keys.staff}"})  # fmt: skip
-            p50, p99, _rps = run_clients(base, keys.staff, hq, 1, args.hybrid_requests, args.seed)
-            res["hybrid_c1"] = {"p50_ms": round(p50, 2), "p99_ms": round(p99, 2)}
+            p50, p99, rps, cpu = run_clients(
+                base, keys.staff, hq, 1, args.hybrid_requests, args.seed, proc.pid
+            )
+            res["hybrid_c1"] = {
+                "p50_ms": round(p50, 2),
+                "p99_ms": round(p99, 2),
+                "rps": round(rps, 1),
+                "cpu_ms_per_request": cpu,
+            }
     return res
 
 
@@ -309,14 +351,18 @@ def _table(res: dict[str, Any], args: argparse.Namespace) -> None:
         f"{m['loadavg_at_start']}, at end {res['loadavg_at_end']}; {res['skus']} SKUs; "
         f"embedder {res['embedder']}"
     )
-    print(f"{'backend':8} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'target':>7} {'req/s':>7}")
+    print(
+        f"{'backend':8} {'run':>10} {'p50 ms':>8} {'p99 ms':>8} {'target':>7} {'req/s':>7} "
+        "CPU ms/request (API, PostgreSQL)"
+    )
     for b in args.backends.split(","):
         for k, v in res.get(b, {}).get("http", {}).items():
             c = int(k.rsplit("c", 1)[1])
             tgt = "" if k.startswith("hybrid") else (TARGET_P99_1 if c == 1 else TARGET_P99_8)
+            cpu = v.get("cpu_ms_per_request", {})
             print(
-                f"{b:8} {k:>7} {v['p50_ms']:8.1f} {v['p99_ms']:8.1f} {tgt!s:>7} "
-                f"{v.get('rps', 0):7.0f}"
+                f"{b:8} {k:>10} {v['p50_ms']:8.1f} {v['p99_ms']:8.1f} {tgt!s:>7} "
+                f"{v.get('rps', 0):7.0f} {cpu.get('api', 0):.2f}, {cpu.get('postgres', 0):.2f}"
             )
     print("\nNDCG@10 (mean over judged queries)")
     for b in args.backends.split(","):

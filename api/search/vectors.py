@@ -10,7 +10,8 @@ Embedders:
   semantics beyond shared spellings); the fallback when the model package is not installed, and
   what most tests use because it needs no model load.
 
-``SHOPSPHERE_SEARCH_EMBEDDER`` picks one (default: ``minilm`` when importable);
+``SHOPSPHERE_SEARCH_EMBEDDER`` picks one (default ``hashing``: loading the model takes tens of
+seconds of CPU, so a deployment opts in with ``minilm``);
 ``SHOPSPHERE_SEARCH_TORCH_THREADS`` caps torch's threads (1 is fastest on a loaded machine).
 Vectors are per SKU (its name and category name), L2-normalised float32, tagged with the
 model name; a query uses only vectors of the active model. PostgreSQL's pgvector is not
@@ -117,11 +118,9 @@ _ELOCK = threading.Lock()
 
 
 def embedder_name() -> str:
-    """The configured embedder (``minilm`` or ``hashing``). Raises InvalidInputError on other
-    values of ``SHOPSPHERE_SEARCH_EMBEDDER``."""
-    want = os.environ.get("SHOPSPHERE_SEARCH_EMBEDDER", "").strip().lower()
-    if not want:
-        return "minilm" if minilm_available() else "hashing"
+    """The configured embedder: ``SHOPSPHERE_SEARCH_EMBEDDER`` (``minilm`` or ``hashing``, the
+    default). Raises InvalidInputError on other values."""
+    want = os.environ.get("SHOPSPHERE_SEARCH_EMBEDDER", "").strip().lower() or "hashing"
     if want not in ("minilm", "hashing"):
         raise InvalidInputError(
             "SHOPSPHERE_SEARCH_EMBEDDER must be minilm or hashing",
@@ -223,21 +222,24 @@ _QCACHE: OrderedDict[tuple[str, str], Matrix] = OrderedDict()
 _QCACHE_SIZE = 2048
 
 
-def _vectors(ctx: ServiceContext, conn: Connection, emb: Embedder) -> _Vectors:
+_SPECS = {"minilm": (MiniLMEmbedder.name, MiniLMEmbedder.dim), "hashing": ("hashing-v1", 256)}
+
+
+def _vectors(ctx: ServiceContext, conn: Connection, model: str, dim: int) -> _Vectors:
     gen_raw = conn.execute(text("SELECT value FROM search_meta WHERE key = 'embeddings'")).scalar()
     gen = int(gen_raw or 0)
     got = _VCACHE.get(ctx.engine)
-    if got is not None and got.gen == gen and got.model == emb.name:
+    if got is not None and got.gen == gen and got.model == model:
         return got
     rows = conn.execute(
         text("SELECT sku_id, vector FROM sku_embeddings WHERE model = :m AND dim = :d"),
-        {"m": emb.name, "d": emb.dim},
+        {"m": model, "d": dim},
     ).all()
     ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-    mat = np.empty((len(rows), emb.dim), dtype=np.float32)
+    mat = np.empty((len(rows), dim), dtype=np.float32)
     for i, r in enumerate(rows):
         mat[i] = np.frombuffer(bytes(r[1]), dtype="<f4")
-    v = _Vectors(gen=gen, model=emb.name, ids=ids, mat=mat)
+    v = _Vectors(gen=gen, model=model, ids=ids, mat=mat)
     with _VLOCK:
         _VCACHE[ctx.engine] = v
     return v
@@ -265,11 +267,12 @@ def semantic(
     first; empty when no vectors are stored for the active model."""
     from api.search.service import HYBRID_DEPTH
 
-    emb = get_embedder()
-    vs = _vectors(ctx, conn, emb)
+    key = embedder_name()
+    model, dim = _SPECS[key]
+    vs = _vectors(ctx, conn, model, dim)
     if vs.ids.size == 0:
-        return []
-    qv = _query_vector(emb, query)
+        return []  # nothing embedded yet: the model is not even loaded
+    qv = _query_vector(get_embedder(key), query)
     sims = vs.mat @ qv
     want = min(vs.ids.size, HYBRID_DEPTH * (8 if filters_sql else 1))
     top = np.argpartition(-sims, want - 1)[:want]
@@ -310,7 +313,9 @@ def fused(
     ``semantic`` (vector rank only) mode, after the keyset ``after``; ``depth`` returns all."""
     from api.search.service import HYBRID_DEPTH, RRF_K, SCALE, _ranked, available_at
 
-    vec = semantic(ctx, conn, q.q or "", f.sql, f.params)
+    # the vector side embeds the query with its typos corrected
+    vtext = " ".join(plan.corrections.get(w, w) for w in qt.words(q.q or ""))
+    vec = semantic(ctx, conn, vtext, f.sql, f.params)
     score: dict[int, float] = {}
     for r, (i, _) in enumerate(vec, start=1):
         score[i] = score.get(i, 0.0) + 1.0 / (RRF_K + r)

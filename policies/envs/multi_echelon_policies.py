@@ -11,6 +11,8 @@ policy, with common-random-number (CRN) search and evaluation.
   features (:func:`sku_features`), so one parameter vector serves any SKU and any network.
 - :func:`evaluate_levels`: mean daily cost of many policies on the same random numbers.
 - :func:`search_global_levels`: echelon base-stock tuned by CRN grid search.
+- :func:`search_dispatch_levels`: the same plus a tuned truck dispatch threshold per echelon
+  (the strongest hand-built heuristic here; fixed truck costs make daily dispatch wasteful).
 - :func:`train_feature_policy`: the cross-entropy method over CRN rollouts.
 """
 
@@ -28,13 +30,16 @@ __all__ = [
     "FEATURE_NAMES",
     "CEMResult",
     "LevelPolicy",
+    "dispatch_levels",
     "evaluate_levels",
     "feature_levels",
     "global_levels",
     "initial_theta",
     "protection_demand",
+    "search_dispatch_levels",
     "search_global_levels",
     "sku_features",
+    "stack_policies",
     "train_feature_policy",
 ]
 
@@ -112,6 +117,25 @@ class LevelPolicy:
         return q.astype(np.int64)
 
 
+def stack_policies(*policies: LevelPolicy) -> LevelPolicy:
+    """One :class:`LevelPolicy` whose copies are those of ``policies`` in order (missing caps
+    become infinite, missing dispatch thresholds zero), for paired CRN evaluation."""
+    if not policies:
+        raise ValueError("stack_policies needs at least one policy")
+    levels = [np.atleast_3d(q.levels) for q in policies]
+    caps = [
+        np.full_like(lv, np.inf) if q.caps is None else np.broadcast_to(q.caps, lv.shape)
+        for q, lv in zip(policies, levels, strict=True)
+    ]
+    disp = [
+        np.zeros(lv.shape[:2])
+        if q.min_dispatch is None
+        else np.broadcast_to(q.min_dispatch, lv.shape[:2])
+        for q, lv in zip(policies, levels, strict=True)
+    ]
+    return LevelPolicy(np.concatenate(levels), np.concatenate(caps), np.concatenate(disp))
+
+
 def global_levels(
     params: NetworkParams, k_store: NDArray[np.float64], k_wh: NDArray[np.float64]
 ) -> LevelPolicy:
@@ -186,7 +210,7 @@ def search_global_levels(
     """Echelon base-stock tuned by CRN grid search: a coarse grid of (store, warehouse) safety
     factors, then a 0.1-step 5 x 5 grid around the best; returns ``(k_store, k_wh, cost)``
     with the mean daily training cost."""
-    grid = np.arange(-0.5, 3.51, 0.5) if coarse is None else np.asarray(coarse)
+    grid = np.arange(-0.5, 4.51, 0.5) if coarse is None else np.asarray(coarse)
     ks, kw = (a.ravel() for a in np.meshgrid(grid, grid, indexing="ij"))
     cost = evaluate_levels(params, global_levels(params, ks, kw), seeds, days, warmup).mean(0)
     b = int(np.argmin(cost))
@@ -195,6 +219,59 @@ def search_global_levels(
     cost2 = evaluate_levels(params, global_levels(params, ks2, kw2), seeds, days, warmup).mean(0)
     b2 = int(np.argmin(cost2))
     return float(ks2[b2]), float(kw2[b2]), float(cost2[b2])
+
+
+def dispatch_levels(
+    params: NetworkParams,
+    k_store: NDArray[np.float64],
+    k_wh: NDArray[np.float64],
+    frac_store: NDArray[np.float64],
+    frac_wh: NDArray[np.float64],
+) -> LevelPolicy:
+    """:func:`global_levels` plus a truck dispatch threshold per echelon: a location orders
+    only when its order volume reaches ``frac`` of its lane's truck volume (all (E,))."""
+    base = global_levels(params, k_store, k_wh)
+    W = params.n_warehouses
+    frac = np.empty((len(k_store), params.n_locations))
+    frac[:, :W] = np.asarray(frac_wh, dtype=np.float64)[:, None]
+    frac[:, W:] = np.asarray(frac_store, dtype=np.float64)[:, None]
+    return LevelPolicy(base.levels, None, frac * params.truck_capacity[None])
+
+
+def search_dispatch_levels(
+    params: NetworkParams,
+    seeds: list[int] | tuple[int, ...],
+    k_store: float,
+    k_wh: float,
+    days: int = 120,
+    warmup: int = 30,
+) -> tuple[float, float, float, float, float]:
+    """Echelon base-stock with tuned truck dispatch thresholds, by CRN grid search: thresholds
+    ``{0, .1, .2, .3, .45, .6, .8}`` per echelon at the given safety factors, then safety
+    factors ``+-0.6`` (step 0.3) at the best thresholds, then thresholds ``+-0.05`` again.
+    Returns ``(k_store, k_wh, frac_store, frac_wh, training cost per day)``."""
+    grid = np.array([0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8])
+    fs, fw = (a.ravel() for a in np.meshgrid(grid, grid, indexing="ij"))
+    ones = np.ones(fs.size)
+    pol = dispatch_levels(params, k_store * ones, k_wh * ones, fs, fw)
+    b = int(np.argmin(evaluate_levels(params, pol, seeds, days, warmup).mean(0)))
+    f_s, f_w = float(fs[b]), float(fw[b])
+    step = np.arange(-0.6, 0.61, 0.3)
+    ks, kw = (a.ravel() for a in np.meshgrid(k_store + step, k_wh + step, indexing="ij"))
+    ones = np.ones(ks.size)
+    pol = dispatch_levels(params, ks, kw, f_s * ones, f_w * ones)
+    b = int(np.argmin(evaluate_levels(params, pol, seeds, days, warmup).mean(0)))
+    k_s, k_w = float(ks[b]), float(kw[b])
+    near = np.arange(-0.05, 0.051, 0.05)
+    fs, fw = (
+        np.clip(a.ravel(), 0.0, 1.0) for a in np.meshgrid(f_s + near, f_w + near, indexing="ij")
+    )
+    ones = np.ones(fs.size)
+    cost = evaluate_levels(
+        params, dispatch_levels(params, k_s * ones, k_w * ones, fs, fw), seeds, days, warmup
+    ).mean(0)
+    b = int(np.argmin(cost))
+    return k_s, k_w, float(fs[b]), float(fw[b]), float(cost[b])
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,14 +286,24 @@ class CEMResult:
 
 
 def initial_theta(
-    k_store: float = 1.5, k_wh: float = 1.5, cap_days: float = 4.0
+    k_store: float = 1.5,
+    k_wh: float = 1.5,
+    cap_days: float = 4.0,
+    frac_store: float = 0.05,
+    frac_wh: float = 0.05,
 ) -> NDArray[np.float64]:
-    """A starting ``theta``: constant safety factors and caps (bias weights only)."""
+    """A starting ``theta``: constant safety factors, order caps (days of expected demand)
+    and truck dispatch thresholds (fractions of a truck, clipped to [0.001, 0.999])."""
     th = np.zeros(2 * PER_ECHELON)
     th[0], th[PER_ECHELON] = k_wh, k_store
     F = len(FEATURE_NAMES)
     th[F] = th[PER_ECHELON + F] = np.log(cap_days)
-    th[F + 1] = th[PER_ECHELON + F + 1] = -4.0  # dispatch at ~2 % of a truck
+
+    def logit(f: float) -> float:
+        f = min(max(f, 1e-3), 0.999)
+        return float(np.log(f / (1.0 - f)))
+
+    th[F + 1], th[PER_ECHELON + F + 1] = logit(frac_wh), logit(frac_store)
     return th
 
 
@@ -243,9 +330,12 @@ def train_feature_policy(
     mean = initial_theta() if theta0 is None else np.array(theta0, dtype=np.float64)
     std = np.full(mean.size, 0.3)
     F = len(FEATURE_NAMES)
-    std[F + 1] = std[PER_ECHELON + F + 1] = 1.0
+    std[F + 1] = std[PER_ECHELON + F + 1] = 2.0
     history: list[float] = []
     best = (np.inf, mean.copy(), 0)
+    if validation_seeds:  # the starting point is a candidate too (generation 0)
+        v0 = evaluate_levels(params, feature_levels(params, mean), validation_seeds, days, warmup)
+        best = (float(v0.mean()), mean.copy(), 0)
     for g in range(1, generations + 1):
         pop = mean + std * rng.standard_normal((population, mean.size))
         pop[0] = mean

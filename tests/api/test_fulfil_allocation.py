@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from api_helpers import seed
@@ -23,7 +24,10 @@ from api.schemas import (
     StockQuery,
 )
 from api.schemas_fulfilment import AllocationRequest, ShipmentTransition, WeightsIn
+from api.services.allocation import Node, plan_allocation
+from api.services.carriers import DEFAULT_FILE, load_carriers
 from api.services.stock import ledger_mismatches
+from policies.routing.carriers import Origin
 
 CUSTOMER = {"lat": 52.53, "lon": 13.45}
 
@@ -201,3 +205,27 @@ def test_concurrent_allocations_of_one_order_make_one_set_of_shipments(
     lv = _levels(staff, s.skus, [s.location, store])
     assert sum(r for _, r in lv.values()) == 3  # the order's 3 units reserved exactly once
     _ledger_ok(staff)
+
+
+def _plan(weights: WeightsIn, util: dict[int, float]) -> list[str]:
+    """Two warehouses holding everything: A 1 km from the customer, B 5 km; the pure planner."""
+    book = load_carriers(DEFAULT_FILE)
+    w = book.allocation.weights.model_copy(
+        update={k: v for k, v in weights.model_dump().items() if v is not None}
+    )
+    nodes = {
+        1: Node(1, Origin("A", "warehouse", 52.539, 13.45)),
+        2: Node(2, Origin("B", "warehouse", 52.575, 13.45)),
+    }
+    avail = {1: {7: 10}, 2: {7: 10}}
+    body = AllocationRequest(**CUSTOMER)
+    now = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
+    picks = plan_allocation(book, w, body, {7: 2}, nodes, avail, util, {}, now)
+    return [p.node.origin.code for p in picks]
+
+
+def test_the_weighted_cost_trades_distance_against_node_capacity() -> None:
+    assert _plan(WeightsIn(), {1: 0.0, 2: 0.0}) == ["A"]  # nearer, same carriers
+    busy = {1: 0.95, 2: 0.0}  # A has used 95% of its day
+    assert _plan(WeightsIn(capacity=2000.0), busy) == ["B"]
+    assert _plan(WeightsIn(capacity=0.0), busy) == ["A"]
