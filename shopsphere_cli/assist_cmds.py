@@ -53,9 +53,9 @@ def assist(
         else:
             from api.client.http import HttpClient
 
-            client = HttpClient(target, api_key=api_key)
             if location is None:
                 raise fail("--location is required with --target (a store or warehouse code)")
+            client = HttpClient(target, api_key=api_key)
             loc, cust = location, customer
         bot = Assistant(client, location=loc, channel=ch, customer_id=cust)
         out = []

@@ -531,6 +531,15 @@ class _ExtraOnline(OnlineChannel):
     def columns(self) -> list[int]:
         return []
 
+    @property  # type: ignore[override]
+    def recommender(self) -> RecommendationHook | None:
+        """Voice and social sessions are not shown recommendations (a set is ignored)."""
+        return None
+
+    @recommender.setter
+    def recommender(self, hook: RecommendationHook | None) -> None:
+        return None
+
     def start(self) -> None:
         """Start the channel's SimPy processes (before the environment runs)."""
         raise NotImplementedError
