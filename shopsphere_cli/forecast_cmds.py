@@ -154,12 +154,13 @@ def backtest_cmd(
         "seasonal_naive,moving_average,ets,croston,tsb,ensemble",
         "--models",
         help=(
-            "Comma-separated: seasonal_naive, moving_average, ets, ses, croston, sba, tsb, "
+            "Comma-separated: seasonal_naive, moving_average, moving_median, ets, ses, croston, "
+            "sba, tsb, "
             "prophet, auto_ets, auto_arima, lightgbm, ensemble."
         ),
     ),
     ensemble_members: str = typer.Option(
-        "lightgbm,ets,moving_average",
+        "ets,moving_median,moving_average,ses",
         "--ensemble-members",
         help="Members of `ensemble` (weights learnt on validation windows inside each fold's "
         "training data).",

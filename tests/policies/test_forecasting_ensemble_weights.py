@@ -97,8 +97,25 @@ def test_backtest_of_the_validated_ensemble_matches_its_honest_member() -> None:
     assert summary.loc["ensemble", "mase"] > 0.3
 
 
-def test_validated_weights_refuse_a_history_too_short_for_the_windows() -> None:
+def test_validated_weights_refuse_a_history_too_short_for_one_window() -> None:
     from policies.forecasting import ForecastingError
 
     with pytest.raises(ForecastingError, match="validation_horizon"):
-        ensemble(truth()).validated_weights(Panel.from_arrays(truth()[:, :20]))
+        ensemble(truth()).validated_weights(Panel.from_arrays(truth()[:, : HORIZON + 1]))
+
+
+def test_a_short_history_gets_fewer_validation_windows_not_an_error() -> None:
+    full = truth()
+    weights = ensemble(full).validated_weights(Panel.from_arrays(full[:, : 2 * HORIZON + 1]))
+    assert weights.sum() == pytest.approx(1.0)
+
+
+def test_l1_weights_fit_the_median_of_skewed_errors_and_sum_to_one() -> None:
+    from policies.forecasting.ensemble import _lad_simplex
+
+    rng = np.random.default_rng(0)
+    truth_ = rng.exponential(1.0, 400)  # skewed: median ln 2 ~ 0.69, mean 1
+    members = np.column_stack([np.full(400, 1.0), np.full(400, 0.5)])  # mean-ish, median-ish
+    w = _lad_simplex(members, truth_)
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+    assert members @ w == pytest.approx(np.full(400, np.median(truth_)), abs=0.02)
