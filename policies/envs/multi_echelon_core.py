@@ -444,7 +444,9 @@ class NetworkKernel:
         self._sampler = TableSampler(
             demand_pmf(week_rate, np.broadcast_to(params.dispersion, week_rate.shape))
         )
-        self._rows = np.arange(7 * S * N, dtype=np.int64).reshape(7, S * N)
+        rows = np.arange(7 * S * N, dtype=np.int64).reshape(7, S * N)
+        self._guide_base = rows * self._sampler.bins
+        self._cdf_base = self._sampler.start[rows]
         self._rng = np.random.default_rng(seed)
         self._ei = np.arange(self.n)[:, None]
         self._li = np.arange(self.L)[None, :]
@@ -512,7 +514,10 @@ class NetworkKernel:
         q = np.asarray(orders)
         if q.shape != (E, self.L, self.N):
             raise ValueError(f"orders must have shape {(E, self.L, self.N)}, got {q.shape}")
-        q = np.clip(np.rint(q), 0, p.max_order).astype(np.int64)
+        if np.issubdtype(q.dtype, np.integer):
+            q = np.minimum(np.maximum(q, 0), p.max_order).astype(np.int64, copy=False)
+        else:
+            q = np.clip(np.rint(q), 0, p.max_order).astype(np.int64)
         slot = self.day % self.H
         # 1. arrivals
         arr = self._pipe[slot]
@@ -560,9 +565,10 @@ class NetworkKernel:
         self.last_moved = moved
         # 6. demand at the stores
         shape = self._draw((E, self.S, self.N))
-        u = self._rng.random(shape).ravel()
-        rows = np.broadcast_to(self._rows[self.day % 7], (shape[0], self.S * self.N)).ravel()
-        d = self._sampler.sample(rows, u).reshape(shape)
+        u = self._rng.random((shape[0], self.S * self.N))
+        wd = self.day % 7
+        d = self._sampler.sample_prepared(self._guide_base[wd], self._cdf_base[wd], u)
+        d = d.reshape(shape)
         if self.crn and E > 1:
             d = np.broadcast_to(d, (E, self.S, self.N))
         st = self.on_hand[:, W:]

@@ -43,13 +43,25 @@ class TableSampler:
 
     def sample(self, rows: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
         """One draw per entry of ``rows`` (flat row indices) from uniforms ``u`` in [0, 1)."""
-        k = self.guide[rows * self.bins + (u * self.bins).astype(np.int64)]
-        base = self.start[rows]
-        act = np.flatnonzero(u >= self.cdf[base + k])
+        return self.sample_prepared(rows * self.bins, self.start[rows], u)
+
+    def sample_prepared(
+        self,
+        guide_base: NDArray[np.int64],
+        cdf_base: NDArray[np.int64],
+        u: NDArray[np.float64],
+    ) -> NDArray[np.int64]:
+        """:meth:`sample` with the per-row offsets precomputed: ``guide_base = rows * bins``
+        and ``cdf_base = start[rows]``, each broadcastable against ``u`` (saves two passes
+        when the same rows are drawn every period)."""
+        k = self.guide[guide_base + (u * self.bins).astype(np.int64)].ravel()
+        base = np.broadcast_to(cdf_base, u.shape).ravel()
+        uf = u.ravel()
+        act = np.flatnonzero(uf >= self.cdf[base + k])
         while act.size:
             k[act] += 1
-            act = act[u[act] >= self.cdf[base[act] + k[act]]]
-        return k
+            act = act[uf[act] >= self.cdf[base[act] + k[act]]]
+        return k.reshape(u.shape)
 
 
 def demand_pmf(mean: NDArray[np.float64], dispersion: NDArray[np.float64]) -> NDArray[np.float64]:
