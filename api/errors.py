@@ -88,6 +88,20 @@ class ServiceUnavailableError(ServiceError):
     status_default = 503
 
 
+class PreconditionFailedError(ServiceError):
+    """An ``If-Match`` version that is no longer current (optimistic concurrency)."""
+
+    code_default = "PRECONDITION_FAILED"
+    status_default = 412
+
+
+class PreconditionRequiredError(ServiceError):
+    """An update of versioned content sent without ``If-Match``."""
+
+    code_default = "PRECONDITION_REQUIRED"
+    status_default = 428
+
+
 def error_from_stored(code: str, message: str, status: int, details: object) -> CommerceError:
     """Rebuild a stored error (idempotent replay) as the matching typed error."""
     for cls in _ALL:
@@ -110,4 +124,38 @@ _ALL: tuple[type[ServiceError], ...] = (
     IdempotencyInProgressError,
     PaymentFailedError,
     ServiceUnavailableError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
+
+
+# ---- promotions (api.services.promotions) ----------------------------------------------------
+class VoucherNotFoundError(NotFoundError):
+    code_default = "VOUCHER_NOT_FOUND"
+
+
+class VoucherExpiredError(ConflictError):
+    """The voucher's window has ended, has not begun, or the voucher was withdrawn."""
+
+    code_default = "VOUCHER_EXPIRED"
+
+
+class VoucherExhaustedError(ConflictError):
+    """The voucher's total or per-customer usage limit is reached (``details.scope``)."""
+
+    code_default = "VOUCHER_EXHAUSTED"
+
+
+class VoucherNotApplicableError(ConflictError):
+    """The voucher does not fit this cart or order (channel, SKUs, minimum subtotal)."""
+
+    code_default = "VOUCHER_NOT_APPLICABLE"
+
+
+_ALL = (
+    *_ALL,
+    VoucherNotFoundError,
+    VoucherExpiredError,
+    VoucherExhaustedError,
+    VoucherNotApplicableError,
 )

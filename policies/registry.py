@@ -76,6 +76,7 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
 _BUILTIN_FACTORIES: dict[tuple[str, str], str] = {
     ("replenishment", "rl_artifact"): "policies.artifact_adapters:rl_replenishment_artifact",
     ("pricing", "rl_artifact"): "policies.artifact_adapters:rl_pricing_artifact",
+    ("replenishment", "sku_projected"): "policies.rl.sku_policy:sku_projected",
 }
 
 # What a built policy of a known kind must satisfy (runtime-checkable protocols, by path).

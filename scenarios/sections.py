@@ -50,6 +50,7 @@ from scenarios.limits import (
     MIN_ELASTICITY,
     TAIL_QUANTILE,
 )
+from scenarios.voice_social import SocialBurst, VoiceReorders
 
 __all__ = [
     "Catalog",
@@ -358,6 +359,10 @@ class Customers(Strict):
         default=None, min_length=24, max_length=24
     )
     """Relative arrival intensity per hour 0..23 (None: uniform over opening hours)."""
+    voice: VoiceReorders | None = None
+    """Voice re-orders ("order my usual"); None: no voice channel."""
+    social_bursts: list[SocialBurst] = Field(default=[], max_length=1000)
+    """Influencer posts, each a traffic spike for one SKU."""
 
     @model_validator(mode="after")
     def _shares(self) -> Customers:

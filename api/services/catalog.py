@@ -1,7 +1,7 @@
 """Catalog use cases: categories, bulk SKU import (set-based upserts), SKU lookup and search.
 
-Search uses PostgreSQL full-text search (a generated ``tsvector`` with a GIN index) or SQLite
-FTS5 (an external-content table kept by triggers); both stem English words and AND the terms.
+Search lives in :mod:`api.search` (docs/search.md); importing SKUs also adds their words to
+the search vocabulary used for typo correction.
 """
 
 from __future__ import annotations
@@ -14,19 +14,15 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Select,
-    and_,
-    exists,
-    func,
     insert,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from api.errors import ConflictError, InvalidInputError, NotFoundError
+from api.errors import ConflictError, NotFoundError
 from api.models import T
 from api.schemas import (
     CategoryCreate,
@@ -37,11 +33,10 @@ from api.schemas import (
     SkuImportRow,
     SkuRead,
 )
+from api.search import service as search_service
 from api.services.context import (
     Principal,
     ServiceContext,
-    decode_cursor,
-    encode_cursor,
     require_staff,
 )
 
@@ -153,6 +148,7 @@ def import_skus(ctx: ServiceContext, who: Principal, rows: Sequence[SkuImportRow
             )
         )
         c.execute(text("DROP TABLE tmp_sku_import"))
+        search_service.add_to_vocab(c, [(r[2], r[4], r[5]) for r in by_code.values()])
         u.commit()
     return ImportResult(created=len(by_code) - existing, updated=existing)
 
@@ -227,97 +223,8 @@ def get_sku(ctx: ServiceContext, who: Principal, sku: str) -> SkuRead:
 
 
 def search(ctx: ServiceContext, who: Principal, q: SearchQuery) -> Page[SkuRead]:
-    """Filter, sort and page SKUs. Cursors are opaque; ``relevance`` with text pages by offset,
-    every other order by keyset (sort value, id)."""
-    stmt = _sku_select()
-    cur = decode_cursor(q.cursor) if q.cursor else None
-    with ctx.engine.connect() as conn:
-        if q.category is not None:
-            stmt = stmt.where(_CAT.c.code == q.category)
-        if q.min_price_cents is not None:
-            stmt = stmt.where(_SKU.c.list_price_cents >= q.min_price_cents)
-        if q.max_price_cents is not None:
-            stmt = stmt.where(_SKU.c.list_price_cents <= q.max_price_cents)
-        if q.in_stock_at is not None:
-            loc = ctx.location_id(conn, q.in_stock_at)
-            stmt = stmt.where(
-                exists().where(
-                    and_(
-                        _STOCK.c.sku_id == _SKU.c.id,
-                        _STOCK.c.location_id == loc,
-                        _STOCK.c.on_hand - _STOCK.c.reserved > 0,
-                    )
-                )
-            )
-        words = _WORD.findall(q.q or "")
-        if q.q is not None and q.q.strip() and not words:
-            return Page[SkuRead](items=[], next_cursor=None)
-        offset_mode = False
-        if words:
-            if ctx.is_pg:
-                tsq = func.plainto_tsquery("english", " ".join(words))
-                stmt = stmt.where(
-                    text("skus.search_tsv @@ plainto_tsquery('english', :tsq)").bindparams(
-                        tsq=" ".join(words)
-                    )
-                )
-                rank = func.ts_rank(text("skus.search_tsv"), tsq)
-                rank_order: list[Any] = [rank.desc(), _SKU.c.id]
-            else:
-                match = " ".join('"' + w.replace('"', "") + '"' for w in words)
-                stmt = stmt.join(text("sku_fts"), text("sku_fts.rowid = skus.id")).where(
-                    text("sku_fts MATCH :m").bindparams(m=match)
-                )
-                rank_order = [text("bm25(sku_fts)"), _SKU.c.id]
-        keys: list[Any]
-        if q.sort == "relevance" and words:
-            offset_mode = True
-            stmt = stmt.order_by(*rank_order)
-            off = cur.get("o", 0) if cur else 0
-            if not isinstance(off, int):
-                raise InvalidInputError(
-                    "cursor does not match the sort order",
-                    details={"field": "cursor", "value": q.cursor},
-                )
-            stmt = stmt.offset(max(off, 0))
-        else:
-            col = {
-                "relevance": None,
-                "price_asc": _SKU.c.list_price_cents,
-                "price_desc": _SKU.c.list_price_cents,
-                "name": _SKU.c.name,
-            }[q.sort]
-            desc = q.sort == "price_desc"
-            keys = [_SKU.c.id] if col is None else [col, _SKU.c.id]
-            if cur is not None and "k" in cur:
-                after = tuple(cur["k"]) if isinstance(cur["k"], list) else ()
-                kinds = (int,) if col is None else ((str if q.sort == "name" else int), int)
-                if len(after) != len(keys) or not all(
-                    isinstance(a, k) and not isinstance(a, bool)
-                    for a, k in zip(after, kinds, strict=False)
-                ):
-                    raise InvalidInputError(
-                        "cursor does not match the sort order",
-                        details={"field": "cursor", "value": q.cursor},
-                    )
-                cmp = tuple_(*keys) < tuple_(*after) if desc else tuple_(*keys) > tuple_(*after)
-                stmt = stmt.where(cmp)
-            stmt = stmt.order_by(*[k.desc() if desc else k for k in keys])
-        rows = conn.execute(stmt.limit(q.limit + 1)).all()
-        conn.rollback()
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    nxt = None
-    if more:
-        if offset_mode:
-            nxt = encode_cursor({"o": (int(cur.get("o", 0)) if cur else 0) + q.limit})
-        else:
-            last = rows[-1]
-            nxt = encode_cursor(
-                {
-                    "k": [last.id]
-                    if q.sort == "relevance"
-                    else [last.list_price_cents if q.sort != "name" else last.name, last.id]
-                }
-            )
-    return Page[SkuRead](items=[_read(r) for r in rows], next_cursor=nxt)
+    """Filter, rank and page SKUs (implemented in :mod:`api.search.service`).
+
+    Raises InvalidInputError (422: a cursor from another sort or mode), NotFoundError (unknown
+    ``in_stock_at`` / ``rank_at`` location)."""
+    return search_service.search(ctx, who, q)
