@@ -68,6 +68,11 @@ def _number(params: dict[str, Any], name: str) -> float:
     return float(value)
 
 
+def _kw(kw: dict[str, Any], name: str, default: float) -> float:
+    """An instance parameter of the manifest, with the environment's default."""
+    return _number(kw, name) if kw.get(name) is not None else default
+
+
 def _kernel_state(
     obs: NDArray[np.float64], lead_time: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -87,14 +92,15 @@ def _kernel_state(
 def _replenishment_fn(
     policy_class: str, params: dict[str, Any], kw: dict[str, Any]
 ) -> tuple[DecisionFn, ActionMapping, int]:
-    from policies.envs.replenishment import ReplenishmentConfig
     from policies.rl.projected import ProjectedQuantilePolicy
 
-    try:
-        cfg = ReplenishmentConfig(**kw)
-    except (TypeError, ValueError) as exc:
-        raise ArtifactFormatError(f"manifest env_kwargs are invalid: {exc}") from exc
-    mean, lead = float(cfg.demand_mean), int(cfg.lead_time)
+    mean, lead = _kw(kw, "demand_mean", 5.0), int(_kw(kw, "lead_time", 2))
+    holding, penalty = _kw(kw, "holding_cost", 1.0), _kw(kw, "penalty_cost", 9.0)
+    if not (mean > 0 and lead >= 0 and holding > 0 and penalty > 0):
+        raise ArtifactFormatError(
+            f"manifest env_kwargs need demand_mean > 0, lead_time >= 0 and positive costs, got "
+            f"{mean}, {lead}, {holding}, {penalty}"
+        )
     if policy_class == "projected_quantile":
         fractile = _number(params, "fractile")
         cap_value = params.get("cap")
@@ -103,7 +109,7 @@ def _replenishment_fn(
         from policies.rl.sku_policy import FractileRule
 
         rule = FractileRule(*(_number(params, k) for k in ("w0", "w1", "w2", "cap_k")))
-        fractile = rule.fractile(cfg.holding_cost, cfg.penalty_cost, lead)
+        fractile = rule.fractile(holding, penalty, lead)
         cap = rule.cap(mean)
     try:
         inner = ProjectedQuantilePolicy(fractile, cap, mean, lead)
@@ -114,33 +120,53 @@ def _replenishment_fn(
         on_hand, pipe = _kernel_state(obs, lead)
         return inner.orders(on_hand, pipe).astype(np.float64)[:, None]
 
-    mapping = _box_mapping("order_units", 0.0, float(cfg.order_cap), integer=True)
+    mapping = _box_mapping("order_units", 0.0, float(_order_cap(kw, mean)), integer=True)
     return fn, mapping, max(lead, 1) + 1
 
 
 def _pricing_fn(params: dict[str, Any], kw: dict[str, Any]) -> tuple[DecisionFn, ActionMapping]:
-    from policies.envs.pricing import PricingConfig
     from policies.rl.pricing_search import FluidPricePolicy
 
-    try:
-        cfg = PricingConfig(**{k: v for k, v in kw.items() if k != "explore_start"})
-    except (TypeError, ValueError) as exc:
-        raise ArtifactFormatError(f"manifest env_kwargs are invalid: {exc}") from exc
+    stock, horizon = int(_kw(kw, "stock", 20)), int(_kw(kw, "horizon", 20))
+    a, b = _kw(kw, "a", 3.0), _kw(kw, "b", 0.5)
+    if stock < 1 or horizon < 1 or not (a > 0 and b > 0):
+        raise ArtifactFormatError(
+            f"manifest env_kwargs need stock, horizon >= 1 and a, b > 0, got {stock}, "
+            f"{horizon}, {a}, {b}"
+        )
     theta_raw = params.get("theta")
     if not isinstance(theta_raw, list) or len(theta_raw) != 4:
         raise ArtifactFormatError(
             f"parameter 'theta' must be a list of 4 numbers, got {theta_raw!r}"
         )
     theta = tuple(_number({"theta": v}, "theta") for v in theta_raw)
-    inner = FluidPricePolicy((theta[0], theta[1], theta[2], theta[3]), cfg.a, cfg.b)
-    stock, horizon = cfg.stock, cfg.horizon
+    inner = FluidPricePolicy((theta[0], theta[1], theta[2], theta[3]), a, b)
 
     def fn(obs: NDArray[np.float64]) -> NDArray[np.float64]:
         x = np.rint(obs[:, 0] * stock)
         n = np.rint(obs[:, 1] * horizon)
         return inner.price(n, x)[:, None]
 
-    return fn, _box_mapping("price", float(cfg.price_low), float(cfg.high), integer=False)
+    low, high = _price_bounds(kw, a, b)
+    return fn, _box_mapping("price", low, high, integer=False)
+
+
+# The bounds below are those of ``ReplenishmentConfig.order_cap`` and ``PricingConfig.high``
+# (policies.envs), restated so that loading an artifact never imports gymnasium; a test checks
+# that they agree.
+def _order_cap(kw: dict[str, Any], mean: float) -> int:
+    if kw.get("max_order") is not None:
+        return int(_number(kw, "max_order"))
+    rates = kw.get("demand_rates")
+    peak = max(float(r) for r in rates) if rates else mean
+    return math.ceil(peak + 5.0 * math.sqrt(peak))
+
+
+def _price_bounds(kw: dict[str, Any], a: float, b: float) -> tuple[float, float]:
+    low = _kw(kw, "price_low", 0.0)
+    if kw.get("price_high") is not None:
+        return low, _number(kw, "price_high")
+    return low, max(low + 1.0 / b, (1.0 + max(math.log(a), 0.0) + 3.0) / b)
 
 
 def _box_mapping(name: str, low: float, high: float, *, integer: bool) -> ActionMapping:

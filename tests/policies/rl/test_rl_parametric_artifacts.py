@@ -123,6 +123,44 @@ def test_saved_and_loaded_artifact_decides_identically(tmp_path: Path, kind: str
     np.testing.assert_array_equal(loaded.decide(obs), art.decide(obs))
 
 
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"demand_mean": 7.5}, {"max_order": 9}, {"demand_rates": [2.0, 11.0]}]
+)
+def test_replenishment_order_bound_matches_the_environment(kwargs: dict[str, object]) -> None:
+    from policies.envs.replenishment import ReplenishmentConfig
+
+    manifest = Manifest("x", "ShopSphere/Replenishment-v0", "CEM", ("a", "b", "c"), kwargs)
+    art = parametric_policy("projected_quantile", {"fractile": 0.8, "cap": 4}, manifest)
+    assert art.mapping.decision_high[0] == ReplenishmentConfig(**kwargs).order_cap  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"a": 0.5, "b": 2.0}, {"price_low": 1.0, "price_high": 9.0}]
+)
+def test_pricing_bounds_match_the_environment(kwargs: dict[str, float]) -> None:
+    from policies.envs.pricing import PricingConfig
+
+    manifest = Manifest("x", "ShopSphere/DynamicPricing-v0", "CEM", ("a", "b"), kwargs)
+    art = parametric_policy("fluid_price", {"theta": [1.0, 0.0, 1.0, 0.0]}, manifest)
+    cfg = PricingConfig(**kwargs)  # type: ignore[arg-type]
+    assert art.mapping.decision_low[0] == cfg.price_low
+    assert art.mapping.decision_high[0] == pytest.approx(cfg.high)
+
+
+def test_loading_a_parametric_artifact_does_not_import_gymnasium(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    save_policy(_projected(), tmp_path)
+    code = (
+        "import sys; from policies.artifacts import load_policy; "
+        f"p = load_policy({str(tmp_path)!r}); p.decide([[1.0, 2.0, 3.0]]); "
+        "print('gymnasium' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_a_class_outside_the_allow_list_is_refused() -> None:
     manifest = Manifest("x", "ShopSphere/Replenishment-v0", "CEM", ("a", "b", "c"))
     with pytest.raises(ArtifactFormatError, match="not allowed"):
