@@ -191,6 +191,8 @@ def registry_show(
                 "version": e.version,
                 "status": e.status,
                 "sha256": e.artifact_sha256,
+                "artifact_kind": manifest.get("artifact_kind", "network"),
+                "policy_class": manifest.get("policy_class"),
                 "manifest": {
                     k: manifest[k]
                     for k in (

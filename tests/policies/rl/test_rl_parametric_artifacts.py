@@ -351,6 +351,10 @@ def test_cli_export_learned_writes_and_registers_a_parametric_artifact(tmp_path:
     assert result.exit_code == 0, result.output
     assert json.loads((out / "params.json").read_text())["policy_class"] == "fluid_price"
     assert "registered price/v0001 (candidate)" in result.output
+    shown = runner.invoke(app, ["registry", "show", "price", "--registry", str(reg)])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
+    assert (data["artifact_kind"], data["policy_class"]) == ("parametric", "fluid_price")
 
 
 def test_cli_export_learned_with_an_unknown_method_exits_2_naming_it(tmp_path: Path) -> None:
