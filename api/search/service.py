@@ -398,9 +398,19 @@ def search(ctx: ServiceContext, who: Principal, q: SearchQuery) -> Page[SkuRead]
     cur = decode_cursor(q.cursor) if q.cursor else {}
     with ctx.engine.connect() as conn:
         try:
+            _prefer_indexes(ctx, conn)
             return _search(ctx, conn, q, cur)
         finally:
             conn.rollback()
+
+
+def _prefer_indexes(ctx: ServiceContext, conn: Connection) -> None:
+    """PostgreSQL: no sequential scans for this read-only transaction. With ``LIMIT`` and an OR
+    of synonyms the planner otherwise scans the table hoping to meet 200 matches early (25-35 ms
+    at 100k SKUs against ~1 ms from the GIN index), and joins the page's 20 rows to products by a
+    hash over the whole table."""
+    if ctx.is_pg:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
 
 
 def _search(
@@ -496,6 +506,7 @@ def facets(ctx: ServiceContext, who: Principal, q: SearchQuery) -> SearchFacets:
     """
     with ctx.engine.connect() as conn:
         try:
+            _prefer_indexes(ctx, conn)
             return _facets(ctx, conn, q)
         finally:
             conn.rollback()
