@@ -12,13 +12,15 @@ products and categories).
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, TextClause
+from sqlalchemy import text as _text
 
 from api.errors import InvalidInputError, NotFoundError
 from api.schemas import Page, SearchQuery, SkuRead
@@ -40,6 +42,13 @@ PRICE_BANDS: tuple[tuple[int, int | None], ...] = (
     (5000, 10000),
     (10000, None),
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def text(sql: str) -> TextClause:
+    """``sqlalchemy.text`` memoised: the statements here are built from a few shapes, and
+    parsing their bind parameters again on every request cost more than running some of them."""
+    return _text(sql)
 
 
 # ---- per-engine caches -------------------------------------------------------------------
