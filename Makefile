@@ -33,7 +33,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api dynamics policies scenarios twin edge_sim replay shopsphere_cli dashboards
+	$(BIN)/mypy api dynamics policies scenarios twin edge_sim replay shopsphere_cli dashboards assistant
 
 bench: setup
 	$(BIN)/python benchmarks/checkout.py

@@ -35,14 +35,26 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import ratelimit, waiting_room
+from api import ratelimit, waiting_room, webhooks_http
 from api.clock import Clock, SystemClock
 from api.db import make_engine, upgrade_schema
 from api.errors import ServiceError, ServiceUnavailableError
 from api.guard import RequestGuard
 from api.openapi import install_openapi
 from api.payments import PaymentGateway, SimulatedGateway
-from api.routes import batch, catalog, fulfilment, orders, policies, shelf, stock
+from api.routes import (
+    batch,
+    catalog,
+    fulfilment,
+    orders,
+    policies,
+    promotions,
+    purchase_limits,
+    recommendations,
+    shelf,
+    stock,
+    visual,
+)
 from api.schemas import ErrorBody
 from api.services import carts as cart_svc
 from api.services import checkout as checkout_svc
@@ -292,10 +304,12 @@ def create_app(
                 daemon=True,
             )
             sweeper.start()
+        dispatcher = webhooks_http.start_dispatcher(ctx, settings)  # outbox -> webhooks
         try:
             yield
         finally:
             stop.set()
+            webhooks_http.stop_dispatcher(dispatcher)
             if sweeper is not None:
                 sweeper.join(timeout=5)
 
@@ -339,6 +353,11 @@ def create_app(
     app.include_router(orders.router)
     app.include_router(batch.router)
     app.include_router(fulfilment.router)
+    app.include_router(webhooks_http.router)
+    app.include_router(purchase_limits.router)
+    app.include_router(promotions.router)
+    app.include_router(recommendations.router)
+    app.include_router(visual.router)
     policies.install(app, settings)  # builds the configured policies; refuses bad ones
     waiting_room.install(app, settings)  # hot-SKU admission when configured
     ratelimit.install(app, settings)  # per-key and per-address limits when configured

@@ -127,3 +127,35 @@ _ALL: tuple[type[ServiceError], ...] = (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
+
+
+# ---- promotions (api.services.promotions) ----------------------------------------------------
+class VoucherNotFoundError(NotFoundError):
+    code_default = "VOUCHER_NOT_FOUND"
+
+
+class VoucherExpiredError(ConflictError):
+    """The voucher's window has ended, has not begun, or the voucher was withdrawn."""
+
+    code_default = "VOUCHER_EXPIRED"
+
+
+class VoucherExhaustedError(ConflictError):
+    """The voucher's total or per-customer usage limit is reached (``details.scope``)."""
+
+    code_default = "VOUCHER_EXHAUSTED"
+
+
+class VoucherNotApplicableError(ConflictError):
+    """The voucher does not fit this cart or order (channel, SKUs, minimum subtotal)."""
+
+    code_default = "VOUCHER_NOT_APPLICABLE"
+
+
+_ALL = (
+    *_ALL,
+    VoucherNotFoundError,
+    VoucherExpiredError,
+    VoucherExhaustedError,
+    VoucherNotApplicableError,
+)

@@ -36,8 +36,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CUSTOMER_WRITES = re.compile(
-    r"^/v1/(carts|carts/\d+/lines|checkout|orders/\d+/(cancel|returns)|batch(/.*)?|"
-    r"waiting-room/[^/]+)$"
+    r"^/v1/(carts|carts/\d+/(lines|voucher)|checkout|orders/\d+/(cancel|returns|rmas)|"
+    r"batch(/.*)?|waiting-room/[^/]+|recommendations/views|visual-search)$"
 )
 """Paths a customer key may send a body to; every other body-carrying endpoint is staff-only."""
 BULK_PATHS = re.compile(

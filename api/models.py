@@ -277,6 +277,10 @@ class WaitingRoomTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+import api.models_fulfilment  # noqa: E402  (fulfilment tables: shipments, RMAs)
+from api import models_outbox as _models_outbox  # noqa: E402,F401  (outbox, purchase limits)
+
 T = Base.metadata.tables  # short alias for Core statements in the services
 
+import api.models_promo  # noqa: E402  (promotions and recommendation tables)
 import api.search.models  # noqa: E402,F401  (search + content tables, migration 0009)

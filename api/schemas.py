@@ -127,7 +127,8 @@ class SearchQuery(Strict):
 class LocationKind(StrEnum):
     STORE = "store"
     WAREHOUSE = "warehouse"
-    SUPPLIER = "supplier"
+    SUPPLIER = "supplier"  # also a vendor drop-ship node when it holds stock
+    MFC = "mfc"  # micro-fulfilment centre
 
 
 class Channel(StrEnum):
@@ -279,6 +280,15 @@ class CartLineRead(Strict):
     unit_price_cents: int  # price snapshot taken when the line was set
 
 
+class DiscountLine(Strict):
+    """A promotion's share of a cart's or order's discount (``api.services.promotions``)."""
+
+    promotion_id: int
+    code: str | None  # the voucher code; None for an automatic promotion
+    name: str
+    amount_cents: int
+
+
 class CartRead(Strict):
     id: int
     customer_id: str
@@ -286,8 +296,11 @@ class CartRead(Strict):
     location: str
     status: Literal["open", "checked_out", "expired", "abandoned"]
     lines: list[CartLineRead]
-    total_cents: int
+    total_cents: int  # what checkout charges: the lines less ``discount_cents``
     expires_at: datetime
+    discounts: list[DiscountLine] = Field(default_factory=list)
+    discount_cents: int = 0
+    voucher: str | None = None
 
 
 # ---- checkout, payments, orders -----------------------------------------------------------
@@ -316,6 +329,8 @@ class CheckoutRequest(Strict):
     customer_id: str | None = Field(default=None, min_length=1, max_length=64)
     # simulated gateway: tok_ok, tok_decline, tok_timeout, tok_lost_answer
     payment_token: str = Field(default="tok_ok", min_length=1, max_length=64)
+    # a voucher code for an express checkout (a cart carries its own, see PUT .../voucher)
+    voucher: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _cart_or_lines(self) -> CheckoutRequest:
@@ -358,10 +373,12 @@ class OrderRead(Strict):
     location: str
     status: OrderStatus
     lines: list[OrderLineRead]
-    total_cents: int
+    total_cents: int  # charged: the lines less ``discount_cents``
     payment: PaymentRead | None
     created_at: datetime
     updated_at: datetime
+    discounts: list[DiscountLine] = Field(default_factory=list)
+    discount_cents: int = 0
 
 
 class OrderTransition(Strict):
@@ -410,6 +427,15 @@ class ReplenishmentPlanRequest(Strict):
     history_days: int | None = Field(default=None, ge=2, le=730)  # None: server default
 
 
+class PolicyLineError(Strict):
+    """Why the policy could not decide for one SKU of a multi-SKU request (the others are
+    decided): the observation field at fault, its value and a message."""
+
+    field: str
+    value: int
+    message: str
+
+
 class ReplenishmentPlanLine(Strict):
     sku: str
     on_hand: int
@@ -420,6 +446,7 @@ class ReplenishmentPlanLine(Strict):
     demand_std: float
     order_quantity: int
     target: float | None  # the level the policy aimed at, where it has one
+    error: PolicyLineError | None = None  # this SKU was refused (order 0); others are planned
 
 
 class ReplenishmentPlan(Strict):
@@ -457,6 +484,7 @@ class PriceQuoteLine(Strict):
     min_price_cents: int
     max_price_cents: int
     quoted_price_cents: int
+    error: PolicyLineError | None = None  # this SKU was refused (current price kept)
 
 
 class PriceQuote(Strict):

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PEPPER = "dev-insecure-pepper"
+DEV_WEBHOOK_SECRET = "dev-insecure-webhook-secret"
 DEV_KEYS = "staff:dev-staff-key,service:dev-service-key,customer:dev-customer-key:c-dev"
 _DEV_TOKENS = {"dev-staff-key", "dev-service-key", "dev-customer-key"}
 ROLES = ("customer", "staff", "service")
@@ -167,11 +168,38 @@ class Settings(BaseSettings):
     rate_limit_trust_forwarded: bool = Field(
         default=False, description="Client address from X-Forwarded-For (behind a proxy)."
     )
+    max_in_flight: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="Requests one worker serves at once; more are shed with 503 OVERLOADED "
+        "(0: no shedding).",
+    )
     # ---- waiting room for hot SKUs (api.waiting_room; empty list: off) ----
     waiting_room_skus: str = Field(default="", description="Comma-separated gated SKUs.")
     waiting_room_admit_per_s: float = Field(default=1.0, gt=0, description="Admissions/s per SKU.")
     waiting_room_burst: int = Field(default=10, ge=0, description="Admitted at once on opening.")
     waiting_room_token_ttl_seconds: int = Field(default=300, gt=0)
+    # ---- webhooks from the transactional outbox (api.webhooks; no endpoints: events wait) ----
+    webhook_endpoints: str = Field(
+        default="", description="Comma-separated name=url receivers of the order events."
+    )
+    webhook_secret: str = Field(
+        default=DEV_WEBHOOK_SECRET, description="HMAC-SHA256 key of the webhook signatures."
+    )
+    webhook_dispatch_in_app: bool = Field(
+        default=True, description="Run a dispatcher thread in each worker (else: the CLI's)."
+    )
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100, description="Then dead-letter.")
+    webhook_backoff_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    webhook_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    webhook_lease_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="A claimed delivery is retried after this."
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    webhook_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    webhook_batch: int = Field(default=100, ge=1, le=10_000)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
     replenishment_lead_time_days: int = Field(default=2, ge=0, le=365)
     policy_history_days: int = Field(
         default=28, ge=2, le=730, description="Days of sales history read for a decision."
@@ -191,6 +219,14 @@ class Settings(BaseSettings):
     def _url_known(cls, v: str) -> str:
         if not (v.startswith("sqlite") or v.startswith("postgresql")):
             raise ValueError(f"database_url {v!r} must be sqlite:/// or postgresql+psycopg://")
+        return v
+
+    @field_validator("webhook_endpoints")
+    @classmethod
+    def _endpoints_parse(cls, v: str) -> str:
+        from api.webhooks import parse_endpoints
+
+        parse_endpoints(v)
         return v
 
     @field_validator("bootstrap_api_keys")
@@ -216,6 +252,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SHOPSPHERE_API_KEY_PEPPER must be set to a secret of at least 16 characters "
                 "outside development mode"
+            )
+        if self.webhook_endpoints and (
+            self.webhook_secret == DEV_WEBHOOK_SECRET or len(self.webhook_secret) < 16
+        ):
+            raise ValueError(
+                "SHOPSPHERE_WEBHOOK_SECRET must be set to a secret of at least 16 characters "
+                "outside development mode when webhook endpoints are configured"
             )
         for key in parse_bootstrap_keys(self.bootstrap_api_keys):
             if key.token in _DEV_TOKENS or len(key.token) < 20:

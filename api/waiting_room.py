@@ -12,6 +12,11 @@ in the database). An admitted caller gets an admission token, ``<expiry unix s>.
 the customer and the SKU and signed with the API key pepper; a caller still waiting gets its
 ``position`` (tickets ahead) and ``Retry-After``.
 
+A waiting customer who polls again before the ``Retry-After`` they were given is answered
+``429 RATE_LIMITED`` (``details.limit`` ``waiting_room_poll``) by the worker without a database
+round trip (:class:`PollPacer`, per worker process), so bots polling in a tight loop cost the
+server almost nothing and gain nothing.
+
 Setting a cart line of a gated SKU (``PUT /v1/carts/{id}/lines`` with a positive quantity), or
 an express checkout naming it in ``lines``, needs ``X-Admission-Token`` with a valid token of
 that customer: otherwise ``403 ADMISSION_REQUIRED``. Staff and service keys are not gated.
@@ -26,6 +31,7 @@ import hashlib
 import hmac
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +39,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from starlette.concurrency import run_in_threadpool
@@ -110,29 +116,43 @@ def token_valid(pepper: str, token: str | None, customer: str, sku: str, now: fl
     return hmac.compare_digest(sig, _sign(pepper, customer, sku, int(exp_s)))
 
 
+_MINE = select(_W.c.id).where(_W.c.sku == bindparam("sku"), _W.c.customer_id == bindparam("cust"))
+_AHEAD = select(
+    select(func.count())
+    .select_from(_W)
+    .where(_W.c.sku == bindparam("sku"), _W.c.id < bindparam("mine"))
+    .scalar_subquery(),
+    select(_W.c.created_at)
+    .where(_W.c.sku == bindparam("sku"))
+    .order_by(_W.c.id)
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
 def join(ctx: Any, customer: str, sku: str, config: WaitingRoomConfig, pepper: str) -> TicketRead:
-    """Take (or find) ``customer``'s ticket for ``sku`` and say whether it is admitted."""
+    """Take (or find) ``customer``'s ticket for ``sku`` and say whether it is admitted.
+
+    A poll (the ticket exists) is two reads and no write; only the first call inserts."""
     now = ctx.clock.now()
-    stmt = pg_insert(_W) if ctx.engine.dialect.name == "postgresql" else sqlite_insert(_W)
-    with UnitOfWork(ctx.engine) as u:
-        u.conn.execute(
-            stmt.values(sku=sku, customer_id=customer, created_at=now).on_conflict_do_nothing(
-                index_elements=["sku", "customer_id"]
-            )
-        )
-        u.commit()
     with ctx.engine.connect() as conn:
-        mine = conn.execute(
-            select(_W.c.id).where(_W.c.sku == sku, _W.c.customer_id == customer)
-        ).scalar_one()
-        ahead = int(
-            conn.scalar(select(func.count()).select_from(_W).where(_W.c.sku == sku, _W.c.id < mine))
-            or 0
-        )
-        opened = conn.scalar(
-            select(_W.c.created_at).where(_W.c.sku == sku).order_by(_W.c.id).limit(1)
-        )
+        mine = conn.execute(_MINE, {"sku": sku, "cust": customer}).scalar()
         conn.rollback()
+    if mine is None:
+        stmt = pg_insert(_W) if ctx.engine.dialect.name == "postgresql" else sqlite_insert(_W)
+        with UnitOfWork(ctx.engine) as u:
+            u.conn.execute(
+                stmt.values(sku=sku, customer_id=customer, created_at=now).on_conflict_do_nothing(
+                    index_elements=["sku", "customer_id"]
+                )
+            )
+            u.commit()
+    with ctx.engine.connect() as conn:
+        if mine is None:
+            mine = conn.execute(_MINE, {"sku": sku, "cust": customer}).scalar_one()
+        ahead_raw, opened = conn.execute(_AHEAD, {"sku": sku, "mine": mine}).one()
+        conn.rollback()
+    ahead = int(ahead_raw or 0)
     elapsed = max(0.0, (now - opened).total_seconds()) if opened is not None else 0.0
     capacity = config.burst + config.admit_per_s * elapsed
     if ahead < capacity:
@@ -145,8 +165,42 @@ def join(ctx: Any, customer: str, sku: str, config: WaitingRoomConfig, pepper: s
     return TicketRead(sku=sku, ticket=mine, position=ahead, admitted=False, retry_after_s=wait)
 
 
+class PollPacer:
+    """Per worker: a waiting customer who polls again sooner than the ``Retry-After`` they were
+    given is answered 429 without touching the database (polling harder never moves anyone
+    forward; it only costs the server). Bounded memory: expired entries are dropped once more
+    than ``max_entries`` exist."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_entries: int = 200_000):
+        self.clock = clock
+        self.max_entries = max_entries
+        self._next: dict[tuple[str, str], float] = {}
+
+    def wait_s(self, customer: str, sku: str) -> float:
+        """Seconds until this customer may poll ``sku`` again (0: now)."""
+        due = self._next.get((customer, sku))
+        return 0.0 if due is None else max(0.0, due - self.clock())
+
+    def told(self, customer: str, sku: str, retry_after_s: int | None) -> None:
+        """Remember the Retry-After just answered (None: admitted, no pacing)."""
+        key = (customer, sku)
+        if retry_after_s is None:
+            self._next.pop(key, None)
+            return
+        now = self.clock()
+        self._next[key] = now + max(0.0, retry_after_s - POLL_SLACK_S)
+        if len(self._next) > self.max_entries:
+            for k in [k for k, t in self._next.items() if t <= now]:
+                del self._next[k]
+
+
+POLL_SLACK_S = 0.5
+"""A poll this much earlier than its Retry-After is still served (clock and network jitter)."""
+
+
 def _router(config: WaitingRoomConfig, pepper: str) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["waiting room"])
+    pacer = PollPacer()
 
     @router.post("/waiting-room/{sku}", response_model=TicketRead)
     def join_room(
@@ -157,7 +211,23 @@ def _router(config: WaitingRoomConfig, pepper: str) -> APIRouter:
             raise NotFoundError(f"no waiting room for sku {sku!r}", details={"sku": sku})
         if who.role != "customer" or not who.customer_id:
             raise ForbiddenError("only customer keys queue in a waiting room")
+        early = pacer.wait_s(who.customer_id, sku)
+        if early > 0:
+            wait = max(1, math.ceil(early))
+            return Response(
+                orjson.dumps(
+                    {
+                        "code": "RATE_LIMITED",
+                        "message": f"polled before Retry-After; poll again in {wait} s",
+                        "details": {"limit": "waiting_room_poll", "retry_after_s": wait},
+                    }
+                ),
+                status_code=429,
+                media_type="application/json",
+                headers={"Retry-After": str(wait)},
+            )
         t = join(ctx, who.customer_id, sku, config, pepper)
+        pacer.told(who.customer_id, sku, t.retry_after_s)
         headers = {"Retry-After": str(t.retry_after_s)} if t.retry_after_s else None
         return Response(t.model_dump_json(), media_type="application/json", headers=headers)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -42,10 +44,13 @@ from replay.chaos import ChaosRunner, parse_schedule
 from replay.engine import Replayer
 from replay.flashsale import FlashSaleSpec, generate
 from replay.keys import derive
+from replay.receiver import WebhookReceiver
 from replay.results import acknowledged_orders, write_results
 from replay.seed import seed_catalog
 from replay.server import LocalServer, free_port
-from replay.verify import check_after_replay
+from replay.verify import check_after_replay, check_webhooks
+
+WEBHOOK_SECRET = "bench-webhook-secret-0123"
 
 
 def _fresh_db(admin_url: str, name: str) -> str:
@@ -94,6 +99,37 @@ class PrivatePostgres:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes ``pids`` and their children so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+    return total
+
+
+def _pg_cpu_s() -> float:
+    """CPU seconds of every ``postgres`` process on the machine (other users' included)."""
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        try:
+            if p.info["name"] and p.info["name"].startswith("postgres"):
+                t = p.cpu_times()
+                total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def _one(
     name: str,
     db_url: str,
@@ -105,6 +141,9 @@ def _one(
     pg_restart_cmd: str | None,
     seed: int,
     waiting_room: bool,
+    max_in_flight: int = 0,
+    admit_per_s: float = 20.0,
+    admit_burst: int = 50,
 ) -> dict[str, Any]:
     book = derive(f"bench-{name}", trace.shoppers())
     env = {
@@ -118,8 +157,15 @@ def _one(
     if waiting_room:
         hot = [s["sku"] for s in trace.meta["catalog"]["skus"] if s["hot"]]
         env["SHOPSPHERE_WAITING_ROOM_SKUS"] = ",".join(hot)
-        env["SHOPSPHERE_WAITING_ROOM_ADMIT_PER_S"] = "20"
-        env["SHOPSPHERE_WAITING_ROOM_BURST"] = "50"
+        env["SHOPSPHERE_WAITING_ROOM_ADMIT_PER_S"] = str(admit_per_s)
+        env["SHOPSPHERE_WAITING_ROOM_BURST"] = str(admit_burst)
+    if max_in_flight:
+        env["SHOPSPHERE_MAX_IN_FLIGHT"] = str(max_in_flight)
+    receiver = WebhookReceiver(WEBHOOK_SECRET)
+    receiver.__enter__()
+    env["SHOPSPHERE_WEBHOOK_ENDPOINTS"] = f"replay={receiver.url}"
+    env["SHOPSPHERE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    env["SHOPSPHERE_WEBHOOK_LEASE_SECONDS"] = "5"
     out.mkdir(parents=True, exist_ok=True)
     server = LocalServer(db_url, book, workers=workers, env=env, log_path=out / "server.log")
     server.store_keys(out / "keys.json")
@@ -139,17 +185,43 @@ def _one(
                 ).task()
             )
         rp = Replayer(trace, server.url, book, pool=256, run_id=f"bench-{name}", rng=rng)
+        cpu0 = (time.process_time(), _cpu_s([server.pid]), _pg_cpu_s(), time.perf_counter())
         result = asyncio.run(rp.run(side))
+        cpu1 = (time.process_time(), _cpu_s([server.pid]), _pg_cpu_s(), time.perf_counter())
+        wall = cpu1[3] - cpu0[3]
+        profile = {
+            "wall_s": round(wall, 1),
+            "replayer_cpu_s": round(cpu1[0] - cpu0[0], 1),
+            "api_cpu_s": round(cpu1[1] - cpu0[1], 1),
+            "postgres_cpu_s": round(cpu1[2] - cpu0[2], 1),
+            "cores": os.cpu_count(),
+            "load_avg_1m_end": round(os.getloadavg()[0], 1),
+        }
+        print(f"{name}: cpu profile {profile}")
         checks = check_after_replay(
             staff,
             acknowledged_orders(result),
             location=seeded.location,
             initial_stock=seeded.initial_stock,
         )
+        hooks = check_webhooks(
+            server.url,
+            book.token("staff"),
+            receiver,
+            acknowledged_orders(result),
+            endpoint="replay",
+            timeout_s=300,
+        )
+        checks.update(hooks)
+        checks["ok"] = bool(checks["ok"] and hooks["webhooks_ok"])
         staff.close()
     finally:
         server.stop()
-    return write_results(result, out, checks)
+        receiver.__exit__(None, None, None)
+    summary = write_results(result, out, checks)
+    summary["profile"] = profile
+    (out / "profile.json").write_text(json.dumps(profile, indent=2))
+    return summary
 
 
 def _row(name: str, s: dict[str, Any]) -> str:
@@ -166,7 +238,9 @@ def _row(name: str, s: dict[str, Any]) -> str:
         f"| {name} | {s['checkouts_attempted']} | {co.get('p50_ms', float('nan')):.0f} | "
         f"{co.get('p99_ms', float('nan')):.0f} | {top} | {s['responses_429']} | {adm} | "
         f"{c.get('orders_acknowledged')} / {c.get('orders_found')} | "
-        f"{c.get('units_oversold')} | {c.get('ledger_mismatches')} |"
+        f"{c.get('units_oversold')} | {c.get('ledger_mismatches')} | "
+        f"{c.get('webhook_delivered')} / {c.get('webhook_events')}, dup effects "
+        f"{c.get('receiver_duplicate_effects')} |"
     )
 
 
@@ -181,6 +255,14 @@ def main() -> None:
     ap.add_argument("--chaos", default="kill-worker@15,pg-restart@30,kill-worker@45")
     ap.add_argument(
         "--no-waiting-room", action="store_true", help="hot SKUs without the waiting room"
+    )
+    ap.add_argument("--admit-per-s", type=float, default=20.0, help="waiting-room rate per SKU")
+    ap.add_argument("--admit-burst", type=int, default=50, help="waiting-room burst per SKU")
+    ap.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=0,
+        help="SHOPSPHERE_MAX_IN_FLIGHT per worker (0: no load shedding)",
     )
     args = ap.parse_args()
     runs = args.runs.split(",")
@@ -222,6 +304,9 @@ def main() -> None:
                 pg_restart_cmd=restart,
                 seed=7,
                 waiting_room=not args.no_waiting_room,
+                max_in_flight=args.max_in_flight,
+                admit_per_s=args.admit_per_s,
+                admit_burst=args.admit_burst,
             )
         finally:
             if pg is not None:
@@ -234,15 +319,17 @@ def main() -> None:
         f"machine: {platform.node()}, {os.cpu_count()} cores, shared with other engineers "
         f"(load average at start {load[0]:.1f}); API: {args.workers} uvicorn workers, "
         "PostgreSQL 15, per-key limit 5/s burst 10, waiting room "
-        f"{'off' if args.no_waiting_room else '20 admissions/s per hot SKU, burst 50'}; "
-        "one run each"
+        f"{'off' if args.no_waiting_room else f'{args.admit_per_s:g} admissions/s per hot SKU'}"
+        f"{'' if args.no_waiting_room else f', burst {args.admit_burst}'}; max in flight per "
+        f"worker {args.max_in_flight or 'off'}; one run each"
     )
     print()
     print(
         "| run | checkouts | checkout p50 ms | checkout p99 ms | checkout answers | 429s | "
-        "admitted / queued | orders acked / found | oversold | ledger mismatches |"
+        "admitted / queued | orders acked / found | oversold | ledger mismatches | "
+        "webhooks delivered / events |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(r)
 

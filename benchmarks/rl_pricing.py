@@ -1,11 +1,16 @@
-"""Learned dynamic pricing (PPO) as a share of the DP optimum, beside the best fixed price.
+"""Learned dynamic pricing as a share of the continuous DP optimum, over several training seeds,
+beside the best fixed price, the re-solved fluid price and the optimum on the environment's
+41-price grid (which caps any grid-action learner).
 
 Model of ``policies.pricing.dynamic``: ``stock`` units, ``horizon`` periods, Poisson demand
-``a * exp(-b * price)``. Each case trains ``configs/rl/pricing.yaml`` (stock, horizon, a, b
-substituted) for a wall-clock budget and keeps the checkpoint with the highest exact expected
-revenue (backward recursion over the learned price table); cases run in parallel processes.
+``a * exp(-b * price)``. Learner (``policies.rl.pricing_search``): a continuous-price policy in
+dimensionless units, ``b * price = max(t0, t1 + t2 * log(a n / x)) + t3 / sqrt(x)``, trained by
+a cross-entropy method on common random numbers; the checkpoint is the generation whose mean
+does best on simulated validation customers (seeds disjoint from training). Exact expected
+revenues (backward recursion over the policy) are for reporting only.
 
-    python benchmarks/rl_pricing.py --processes 2 --budget 120
+    python benchmarks/rl_pricing.py                 # 6 cases x 5 seeds
+    python benchmarks/rl_pricing.py --seeds 3 --markdown
 """
 
 from __future__ import annotations
@@ -15,12 +20,23 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from policies.envs.pricing import PricingConfig  # noqa: E402
+from policies.pricing.dynamic import best_fixed_price, solve_dynamic_pricing  # noqa: E402
+from policies.rl.exact_eval import exact_pricing_revenue  # noqa: E402
+from policies.rl.pricing_search import (  # noqa: E402
+    FLUID_THETA,
+    FluidPricePolicy,
+    train_pricing_policy,
+)
+from policies.stats import mean_ci  # noqa: E402
 
 CASES = (
     (10, 20, 3.0, 0.5),
@@ -32,42 +48,51 @@ CASES = (
 )
 
 
-def run_case(args: tuple[int, int, float, float, float, int, int, str]) -> dict[str, Any]:
-    """Train and evaluate one (stock, horizon, a, b) case."""
-    stock, horizon, a, b, budget, seed, total_steps, artifacts = args
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from policies.pricing.dynamic import best_fixed_price, solve_dynamic_pricing
-    from policies.rl.train import TrainConfig, load_config, train
+def exact_revenue(policy: FluidPricePolicy, stock: int, horizon: int) -> float:
+    """Exact expected revenue of ``policy`` from the full stock."""
 
-    cfg = load_config(ROOT / "configs" / "rl" / "pricing.yaml")
-    kwargs = dict(cfg.env_kwargs, stock=stock, horizon=horizon, a=a, b=b)
-    cfg = TrainConfig.from_mapping(
-        {
-            **cfg.to_dict(),
-            "name": f"pricing-c{stock}-t{horizon}",
-            "env_kwargs": kwargs,
-            "seed": seed,
-            "episode_length": horizon,
-            "time_budget_s": budget,
-            "total_timesteps": total_steps,
-            "output_dir": f"{artifacts}/c{stock}-t{horizon}",
-        }
-    )
-    t0 = time.monotonic()
-    result = train(cfg)
+    def fn(obs: np.ndarray) -> np.ndarray:
+        return policy.price(obs[:, 1].astype(np.float64) * horizon, obs[:, 0] * stock)
+
+    return exact_pricing_revenue(fn, stock, horizon, policy.a, policy.b)
+
+
+def run_case(stock: int, horizon: int, a: float, b: float, seeds: int) -> dict[str, Any]:
+    """Train ``seeds`` policies on one case; everything reported exactly."""
     opt = solve_dynamic_pricing(stock, horizon, a, b).optimum
+    grid = PricingConfig(stock=stock, horizon=horizon, a=a, b=b).prices
+    grid_opt = solve_dynamic_pricing(stock, horizon, a, b, price_grid=grid).optimum
     fixed = best_fixed_price(stock, horizon, a, b).revenue
+    fluid = exact_revenue(FluidPricePolicy(FLUID_THETA, a, b), stock, horizon)
+    t0 = time.monotonic()
+    learned = []
+    for seed in range(seeds):
+        res = train_pricing_policy(stock=stock, horizon=horizon, a=a, b=b, seed=seed)
+        rev = exact_revenue(res.policy, stock, horizon)
+        learned.append(
+            {
+                "seed": seed,
+                "theta": res.policy.theta,
+                "validation": res.validation_revenue,
+                "exact": rev,
+                "share": 100 * rev / opt,
+            }
+        )
+    ci = mean_ci([r["share"] for r in learned])
     return {
         "stock": stock,
         "horizon": horizon,
         "a": a,
         "b": b,
         "optimal": opt,
+        "grid41": grid_opt,
         "fixed": fixed,
-        "rl": result.best_metric,
-        "rl_steps": int(result.model.num_timesteps),
-        "train_s": time.monotonic() - t0,
-        "history": result.history,
+        "fluid": fluid,
+        "share_mean": ci.mean,
+        "share_ci": ci.half_width,
+        "share_min": min(r["share"] for r in learned),
+        "train_s_per_seed": (time.monotonic() - t0) / seeds,
+        "seeds": learned,
     }
 
 
@@ -75,34 +100,45 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--budget", type=float, default=120.0, help="training seconds per case")
-    ap.add_argument("--processes", type=int, default=2)
-    ap.add_argument("--total-steps", type=int, default=600_000)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--cases", type=int, default=len(CASES), help="first N cases")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--artifacts", default="/tmp/shopsphere-rl-pricing")
+    ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args()
-    jobs = [(*c, a.budget, a.seed, a.total_steps, a.artifacts) for c in CASES[: a.cases]]
     t0 = time.monotonic()
-    with ProcessPoolExecutor(max_workers=a.processes) as pool:
-        rows = list(pool.map(run_case, jobs))
+    rows = [run_case(*c, a.seeds) for c in CASES[: a.cases]]
     print(
-        f"{'stock':>5} {'T':>3} {'a':>4} {'b':>4} {'DP optimum':>10} {'fixed price':>11} "
-        f"{'PPO':>8} {'fixed %':>8} {'PPO %':>7} {'steps':>8}"
+        f"{'stock':>5} {'T':>3} {'a':>4} {'b':>4} {'DP opt':>8} {'41-grid DP':>10} "
+        f"{'fixed':>7} {'fluid':>7} {'learned % (mean ± CI)':>22} {'worst':>7}"
     )
     for r in rows:
+        o = r["optimal"]
         print(
-            f"{r['stock']:>5} {r['horizon']:>3} {r['a']:>4} {r['b']:>4} "
-            f"{r['optimal']:10.3f} {r['fixed']:11.3f} "
-            f"{r['rl']:8.3f} {100 * r['fixed'] / r['optimal']:7.2f}% "
-            f"{100 * r['rl'] / r['optimal']:6.2f}% {r['rl_steps']:>8}"
+            f"{r['stock']:>5} {r['horizon']:>3} {r['a']:>4} {r['b']:>4} {o:8.3f} "
+            f"{100 * r['grid41'] / o:9.2f}% {100 * r['fixed'] / o:6.2f}% "
+            f"{100 * r['fluid'] / o:6.2f}% {r['share_mean']:14.3f} ± {r['share_ci']:5.3f} "
+            f"{r['share_min']:6.3f}%"
         )
-    ok = sum(r["rl"] >= 0.99 * r["optimal"] for r in rows)
+    ok = sum(r["share_min"] >= 99.0 for r in rows)
     print(
-        f"PPO >= 99% of the DP optimum on {ok}/{len(rows)} cases; {a.budget:.0f} s per case, "
-        f"{a.processes} processes, {time.monotonic() - t0:.0f} s wall"
+        f"every seed >= 99% of the DP optimum on {ok}/{len(rows)} cases; {a.seeds} seeds, one "
+        f"process, {time.monotonic() - t0:.0f} s wall, load average {os.getloadavg()[0]:.1f}"
     )
+    if a.markdown:
+        print()
+        print(
+            "| stock | T | a | b | DP optimum | 41-price-grid DP | best fixed price | fluid price "
+            "| learned (mean ± 95% CI) | worst seed |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            o = r["optimal"]
+            print(
+                f"| {r['stock']} | {r['horizon']} | {r['a']} | {r['b']} | {o:.3f} | "
+                f"{100 * r['grid41'] / o:.2f}% | {100 * r['fixed'] / o:.2f}% | "
+                f"{100 * r['fluid'] / o:.2f}% | {r['share_mean']:.2f}% ± {r['share_ci']:.2f} | "
+                f"{r['share_min']:.2f}% |"
+            )
     if a.out:
         a.out.write_text(json.dumps(rows, indent=2))
 

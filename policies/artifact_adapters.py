@@ -9,8 +9,14 @@ receives, so a validated artifact is served, simulated or compared exactly like
   observation ``[available, pipeline_1 .. pipeline_{L-1}, inventory_position]`` in units, as in
   :func:`policies.envs.replenishment.observation_batch`, decision ``order_units``.
 * :class:`ArtifactPricingPolicy` serves ``ShopSphere/DynamicPricing-v0`` artifacts:
-  observation ``[on_hand / stock, days_left / horizon]``, decision ``price`` in price units
-  (``minor_units_per_price_unit`` cents each).
+  observation ``[on_hand / stock, days_left / horizon]``, decision ``price`` in the
+  artifact's training units, expressed per SKU as the same fraction of the SKU's list price.
+
+Scale (per SKU): replenishment quantities are divided by the SKU's mean demand over the
+artifact's training mean before the network and multiplied back after (a SKU without demand
+orders 0); prices are in the SKU's own units (training price / training reference price *
+the SKU's list price in cents). Rows an artifact cannot decide for (another lead time, more
+units or days than trained) are refused one by one (``decide_each``).
 
 The factories :func:`rl_replenishment_artifact` and :func:`rl_pricing_artifact` are registered
 explicitly by :mod:`policies.registry` under the name ``rl_artifact`` (kinds ``replenishment``
@@ -111,7 +117,20 @@ class ArtifactReplenishmentPolicy:
                 f"artifact {_label(policy)} has obs_dim {policy.obs_dim}, expected "
                 f"{max(self.lead_time, 1) + 1} for lead time {self.lead_time}"
             )
+        self.trained_mean = float(policy.manifest.env_kwargs.get("demand_mean", 5.0))
+        if not self.trained_mean > 0:
+            raise ArtifactFormatError(
+                f"artifact {_label(policy)} has demand_mean {self.trained_mean}, must be > 0"
+            )
         self.artifact = policy
+
+    def scales(self, observation: ReplenishmentObservation) -> NDArray[np.float64]:
+        """Per-row quantity scale: the SKU's mean demand over the artifact's training mean
+        (1 where the observation has no demand mean; 0 for a SKU without demand)."""
+        if observation.demand_mean is None:
+            return np.ones(observation.n)
+        mean = np.nan_to_num(np.asarray(observation.demand_mean, dtype=np.float64), nan=0.0)
+        return np.maximum(mean, 0.0) / self.trained_mean
 
     def observation_vectors(self, observation: ReplenishmentObservation) -> NDArray[np.float64]:
         """The environment's observation rows ``(n, obs_dim)`` for ``observation``.
@@ -168,7 +187,10 @@ class ArtifactReplenishmentPolicy:
     def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
         """Order units per row (within the artifact's safety bounds); the target is the chosen
         order-up-to level for order-up-to artifacts, else ``None``."""
-        return self._decide(self.observation_vectors(observation))
+        refused = self.refusals(observation)
+        if refused:
+            raise ObservationError(refused[0].message)
+        return self._decide_scaled(observation)
 
     def decide_each(
         self, observation: ReplenishmentObservation
@@ -176,11 +198,38 @@ class ArtifactReplenishmentPolicy:
         """Decide every row it can; refused rows order 0 and are listed (per-SKU errors for a
         multi-SKU request instead of failing all of it)."""
         refused = self.refusals(observation)
-        decision = self._decide(self._vectors(observation))
+        decision = self._decide_scaled(observation)
         if refused:
             rows = [r.row for r in refused]
             decision.orders[rows] = 0
         return decision, refused
+
+    def _decide_scaled(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
+        """Decide in the artifact's units, then scale each row to its SKU.
+
+        Quantities are divided by the row's scale (:meth:`scales`) before the network and the
+        decision multiplied back: an order-up-to artifact's level ``S`` becomes ``S * scale``
+        and the order ``max(S * scale - IP, 0)`` on the SKU's own inventory position, capped at
+        the artifact's order bound times the scale; an order-quantity artifact's order is
+        multiplied by the scale. A SKU without demand orders 0.
+        """
+        vec = self._vectors(observation)
+        scale = self.scales(observation)
+        zero = scale <= 0
+        safe = np.where(zero, 1.0, scale)
+        base = self._decide(vec / safe[:, None])
+        mapping = self.artifact.mapping
+        high = float(mapping.decision_high[0]) * safe
+        if base.target is not None:
+            target = np.asarray(base.target, dtype=np.float64) * safe
+            orders = np.clip(np.rint(target - vec[:, -1]), 0.0, np.floor(high))
+        else:
+            target = None
+            orders = np.clip(np.rint(base.orders * safe), 0.0, np.floor(high))
+        orders[zero] = 0
+        if target is not None:
+            target[zero] = 0.0
+        return ReplenishmentDecision(orders.astype(np.int64), target)
 
     def _decide(self, obs: NDArray[np.float64]) -> ReplenishmentDecision:
         actions = self.artifact.act(obs)
@@ -204,27 +253,27 @@ class ArtifactPricingPolicy:
 
     Args:
         policy: the loaded artifact.
-        minor_units_per_price_unit: cents per price unit of the environment (100: currency units).
 
     Raises:
         ArtifactFormatError: the artifact was trained on another environment.
     """
 
-    def __init__(self, policy: FrameworkFreePolicy, minor_units_per_price_unit: int = 100) -> None:
+    def __init__(self, policy: FrameworkFreePolicy) -> None:
         if not policy.manifest.env_id.startswith(PRICING_ENV) or policy.obs_dim != 2:
             raise ArtifactFormatError(
                 f"artifact {_label(policy)} cannot serve price quotes: only {PRICING_ENV}N "
                 "artifacts can"
             )
-        if minor_units_per_price_unit < 1:
-            raise PricingError(
-                "minor_units_per_price_unit", minor_units_per_price_unit, "must be >= 1"
-            )
         kw = policy.manifest.env_kwargs
         self.stock = int(kw.get("stock", 20))
         self.horizon = int(kw.get("horizon", 20))
-        self.minor_units = int(minor_units_per_price_unit)
         self.artifact = policy
+        high = float(policy.mapping.decision_high[0])
+        self.reference_price = float(kw.get("list_price", high))
+        if not self.reference_price > 0:
+            raise ArtifactFormatError(
+                f"artifact {_label(policy)} has reference price {self.reference_price}, must be > 0"
+            )
 
     def decide(self, observation: PricingObservation) -> PricingDecision:
         """Prices in cents per SKU.
@@ -267,7 +316,10 @@ class ArtifactPricingPolicy:
         on_hand = np.minimum(observation.on_hand, self.stock)
         days = np.minimum(observation.days_left, self.horizon)
         obs = np.column_stack([on_hand / self.stock, days / self.horizon])
-        price = self.artifact.decide(obs)[:, 0] * self.minor_units
+        # The artifact prices in its training units, whose scale is its reference (list) price;
+        # each SKU's price is the same fraction of the SKU's own list price (in cents).
+        list_cents = observation.list_price_cents.astype(np.float64)
+        price = self.artifact.decide(obs)[:, 0] / self.reference_price * list_cents
         live = (observation.days_left > 0) & ~keep
         target = np.where(live, price, observation.price_cents.astype(np.float64))
         return PricingDecision(to_bounded_cents(target, observation))

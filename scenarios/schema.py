@@ -47,6 +47,7 @@ from scenarios.sections import (
     CommerceHttp,
     CommerceInProcess,
     Customers,
+    DemandForecast,
     Engine,
     Fleet,
     Holiday,
@@ -121,6 +122,7 @@ class Scenario(Strict):
     policies: Policies = Policies()
     commerce: Commerce = Field(default_factory=lambda: {"mode": "inprocess"}, validate_default=True)
     engine: Engine = Engine()
+    forecast: DemandForecast = DemandForecast()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

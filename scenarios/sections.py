@@ -50,6 +50,7 @@ from scenarios.limits import (
     MIN_ELASTICITY,
     TAIL_QUANTILE,
 )
+from scenarios.voice_social import SocialBurst, VoiceReorders
 
 __all__ = [
     "Catalog",
@@ -58,6 +59,7 @@ __all__ = [
     "CommerceHttp",
     "CommerceInProcess",
     "Customers",
+    "DemandForecast",
     "Fleet",
     "Holiday",
     "OpeningHours",
@@ -357,6 +359,10 @@ class Customers(Strict):
         default=None, min_length=24, max_length=24
     )
     """Relative arrival intensity per hour 0..23 (None: uniform over opening hours)."""
+    voice: VoiceReorders | None = None
+    """Voice re-orders ("order my usual"); None: no voice channel."""
+    social_bursts: list[SocialBurst] = Field(default=[], max_length=1000)
+    """Influencer posts, each a traffic spike for one SKU."""
 
     @model_validator(mode="after")
     def _shares(self) -> Customers:
@@ -453,3 +459,33 @@ class Engine(Strict):
     ``agents``: demand from the customers' decisions (store, channel, balking, memory)."""
     """Start at the replenishment policies' steady state (stock and pipeline); False: every
     location starts with ``catalog.initial_stock_days`` of demand and nothing on order."""
+
+
+class DemandForecast(Strict):
+    """Where the replenishment policies' demand forecasts come from.
+
+    ``oracle``: the demand kernel's expected demand, known events included (the twin's
+    ground truth). ``model``: a forecaster (a :mod:`policies.forecasting` name) fitted on the
+    twin's own recorded daily sales per SKU-location, refitted every ``refit_days`` days on the
+    last ``history_days`` days; until ``min_history_days`` days are recorded the scenario's
+    average daily demand (the opening plan) stands in. ``known_events``: announced events'
+    uplift (flash sales, holidays, weather) multiplies the model's forecast and is divided out
+    of the history it is fitted on.
+    """
+
+    source: Literal["oracle", "model"] = "oracle"
+    model: Code = "ets"
+    refit_days: Annotated[int, Field(ge=1, le=365)] = 7
+    history_days: Annotated[int, Field(ge=7, le=3650)] = 56
+    min_history_days: Annotated[int, Field(ge=1, le=365)] = 14
+    season_length: Annotated[int, Field(ge=1, le=365)] = 7
+    known_events: bool = True
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from policies.forecasting.models import MODEL_NAMES
+
+        if v not in MODEL_NAMES:
+            raise ValueError(f"{v!r} is not a forecast model; one of {', '.join(MODEL_NAMES)}")
+        return v

@@ -13,12 +13,14 @@ import typer
 
 from shopsphere_cli import (
     api_cmds,
+    assist_cmds,
     dashboard_cmd,
     forecast_cmds,
     policy_cmds,
     replay_cmds,
     rl_cmds,
     twin_cmds,
+    webhook_cmds,
 )
 from shopsphere_cli.errors import user_errors
 
@@ -53,6 +55,8 @@ forecast_cmds.register(app)
 rl_cmds.register(app)
 replay_cmds.register(app)
 dashboard_cmd.register(app)
+webhook_cmds.register(app)
+assist_cmds.register(app)
 
 
 def main() -> None:

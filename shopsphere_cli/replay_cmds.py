@@ -46,6 +46,10 @@ def _render(stats: Any) -> Any:
     return t
 
 
+RECEIVER_NAME = "replay"
+"""The endpoint name the replay's receiver has in the target's SHOPSPHERE_WEBHOOK_ENDPOINTS."""
+
+
 def replay(
     trace_path: Path = typer.Argument(..., help="Trace: native (.jsonl) or a twin traffic.jsonl."),
     target: str | None = typer.Option(None, "--target", help="Base URL of the API."),
@@ -77,6 +81,18 @@ def replay(
     check: bool = typer.Option(True, "--check/--no-check", help="Verify orders and stock after."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress."),
     seed: int = typer.Option(0, "--seed", help="Seed of the retry jitter and chaos choices."),
+    webhooks: bool = typer.Option(
+        True,
+        "--webhooks/--no-webhooks",
+        help="Run a webhook receiver and check the outbox after (with --serve-db, or a target "
+        "configured to deliver to --receiver-port).",
+    ),
+    receiver_port: int = typer.Option(
+        0, "--receiver-port", min=0, max=65535, help="Receiver port (0: a free one)."
+    ),
+    webhook_secret: str = typer.Option(
+        "replay-webhook-secret-0123", "--webhook-secret", help="Secret of the signatures."
+    ),
 ) -> None:
     """Replay a trace open-loop against a live API; write Parquet, a report and plots."""
     import numpy as np
@@ -94,6 +110,8 @@ def replay(
             trace_path, target, speed, duration, chaos, out, keys, key_secret, pool, timeout,
             seed_catalog, serve_db, workers, server_pid, pg_restart_cmd, check, quiet,
             np.random.default_rng(seed),
+            webhooks and (serve_db is not None or receiver_port > 0), receiver_port,
+            webhook_secret,
         )  # fmt: skip
     except ReplayError as exc:
         raise fail(str(exc)) from None
@@ -128,6 +146,9 @@ def _replay(
     check: bool,
     quiet: bool,
     rng: Any,
+    webhooks: bool = False,
+    receiver_port: int = 0,
+    webhook_secret: str = "",
 ) -> dict[str, Any]:
     import asyncio
     import logging
@@ -135,11 +156,12 @@ def _replay(
     from api.client.http import HttpClient
     from replay.chaos import ChaosRunner, parse_schedule
     from replay.engine import Replayer
+    from replay.receiver import WebhookReceiver
     from replay.results import acknowledged_orders, write_results
     from replay.seed import seed_catalog as do_seed
     from replay.server import LocalServer
     from replay.trace import load
-    from replay.verify import check_after_replay
+    from replay.verify import check_after_replay, check_webhooks, webhook_status
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     trace = load(trace_path).window(duration, speed)
@@ -147,8 +169,19 @@ def _replay(
     actions = parse_schedule(chaos) if chaos else []
     server = None
     out.mkdir(parents=True, exist_ok=True)
+    receiver = WebhookReceiver(webhook_secret, port=receiver_port) if webhooks else None
+    if receiver is not None:
+        receiver.__enter__()
     if serve_db is not None:
-        server = LocalServer(serve_db, book, workers=workers, log_path=out / "server.log")
+        env = {}
+        if receiver is not None:
+            env = {
+                "SHOPSPHERE_WEBHOOK_ENDPOINTS": f"{RECEIVER_NAME}={receiver.url}",
+                "SHOPSPHERE_WEBHOOK_SECRET": webhook_secret,
+                "SHOPSPHERE_WEBHOOK_LEASE_SECONDS": "5",
+                "SHOPSPHERE_WEBHOOK_POLL_SECONDS": "0.1",
+            }
+        server = LocalServer(serve_db, book, workers=workers, env=env, log_path=out / "server.log")
         server.store_keys(out / "keys.json")
         server.start()
         target, server_pid = server.url, server.pid
@@ -161,6 +194,7 @@ def _replay(
 
             res: SeedResult = do_seed(staff, catalog or {})
             typer.echo(f"seeded {res.skus} SKUs at {res.location}")
+        before = webhook_status(target, book.token("staff")) if receiver is not None else None
         runner = ChaosRunner(actions, server_pid=server_pid, pg_restart_cmd=pg_restart_cmd, rng=rng)
         rp = Replayer(
             trace,
@@ -193,11 +227,24 @@ def _replay(
                 location=catalog["location"] if catalog else None,
                 initial_stock=initial,
             )
+            if receiver is not None:
+                wh = check_webhooks(
+                    target,
+                    book.token("staff"),
+                    receiver,
+                    acknowledged_orders(result),
+                    endpoint=RECEIVER_NAME,
+                    before=before,
+                )
+                checks.update(wh)
+                checks["ok"] = bool(checks["ok"] and wh["webhooks_ok"])
         staff.close()
         return write_results(result, out, checks)
     finally:
         if server is not None:
             server.stop()
+        if receiver is not None:
+            receiver.__exit__(None, None, None)
 
 
 @trace_app.command("flash-sale")

@@ -1,7 +1,7 @@
 """The import direction between the project's packages (docs/architecture.md), kept true.
 
     dynamics <- policies <- {scenarios, api} <- twin <- {shopsphere_cli, dashboards}
-    edge_sim (uses dynamics, policies) <- {api, twin};   replay -> api.client only
+    edge_sim (uses dynamics, policies) <- {api, twin};   {replay, assistant} -> api.client only
 
 Every ``import`` in a package's source counts, wherever it is written: at module level, inside a
 function (lazy), or under ``if TYPE_CHECKING:`` (a type-only import still couples the packages).
@@ -26,6 +26,7 @@ PACKAGES = (
     "edge_sim",
     "twin",
     "replay",
+    "assistant",
     "shopsphere_cli",
     "dashboards",
 )
@@ -40,6 +41,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "edge_sim": frozenset({"dynamics", "policies"}),
     "twin": frozenset({"dynamics", "policies", "scenarios", "api", "edge_sim"}),
     "replay": frozenset({"api.client", "api.schemas"}),  # the client and its wire types
+    "assistant": frozenset({"api.client", "api.schemas"}),  # likewise: a client of the API
     "shopsphere_cli": frozenset(PACKAGES),
     "dashboards": frozenset(PACKAGES) - {"shopsphere_cli"},
 }

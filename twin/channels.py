@@ -12,6 +12,15 @@ time slice in sliced mode). Adding a channel means writing one class here and li
 * :class:`OnlineChannel`: web and app orders fulfilled from the serving warehouse. A shopper's
   wanted units are reserved through a checkout (:class:`~twin.gateway.OrderGateway`), and the
   order waits for a van of the fleet.
+* :class:`VoiceChannel` (``customers.voice``): "order my usual". Voice-assistant owners re-order
+  their most frequent basket (:class:`~twin.voice_social.BasketHistory`) at hours of their own
+  profile; placed and delivered like online orders.
+* :class:`SocialChannel` (``customers.social_bursts``): an influencer post sends shoppers to one
+  SKU; sessions follow the post's spike (:class:`~twin.voice_social.BurstShape`: fast linear
+  rise, power-law decay) and are placed like online orders, grouped per 5 simulated minutes.
+
+Voice and social sessions come on top of the demand kernel's: those channels serve no demand
+column and run their own SimPy processes (started by :func:`build_channels`).
 
 A missing item is replaced by an in-stock SKU of its category with the catalog's substitution
 probability, otherwise counted as a lost sale. Time in days; money cents; quantities units.
@@ -20,34 +29,48 @@ probability, otherwise counted as a lost sale. Time in days; money cents; quanti
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
 
 from api.client.base import CommerceClient
 from api.schemas import Channel, PosSale, PosSaleBatch, SearchQuery
-from twin.agents import Customer
+from dynamics.demand import sample_arrival_times
+from scenarios.voice_social import SocialBurst, VoiceReorders
+from twin.agents import Customer, ShopModel
+from twin.errors import TwinConfigError
 from twin.events import EventKind, EventLog
 from twin.fleet import PendingOrder
 from twin.gateway import OrderGateway, OrderIntent
 from twin.kpis import KpiBook
 from twin.population import BALK_PROBABILITY, Population, substitute_weights
 from twin.ports import OrderSink
-from twin.simtime import HOURS_PER_DAY
+from twin.recommend import RecommendationHook
+from twin.simtime import DAY_END, DECIDE_AT, HOURS_PER_DAY, minutes
 from twin.state import TwinState
+from twin.voice_social import BasketHistory, BurstShape
 from twin.world import World
 
 __all__ = [
+    "SOCIAL_STREAM",
+    "VOICE_STREAM",
     "OnlineChannel",
     "SalesChannel",
     "Session",
     "ShelfPrices",
+    "SocialChannel",
     "StoreChannel",
+    "VoiceChannel",
     "build_channels",
 ]
+
+VOICE_STREAM = 0x0F01CE  # random streams of the voice and social channels (from the run seed)
+SOCIAL_STREAM = 0x50C1A1
+SOCIAL_GROUP_MINUTES = 5
+"""Social sessions reach the API in groups of this many simulated minutes (one batch each)."""
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +127,10 @@ class SalesChannel(Protocol):
         """Column ``col`` closes for the day: send whatever is still buffered."""
         ...
 
+    def extra_kpis(self) -> dict[str, int]:
+        """KPIs the channel adds to the run's (e.g. ``voice_sessions``); usually none."""
+        ...
+
 
 class _Base:
     """What both shipped channels share: substitution and the KPI booking of a session."""
@@ -130,6 +157,13 @@ class _Base:
         self.balk_p = BALK_PROBABILITY if population is not None else 0.0
         self.list_price = world.skus.list_price_cents
         self.perishable = world.skus.shelf_life_days > 0
+        # online shoppers shown recommendations (twin.recommend; None: no recommendations)
+        self.recommender: RecommendationHook | None = None
+        self.history: BasketHistory | None = None  # set when voice re-orders need it
+
+    def extra_kpis(self) -> dict[str, int]:
+        """KPIs this channel adds to the run's (none for the kernel's channels)."""
+        return {}
 
     def balks(self) -> bool:
         """Whether a customer who just missed an item abandons the rest of the basket."""
@@ -232,6 +266,7 @@ class StoreChannel(_Base):
             price = self.prices.rows[loc]
             c = se.customer
             sold = subst = lost = rev = cogs = 0
+            got: dict[int, int] | None = {} if self.history is not None else None
             basket = se.basket
             for k, s in enumerate(basket):
                 if oh[s] > 0:
@@ -255,7 +290,11 @@ class StoreChannel(_Base):
                 sold += 1
                 rev += price[t]
                 cogs += cost[t]
+                if got is not None:
+                    got[t] = got.get(t, 0) + 1
             self.book(loc, c, len(se.basket), sold, subst, lost, rev, cogs)
+            if got and self.history is not None:
+                self.history.record(c.index, got)
 
     def end_slice(self, col: int) -> None:
         self.flush(col)
@@ -371,7 +410,7 @@ class OnlineChannel(_Base):
         ev = self.events
         codes = w.skus.codes
         intents: list[OrderIntent] = []
-        decided: list[tuple[Session, dict[int, int], int, int]] = []
+        decided: list[tuple[Session, dict[int, int], int, int, int]] = []
         for se in sessions:
             row = se.row
             oh, res = st.on_hand[row], st.reserved[row]
@@ -400,9 +439,14 @@ class OnlineChannel(_Base):
                     subst += 1
                     ev.add(now, EventKind.SUBSTITUTION, row, t, 1, 0, c.unique_id)
                 want[t] = want.get(t, 0) + 1
+            extra = 0
+            if self.recommender is not None and want:  # accepted recommendations join the basket
+                for t in self.recommender.add_ons(c.index, c.code, want, oh - res):
+                    want[t] = want.get(t, 0) + 1
+                    extra += 1
             for s, q in want.items():
                 res[s] += q
-            decided.append((se, want, subst, lost))
+            decided.append((se, want, subst, lost, extra))
             if want:
                 intents.append(
                     OrderIntent(
@@ -413,7 +457,7 @@ class OnlineChannel(_Base):
                     )
                 )
         outcomes = iter(self.gateway.place(intents))
-        for se, want, subst, lost in decided:
+        for se, want, subst, lost, extra in decided:
             row = se.row
             res = st.reserved[row]
             c = se.customer
@@ -440,13 +484,266 @@ class OnlineChannel(_Base):
                         row - w.n_stores,
                         PendingOrder(out.order_id, c.lat, c.lon, placed, se.t, sold),
                     )
-            self.book(row, c, len(se.basket), sold, subst, lost, rev, cogs)
+                    if self.history is not None:
+                        self.history.record(c.index, placed)
+            self.book(row, c, len(se.basket) + extra, sold, subst, lost, rev, cogs)
 
     def end_slice(self, col: int) -> None:
         return None
 
     def close(self, col: int) -> None:
         return None
+
+
+class _ExtraOnline(OnlineChannel):
+    """An online channel with its own arrivals (no demand column) and its own counters."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        events: EventLog,
+        rng_subst: np.random.Generator,
+        client: CommerceClient,
+        gateway: OrderGateway,
+        fleet: OrderSink,
+        rng: np.random.Generator,
+        population: Population | None = None,
+    ) -> None:
+        super().__init__(
+            env,
+            world,
+            state,
+            kpis,
+            events,
+            rng_subst,
+            client,
+            gateway,
+            fleet,
+            search_substitutes=False,
+            population=population,
+        )
+        self.rng_own = rng
+        self.counts = {"sessions": 0, "units": 0, "lost_units": 0, "revenue_cents": 0}
+
+    def columns(self) -> list[int]:
+        return []
+
+    def start(self) -> None:
+        """Start the channel's SimPy processes (before the environment runs)."""
+        raise NotImplementedError
+
+    def book(
+        self,
+        loc: int,
+        c: Customer,
+        demand: int,
+        sold: int,
+        subst: int,
+        lost: int,
+        rev: int,
+        cogs: int,
+    ) -> None:
+        super().book(loc, c, demand, sold, subst, lost, rev, cogs)
+        n = self.counts
+        n["sessions"] += 1
+        n["units"] += sold
+        n["lost_units"] += lost
+        n["revenue_cents"] += rev
+
+    def extra_kpis(self) -> dict[str, int]:
+        return {f"{self.name}_{k}": v for k, v in self.counts.items()}
+
+    def _count_sessions(self, day: int, rows: Sequence[int]) -> None:
+        if 0 <= day < self.kpis.data["sessions"].shape[0]:
+            for r in rows:
+                self.kpis.data["sessions"][day, r] += 1
+        self.state.counters.sessions += len(rows)
+
+
+class VoiceChannel(_ExtraOnline):
+    """Voice re-orders: "order my usual" (see the module docstring).
+
+    Each day at 00:15 every adopter (``history.tracked``) with at least ``min_history`` baskets
+    re-orders with probability ``1 / reorder_interval_days``; the order is their usual basket
+    (:meth:`BasketHistory.usual`) from their serving warehouse, at a time drawn from the voice
+    hourly profile (after 00:15).
+    """
+
+    name = "voice"
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        events: EventLog,
+        rng_subst: np.random.Generator,
+        client: CommerceClient,
+        gateway: OrderGateway,
+        fleet: OrderSink,
+        rng: np.random.Generator,
+        *,
+        config: VoiceReorders,
+        customers: Sequence[Customer],
+        history: BasketHistory,
+        population: Population | None = None,
+    ) -> None:
+        super().__init__(
+            env, world, state, kpis, events, rng_subst, client, gateway, fleet, rng, population
+        )
+        self.config = config
+        self.customers = customers
+        self.history = history
+        self.adopters = np.flatnonzero(history.tracked)
+        self.p_daily = min(1.0, 1.0 / config.reorder_interval_days)
+        self.profile = np.asarray(config.hourly_profile, dtype=np.float64)
+        self.api_tag = Channel(config.api_channel)
+
+    def start(self) -> None:
+        self.env.process(self._run())
+
+    def plan_day(self, day: int) -> list[Session]:
+        """Today's voice sessions, in arrival order (draws from the channel's stream)."""
+        hist = self.history
+        assert hist is not None
+        rng = self.rng_own
+        asks = self.adopters[rng.random(self.adopters.size) < self.p_daily]
+        ready = [int(i) for i in asks.tolist() if hist.count(int(i)) >= self.config.min_history]
+        if not ready:
+            return []
+        open_h = DECIDE_AT * HOURS_PER_DAY
+        if self.profile[int(open_h) :].sum() <= 0:
+            return []
+        times = day + sample_arrival_times(rng, len(ready), self.profile, open_h, HOURS_PER_DAY)
+        times = np.minimum(times, day + DAY_END - 1e-6)
+        order = rng.permutation(len(ready))  # which customer gets which (sorted) time
+        out: list[Session] = []
+        S = self.world.n_stores
+        for t, k in zip(times.tolist(), order.tolist(), strict=True):
+            c = self.customers[ready[k]]
+            usual = hist.usual(c.index)
+            assert usual is not None
+            basket = [sku for sku, q in usual for _ in range(q)]
+            row = S + c.warehouse
+            out.append(Session(t, row, basket, c, self.api_tag, row))
+        return out
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        day = int(env.now)
+        while True:
+            at = day + DECIDE_AT
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            sessions = self.plan_day(day)
+            self._count_sessions(day, [se.row for se in sessions])
+            for se in sessions:
+                if se.t > env.now:
+                    yield env.timeout(se.t - env.now)
+                self.shop((se,))
+            day += 1
+
+
+class SocialChannel(_ExtraOnline):
+    """Social-commerce bursts: each influencer post is a spike of sessions for one SKU (see the
+    module docstring). Arrivals of every burst are drawn when the channel starts; customers are
+    drawn uniformly from the population and order from their serving warehouse; a unit out of
+    stock is lost (no substitute)."""
+
+    name = "social"
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        world: World,
+        state: TwinState,
+        kpis: KpiBook,
+        events: EventLog,
+        rng_subst: np.random.Generator,
+        client: CommerceClient,
+        gateway: OrderGateway,
+        fleet: OrderSink,
+        rng: np.random.Generator,
+        *,
+        bursts: Sequence[SocialBurst],
+        customers: Sequence[Customer],
+        population: Population | None = None,
+    ) -> None:
+        super().__init__(
+            env, world, state, kpis, events, rng_subst, client, gateway, fleet, rng, population
+        )
+        self.bursts = list(bursts)
+        self.customers = customers
+        self.sku_of: list[int] = []
+        for b in self.bursts:
+            try:
+                self.sku_of.append(world.skus.index_of(b.sku))
+            except KeyError:
+                raise TwinConfigError(
+                    f"social burst {b.name or b.sku!r}: sku {b.sku!r} is not in the catalog"
+                ) from None
+        self.planned: list[list[Session]] = []
+
+    def substitute(self, row: int, sku: int, taken: dict[int, int] | None = None) -> int:
+        """No substitutes: a post's followers want that SKU (a miss is a lost sale)."""
+        return -1
+
+    @staticmethod
+    def shape(b: SocialBurst) -> BurstShape:
+        """The burst's traffic shape (hours after the post)."""
+        return BurstShape(
+            peak=b.peak_sessions_per_hour,
+            rise=b.rise_hours,
+            tau=b.decay_hours,
+            alpha=b.decay_exponent,
+            duration=b.duration_hours,
+        )
+
+    def plan(self) -> list[list[Session]]:
+        """Every burst's sessions, in arrival order (draws from the channel's stream)."""
+        rng = self.rng_own
+        S = self.world.n_stores
+        out: list[list[Session]] = []
+        for b, sku in zip(self.bursts, self.sku_of, strict=True):
+            hours_after = self.shape(b).sample(rng)
+            t0 = b.start_day + b.start_hour / HOURS_PER_DAY
+            who = rng.integers(0, len(self.customers), size=hours_after.size)
+            tag = Channel(b.api_channel)
+            sessions = []
+            for u, k in zip(hours_after.tolist(), who.tolist(), strict=True):
+                c = self.customers[k]
+                row = S + c.warehouse
+                t = t0 + u / HOURS_PER_DAY
+                sessions.append(Session(t, row, [sku] * b.units_per_session, c, tag, row))
+            out.append(sessions)
+        return out
+
+    def start(self) -> None:
+        self.planned = self.plan()
+        for sessions in self.planned:
+            if sessions:
+                self.env.process(self._run(sessions))
+
+    def _run(self, sessions: list[Session]) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        width = minutes(SOCIAL_GROUP_MINUTES)
+        i, n = 0, len(sessions)
+        while i < n:
+            end = (int(sessions[i].t / width) + 1) * width
+            j = i
+            while j < n and sessions[j].t < end:
+                j += 1
+            if end > env.now:
+                yield env.timeout(end - env.now)
+            group = sessions[i:j]
+            for se in group:
+                self._count_sessions(int(se.t), [se.row])
+            self.shop(group)
+            i = j
 
 
 def build_channels(
@@ -463,9 +760,18 @@ def build_channels(
     *,
     sliced: bool,
     population: Population | None = None,
+    model: ShopModel | None = None,
+    seed: int | None = None,
 ) -> list[SalesChannel]:
-    """The twin's sales channels, in the order their demand columns come (stores, online)."""
-    return [
+    """The twin's sales channels, in the order their demand columns come (stores, online),
+    then voice and social when the scenario configures them (``customers.voice``,
+    ``customers.social_bursts``; they need the customer ``model``) with their processes
+    started; their random streams derive from ``seed`` (default: the scenario's).
+
+    Raises:
+        TwinConfigError: a social burst names a SKU that is not in the catalog.
+    """
+    base: list[_Base] = [
         StoreChannel(env, world, state, kpis, events, rng_subst, client, prices, population),
         OnlineChannel(
             env,
@@ -481,3 +787,50 @@ def build_channels(
             population=population,
         ),
     ]
+    cust = world.scenario.customers
+    run_seed = world.scenario.seed if seed is None else seed
+    extra: list[_ExtraOnline] = []
+    if model is not None and cust.voice is not None:
+        rng = np.random.default_rng([run_seed, VOICE_STREAM])
+        history = BasketHistory(rng.random(len(model.customers)) < cust.voice.adoption)
+        for ch in base:
+            ch.history = history
+        extra.append(
+            VoiceChannel(
+                env,
+                world,
+                state,
+                kpis,
+                events,
+                rng_subst,
+                client,
+                gateway,
+                fleet,
+                rng,
+                config=cust.voice,
+                customers=model.customers,
+                history=history,
+                population=population,
+            )
+        )
+    if model is not None and cust.social_bursts:
+        extra.append(
+            SocialChannel(
+                env,
+                world,
+                state,
+                kpis,
+                events,
+                rng_subst,
+                client,
+                gateway,
+                fleet,
+                np.random.default_rng([run_seed, SOCIAL_STREAM]),
+                bursts=cust.social_bursts,
+                customers=model.customers,
+                population=population,
+            )
+        )
+    for ch in extra:
+        ch.start()
+    return [*base, *extra]  # type: ignore[list-item]

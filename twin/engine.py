@@ -126,6 +126,15 @@ class _FleetPort:
     def ship_order(self, row: int, o: ShippableOrder) -> None:
         self._ops.ship_order(row, o)
 
+    def book_return(self, row: int, sku: int, restocked: int, written_off: int) -> None:
+        """A return the API booked (twin.returns): every unit in as a return flow, the unfit
+        ones out as a write-off; the fit ones are on hand (fresh, for the perishables)."""
+        st = self._state
+        st.flows["return"][row, sku] += restocked + written_off
+        st.flows["write_off"][row, sku] += written_off
+        st.on_hand[row, sku] += restocked
+        st.inflow[row, sku] += restocked
+
 
 class Twin:
     """One run of a scenario against a commerce client.
@@ -271,6 +280,8 @@ class Twin:
             self.prices,
             sliced=self.sliced,
             population=self.population,
+            model=self.model,
+            seed=self.seed,
         )
         self.shopping = Shopping(
             env,
@@ -314,6 +325,8 @@ class Twin:
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
+        for ch in self.channels:  # voice / social channels count their own sessions
+            kpis.update(ch.extra_kpis())
         # The routed fleet measures its own road km (planned routes); the per-km cost of the
         # fleet's vehicles applies to them.
         kpis["van_km"] = round(float(kpis["fleet_km"]), 3)

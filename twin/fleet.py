@@ -13,6 +13,10 @@ through the API; at each stop the delivery fails with probability ``failure_rate
 order waits for the next day's plan (after ``max_attempts`` failures it goes to the parcel
 carrier). Distances: straight line on a local projection x ``road_factor``.
 
+Costs, CO2 and the slot length default to the carriers configuration (``configs/carriers.yaml``:
+its ``own_fleet`` and ``parcel`` carriers; a scenario field of the same name still wins). A
+share of delivered orders comes back through the API's RMA flow (:mod:`twin.returns`).
+
 KPIs (:meth:`Fleet.kpis`): on-time rate (delivered on the promised day, in the slot), cost
 per order (vans' km and hours plus parcel fees), km, CO2 per order, van utilisation (units
 loaded / capacity of the vans that left) and van-time utilisation (route hours / shift hours
@@ -27,7 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,9 +39,12 @@ import simpy
 
 from api.client.base import CommerceError
 from api.schemas import OrderStatus
+from api.services.carriers import CarrierBook, active_carriers
 from policies.routing import Depot, VehicleType
+from policies.routing.carriers import Mode
 from policies.routing.daily import DailyPlanConfig, DayRoute, DeliveryOrder, plan_deliveries
 from twin.events import EventKind
+from twin.returns import Returns, ReturnsSettings
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -70,10 +77,35 @@ class FleetSettings:
     max_cluster: int = 200
 
     @classmethod
-    def from_scenario(cls, fleet: object) -> FleetSettings:
-        """Defaults, overridden by same-named fields of the scenario's ``fleet`` section."""
-        return cls(
-            **{f.name: getattr(fleet, f.name) for f in fields(cls) if hasattr(fleet, f.name)}
+    def from_carriers(cls, book: CarrierBook) -> FleetSettings:
+        """Defaults with the costs, CO2 and slot length of the carriers configuration: its
+        first ``own_fleet`` carrier (the vans) and first ``parcel`` carrier (the 3PL)."""
+        over: dict[str, Any] = {}
+        van = book.by_mode(Mode.OWN_FLEET)
+        if van is not None:
+            over.update(
+                cost_per_km_cents=van.cost_per_km_cents,
+                co2_g_per_km=van.co2_g_per_km,
+                slot_hours=van.window_hours,
+            )
+            if van.cost_per_hour_cents:
+                over["cost_per_hour_cents"] = van.cost_per_hour_cents
+        parcel = book.by_mode(Mode.PARCEL)
+        if parcel is not None:
+            over.update(
+                parcel_cost_cents=parcel.cost_per_parcel_cents,
+                parcel_co2_g=parcel.co2_g_per_parcel,
+            )
+        return cls(**over)
+
+    @classmethod
+    def from_scenario(cls, fleet: object, book: CarrierBook | None = None) -> FleetSettings:
+        """Defaults (from ``book`` when given, see :meth:`from_carriers`), overridden by
+        same-named fields of the scenario's ``fleet`` section."""
+        base = cls.from_carriers(book) if book is not None else cls()
+        return replace(
+            base,
+            **{f.name: getattr(fleet, f.name) for f in fields(cls) if hasattr(fleet, f.name)},
         )
 
 
@@ -122,10 +154,13 @@ class FleetModel:
     plans a day with it directly.
     """
 
-    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+    def __init__(
+        self, scenario: Scenario, rng: np.random.Generator, carriers: CarrierBook | None = None
+    ) -> None:
         sc = scenario
         fl = sc.world.fleet
-        self.settings = st = FleetSettings.from_scenario(fl)
+        self.carriers = carriers if carriers is not None else active_carriers()
+        self.settings = st = FleetSettings.from_scenario(fl, self.carriers)
         self.rng = rng
         self.plan_min = 60.0 * min(fl.dispatch_hours)
         self.service_min = float(fl.service_minutes_per_stop)
@@ -230,12 +265,20 @@ class FleetModel:
 class Fleet(FleetModel):
     """Vehicles per warehouse, the daily plan and the trips (see the module docstring)."""
 
-    def __init__(self, twin: FleetHost, rng: np.random.Generator) -> None:
-        super().__init__(twin.world.scenario, rng)
+    def __init__(
+        self,
+        twin: FleetHost,
+        rng: np.random.Generator,
+        carriers: CarrierBook | None = None,
+        returns: ReturnsSettings | None = None,
+    ) -> None:
+        super().__init__(twin.world.scenario, rng, carriers)
         self.twin = twin
         self.queues: list[list[PendingOrder]] = [[] for _ in self.depots]
         self.stats = FleetStats()
         self.plans = 0
+        # its own stream: spawning draws nothing from the fleet's, so its plans are unchanged
+        self.returns = Returns(twin, rng.spawn(1)[0], returns)
 
     # ---- SimPy processes ------------------------------------------------------------------
     def start(self) -> None:
@@ -342,9 +385,11 @@ class Fleet(FleetModel):
         tw.kpis.cycle_times_hours.append((int(o.placed_at), hours))
         row = tw.world.warehouse_row(w)
         tw.events.add(env.now, EventKind.DELIVERY, row, -1, o.units, round(hours * 60), o.order_id)
-        if self._counted():
+        counted = self._counted()
+        if counted:
             self.stats.delivered += 1
             self.stats.on_time += int(on_time)
+        self.returns.delivered(row, o.order_id, o.lines, counted)
 
     # ---- KPIs -----------------------------------------------------------------------------
     def kpis(self) -> dict[str, float]:
@@ -365,6 +410,7 @@ class Fleet(FleetModel):
             "fleet_failed_deliveries": float(s.failed_attempts),
             "fleet_parcel_orders": float(s.by_parcel),
             "fleet_unreachable_orders": float(s.unreachable),
+            **self.returns.kpis(s.delivered),
         }
 
 

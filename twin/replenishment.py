@@ -14,7 +14,9 @@ out are derived per SKU-location from its demand, lead time and lead-time varian
 :func:`derive_policy_params`). Derived levels follow the forecast: each morning they are
 re-derived from the expected demand over the coming lead time, known events included (flash
 sales, holidays, weather), so stock is built up ahead of an event. Policies that read
-``demand_mean`` see the same forecast.
+``demand_mean`` see the same forecast. With ``forecast.source: model`` in the scenario that
+forecast comes from a model fitted on the twin's own recorded sales (:mod:`twin.forecasting`)
+instead of the demand kernel's expected demand.
 
 Time is days; quantities are units; money cents.
 """
@@ -32,6 +34,7 @@ from dynamics.demand import demand_rates, discount_fractions
 from policies import registry
 from policies.replenishment.types import ReplenishmentObservation
 from scenarios.schema import Policies, PolicyRef
+from twin.forecasting import ForecastProvider
 from twin.operations import StockOps
 from twin.state import TwinState
 from twin.world import World, dist_mean, round_days
@@ -149,10 +152,16 @@ class _Tier:
                 return np.broadcast_to(np.asarray(self.params[k], dtype=float), self.mean.shape)
         return derived_level(self.mean * (self.lead + 1.0), self.mean, self.lead_var, 2.33)
 
-    def follow(self, horizon_mean: np.ndarray) -> None:
-        """Re-derive derived levels from a forecast over each row's horizon (known events)."""
+    def follow(self, horizon_mean: np.ndarray, *, floor: bool = True) -> None:
+        """Re-derive derived levels from a forecast over each row's horizon (known events).
+
+        With ``floor`` the horizon demand is at least the planned mean's (events only raise
+        levels); a fitted model's forecast is taken as it is (``floor=False``).
+        """
         if not self.derived:
             return
+        if floor:
+            horizon_mean = np.maximum(horizon_mean, self.mean * (self.lead + 1.0))
         params = derive_policy_params(
             self.ref,
             self.mean,
@@ -161,7 +170,7 @@ class _Tier:
             self.holding,
             self.lead_var,
             self.life,
-            horizon_mean=np.maximum(horizon_mean, self.mean * (self.lead + 1.0)),
+            horizon_mean=horizon_mean,
         )
         key = tuple(float(np.asarray(params[k]).sum()) for k in self.derived)
         if key == self.current:
@@ -225,6 +234,11 @@ class Replenisher:
             np.tile(life, W),
         )
         self.lead_horizon = int(max(self.store_lead_mean.max(initial=0), sup_lead.max(initial=0)))
+        self.provider: ForecastProvider | None = None
+        if sc.forecast.source == "model":
+            plan = w.demand.base_rate.T * float(np.mean(w.demand.weekly))  # (S+W, n)
+            self.provider = ForecastProvider(sc.forecast, plan, self.lead_horizon)
+        self.today = np.zeros((S + W, n))  # today's forecast per demand row (S+W, n)
         # echelon base-stock decides stores and warehouses together (rows linked by parent)
         self.joint = (
             pol.warehouse_replenishment is None and pol.replenishment.name == "echelon_base_stock"
@@ -266,13 +280,20 @@ class Replenisher:
         w = self.world
         n, S = w.n_skus, w.n_stores
         lst = w.skus.list_price_cents.astype(np.float64)[:, None]
-        rows = []
+        rows, plain = [], []
         for k in range(self.lead_horizon + 1):
             t = day + k + 0.5
             cut = discount_fractions(w.demand, t, w.events)
             prices = None if not cut.any() else np.maximum(1.0, lst * (1.0 - cut))
             rows.append(demand_rates(w.demand, t, prices, w.events).T)
+            if self.provider is not None:
+                plain.append(demand_rates(w.demand, t).T)
         daily = np.stack(rows)  # (K, S+W, n)
+        if self.provider is not None:  # a model fitted on the twin's sales, events as uplift
+            base = np.stack(plain)
+            uplift = np.where(base > 0, daily / np.where(base > 0, base, 1.0), 1.0)
+            daily = self.provider.daily(day, uplift)
+        self.today = daily[0]
         through = daily.copy()
         for s in range(S):
             through[:, S + int(w.store_warehouse[s])] += daily[:, s]
@@ -288,6 +309,8 @@ class Replenisher:
         w = self.world
         n, S, W = w.n_skus, w.n_stores, w.n_warehouses
         avail = self.state.available
+        if self.provider is not None:
+            rates = self.today.T  # the fitted model's forecast for today, not the kernel's
         through = rates[:, S:].T.copy()
         for s in range(S):
             through[int(w.store_warehouse[s])] += rates[:, s]
@@ -337,12 +360,14 @@ class Replenisher:
         st = self.state
         avail = st.available
         po_joint = None
+        if self.provider is not None:
+            self.provider.observe(day, st.flows["sale"][: S + W])
         fc_store, fc_wh = self.forecast(day)
         # ---- stores -------------------------------------------------------------------
         if self.joint:
             want, po_joint = self._joint_orders(day, rates)
         else:
-            self.stores.follow(fc_store)
+            self.stores.follow(fc_store, floor=self.provider is None)
             lead = np.repeat(self.store_lead_mean, n)
             mean_s = fc_store / (lead + 1.0)
             obs = ReplenishmentObservation.create(
@@ -381,7 +406,7 @@ class Replenisher:
             self._cap(S + np.arange(W), po_joint, self._wh_out(fc_wh))
             self._purchase(day, po_joint)
             return
-        self.warehouses.follow(fc_wh)
+        self.warehouses.follow(fc_wh, floor=self.provider is None)
         avail = st.available
         lead_w = np.tile(self.wh_lead_mean, W)
         mean_w = fc_wh / (lead_w + 1.0)

@@ -66,6 +66,25 @@ from api.schemas_batch import (
     CheckoutItem,
     TransitionItem,
 )
+from api.schemas_fulfilment import (
+    AllocationRequest,
+    CartPromiseQuery,
+    PromiseRead,
+    PromiseRequest,
+    RmaCreate,
+    RmaRead,
+    RmaTransition,
+    ShipmentRead,
+    ShipmentTransition,
+)
+from api.schemas_promo import (
+    PromotionCreate,
+    PromotionRead,
+    Recommendations,
+    TrainResult,
+    ViewBatch,
+    VoucherSet,
+)
 
 R = TypeVar("R")
 
@@ -204,6 +223,46 @@ class CommerceClient(Protocol):
     ) -> OrderRead:
         return _call(self, ops.RETURN_ORDER, {"order_id": order_id, "body": body}, idempotency_key)
 
+    # fulfilment: promise, shipments, returns (RMA); see docs/fulfilment.md
+    def promise(self, body: PromiseRequest) -> PromiseRead:
+        return _call(self, ops.PROMISE, {"body": body})
+
+    def cart_promise(self, cart_id: int, query: CartPromiseQuery) -> PromiseRead:
+        return _call(self, ops.CART_PROMISE, {"cart_id": cart_id, "query": query})
+
+    def allocate_order(
+        self, order_id: int, body: AllocationRequest, *, idempotency_key: str | None = None
+    ) -> list[ShipmentRead]:
+        return _call(
+            self, ops.ALLOCATE_ORDER, {"order_id": order_id, "body": body}, idempotency_key
+        )
+
+    def list_shipments(self, order_id: int) -> list[ShipmentRead]:
+        return _call(self, ops.LIST_SHIPMENTS, {"order_id": order_id})
+
+    def transition_shipment(
+        self, shipment_id: int, body: ShipmentTransition, *, idempotency_key: str | None = None
+    ) -> ShipmentRead:
+        return _call(
+            self,
+            ops.TRANSITION_SHIPMENT,
+            {"shipment_id": shipment_id, "body": body},
+            idempotency_key,
+        )
+
+    def create_rma(
+        self, order_id: int, body: RmaCreate, *, idempotency_key: str | None = None
+    ) -> RmaRead:
+        return _call(self, ops.CREATE_RMA, {"order_id": order_id, "body": body}, idempotency_key)
+
+    def get_rma(self, rma_id: int) -> RmaRead:
+        return _call(self, ops.GET_RMA, {"rma_id": rma_id})
+
+    def transition_rma(
+        self, rma_id: int, body: RmaTransition, *, idempotency_key: str | None = None
+    ) -> RmaRead:
+        return _call(self, ops.TRANSITION_RMA, {"rma_id": rma_id, "body": body}, idempotency_key)
+
     # housekeeping (driven by the injected clock; staff/service only)
     def expire_reservations(self) -> int:
         return _call(self, ops.EXPIRE_RESERVATIONS, {})
@@ -219,6 +278,24 @@ class CommerceClient(Protocol):
         self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
     ) -> PriceQuote:
         return _call(self, ops.QUOTE_PRICES, {"body": body}, idempotency_key)
+
+    # promotions (staff) and recommendations
+    def create_promotion(self, body: PromotionCreate) -> PromotionRead:
+        return _call(self, ops.CREATE_PROMOTION, {"body": body})
+
+    def set_cart_voucher(self, cart_id: int, body: VoucherSet) -> CartRead:
+        return _call(self, ops.SET_CART_VOUCHER, {"cart_id": cart_id, "body": body})
+
+    def recommendations(
+        self, *, customer: str | None = None, sku: str | None = None, k: int = 10
+    ) -> Recommendations:
+        return _call(self, ops.RECOMMENDATIONS, {"customer": customer, "sku": sku, "k": k})
+
+    def record_views(self, body: ViewBatch) -> int:
+        return _call(self, ops.RECORD_VIEWS, {"body": body})
+
+    def train_recommendations(self) -> TrainResult:
+        return _call(self, ops.TRAIN_RECOMMENDATIONS, {})
 
     # batches: many items, one call, one typed result per item (see api.schemas_batch)
     def batch_create_carts(self, items: Sequence[CartOpen]) -> BatchResult[CartRead]:

@@ -79,6 +79,26 @@ from api.schemas_batch import (
     TransitionItem,
     item_error,
 )
+from api.schemas_fulfilment import (
+    AllocationRequest,
+    CartPromiseQuery,
+    PromiseRead,
+    PromiseRequest,
+    RmaCreate,
+    RmaRead,
+    RmaTransition,
+    ShipmentRead,
+    ShipmentTransition,
+)
+from api.schemas_promo import (
+    PromotionCreate,
+    PromotionRead,
+    RecommendationItem,
+    Recommendations,
+    TrainResult,
+    ViewBatch,
+    VoucherSet,
+)
 from api.services.orders import ALLOWED
 
 R = TypeVar("R")
@@ -110,6 +130,7 @@ class FakeCommerce:
         self.orders: dict[int, OrderRead] = {}
         self.order_of_cart: dict[int, int] = {}
         self.keys: dict[tuple[str, str], tuple[str, object]] = {}
+        self.promotions: dict[int, PromotionRead] = {}
 
     # ---- helpers -----------------------------------------------------------------------------
     def _idem(self, key: str | None, scope: str, body: object, fn: Callable[[], R]) -> R:
@@ -552,6 +573,39 @@ class FakeCommerce:
     def expire_unpaid_orders(self) -> int:
         return 0
 
+    # ---- fulfilment: not modelled by the fake (docs/fulfilment.md) ----------------------------
+    def promise(self, body: PromiseRequest) -> PromiseRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def cart_promise(self, cart_id: int, query: CartPromiseQuery) -> PromiseRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def allocate_order(
+        self, order_id: int, body: AllocationRequest, *, idempotency_key: str | None = None
+    ) -> list[ShipmentRead]:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def list_shipments(self, order_id: int) -> list[ShipmentRead]:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def transition_shipment(
+        self, shipment_id: int, body: ShipmentTransition, *, idempotency_key: str | None = None
+    ) -> ShipmentRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def create_rma(
+        self, order_id: int, body: RmaCreate, *, idempotency_key: str | None = None
+    ) -> RmaRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def get_rma(self, rma_id: int) -> RmaRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
+    def transition_rma(
+        self, rma_id: int, body: RmaTransition, *, idempotency_key: str | None = None
+    ) -> RmaRead:
+        raise NotImplementedError("the fake serves no fulfilment")
+
     def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
         raise NotImplementedError("the fake serves no policies")
 
@@ -559,6 +613,65 @@ class FakeCommerce:
         self, body: PriceQuoteRequest, *, idempotency_key: str | None = None
     ) -> PriceQuote:
         raise NotImplementedError("the fake serves no policies")
+
+    # ---- promotions and recommendations --------------------------------------------------------
+    # The fake stores promotions but prices without them (orders carry no discounts), and
+    # recommends by popularity: units sold per SKU, best first (ties: SKU code).
+    def create_promotion(self, body: PromotionCreate) -> PromotionRead:
+        pid = len(self.promotions) + 1
+        read = PromotionRead(
+            id=pid,
+            name=body.name,
+            kind=body.kind,
+            code=body.code,
+            percent_off=body.percent_off,
+            amount_off_cents=body.amount_off_cents,
+            bundle_qty=body.bundle_qty,
+            bundle_price_cents=body.bundle_price_cents,
+            skus=sorted(body.skus),
+            channel=body.channel,
+            min_subtotal_cents=body.min_subtotal_cents,
+            valid_from=body.valid_from or self.clock.now(),
+            valid_to=body.valid_to,
+            max_uses=body.max_uses,
+            max_uses_per_customer=body.max_uses_per_customer,
+            uses=0,
+            active=True,
+        )
+        self.promotions[pid] = read
+        return read
+
+    def set_cart_voucher(self, cart_id: int, body: VoucherSet) -> CartRead:
+        self._open_cart(cart_id)
+        return self._cart_read(cart_id).model_copy(update={"voucher": body.code})
+
+    def recommendations(
+        self, *, customer: str | None = None, sku: str | None = None, k: int = 10
+    ) -> Recommendations:
+        if sku is not None:
+            self._sku(sku)
+        sold: dict[str, int] = defaultdict(int)
+        for o in self.orders.values():
+            for ln in o.lines:
+                sold[ln.sku] += ln.quantity
+        best = sorted((s for s in sold if s != sku), key=lambda s: (-sold[s], s))[:k]
+        return Recommendations(
+            customer=customer,
+            sku=sku,
+            items=[RecommendationItem(sku=s, score=float(sold[s]), source="popular") for s in best],
+            model_id=None,
+        )
+
+    def record_views(self, body: ViewBatch) -> int:
+        for v in body.views:
+            self._sku(v.sku)
+        return len(body.views)
+
+    def train_recommendations(self) -> TrainResult:
+        return TrainResult(
+            model_id=0, orders=len(self.orders), views=0, skus=len(self.skus), customers=0,
+            factors=0, train_seconds=0.0,
+        )  # fmt: skip
 
     # ---- batches -----------------------------------------------------------------------------
     def batch_create_carts(self, items: Sequence[CartOpen]) -> BatchResult[CartRead]:

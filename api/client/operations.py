@@ -75,6 +75,24 @@ from api.schemas_batch import (
     CheckoutBatch,
     TransitionBatch,
 )
+from api.schemas_fulfilment import (
+    AllocationRequest,
+    PromiseRead,
+    PromiseRequest,
+    RmaCreate,
+    RmaRead,
+    RmaTransition,
+    ShipmentRead,
+    ShipmentTransition,
+)
+from api.schemas_promo import (
+    PromotionCreate,
+    PromotionRead,
+    Recommendations,
+    TrainResult,
+    ViewBatch,
+    VoucherSet,
+)
 
 R = TypeVar("R")
 Verb = Literal["GET", "POST", "PUT"]
@@ -341,6 +359,48 @@ RETURN_ORDER: Operation[OrderRead] = Operation(
     retry_safe=False, idempotency="key", scope="return_order:{order_id}",
 )  # fmt: skip
 
+# ---- fulfilment: promise, shipments, returns (RMA) -------------------------------------------
+PROMISE: Operation[PromiseRead] = Operation(
+    "promise", "POST", "/v1/promise", PromiseRead, _S + "fulfilment:promise",
+    "Earliest delivery per carrier and mode for lines (a read; staff).", request=PromiseRequest,
+    body="body",
+)  # fmt: skip
+CART_PROMISE: Operation[PromiseRead] = Operation(
+    "cart_promise", "GET", "/v1/carts/{cart_id}/promise", PromiseRead,
+    _S + "fulfilment:cart_promise", "Earliest delivery per carrier and mode for a cart.",
+    query_model="query",
+)  # fmt: skip
+ALLOCATE_ORDER: Operation[list[ShipmentRead]] = Operation(
+    "allocate_order", "POST", "/v1/orders/{order_id}/shipments", list[ShipmentRead],
+    _S + "allocation:allocate_order", "Allocate a paid order to nodes as shipments (staff).",
+    request=AllocationRequest, body="body", status=201, unsafe=True, retry_safe=False,
+    idempotency="key", scope="allocate_order:{order_id}",
+)  # fmt: skip
+LIST_SHIPMENTS: Operation[list[ShipmentRead]] = Operation(
+    "list_shipments", "GET", "/v1/orders/{order_id}/shipments", list[ShipmentRead],
+    _S + "shipments:list_shipments", "An order's shipments.",
+)  # fmt: skip
+TRANSITION_SHIPMENT: Operation[ShipmentRead] = Operation(
+    "transition_shipment", "POST", "/v1/shipments/{shipment_id}/transitions", ShipmentRead,
+    _S + "shipments:transition_shipment", "Pick, pack, ship, deliver, fail, return (staff).",
+    request=ShipmentTransition, body="body", unsafe=True, retry_safe=False, idempotency="key",
+    scope="transition_shipment:{shipment_id}",
+)  # fmt: skip
+CREATE_RMA: Operation[RmaRead] = Operation(
+    "create_rma", "POST", "/v1/orders/{order_id}/rmas", RmaRead, _S + "returns:create_rma",
+    "Open a return (RMA) for delivered units.", request=RmaCreate, body="body", status=201,
+    unsafe=True, retry_safe=False, idempotency="key", scope="create_rma:{order_id}",
+)  # fmt: skip
+GET_RMA: Operation[RmaRead] = Operation(
+    "get_rma", "GET", "/v1/rmas/{rma_id}", RmaRead, _S + "returns:get_rma", "One RMA.",
+)  # fmt: skip
+TRANSITION_RMA: Operation[RmaRead] = Operation(
+    "transition_rma", "POST", "/v1/rmas/{rma_id}/transitions", RmaRead,
+    _S + "returns:transition_rma", "Receive, inspect, restock or write off, refund (staff).",
+    request=RmaTransition, body="body", unsafe=True, retry_safe=False, idempotency="key",
+    scope="transition_rma:{rma_id}",
+)  # fmt: skip
+
 # ---- housekeeping ----------------------------------------------------------------------------
 EXPIRE_RESERVATIONS: Operation[int] = Operation(
     "expire_reservations", "POST", "/v1/admin/expire-reservations", CountResult,
@@ -363,6 +423,33 @@ QUOTE_PRICES: Operation[PriceQuote] = Operation(
     "quote_prices", "POST", "/v1/pricing/quote", PriceQuote, _S + "policy_serving:quote_prices",
     "Prices from the pricing policy; optionally applied.", request=PriceQuoteRequest, body="body",
     unsafe=True, retry_safe=False, idempotency="key", scope="pricing_quote",
+)  # fmt: skip
+
+# ---- promotions and recommendations ----------------------------------------------------------
+CREATE_PROMOTION: Operation[PromotionRead] = Operation(
+    "create_promotion", "POST", "/v1/promotions", PromotionRead,
+    _S + "promotions:create_promotion", "Create a voucher or automatic promotion (staff).",
+    request=PromotionCreate, body="body", status=201, unsafe=True, retry_safe=False,
+)  # fmt: skip
+SET_CART_VOUCHER: Operation[CartRead] = Operation(
+    "set_cart_voucher", "PUT", "/v1/carts/{cart_id}/voucher", CartRead,
+    _S + "promotions_cart:set_cart_voucher", "Enter a voucher on a cart (null: take it off).",
+    request=VoucherSet, body="body", unsafe=True,
+)  # fmt: skip
+RECOMMENDATIONS: Operation[Recommendations] = Operation(
+    "recommendations", "GET", "/v1/recommendations", Recommendations,
+    _S + "recommend:recommendations", "Top-k SKUs for a customer and/or a SKU.",
+    query={"customer": "customer", "sku": "sku", "k": "k"}, keyword=("customer", "sku", "k"),
+)  # fmt: skip
+RECORD_VIEWS: Operation[int] = Operation(
+    "record_views", "POST", "/v1/recommendations/views", CountResult,
+    _S + "recommend:record_views", "Record product views (also viewed).", request=ViewBatch,
+    body="body", unsafe=True, retry_safe=False, unwrap=_count,
+)  # fmt: skip
+TRAIN_RECOMMENDATIONS: Operation[TrainResult] = Operation(
+    "train_recommendations", "POST", "/v1/recommendations/train", TrainResult,
+    _S + "recommend:train_recommendations", "Train the recommender on orders and views (staff).",
+    unsafe=True,
 )  # fmt: skip
 
 # ---- batches (many items in one call, a result per item) -------------------------------------

@@ -19,7 +19,8 @@ from api.errors import ConflictError, InsufficientStockError, InvalidInputError,
 from api.models import T
 from api.schemas import CartCreate, CartLineRead, CartLineSet, CartRead, Channel, LineError
 from api.services.context import Principal, ServiceContext, require_staff, values_cte
-from api.services.prices import current_price
+from api.services.prices import compose, current_price
+from api.services.promotions import PricedLine
 from api.services.stock import available
 
 _CART, _LINE, _SKU, _STOCK = T["carts"], T["cart_lines"], T["skus"], T["stock"]
@@ -77,31 +78,50 @@ def _owned(stmt: Any, who: Principal) -> Any:
 
 
 _LINES = (
-    select(_SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents)
+    select(_SKU.c.code, _LINE.c.quantity, _LINE.c.unit_price_cents, _LINE.c.sku_id)
     .join(_SKU, _SKU.c.id == _LINE.c.sku_id)
     .where(_LINE.c.cart_id == bindparam("cid"))
     .order_by(_SKU.c.code)
 )
 
 
-def _lines(conn: Connection, cart_id: int) -> list[CartLineRead]:
+def _lines(conn: Connection, cart_id: int) -> list[tuple[CartLineRead, PricedLine]]:
     rows = conn.execute(_LINES, {"cid": cart_id}).all()
     return [
-        CartLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents)
+        (
+            CartLineRead(sku=r.code, quantity=r.quantity, unit_price_cents=r.unit_price_cents),
+            PricedLine(r.sku_id, r.quantity, r.unit_price_cents),
+        )
         for r in rows
     ]
 
 
-def _read(ctx: ServiceContext, conn: Connection, row: Any, lines: list[CartLineRead]) -> CartRead:
+def _read(
+    ctx: ServiceContext, conn: Connection, row: Any, lines: list[tuple[CartLineRead, PricedLine]]
+) -> CartRead:
+    """The cart as shown: its lines priced with the promotions in force now (one place:
+    :func:`api.services.prices.compose`; a voucher that no longer fits shows no discount)."""
+    comp = compose(
+        conn,
+        [p for _r, p in lines],
+        channel=row.channel,
+        customer_id=row.customer_id,
+        now=ctx.clock.now(),
+        cart_id=row.id,
+        strict=False,
+    )
     return CartRead(
         id=row.id,
         customer_id=row.customer_id,
         channel=Channel(row.channel),
         location=ctx.location_code(conn, row.location_id),
         status=row.status,
-        lines=lines,
-        total_cents=sum(ln.quantity * ln.unit_price_cents for ln in lines),
+        lines=[r for r, _p in lines],
+        total_cents=comp.total_cents,
         expires_at=row.expires_at,
+        discounts=comp.discount_lines(),
+        discount_cents=comp.discount_cents,
+        voucher=comp.voucher,
     )
 
 

@@ -27,10 +27,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from api import outbox
 from api.errors import (
     ConflictError,
     InsufficientStockError,
@@ -55,7 +57,10 @@ from api.services.carts import release_reserved
 from api.services.context import Principal, ServiceContext, require_staff
 from api.services.idempotency import Claim, KeyTakenError, run_idempotent_tx
 from api.services.orders import read_order
-from api.services.prices import current_prices
+from api.services.prices import compose, current_prices
+from api.services.promotions import PricedLine, any_automatic, record_discounts, release_uses
+from api.services.purchase_limits import consume as consume_limits
+from api.services.purchase_limits import give_back as give_back_limits
 from api.services.stock import available, decrement_available
 
 log = logging.getLogger(__name__)
@@ -138,10 +143,24 @@ def _write_order(
     loc: int,
     lines: Sequence[_Line],
     claim: Claim | None,
+    voucher: str | None = None,
 ) -> OrderRead:
-    """Insert the order, its lines and a pending payment in ``c``'s transaction."""
+    """Price the lines with the promotions (:func:`api.services.prices.compose`, strict: a
+    voucher that cannot be used raises its typed 409/404), count the limited promotions' uses
+    (the database refuses one too many: VOUCHER_EXHAUSTED rolls the transaction back), and insert
+    the order, its lines, its discount lines and a pending payment in ``c``'s transaction."""
     now = ctx.clock.now()
-    total = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+    comp = compose(
+        c,
+        [PricedLine(ln.sku_id, ln.quantity, ln.unit_price_cents) for ln in lines],
+        channel=channel,
+        customer_id=customer_id,
+        now=now,
+        voucher=voucher,
+        cart_id=cart_id,
+        strict=True,
+    )
+    total = comp.total_cents
     oid = c.execute(
         _ORDER_INS,
         {
@@ -179,6 +198,23 @@ def _write_order(
             "status": "pending",
         },
     )
+    outbox.record(
+        c,
+        "order.placed",
+        oid,
+        {
+            "order_id": oid,
+            "customer_id": customer_id,
+            "status": S.PLACED.value,
+            "total_cents": total,
+            "lines": [
+                {"sku": ln.code, "quantity": ln.quantity, "unit_price_cents": ln.unit_price_cents}
+                for ln in sorted(lines, key=lambda x: x.code)
+            ],
+        },
+        now,
+    )
+    record_discounts(c, oid, customer_id, comp.applied)
     if claim is not None:
         claim.set_resource(c, oid)
     return OrderRead(
@@ -197,11 +233,17 @@ def _write_order(
         ),
         created_at=now,
         updated_at=now,
+        discounts=comp.discount_lines(),
+        discount_cents=comp.discount_cents,
     )
 
 
 def _place_cart(
-    ctx: ServiceContext, who: Principal, cart_id: int, claim: Claim | None
+    ctx: ServiceContext,
+    who: Principal,
+    cart_id: int,
+    claim: Claim | None,
+    voucher: str | None = None,
 ) -> tuple[OrderRead | None, int | None]:
     """Step 1 for a cart. Returns (the new order, None) or (None, id of the cart's order)."""
     with ctx.uow() as u:
@@ -239,6 +281,12 @@ def _place_cart(
             if len(ok) != len(need):
                 held = {r.sku_id: r.reserved_qty for r in rows}
                 _short(c, loc, need, ok, {r.sku_id: (r.code, r.quantity) for r in rows}, held)
+        consume_limits(
+            c,
+            cart.customer_id,
+            {r.sku_id: r.quantity for r in rows},
+            {r.sku_id: r.code for r in rows},
+        )
         lines = [_Line(r.sku_id, r.code, r.quantity, r.unit_price_cents) for r in rows]
         order = _write_order(
             ctx,
@@ -249,6 +297,7 @@ def _place_cart(
             loc=loc,
             lines=lines,
             claim=claim,
+            voucher=voucher,
         )
         u.commit()
     if claim is not None:
@@ -274,8 +323,10 @@ def _place_express(
     qty: dict[str, int] = defaultdict(int)
     for ln in body.lines:
         qty[ln.sku] += ln.quantity
-    if ctx.is_pg:
-        return _place_express_pg(ctx, body, customer, qty, claim)
+    if ctx.is_pg and body.voucher is None:  # the one-statement path, when no promotion applies
+        placed = _place_express_pg(ctx, body, customer, qty, claim)
+        if placed is not None:
+            return placed
     with ctx.uow() as u:
         c = u.conn
         if claim is not None:
@@ -285,6 +336,7 @@ def _place_express(
         ok = decrement_available(ctx, c, loc, need, column="reserved")
         if len(ok) != len(need):
             _short(c, loc, need, ok, {ids[s]: (s, q) for s, q in qty.items()}, {})
+        consume_limits(c, customer, need, {ids[s]: s for s in qty})
         price = current_prices(c, list(need), body.channel.value, ctx.clock.now())
         lines = [_Line(ids[s], s, qty[s], price[ids[s]]) for s in sorted(qty)]
         order = _write_order(
@@ -296,6 +348,7 @@ def _place_express(
             loc=loc,
             lines=lines,
             claim=claim,
+            voucher=body.voucher,
         )
         u.commit()
     if claim is not None:
@@ -327,15 +380,19 @@ def _place_express_pg(
     customer: str,
     qty: dict[str, int],
     claim: Claim | None,
-) -> OrderRead:
-    """Step 1 on PostgreSQL: one prepared statement (see :mod:`api.services.checkout_pg`)."""
+) -> OrderRead | None:
+    """Step 1 on PostgreSQL: one prepared statement (see :mod:`api.services.checkout_pg`).
+    None (nothing done) when an automatic promotion is in force: the portable path prices it."""
     assert body.location is not None and body.channel is not None
     now = ctx.clock.now()
     with ctx.uow() as u:
         c = u.conn
+        if any_automatic(c, body.channel.value, now):
+            return None
         loc, ids = _resolve(ctx, c, body.location, qty)
         need = {ids[s]: q for s, q in qty.items()}
         key = (claim.who, claim.key, claim.digest, claim.lease_until) if claim else None
+        consume_limits(c, customer, need, {ids[s]: s for s in qty})
         try:
             oid, ok, price = pg.place_express(
                 c,
@@ -406,9 +463,37 @@ def _not_paid(order_id: int, status: str) -> ConflictError:
     )
 
 
+def _paid_event(c: Connection, order_id: int, amount_cents: int, now: datetime) -> None:
+    outbox.record(
+        c,
+        "order.paid",
+        order_id,
+        {"order_id": order_id, "status": S.PAID.value, "amount_cents": amount_cents},
+        now,
+    )
+
+
+def _cancelled(
+    c: Connection,
+    order_ids: list[int],
+    reason: str,
+    now: datetime,
+    status: OrderStatus = S.CANCELLED,
+) -> None:
+    """In the cancelling transaction: give purchase-limit units back, write the events."""
+    give_back_limits(c, order_ids)
+    outbox.record_many(
+        c,
+        "order.cancelled",
+        [(i, {"order_id": i, "status": status.value, "reason": reason}) for i in order_ids],
+        now,
+    )
+
+
 def _release_order(c: Connection, order_id: int, location_id: int) -> None:
     rows = c.execute(select(_OL.c.sku_id, _OL.c.quantity).where(_OL.c.order_id == order_id)).all()
     release_reserved(c, {(location_id, r.sku_id): r.quantity for r in rows})
+    release_uses(c, [order_id])  # a declined or failed order gives its voucher uses back
 
 
 def _pay(
@@ -433,6 +518,7 @@ def _pay(
                 u.conn.execute(
                     update(_PAY).where(_PAY.c.order_id == order.id).values(status="declined")
                 )
+                _cancelled(u.conn, [order.id], "declined", now)
             u.commit()
         if row is None:  # resolved meanwhile by another attempt: answer its state
             return _answer_existing(ctx, who, order.id, claim)
@@ -488,6 +574,7 @@ def _pay(
                 u.conn.execute(
                     _CAPTURED, {"oid": order.id, "amt": order.total_cents, "ref": auth.auth_id}
                 )
+                _paid_event(u.conn, order.id, order.total_cents, now)
                 if claim is not None:
                     claim.complete(u.conn, paid_json.decode())
         u.commit()
@@ -571,7 +658,7 @@ def checkout(
             resolves it). ``details`` carries the ``order_id``.
     """
     if body.cart_id is not None:
-        order, existing = _place_cart(ctx, who, body.cart_id, claim)
+        order, existing = _place_cart(ctx, who, body.cart_id, claim, body.voucher)
         if order is None:
             assert existing is not None
             return resume_payment(ctx, who, existing, body.payment_token, claim)
@@ -663,6 +750,7 @@ def reconcile_payments(ctx: ServiceContext, who: Principal, *, limit: int = 500)
                     c.execute(
                         _CAPTURED, {"oid": o.id, "amt": charge.amount_cents, "ref": charge.auth_id}
                     )
+                    _paid_event(c, o.id, charge.amount_cents, now)
                     paid += 1
             else:
                 row = c.execute(
@@ -674,6 +762,7 @@ def reconcile_payments(ctx: ServiceContext, who: Principal, *, limit: int = 500)
                 if row is not None:
                     _release_order(c, o.id, row.location_id)
                     c.execute(update(_PAY).where(_PAY.c.order_id == o.id).values(status="failed"))
+                    _cancelled(c, [o.id], "payment_failed", now, S.PAYMENT_FAILED)
                     failed += 1
             u.commit()
     for o in stale:

@@ -12,6 +12,9 @@ once per connection):
   reserved; otherwise the caller raises per-line ``INSUFFICIENT_STOCK`` and rolls back;
 - :data:`BOOK_PAID` moves the order to ``paid``, books the capture and stores the key's outcome.
 
+Both write their ``outbox_events`` row (``order.placed``, ``order.paid``) in the same statement
+(:data:`api.outbox.PLACED_CTE`, :data:`api.outbox.PAID_CTE`).
+
 Same guarantees as the portable path in :mod:`api.services.checkout`; SQLite uses that one.
 """
 
@@ -22,7 +25,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-PLACE_EXPRESS = """
+from api.outbox import PAID_CTE, PLACED_CTE
+
+PLACE_EXPRESS = (
+    """
 WITH v(sku_id, q) AS (SELECT * FROM unnest(%(skus)s::bigint[], %(qtys)s::bigint[])),
 lk AS (
   SELECT s.sku_id FROM stock s JOIN v ON s.sku_id = v.sku_id
@@ -40,7 +46,7 @@ pr AS (
       WHERE p.sku_id = v.sku_id AND p.channel = %(ch)s AND p.valid_from <= %(now)s
         AND (p.valid_to IS NULL OR p.valid_to > %(now)s)
       ORDER BY p.valid_from DESC, p.id DESC LIMIT 1
-    ), k.list_price_cents) AS price
+    ), k.list_price_cents) AS price, k.code AS code
   FROM v JOIN skus k ON k.id = v.sku_id
 ),
 o AS (
@@ -66,13 +72,17 @@ ik AS (
   SELECT %(who)s::varchar, %(key)s::varchar, %(hash)s::varchar, false, %(now)s,
          %(lease)s::timestamptz, o.id FROM o
   WHERE %(key)s::varchar IS NOT NULL
-)
+),"""
+    + PLACED_CTE
+    + """
 SELECT (SELECT id FROM o), (SELECT array_agg(sku_id) FROM d),
        (SELECT array_agg(price ORDER BY sku_id) FROM pr),
        (SELECT array_agg(sku_id ORDER BY sku_id) FROM pr)
 """
+)
 
-BOOK_PAID = """
+BOOK_PAID = (
+    """
 WITH o AS (
   UPDATE orders SET status = 'paid', updated_at = %(now)s
   WHERE id = %(oid)s AND status = 'placed' RETURNING id
@@ -85,9 +95,12 @@ p AS (
 k AS (
   UPDATE idempotency_keys SET completed = true, status_code = 200, response = %(resp)s::text
   WHERE principal = %(who)s::varchar AND key = %(key)s::varchar AND EXISTS (SELECT 1 FROM o)
-)
+),"""
+    + PAID_CTE
+    + """
 SELECT count(*) FROM o
 """
+)
 
 
 def _driver(conn: Connection) -> Any:

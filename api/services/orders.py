@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select, text, update
 
+from api import outbox
 from api.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from api.models import T
 from api.schemas import (
@@ -41,6 +42,9 @@ from api.services.context import (
     require_staff,
     values_cte,
 )
+from api.services.promotions import order_discounts, release_uses
+from api.services.purchase_limits import give_back
+from api.services.shipments import cancel_for_order, has_shipments
 from api.services.stock import add_on_hand, record_movements
 
 _ORD, _OL, _PAY, _SKU = T["orders"], T["order_lines"], T["payments"], T["skus"]
@@ -133,6 +137,7 @@ def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> l
             else conn.execute(_PAYS_OF, {"ids": ids})
         )
     }
+    disc = order_discounts(conn, ids)
     return [
         OrderRead(
             id=r.id,
@@ -145,6 +150,8 @@ def load_orders(ctx: ServiceContext, conn: Connection, rows: Sequence[Any]) -> l
             payment=pays.get(r.id),
             created_at=r.created_at,
             updated_at=r.updated_at,
+            discounts=disc.get(r.id, []),
+            discount_cents=sum(d.amount_cents for d in disc.get(r.id, [])),
         )
         for r in rows
     ]
@@ -241,6 +248,11 @@ def transition_order(
     frm = [s.value for s, nxt in ALLOWED.items() if to in nxt]
     with ctx.uow() as u:
         c = u.conn
+        if to != S.ALLOCATED and has_shipments(c, order_id):
+            raise InvalidTransitionError(  # its stock left with the shipments, not here
+                f"order {order_id} moves with its shipments (/v1/orders/{order_id}/shipments)",
+                details={"order_id": order_id, "to": to.value},
+            )
         row = _move(c, ctx, order_id, frm, to)
         if row is None:
             raise _refuse(c, who, order_id, to)
@@ -290,6 +302,13 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
         return
     ctx.gateway.refund(pay.gateway_ref, todo)
     with ctx.uow() as u:
+        outbox.record(
+            u.conn,
+            "order.refunded",
+            order_id,
+            {"order_id": order_id, "status": "refunded", "refunded_cents": todo},
+            ctx.clock.now(),
+        )
         u.conn.execute(
             update(_PAY)
             .where(_PAY.c.order_id == order_id)
@@ -301,6 +320,12 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
             )
         )
         u.commit()
+
+
+def refund_order(ctx: ServiceContext, order_id: int, amount_cents: int) -> None:
+    """Refund ``amount_cents`` of an order's captured payment through the gateway, outside any
+    transaction (an RMA's refund, :mod:`api.services.returns`); nothing without a payment."""
+    _refund(ctx, order_id, amount_cents)
 
 
 def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRead:
@@ -324,9 +349,22 @@ def cancel_order(ctx: ServiceContext, who: Principal, order_id: int) -> OrderRea
         )
         if row is None:
             raise _refuse(c, who, order_id, S.CANCELLED)
+        held = cancel_for_order(c, ctx, order_id)  # None: no shipments, held at checkout
         release_reserved(
-            c, {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)}
+            c,
+            held
+            if held is not None
+            else {(row.location_id, ln.sku_id): ln.quantity for ln in _order_lines(c, order_id)},
         )
+        give_back(c, [order_id])  # purchase-limit units, in the cancelling transaction
+        outbox.record(
+            c,
+            "order.cancelled",
+            order_id,
+            {"order_id": order_id, "status": S.CANCELLED.value, "reason": "cancelled"},
+            ctx.clock.now(),
+        )
+        release_uses(c, [order_id])  # a cancelled order gives its voucher uses back
         u.commit()
     _refund(ctx, order_id, None)
     return get_order(ctx, who, order_id)
@@ -432,11 +470,22 @@ def expire_unpaid_orders(ctx: ServiceContext, who: Principal) -> int:
         ):
             held[(loc_of[oid], sku)] += q
         release_reserved(c, held)
+        release_uses(c, list(loc_of))
         c.execute(
             update(_PAY)
             .where(_PAY.c.order_id.in_(bindparam("ids", expanding=True)))
             .values(status="void"),
             {"ids": list(loc_of)},
+        )
+        give_back(c, list(loc_of))
+        outbox.record_many(
+            c,
+            "order.cancelled",
+            [
+                (i, {"order_id": i, "status": S.CANCELLED.value, "reason": "unpaid_expired"})
+                for i in sorted(loc_of)
+            ],
+            now,
         )
         u.commit()
     return len(rows)

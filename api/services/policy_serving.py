@@ -37,6 +37,7 @@ from sqlalchemy import Connection, bindparam, select
 from api.errors import InvalidInputError, NotFoundError
 from api.models import T
 from api.schemas import (
+    PolicyLineError,
     PolicySpec,
     PriceQuote,
     PriceQuoteLine,
@@ -265,16 +266,36 @@ def default_serving() -> PolicyServing:
     return PolicyServing.from_settings(Settings())
 
 
-def _decide(served: ServedPolicy, observation: Any) -> Any:
+def _decide(served: ServedPolicy, observation: Any) -> tuple[Any, dict[int, Any]]:
+    """The decision and the rows the policy refused (``row -> RowRefusal``).
+
+    Policies with ``decide_each`` (served artifacts) refuse rows one by one, so one
+    out-of-range SKU does not fail a multi-SKU request; when every row is refused, or a policy
+    without ``decide_each`` refuses, the request is answered 422 naming the field.
+    """
     from policies.registry import PolicyError
 
     try:
-        return served.policy.decide(observation)
+        each = getattr(served.policy, "decide_each", None)
+        if each is None:
+            return served.policy.decide(observation), {}
+        decision, refused = each(observation)
+        n = len(observation.on_hand)
+        if n and len(refused) == n:
+            first = refused[0]
+            raise PolicyError(f"{first.field}={first.value}: {first.message}")
+        return decision, {r.row: r for r in refused}
     except (PolicyError, ValueError, TypeError) as exc:
         raise InvalidInputError(
             f"policy: {served.kind} policy {served.name!r} cannot decide for this request: {exc}",
             details={"field": "policy", "value": served.name},
         ) from exc
+
+
+def _line_error(refusal: Any) -> PolicyLineError | None:
+    if refusal is None:
+        return None
+    return PolicyLineError(field=refusal.field, value=int(refusal.value), message=refusal.message)
 
 
 # ---- replenishment ---------------------------------------------------------------------------
@@ -333,7 +354,7 @@ def plan_replenishment(
         demand_history=history,
         skus=tuple(codes),
     )
-    decision = _decide(served, obs) if codes else None
+    decision, refused = _decide(served, obs) if codes else (None, {})
     orders = decision.orders if decision is not None else np.zeros(0, dtype=np.int64)
     target = decision.target if decision is not None else None
     on_order = pipeline.sum(axis=1)
@@ -348,6 +369,7 @@ def plan_replenishment(
             demand_std=float(std[i]),
             order_quantity=int(orders[i]),
             target=None if target is None else float(np.asarray(target)[i]),
+            error=_line_error(refused.get(i)),
         )
         for i in range(len(codes))
     ]
@@ -443,7 +465,8 @@ def quote_prices(
         sales_history=sales,
         price_history_cents=price_hist,
     )
-    quoted = np.asarray(_decide(served, obs).price_cents, dtype=np.int64)
+    decision, refused = _decide(served, obs)
+    quoted = np.asarray(decision.price_cents, dtype=np.int64)
     updated = 0
     if body.apply:
         changes = [
@@ -461,6 +484,7 @@ def quote_prices(
             min_price_cents=int(lo[i]),
             max_price_cents=int(hi[i]),
             quoted_price_cents=int(quoted[i]),
+            error=_line_error(refused.get(i)),
         )
         for i in range(len(codes))
     ]

@@ -3,11 +3,14 @@
 The current price of a SKU on a channel is the valid row with the latest ``valid_from`` (ties:
 the latest written); without one, the SKU's list price applies (reported with
 ``valid_from`` 1970-01-01). Policies set prices in bulk through :func:`set_prices`.
+
+:func:`compose` is the one place where prices and promotions meet (carts, checkout, orders).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +18,16 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select
 
 from api.errors import InvalidInputError, NotFoundError
 from api.models import T
-from api.schemas import Channel, PriceBulkResult, PriceRead, PriceSet
+from api.schemas import Channel, DiscountLine, PriceBulkResult, PriceRead, PriceSet
 from api.services.context import Principal, ServiceContext, chunks, require_staff
+from api.services.promotions import (
+    PricedLine,
+    Rule,
+    automatic_rules,
+    discounts,
+    not_applicable,
+    voucher_rule,
+)
 
 _PRICE, _SKU = T["prices"], T["skus"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -168,3 +179,85 @@ def get_prices(
                     )
         conn.rollback()
     return [found[s] for s in dict.fromkeys(skus)]
+
+
+# ---- composition: prices and promotions, in one place -----------------------------------------
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """What a set of priced lines costs once the promotions are taken off (cents)."""
+
+    subtotal_cents: int
+    applied: tuple[tuple[Rule, int], ...] = ()
+    voucher: str | None = None  # the voucher asked for (applied or not)
+
+    @property
+    def discount_cents(self) -> int:
+        return sum(a for _r, a in self.applied)
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents - self.discount_cents
+
+    def discount_lines(self) -> list[DiscountLine]:
+        """The discounts as shown on a cart or an order."""
+        return [
+            DiscountLine(promotion_id=r.id, code=r.code, name=r.name, amount_cents=a)
+            for r, a in self.applied
+        ]
+
+
+_CV, _PR = T["cart_vouchers"], T["promotions"]
+_CART_VOUCHER = (
+    select(_PR.c.id, _PR.c.code)
+    .join(_CV, _CV.c.promotion_id == _PR.c.id)
+    .where(_CV.c.cart_id == bindparam("cid"))
+)
+
+
+def compose(
+    conn: Connection,
+    lines: Sequence[PricedLine],
+    *,
+    channel: str,
+    customer_id: str,
+    now: datetime,
+    voucher: str | None = None,
+    cart_id: int | None = None,
+    strict: bool,
+) -> Composition:
+    """Price ``lines`` (unit prices already set by :func:`current_prices` or a cart's snapshot)
+    with the promotions in force at ``now``: every automatic one that fits, plus the voucher
+    ``voucher`` (or else the one entered on cart ``cart_id``). The one function carts,
+    express and cart checkout and orders price through.
+
+    ``strict`` (checkout): a voucher that cannot be used raises VoucherNotFoundError,
+    VoucherExpiredError, VoucherExhaustedError or VoucherNotApplicableError (nothing to take
+    off); otherwise (showing a cart) such a voucher is left out.
+    """
+    subtotal = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+    rules = automatic_rules(conn, channel, now)
+    vrule: Rule | None = None
+    if voucher is not None:
+        vrule = voucher_rule(
+            conn, code=voucher, channel=channel, customer_id=customer_id, now=now, strict=strict
+        )
+    elif cart_id is not None:
+        entered = conn.execute(_CART_VOUCHER, {"cid": cart_id}).first()
+        if entered is not None:
+            voucher = entered.code
+            vrule = voucher_rule(
+                conn,
+                promotion_id=entered.id,
+                channel=channel,
+                customer_id=customer_id,
+                now=now,
+                strict=strict,
+            )
+    if vrule is not None:
+        rules.append(vrule)
+    if not rules or not lines:
+        return Composition(subtotal, voucher=voucher)
+    applied = discounts(lines, rules)
+    if strict and vrule is not None and all(r.id != vrule.id for r, _a in applied):
+        raise not_applicable(vrule, subtotal)
+    return Composition(subtotal, tuple(applied), voucher)

@@ -4,6 +4,7 @@ Importing this package registers the versioned ids::
 
     ShopSphere/Replenishment-v0                 policies.envs.replenishment:ReplenishmentEnv
     ShopSphere/MultiEchelonReplenishment-v0     policies.envs.multi_echelon:MultiEchelonEnv
+    ShopSphere/MultiEchelonReplenishment-v1     policies.envs.multi_echelon_v1:NetworkEnv
     ShopSphere/DynamicPricing-v0                policies.envs.pricing:DynamicPricingEnv
     ShopSphere/JointPricingReplenishment-v0     policies.envs.joint:JointPricingReplenishmentEnv
 
@@ -21,6 +22,7 @@ __all__ = ["ENV_IDS"]
 ENV_IDS: dict[str, tuple[str, int]] = {
     "ShopSphere/Replenishment-v0": ("policies.envs.replenishment:ReplenishmentEnv", 500),
     "ShopSphere/MultiEchelonReplenishment-v0": ("policies.envs.multi_echelon:MultiEchelonEnv", 365),
+    "ShopSphere/MultiEchelonReplenishment-v1": ("policies.envs.multi_echelon_v1:NetworkEnv", 365),
     "ShopSphere/DynamicPricing-v0": ("policies.envs.pricing:DynamicPricingEnv", 10_000),
     "ShopSphere/JointPricingReplenishment-v0": (
         "policies.envs.joint:JointPricingReplenishmentEnv",

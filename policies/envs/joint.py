@@ -16,7 +16,13 @@ from dynamics.inventory import InventoryState, initial_state, inventory_step
 from dynamics.price import exponential_rate
 from policies.artifacts import ActionMapping
 
-__all__ = ["JointConfig", "JointPricingReplenishmentEnv"]
+__all__ = [
+    "JointConfig",
+    "JointPricingReplenishmentEnv",
+    "PositionPricePolicy",
+    "simulate_joint_policies",
+    "train_joint_policy",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +188,100 @@ class JointPricingReplenishmentEnv(gym.Env[NDArray[np.float32], np.int64]):
             "profit": profit,
         }
         return self._obs(), profit / c.reward_scale, False, False, info
+
+
+@dataclass(frozen=True, slots=True)
+class PositionPricePolicy:
+    """A simple joint policy on the inventory position ``x`` (on-hand after arrival plus
+    pipeline): order ``clip(level - x, 0, max_order)`` units and post grid price index
+    ``round(base + slope * (level - x))`` (clipped to the grid): a higher price when stock
+    is short. ``level``, ``base`` and ``slope`` are real numbers (units, index, index/unit)."""
+
+    level: float
+    base: float
+    slope: float
+
+    def act(
+        self, position: NDArray[np.int64], config: JointConfig
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``(price_index, order)`` arrays for the ``position`` array (units)."""
+        gap = self.level - position
+        order = np.clip(np.ceil(gap), 0, config.max_order).astype(np.int64)
+        idx = np.clip(np.rint(self.base + self.slope * gap), 0, config.n_prices - 1)
+        return idx.astype(np.int64), order
+
+    def tables(
+        self, config: JointConfig, max_position: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The policy as DP tables over the states of
+        :class:`policies.exact.joint_dp.JointMDP` (``(y,)`` for L=1, ``(y, q1)`` for L=2),
+        orders clipped so the position never passes ``max_position``."""
+        y = np.arange(max_position + 1)
+        pipeline = np.arange(config.max_order + 1)[None, :]
+        pos = y if config.lead_time == 1 else y[:, None] + pipeline
+        idx, order = self.act(pos, config)
+        return idx, np.minimum(order, np.maximum(max_position - pos, 0))
+
+
+def simulate_joint_policies(
+    config: JointConfig,
+    theta: NDArray[np.float64],
+    seed: int,
+    periods: int = 3000,
+    warmup: int = 100,
+) -> NDArray[np.float64]:
+    """(E,) average profit per period of the :class:`PositionPricePolicy` copies whose
+    ``(level, base, slope)`` are the rows of ``theta`` (E, 3), all on the same uniforms
+    (common random numbers: each period's demand is the inverse CDF of one shared uniform at
+    each copy's price), non-perishable, starting empty, with the env's timing."""
+    from policies.envs.multi_echelon_core import TableSampler, demand_pmf
+
+    if config.lead_time < 1 or config.shelf_life is not None:
+        raise ValueError("simulate_joint_policies needs lead_time >= 1 and no shelf life")
+    th = np.atleast_2d(np.asarray(theta, dtype=np.float64))
+    E, L = th.shape[0], config.lead_time
+    lam = exponential_rate(config.prices, config.a, config.b)
+    sampler = TableSampler(demand_pmf(lam, np.zeros_like(lam)))
+    rng = np.random.default_rng(seed)
+    u_all = rng.random(warmup + periods)
+    prices = config.prices
+    policy = PositionPricePolicy(th[:, 0], th[:, 1], th[:, 2])  # type: ignore[arg-type]
+    y = np.zeros(E, dtype=np.int64)
+    pend = np.zeros((E, L - 1), dtype=np.int64)  # orders arriving after next period
+    total = np.zeros(E)
+    for t in range(warmup + periods):
+        idx, q = policy.act(y + pend.sum(axis=1), config)
+        d = sampler.sample(idx, np.full(E, u_all[t]))
+        z = y - np.minimum(y, d)
+        if t >= warmup:
+            total += prices[idx] * (y - z) - config.unit_cost * q - config.holding_cost * z
+        if L == 1:
+            y = z + q
+        else:
+            y = z + pend[:, 0]
+            pend[:, :-1] = pend[:, 1:]
+            pend[:, -1] = q
+    return total / periods
+
+
+def train_joint_policy(
+    config: JointConfig,
+    rng: np.random.Generator,
+    generations: int = 25,
+    population: int = 24,
+    elite: int = 6,
+    periods: int = 2000,
+) -> PositionPricePolicy:
+    """Cross-entropy search for a :class:`PositionPricePolicy` on CRN simulations: every
+    generation draws one fresh simulation seed from ``rng`` for the whole population; the
+    final mean is returned (no exact oracle is used)."""
+    lam_mid = exponential_rate(1.0 / config.b + config.unit_cost, config.a, config.b)
+    mean = np.array([(config.lead_time + 1) * lam_mid + 2.0, config.n_prices / 2, 0.1])
+    std = np.array([3.0, 2.0, 0.3])
+    for _ in range(generations):
+        pop = mean + std * rng.standard_normal((population, 3))
+        pop[0] = mean
+        cost = -simulate_joint_policies(config, pop, int(rng.integers(2**31)), periods)
+        best = pop[np.argsort(cost)[:elite]]
+        mean, std = best.mean(axis=0), np.maximum(best.std(axis=0), [0.05, 0.05, 0.01])
+    return PositionPricePolicy(float(mean[0]), float(mean[1]), float(mean[2]))

@@ -35,6 +35,12 @@ from policies.forecasting.baselines import (
 from policies.forecasting.ensemble import Ensemble
 from policies.forecasting.errors import ForecastingError
 from policies.forecasting.gbm import LightGBMForecaster
+from policies.forecasting.hierarchy import (
+    RECONCILE_METHODS,
+    Hierarchy,
+    forecast_hierarchy,
+    reconcile,
+)
 from policies.forecasting.kernels import (
     BASELINE_METHODS,
     LinearState,
@@ -57,6 +63,7 @@ __all__ = [
     "DEFAULT_ENSEMBLE_MEMBERS",
     "METRICS",
     "MODEL_NAMES",
+    "RECONCILE_METHODS",
     "REGRESSOR_MODELS",
     "TSB",
     "BacktestResult",
@@ -69,6 +76,7 @@ __all__ = [
     "Forecast",
     "Forecaster",
     "ForecastingError",
+    "Hierarchy",
     "LightGBMForecaster",
     "LinearState",
     "MovingAverage",
@@ -81,7 +89,9 @@ __all__ = [
     "fit_baseline",
     "forecast_arrays",
     "forecast_batch",
+    "forecast_hierarchy",
     "make_model",
     "make_models",
+    "reconcile",
     "rolling_origin_folds",
 ]

@@ -486,7 +486,7 @@ def _registry(tmp_path: Path, *, promote: bool) -> Path:
 
 
 def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_start_up(
-    env: ServiceContext, staff: InProcessClient, tmp_path: Path
+    env: ServiceContext, staff: InProcessClient, clock: ManualClock, tmp_path: Path
 ) -> None:
     candidate = _registry(tmp_path / "cand", promote=False)
     with pytest.raises(
@@ -508,23 +508,44 @@ def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_s
         replenishment_artifact="repl-test",
         replenishment_lead_time_days=1,
     )
-    s = seed(staff, n_skus=3, stock=4)
+    s = seed(staff, n_skus=3, stock=18)
+    for day in (1, 2):  # demand 8/day, none, 5/day (the artifact was trained on 5/day)
+        _sell(staff, clock, s.location, day, {s.skus[0]: 8, s.skus[2]: 5})
+    clock.set(T0 + 3 * DAY + timedelta(hours=8))
     with _test_client(env, settings) as http:
         r = http.post(
             "/v1/replenishment/plan",
             json={
                 "location": s.location,
                 "skus": s.skus,
+                "history_days": 2,
                 "pipeline": [{"sku": s.skus[1], "quantity": 3, "arrives_in_days": 0}],
             },
         )
         assert r.status_code == 200, r.text
         plan = r.json()
         assert (plan["policy"], plan["params"]) == ("rl_artifact", {"artifact": "repl-test"})
-        # the artifact orders up to 9 on inventory position: 9 - 4, 9 - 7, 9 - 4
+        # the artifact orders up to 9 in units of 5/day, scaled per SKU: 9 * 8/5 = 14.4 - 2,
+        # nothing for a SKU without demand, 9 - 8 at the training scale
         assert [
             (ln["inventory_position"], ln["order_quantity"], ln["target"]) for ln in plan["lines"]
-        ] == [(4, 5, 9.0), (7, 2, 9.0), (4, 5, 9.0)]
+        ] == [(2, 12, 14.4), (21, 0, 0.0), (8, 1, 9.0)]
+        assert all(ln["error"] is None for ln in plan["lines"])
+        # one SKU with units arriving beyond the artifact's lead time is refused alone
+        r = http.post(
+            "/v1/replenishment/plan",
+            json={
+                "location": s.location,
+                "skus": s.skus,
+                "history_days": 2,
+                "pipeline": [{"sku": s.skus[2], "quantity": 3, "arrives_in_days": 1}],
+            },
+        )
+        assert r.status_code == 200, r.text
+        lines = r.json()["lines"]
+        assert [ln["order_quantity"] for ln in lines] == [12, 0, 0]
+        assert lines[0]["error"] is None and lines[1]["error"] is None
+        assert (lines[2]["error"]["field"], lines[2]["error"]["value"]) == ("pipeline", 3)
         r = http.post(
             "/v1/replenishment/plan",
             json={"location": s.location, "skus": s.skus, "lead_time_days": 3},
@@ -536,10 +557,11 @@ def test_validated_artifact_serves_plans_and_tampered_or_unvalidated_ones_stop_s
                 "location": s.location,
                 "skus": s.skus,
                 "lead_time_days": 1,
+                "history_days": 2,
                 "policy": {"name": "rl_artifact", "params": {"artifact": "repl-test@v0001"}},
             },
         )
-        assert r.status_code == 200 and r.json()["lines"][0]["order_quantity"] == 5
+        assert r.status_code == 200 and r.json()["lines"][0]["order_quantity"] == 12
 
     weights = root / "repl-test" / "v0001" / "weights.npz"
     weights.write_bytes(weights.read_bytes() + b"\0")
@@ -570,7 +592,7 @@ def test_validated_pricing_artifact_quotes_prices_in_cents_within_bounds(
             env_id="ShopSphere/DynamicPricing-v0",
             algo="PPO",
             obs_names=("stock_left_fraction", "periods_left_fraction"),
-            env_kwargs={"stock": 20, "horizon": 20},
+            env_kwargs={"stock": 20, "horizon": 20, "list_price": 10.0},
         ),
     )
     reg = Registry(tmp_path / "registry")
@@ -601,7 +623,8 @@ def test_validated_pricing_artifact_quotes_prices_in_cents_within_bounds(
             json={"skus": s.skus, "channel": "app", "days_left": 10, "min_price_ratio": 0.85},
         )
         assert r.status_code == 200, r.text
-        # 850 from the artifact; the second SKU's floor is ceil(0.85 * 1001) = 851
+        # 8.5 of a list price of 10 in training units -> 85% of each SKU's own list price:
+        # 850 for list 1000; 850.85 -> 851 for list 1001 (also its floor ceil(0.85 * 1001))
         assert [ln["quoted_price_cents"] for ln in r.json()["lines"]] == [850, 851]
         r = http.post("/v1/pricing/quote", json={"skus": s.skus, "channel": "app"})  # 90 days left
         assert r.status_code == 422 and "days_left" in r.json()["message"]

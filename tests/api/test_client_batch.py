@@ -150,6 +150,6 @@ def test_every_door_refuses_a_batch_beyond_the_limit(env: ServiceContext) -> Non
 
 def test_batch_routes_are_documented_with_their_item_results(env: ServiceContext) -> None:
     with ServerThread(env) as srv:
-        doc = httpx.get(f"{srv.url}/openapi.json").json()
+        doc = httpx.get(f"{srv.url}/openapi.json", timeout=60).json()
     for path in ("/v1/batch/carts", "/v1/batch/cart-lines", "/v1/batch/checkouts"):
         assert "200" in doc["paths"][path]["post"]["responses"], path

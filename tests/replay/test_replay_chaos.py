@@ -1,6 +1,8 @@
 """Chaos during a replay: a worker of a server the tool started is killed with SIGKILL, the
 supervisor replaces it, clients retry with the same Idempotency-Key, and afterwards every
-acknowledged order is present, the ledger equals the counters and nothing is oversold."""
+acknowledged order is present, the ledger equals the counters, nothing is oversold, and every
+outbox event reached the webhook receiver with at most one effect (a killed worker may die in
+the middle of a dispatch batch)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,13 @@ from replay.chaos import ChaosRunner, parse_schedule
 from replay.engine import Replayer
 from replay.flashsale import FlashSaleSpec, generate
 from replay.keys import derive
+from replay.receiver import WebhookReceiver
 from replay.results import acknowledged_orders
 from replay.seed import seed_catalog
 from replay.server import LocalServer
-from replay.verify import check_after_replay
+from replay.verify import check_after_replay, check_webhooks, webhook_status
+
+SECRET = "chaos-webhook-secret-0123"
 
 
 @pytest.mark.slow
@@ -29,16 +34,23 @@ def test_killed_worker_loses_no_acknowledged_order(tmp_path: Path) -> None:
     )  # fmt: skip
     trace = generate(spec, np.random.default_rng(5))
     book = derive("chaos", trace.shoppers())
+    receiver = WebhookReceiver(SECRET)
     server = LocalServer(
         f"sqlite:///{tmp_path / 'chaos.sqlite'}",
         book,
         workers=2,
-        env={"SHOPSPHERE_SWEEP_INTERVAL_SECONDS": "0"},
+        env={
+            "SHOPSPHERE_SWEEP_INTERVAL_SECONDS": "0",
+            "SHOPSPHERE_WEBHOOK_ENDPOINTS": f"rx={receiver.url}",
+            "SHOPSPHERE_WEBHOOK_SECRET": SECRET,
+            "SHOPSPHERE_WEBHOOK_LEASE_SECONDS": "2",
+            "SHOPSPHERE_WEBHOOK_POLL_SECONDS": "0.05",
+        },
         log_path=tmp_path / "server.log",
     )
     server.store_keys(tmp_path / "keys.json")
     rng = np.random.default_rng(0)
-    with server:
+    with receiver, server:
         staff = HttpClient(server.url, book.token("staff"), timeout_s=60)
         seeded = seed_catalog(staff, trace.meta["catalog"])
         chaos = ChaosRunner(
@@ -47,6 +59,7 @@ def test_killed_worker_loses_no_acknowledged_order(tmp_path: Path) -> None:
             pg_restart_cmd=None,
             rng=rng,
         )
+        before = webhook_status(server.url, book.token("staff"))
         rp = Replayer(trace, server.url, book, run_id="chaos", rng=rng, timeout_s=20)
         result = asyncio.run(rp.run([chaos.task()]))
         checks = check_after_replay(
@@ -55,6 +68,15 @@ def test_killed_worker_loses_no_acknowledged_order(tmp_path: Path) -> None:
             location=seeded.location,
             initial_stock=seeded.initial_stock,
         )
+        hooks = check_webhooks(
+            server.url,
+            book.token("staff"),
+            receiver,
+            acknowledged_orders(result),
+            endpoint="rx",
+            before=before,
+            timeout_s=60,
+        )
         staff.close()
     assert [f.action for f in result.faults] == ["kill-worker", "kill-worker"]
     assert all(f.detail.endswith("replaced") for f in result.faults), result.faults
@@ -62,3 +84,6 @@ def test_killed_worker_loses_no_acknowledged_order(tmp_path: Path) -> None:
     assert checks["orders_acknowledged"] > 0
     assert checks["orders_found"] == checks["orders_acknowledged"]
     assert not any(o.code.startswith("HTTP_5") for o in result.outcomes)
+    assert hooks["webhooks_ok"], hooks
+    assert hooks["webhook_events"] >= 2 * checks["orders_acknowledged"]  # placed + paid each
+    assert hooks["receiver_duplicate_effects"] == 0

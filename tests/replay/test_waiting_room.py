@@ -16,7 +16,7 @@ from replay_helpers import UvicornThread
 from api.app import create_app
 from api.client.http import HttpClient
 from api.settings import Settings
-from api.waiting_room import make_token, token_valid
+from api.waiting_room import PollPacer, make_token, token_valid
 from replay.keys import derive
 from replay.seed import seed_catalog
 
@@ -77,6 +77,8 @@ def test_room_is_fifo_and_fair_under_hard_polling_bots(
     first = _join(srv.url, tokens["early"]).json()
     assert first["position"] == 0 and first["admitted"]  # within the burst
 
+    paced: dict[str, int] = dict.fromkeys(BOTS, 0)
+
     async def bots() -> dict[str, list[dict[str, object]]]:
         seen: dict[str, list[dict[str, object]]] = {b: [] for b in BOTS}
         async with httpx.AsyncClient(base_url=srv.url) as c:
@@ -85,6 +87,11 @@ def test_room_is_fifo_and_fair_under_hard_polling_bots(
                 end = time.monotonic() + 1.5
                 while time.monotonic() < end:  # polls as fast as it can, ignores Retry-After
                     r = await c.post(f"/v1/waiting-room/{HOT}", headers={"X-API-Key": tokens[name]})
+                    if r.status_code == 429:  # polled before its Retry-After: refused, no DB work
+                        assert r.json()["details"]["limit"] == "waiting_room_poll", r.text
+                        assert int(r.headers["Retry-After"]) >= 1
+                        paced[name] += 1
+                        continue
                     assert r.status_code == 200, r.text
                     seen[name].append(r.json())
 
@@ -97,11 +104,16 @@ def test_room_is_fifo_and_fair_under_hard_polling_bots(
     # one ticket per customer: polling never changed a bot's ticket or moved it forward
     tickets = {b: {int(str(r["ticket"])) for r in rs} for b, rs in seen.items()}
     assert all(len(t) == 1 for t in tickets.values())
+    # a waiting bot is served at most every Retry-After - 0.5 s; the rest of its polls are 429s
+    waiting = [b for b, rs in seen.items() if not rs[-1]["admitted"]]
+    assert waiting and all(len(seen[b]) <= 5 for b in waiting)
     assert all(len({r["position"] for r in rs}) == 1 for rs in seen.values())  # place never changes
     # first come first served: the customer who joined first is ahead of every bot
     assert first["ticket"] < min(t for ts in tickets.values() for t in ts) < late["ticket"]
     assert late["position"] == 1 + len(BOTS) and not late["admitted"]
     assert int(late["retry_after_s"]) >= 1
+    again = _join(srv.url, tokens["late"])  # at once, long before its Retry-After
+    assert again.status_code == 429 and again.json()["details"]["limit"] == "waiting_room_poll"
     # admissions flowed at the configured rate, in ticket order (a prefix of the queue)
     admitted = sorted(int(str(rs[-1]["position"])) for rs in seen.values() if rs[-1]["admitted"])
     assert len(admitted) + 1 <= BURST + RATE * elapsed + 1
@@ -138,3 +150,16 @@ def test_cart_line_of_a_gated_sku_needs_the_customers_admission_token(
     r = httpx.put(f"{srv.url}/v1/carts/{cart['id']}/lines", json=line, headers=ok)
     assert r.status_code == 200, r.text
     assert r.json()["lines"][0]["sku"] == HOT
+
+
+def test_poll_pacer_refuses_polls_before_retry_after_with_half_a_second_of_slack() -> None:
+    now = [100.0]
+    pacer = PollPacer(clock=lambda: now[0])
+    assert pacer.wait_s("c", "S") == 0.0
+    pacer.told("c", "S", 3)
+    assert pacer.wait_s("c", "S") == pytest.approx(2.5)
+    assert pacer.wait_s("c", "T") == 0.0 and pacer.wait_s("d", "S") == 0.0
+    now[0] = 102.5
+    assert pacer.wait_s("c", "S") == 0.0
+    pacer.told("c", "S", None)  # admitted: no pacing any more
+    assert pacer.wait_s("c", "S") == 0.0

@@ -6,7 +6,7 @@ pg_trgm (when the server ships it) indexes the vocabulary for typo correction. S
 table ``sku_fts`` gains the attributes column. Both: a partial index on available stock.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 """
 
 import json
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -32,7 +32,7 @@ def _pricing_artifact() -> FrameworkFreePolicy:
             env_id="ShopSphere/DynamicPricing-v0",
             algo="PPO",
             obs_names=("stock_left_fraction", "periods_left_fraction"),
-            env_kwargs={"stock": 20, "horizon": 20},
+            env_kwargs={"stock": 20, "horizon": 20, "list_price": 10.0},
         ),
     )
 
@@ -105,3 +105,44 @@ def test_replenishment_rows_with_another_lead_time_order_nothing_and_are_listed(
     assert decision.orders.tolist() == [8, 0, 0]
     with pytest.raises(ObservationError, match="trained for lead_time 1"):
         policy.decide(obs)
+
+
+def _per_sku(mean: list[float], on_hand: list[int]) -> ReplenishmentObservation:
+    n = len(mean)
+    return ReplenishmentObservation(
+        on_hand=np.array(on_hand),
+        pipeline=np.zeros((n, 1), dtype=np.int64),
+        backorders=np.zeros(n, dtype=np.int64),
+        lead_time=np.ones(n, dtype=np.int64),
+        demand_mean=np.array(mean),
+    )
+
+
+def test_replenishment_quantities_follow_each_skus_demand_scale() -> None:
+    # trained on Poisson(5) (the manifest default): level 12 in units of 5/day
+    policy = ArtifactReplenishmentPolicy(_order_up_to(1))
+    decision = policy.decide(_per_sku([5.0, 0.0, 50.0, 0.5], [4, 4, 40, 0]))
+    # 12 - 4 at the training scale; nothing without demand; 120 - 40; 1.2 - 0 -> 1
+    assert decision.orders.tolist() == [8, 0, 80, 1]
+    assert decision.target is not None
+    np.testing.assert_allclose(decision.target, [12.0, 0.0, 120.0, 1.2])
+
+
+def test_a_zero_demand_sku_orders_nothing_even_when_out_of_stock() -> None:
+    policy = ArtifactReplenishmentPolicy(_order_up_to(1))
+    assert policy.decide(_per_sku([0.0, 0.0], [0, 3])).orders.tolist() == [0, 0]
+
+
+def test_prices_are_quoted_in_each_skus_own_units() -> None:
+    policy = ArtifactPricingPolicy(_pricing_artifact())
+    obs = PricingObservation(
+        price_cents=np.array([1000, 250_000]),
+        list_price_cents=np.array([1000, 250_000]),
+        cost_cents=np.array([100, 30_000]),
+        on_hand=np.array([5, 5]),
+        days_left=np.array([10, 10]),
+        min_price_cents=np.array([100, 30_000]),
+        max_price_cents=np.array([2000, 500_000]),
+    )
+    # the artifact posts 8 of its list price 10: 80% of each SKU's list price, not 800 cents
+    assert policy.decide(obs).price_cents.tolist() == [800, 200_000]
