@@ -205,7 +205,7 @@ def relevance(url: str, skus: list[Any], judged: list[Judged]) -> dict[str, dict
     engine = make_engine(url, pool_size=2, max_overflow=0)
     ctx = ServiceContext(engine=engine, clock=SystemClock(), gateway=SimulatedGateway())
     staff = Principal(role="staff", key_id=1)
-    modes = {
+    modes: dict[str, dict[str, Any]] = {
         "keyword_strict": {"mode": "keyword", "expand": False},
         "keyword": {"mode": "keyword"},
         "hybrid": {"mode": "hybrid"},
