@@ -151,7 +151,7 @@ def _correct(ctx: ServiceContext, conn: Connection, unknown: list[str]) -> dict[
                         text(
                             "SELECT word, df FROM search_vocab "
                             f'WHERE word OPERATOR("{schema}".%) :w '
-                            f'ORDER BY "{schema}".similarity(word, :w) DESC LIMIT 40'
+                            f'ORDER BY "{schema}".similarity(word, :w) DESC, word LIMIT 40'
                         ),
                         {"w": w},
                     ).all()
@@ -159,7 +159,7 @@ def _correct(ctx: ServiceContext, conn: Connection, unknown: list[str]) -> dict[
                 cands += conn.execute(  # short words share few trigrams: same first letter
                     text(
                         "SELECT word, df FROM search_vocab WHERE word >= :lo AND word < :hi "
-                        "AND length(word) BETWEEN :a AND :b LIMIT 400"
+                        "AND length(word) BETWEEN :a AND :b ORDER BY word LIMIT 400"
                     ),
                     {"lo": w[0], "hi": w[0] + "\U0010ffff", "a": len(w) - 1, "b": len(w) + 1},
                 ).all()
