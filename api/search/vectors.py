@@ -313,8 +313,11 @@ def fused(
     ``semantic`` (vector rank only) mode, after the keyset ``after``; ``depth`` returns all."""
     from api.search.service import HYBRID_DEPTH, RRF_K, SCALE, _ranked, available_at
 
-    # the vector side embeds the query with its typos corrected
+    # the vector side embeds the query with its typos corrected and its synonyms appended
     vtext = " ".join(plan.corrections.get(w, w) for w in qt.words(q.q or ""))
+    extra = [s for syns in plan.expansions.values() for s in syns]
+    if extra:
+        vtext += " " + " ".join(extra)
     vec = semantic(ctx, conn, vtext, f.sql, f.params)
     score: dict[int, float] = {}
     for r, (i, _) in enumerate(vec, start=1):

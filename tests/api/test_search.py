@@ -63,9 +63,7 @@ def cat(engine: object) -> Iterator[ServiceContext]:
             LocationCreate(code=code, kind=LocationKind.STORE, name=code, lat=52.0, lon=13.0)
         )
     staff.receive(
-        ReceiptCreate(
-            location="STORE1", lines=[StockLine(sku=s, quantity=5) for s in ["M2", "M3"]]
-        )
+        ReceiptCreate(location="STORE1", lines=[StockLine(sku=s, quantity=5) for s in ["M2", "M3"]])
     )
     staff.receive(ReceiptCreate(location="STORE2", lines=[StockLine(sku="M10", quantity=1)]))
     yield env
