@@ -156,6 +156,11 @@ class FakeCommerce:
         self.shipments: dict[int, ShipmentRead] = {}
         self.rmas: dict[int, RmaRead] = {}
         self.returned: dict[tuple[int, str], int] = defaultdict(int)  # (order, sku) -> units
+        # live shipments per (carrier, promised day) and per (origin, day created), as counted
+        # by the allocation queries
+        self._booked: dict[tuple[str, str], int] = defaultdict(int)
+        self._made: dict[tuple[str, str], int] = defaultdict(int)
+        self._of_order: dict[int, list[int]] = defaultdict(list)
 
     # ---- helpers -----------------------------------------------------------------------------
     def _idem(self, key: str | None, scope: str, body: object, fn: Callable[[], R]) -> R:
@@ -607,7 +612,7 @@ class FakeCommerce:
         raise NotImplementedError("the fake serves no delivery promise")
 
     def _order_ships(self, order_id: int) -> list[ShipmentRead]:
-        return [s for s in self.shipments.values() if s.order_id == order_id]
+        return [self.shipments[i] for i in self._of_order.get(order_id, ())]
 
     def allocate_order(
         self, order_id: int, body: AllocationRequest, *, idempotency_key: str | None = None
@@ -664,23 +669,16 @@ class FakeCommerce:
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
         today = now.date().isoformat()
         capped = {c.name for c in book.carriers if c.capacity_per_day is not None}
-        booked: dict[tuple[str, str], int] = defaultdict(int)
-        made_today: dict[str, int] = defaultdict(int)
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        for s in self.shipments.values():
-            if s.status == ShipmentStatus.CANCELLED:
-                continue
-            day = _aware(s.deliver_from).date().isoformat()
-            if s.carrier in capped and day >= today and s.kind != ShipmentKind.LEG:
-                booked[(s.carrier, day)] += 1
-            if _aware(s.created_at) >= midnight:
-                made_today[s.origin] += 1
+        booked = {
+            (c, d): n for (c, d), n in self._booked.items() if c in capped and d >= today and n
+        }
+        made_today = {o: n for (o, d), n in self._made.items() if d == today}
         caps = book.allocation.node_capacity_per_day
         util: dict[int, float] = {}
         for lid, n in nodes.items():
             cap = caps.get(n.origin.kind)  # type: ignore[call-overload]
             util[lid] = made_today.get(n.origin.code, 0) / cap if cap else 0.0
-        picks = plan_allocation(book, w, body, want, nodes, avail, dict(util), dict(booked), now)
+        picks = plan_allocation(book, w, body, want, nodes, avail, util, booked, now)
         for sid, q in want.items():
             self.reserved[(code_of[sid], o.location)] -= q
         for p in picks:
@@ -738,6 +736,8 @@ class FakeCommerce:
     ) -> int:
         sid = len(self.shipments) + 1
         now = self.clock.now()
+        self._count(opt.carrier, opt.deliver_from, origin, now, kind, +1)
+        self._of_order[order_id].append(sid)
         self.shipments[sid] = ShipmentRead(
             id=sid,
             order_id=order_id,
@@ -758,6 +758,19 @@ class FakeCommerce:
             updated_at=now,
         )
         return sid
+
+    def _count(
+        self,
+        carrier: str,
+        deliver_from: datetime,
+        origin: str,
+        created: datetime,
+        kind: ShipmentKind,
+        n: int,
+    ) -> None:
+        if kind != ShipmentKind.LEG:
+            self._booked[(carrier, _aware(deliver_from).date().isoformat())] += n
+        self._made[(origin, _aware(created).date().isoformat())] += n
 
     def list_shipments(self, order_id: int) -> list[ShipmentRead]:
         self.get_order(order_id)
@@ -785,7 +798,7 @@ class FakeCommerce:
         if to == ShipmentStatus.PICKED and cur.kind == ShipmentKind.MERGED:
             waiting = [
                 s.id
-                for s in self.shipments.values()
+                for s in self._order_ships(cur.order_id)
                 if s.merge_into == shipment_id and s.status != ShipmentStatus.DELIVERED
             ]
             if waiting:
@@ -858,6 +871,7 @@ class FakeCommerce:
                 self.shipments[s.id] = s.model_copy(
                     update={"status": ShipmentStatus.CANCELLED, "updated_at": now}
                 )
+                self._count(s.carrier, s.deliver_from, s.origin, s.created_at, s.kind, -1)
         return True
 
     def create_rma(
