@@ -126,6 +126,12 @@ class _FleetPort:
     def ship_order(self, row: int, o: ShippableOrder) -> None:
         self._ops.ship_order(row, o)
 
+    def free(self, row: int) -> np.ndarray:
+        """Units on hand and not reserved at ``row``, per SKU (a new array)."""
+        st = self._state
+        out: np.ndarray = st.on_hand[row] - st.reserved[row]
+        return out
+
     def ship_from(self, row: int, origin: int, lines: dict[int, int]) -> None:
         """An order reserved at ``row`` left from ``origin`` (its API shipment's origin; most
         often ``row`` itself): the reservation goes, the units leave ``origin`` as a sale."""

@@ -9,7 +9,10 @@ the fleet plans every waiting order with :func:`policies.routing.daily.plan_deli
 the slots, shift lengths, per-km and per-hour costs. An order the plan leaves out (out of
 reach, or dearer to route than to hand over) goes to a parcel carrier (3PL) and arrives the
 next day. Vans leave at their planned departure; loading an order allocates and ships it
-through the API; at each stop the delivery fails with probability ``failure_rate`` and the
+through the API (``fleet.shipments: true``, default off: ``allocate_order`` then the shipment's
+``picked``/``packed``/``shipped``, ``failed`` at a failed stop and ``shipped`` again at the
+re-delivery, ``delivered``; off, or when another node would win the allocation: the older
+order transitions); at each stop the delivery fails with probability ``failure_rate`` and the
 order waits for the next day's plan (after ``max_attempts`` failures it goes to the parcel
 carrier). Distances: straight line on a local projection x ``road_factor``.
 
@@ -39,10 +42,15 @@ import simpy
 
 from api.client.base import CommerceError
 from api.schemas import LocationKind, OrderStatus
-from api.schemas_fulfilment import AllocationRequest, ShipmentStatus, ShipmentTransition
+from api.schemas_fulfilment import (
+    AllocationRequest,
+    ShipmentStatus,
+    ShipmentTransition,
+    WeightsIn,
+)
 from api.services.carriers import CarrierBook, active_carriers
 from policies.routing import Depot, VehicleType
-from policies.routing.carriers import Mode
+from policies.routing.carriers import Mode, haversine_km
 from policies.routing.daily import DailyPlanConfig, DayRoute, DeliveryOrder, plan_deliveries
 from twin.events import EventKind
 from twin.returns import Returns, ReturnsSettings
@@ -76,7 +84,7 @@ class FleetSettings:
     max_iterations: int = 50
     time_limit_s: float = 120.0
     max_cluster: int = 200
-    shipments: bool = True
+    shipments: bool = False
 
     @classmethod
     def from_carriers(cls, book: CarrierBook) -> FleetSettings:
@@ -282,7 +290,15 @@ class Fleet(FleetModel):
         self.stats = FleetStats()
         self.plans = 0
         self.use_shipments = self.settings.shipments
+        self.off_node = 0  # orders another node would have won: order transitions instead
         self._rows = {c: i for i, c in enumerate(twin.world.location_codes)}
+        # every API warehouse node (depots and their transit stock): (code, row, lat, lon)
+        self._nodes = [
+            (code, self._rows[code], wh.lat, wh.lon)
+            for wh in twin.world.scenario.world.warehouses
+            for code in (wh.code, f"{wh.code}-TRANSIT")
+            if code in self._rows
+        ]
         if returns is None:
             section = getattr(twin.world.scenario, "returns", None)
             returns = None if section is None else ReturnsSettings.from_scenario(section)
@@ -403,11 +419,35 @@ class Fleet(FleetModel):
             return False
         return True
 
+    def _own_node_wins(self, row: int, o: PendingOrder) -> bool:
+        """Whether the allocation (distance weight only, one shipment, warehouse nodes) picks
+        the order's own warehouse: no other node holding every line is nearer the customer (the
+        API breaks ties by code, and the order's own reservation counts there). The twin's
+        stock mirrors the ledger's, so this is the API's choice, seen ahead."""
+        own = self.twin.world.location_codes[row]
+        km = {
+            code: haversine_km(lat, lon, o.customer_lat, o.customer_lon)
+            for code, _, lat, lon in self._nodes
+        }
+        mine = (km.get(own, 0.0), own)
+        for code, r, _, _ in self._nodes:
+            if code == own or (km[code], code) >= mine:
+                continue
+            free = self.twin.free(r)
+            if all(free[s] >= q for s, q in o.lines.items()):
+                return False
+        return True
+
     def _ship_allocated(self, w: int, o: PendingOrder) -> bool:
-        """Allocate ``o`` (one shipment from a warehouse) and move it picked, packed, shipped;
-        the twin's stock follows the ledger (the units leave the shipment's origin). False when
-        the door serves no allocation (the order then takes the older order transitions)."""
+        """Allocate ``o`` (one shipment from its own warehouse) and move it picked, packed,
+        shipped; the twin's stock follows the ledger. False when the door serves no allocation
+        or another node would win it (a transit stock must stay where it is): the order then
+        takes the older order transitions."""
         tw = self.twin
+        row = tw.world.warehouse_row(w)
+        if not self._own_node_wins(row, o):
+            self.off_node += 1
+            return False
         try:
             ships = tw.client.allocate_order(
                 o.order_id,
@@ -416,6 +456,7 @@ class Fleet(FleetModel):
                     lon=o.customer_lon,
                     allow_split=False,
                     kinds=[LocationKind.WAREHOUSE],
+                    weights=WeightsIn(distance=1, carrier=0, co2=0, capacity=0, stock=0, split=0),
                 ),
                 idempotency_key=f"twin-alloc-{o.order_id}",
             )
@@ -433,7 +474,6 @@ class Fleet(FleetModel):
         for to in (ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED):
             if not self._step(ship.id, to):
                 return True  # counted as a delivery failure; the ledger keeps its reservation
-        row = tw.world.warehouse_row(w)
         tw.ship_from(row, self._rows.get(ship.origin, row), o.lines)
         return True
 
@@ -482,6 +522,7 @@ class Fleet(FleetModel):
             "fleet_failed_deliveries": float(s.failed_attempts),
             "fleet_parcel_orders": float(s.by_parcel),
             "fleet_unreachable_orders": float(s.unreachable),
+            "fleet_orders_without_shipment": float(self.off_node),
             **self.returns.kpis(s.delivered),
         }
 

@@ -15,7 +15,7 @@ The knobs come from the scenario's ``returns:`` section (:class:`scenarios.secti
 validated there with the field named; :meth:`ReturnsSettings.from_scenario`); ``rate: 0`` turns
 returns off. Time unit: days (SimPy time). Money: cents. The draws use their own random stream
 (:data:`RETURNS_STREAM`), so turning returns on or off leaves the fleet's draws unchanged. A
-commerce door that serves no fulfilment (the in-memory fake) turns returns off for the run.
+commerce door that serves no RMAs (``NotImplementedError``) turns returns off for the run.
 
 KPIs (:meth:`Returns.kpis`, merged into the fleet's): ``returns_requested``,
 ``returns_refunded`` (RMAs completed), ``returns_units``, ``returns_restocked_units``,
