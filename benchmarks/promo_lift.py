@@ -54,12 +54,12 @@ def one(sc: Scenario, seed: int, days: int, args: argparse.Namespace, on: bool) 
                 day = (o.created_at - start).total_seconds() / 86400.0
                 if not args.start <= day < args.end:
                     continue
-                gross = sum(ln.quantity * ln.unit_price_cents for ln in o.lines) or 1
-                for ln in o.lines:
-                    if ln.sku in chosen:
-                        units += ln.quantity
-                        # net revenue of the line: its share of the order's total
-                        revenue += ln.quantity * ln.unit_price_cents * o.total_cents / gross
+                promoted = sum(
+                    ln.quantity * ln.unit_price_cents for ln in o.lines if ln.sku in chosen
+                )
+                units += sum(ln.quantity for ln in o.lines if ln.sku in chosen)
+                # the plan's promotion is the only one and covers only these SKUs
+                revenue += promoted - o.discount_cents
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor

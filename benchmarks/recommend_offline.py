@@ -116,7 +116,8 @@ def evaluate(orders: list[Order], n_items: int, split: float, k: int) -> dict[st
             it.append(i)
             q.append(qty)
     inter = rm.Interactions(np.array(g), np.array(us), np.array(it), np.array(q, dtype=float))
-    empty = rm.Interactions(*(np.zeros(0, dtype=np.int64) for _ in range(3)), np.zeros(0))
+    none = np.zeros(0, dtype=np.int64)
+    empty = rm.Interactions(none, none, none, np.zeros(0))
     t0 = time.perf_counter()
     model = rm.train(np.arange(n_items), users, inter, empty, np.random.default_rng(0))
     train_s = time.perf_counter() - t0

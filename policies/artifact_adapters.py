@@ -1,8 +1,9 @@
 """Exported RL artifacts behind the replenishment and pricing policy protocols.
 
-A :class:`~policies.artifacts.FrameworkFreePolicy` maps its environment's observation vector to
-a decision. The adapters here build that vector from the observations every other policy
-receives, so a validated artifact is served, simulated or compared exactly like
+An artifact (a network, :class:`~policies.artifacts.FrameworkFreePolicy`, or a learned
+parametric policy, :class:`~policies.artifacts.ParametricPolicy`) maps its environment's
+observation vector to a decision. The adapters here build that vector from the observations
+every other policy receives, so a validated artifact is served, simulated or compared exactly like
 ``base_stock`` or ``markdown`` (NumPy only: no torch, gymnasium or twin import).
 
 * :class:`ArtifactReplenishmentPolicy` serves ``ShopSphere/Replenishment-v0`` artifacts:
@@ -11,6 +12,11 @@ receives, so a validated artifact is served, simulated or compared exactly like
 * :class:`ArtifactPricingPolicy` serves ``ShopSphere/DynamicPricing-v0`` artifacts:
   observation ``[on_hand / stock, days_left / horizon]``, decision ``price`` in the
   artifact's training units, expressed per SKU as the same fraction of the SKU's list price.
+
+* :class:`ArtifactSkuPolicy` serves a parametric ``sku_projected`` artifact: the learned rule
+  conditioned on each row's own features (mean demand, lead time, holding and penalty costs,
+  the artifact's training costs where a row has none), so any SKU at its own scale and lead
+  time; rows without a usable demand mean are refused one by one.
 
 Scale (per SKU): replenishment quantities are divided by the SKU's mean demand over the
 artifact's training mean before the network and multiplied back after (a SKU without demand
@@ -28,6 +34,7 @@ every row it is given.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, overload
@@ -35,7 +42,12 @@ from typing import Literal, overload
 import numpy as np
 from numpy.typing import NDArray
 
-from policies.artifacts import ArtifactFormatError, FrameworkFreePolicy, load_validated
+from policies.artifacts import (
+    ArtifactFormatError,
+    ArtifactPolicy,
+    ParametricPolicy,
+    load_validated,
+)
 from policies.pricing.types import (
     PricingDecision,
     PricingError,
@@ -51,6 +63,7 @@ from policies.replenishment.types import (
 __all__ = [
     "ArtifactPricingPolicy",
     "ArtifactReplenishmentPolicy",
+    "ArtifactSkuPolicy",
     "RowRefusal",
     "load_served_artifact",
     "parse_artifact_spec",
@@ -90,7 +103,7 @@ class RowRefusal:
     message: str
 
 
-def _label(policy: FrameworkFreePolicy) -> str:
+def _label(policy: ArtifactPolicy) -> str:
     return f"{policy.manifest.name} ({policy.manifest.env_id})"
 
 
@@ -105,7 +118,7 @@ class ArtifactReplenishmentPolicy:
             observation width does not match its lead time.
     """
 
-    def __init__(self, policy: FrameworkFreePolicy) -> None:
+    def __init__(self, policy: ArtifactPolicy) -> None:
         if not policy.manifest.env_id.startswith(REPLENISHMENT_ENV):
             raise ArtifactFormatError(
                 f"artifact {_label(policy)} cannot serve replenishment plans: only "
@@ -258,7 +271,7 @@ class ArtifactPricingPolicy:
         ArtifactFormatError: the artifact was trained on another environment.
     """
 
-    def __init__(self, policy: FrameworkFreePolicy) -> None:
+    def __init__(self, policy: ArtifactPolicy) -> None:
         if not policy.manifest.env_id.startswith(PRICING_ENV) or policy.obs_dim != 2:
             raise ArtifactFormatError(
                 f"artifact {_label(policy)} cannot serve price quotes: only {PRICING_ENV}N "
@@ -328,10 +341,80 @@ class ArtifactPricingPolicy:
         return f"ArtifactPricingPolicy({self.artifact.manifest.name!r})"
 
 
+class ArtifactSkuPolicy:
+    """A parametric ``sku_projected`` artifact as a :class:`ReplenishmentPolicy` for any SKU.
+
+    Args:
+        policy: the loaded artifact (``policy_class == "sku_projected"``).
+
+    Raises:
+        ArtifactFormatError: the artifact is not a ``sku_projected`` parametric policy.
+    """
+
+    def __init__(self, policy: ArtifactPolicy) -> None:
+        if not isinstance(policy, ParametricPolicy) or policy.policy_class != "sku_projected":
+            raise ArtifactFormatError(
+                f"artifact {_label(policy)} is not a parametric sku_projected policy"
+            )
+        from policies.rl.sku_policy import FractileRule, SkuProjectedPolicy
+
+        p = policy.params
+        kw = policy.manifest.env_kwargs
+        rule = FractileRule(float(p["w0"]), float(p["w1"]), float(p["w2"]), float(p["cap_k"]))
+        self.inner = SkuProjectedPolicy(
+            float(kw.get("holding_cost", 1.0)), float(kw.get("penalty_cost", 9.0)), rule
+        )
+        self.artifact = policy
+
+    def refusals(self, observation: ReplenishmentObservation) -> list[RowRefusal]:
+        """Rows without a finite, non-negative demand mean (the rule needs it)."""
+        if observation.demand_mean is None:
+            msg = "demand_mean is required by a sku_projected artifact"
+            return [RowRefusal(i, "demand_mean", 0, msg) for i in range(observation.n)]
+        mean = np.asarray(observation.demand_mean, dtype=np.float64)
+        out: list[RowRefusal] = []
+        for i in np.flatnonzero(~np.isfinite(mean) | (mean < 0)):
+            value = int(mean[i]) if np.isfinite(mean[i]) else -1
+            msg = f"demand_mean {mean[i]} must be finite and >= 0"
+            out.append(RowRefusal(int(i), "demand_mean", value, msg))
+        return out
+
+    def decide(self, observation: ReplenishmentObservation) -> ReplenishmentDecision:
+        """Orders per row in units.
+
+        Raises:
+            ObservationError: a row has no usable demand mean.
+        """
+        return self.inner.decide(observation)
+
+    def decide_each(
+        self, observation: ReplenishmentObservation
+    ) -> tuple[ReplenishmentDecision, list[RowRefusal]]:
+        """Decide every row it can; refused rows order 0 and are listed."""
+        refused = self.refusals(observation)
+        if not refused:
+            return self.inner.decide(observation), []
+        rows = [r.row for r in refused]
+        mean = np.asarray(
+            observation.demand_mean
+            if observation.demand_mean is not None
+            else np.zeros(observation.n),
+            dtype=np.float64,
+        ).copy()
+        mean[rows] = 0.0
+        fixed = dataclasses.replace(observation, demand_mean=mean)
+        decision = self.inner.decide(fixed)
+        decision.orders[rows] = 0
+        return decision, refused
+
+    def __repr__(self) -> str:
+        return f"ArtifactSkuPolicy({self.artifact.manifest.name!r})"
+
+
 @overload
 def load_served_artifact(
     kind: Literal["replenishment"], registry_dir: str | Path, spec: str
-) -> ArtifactReplenishmentPolicy: ...
+) -> ArtifactReplenishmentPolicy | ArtifactSkuPolicy: ...
 
 
 @overload
@@ -343,12 +426,12 @@ def load_served_artifact(
 @overload
 def load_served_artifact(
     kind: str, registry_dir: str | Path, spec: str
-) -> ArtifactReplenishmentPolicy | ArtifactPricingPolicy: ...
+) -> ArtifactReplenishmentPolicy | ArtifactPricingPolicy | ArtifactSkuPolicy: ...
 
 
 def load_served_artifact(
     kind: str, registry_dir: str | Path, spec: str
-) -> ArtifactReplenishmentPolicy | ArtifactPricingPolicy:
+) -> ArtifactReplenishmentPolicy | ArtifactPricingPolicy | ArtifactSkuPolicy:
     """Load the validated artifact ``spec`` (``name`` or ``name@vNNNN``) and wrap it for ``kind``.
 
     Raises:
@@ -358,16 +441,21 @@ def load_served_artifact(
     name, version = parse_artifact_spec(spec)
     policy = load_validated(registry_dir, name, version)
     if kind == "replenishment":
+        if isinstance(policy, ParametricPolicy) and policy.policy_class == "sku_projected":
+            return ArtifactSkuPolicy(policy)
         return ArtifactReplenishmentPolicy(policy)
     if kind == "pricing":
         return ArtifactPricingPolicy(policy)
     raise ValueError(f"kind {kind!r} must be 'replenishment' or 'pricing'")
 
 
-def rl_replenishment_artifact(artifact: str, registry_dir: str) -> ArtifactReplenishmentPolicy:
+def rl_replenishment_artifact(
+    artifact: str, registry_dir: str
+) -> ArtifactReplenishmentPolicy | ArtifactSkuPolicy:
     """A validated RL artifact (``name[@vNNNN]``) from the registry at ``registry_dir``.
 
-    Served through :class:`ArtifactReplenishmentPolicy`; refuses unvalidated or tampered ones.
+    Served through :class:`ArtifactReplenishmentPolicy` (or :class:`ArtifactSkuPolicy` for a
+    ``sku_projected`` artifact); refuses unvalidated or tampered ones.
     """
     return load_served_artifact("replenishment", registry_dir, artifact)
 

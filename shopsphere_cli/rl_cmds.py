@@ -3,6 +3,8 @@
 ``shopsphere train CONFIG.yaml``        train with stable-baselines3, export the artifact
 ``shopsphere evaluate ARTIFACT``        learned policy vs base-stock, capped base-stock, (s,S), DP
 ``shopsphere export RUN_DIR``           re-export a saved model.zip (+ vecnormalize.pkl)
+``shopsphere export-learned METHOD``    train a parametric policy (projected, pricing-search,
+                                        sku-projected) and write/register its signed artifact
 ``shopsphere registry list|show|register|promote``   the validated-policy registry
 
 Heavy imports (torch, stable-baselines3) happen inside the commands.
@@ -72,11 +74,11 @@ def train_cmd(
 
 
 def _load_any(artifact: str, registry: Path, version: str | None) -> Any:
-    from policies.artifacts import ArtifactError, Registry, load_artifact
+    from policies.artifacts import ArtifactError, Registry, load_policy
 
     try:
         if Path(artifact).is_dir():
-            return load_artifact(Path(artifact))
+            return load_policy(Path(artifact))
         reg = Registry(registry)
         version = version or reg.entries(artifact)[-1].version if reg.entries(artifact) else version
         if version is None:
@@ -189,6 +191,8 @@ def registry_show(
                 "version": e.version,
                 "status": e.status,
                 "sha256": e.artifact_sha256,
+                "artifact_kind": manifest.get("artifact_kind", "network"),
+                "policy_class": manifest.get("policy_class"),
                 "manifest": {
                     k: manifest[k]
                     for k in (
@@ -209,6 +213,67 @@ def registry_show(
     )
 
 
+_METHODS = ("projected", "pricing-search", "sku-projected")
+
+
+def export_learned_cmd(
+    method: str = typer.Argument(..., help="projected | pricing-search | sku-projected"),
+    name: str = typer.Option(..., "--name", help="Policy name in the registry."),
+    out: Path | None = typer.Option(None, "--out", help="Write the artifact folder here."),
+    register_in: Path | None = typer.Option(
+        None, "--register", help="Register the artifact as a candidate in this registry."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Training seed."),
+    generations: int | None = typer.Option(None, "--generations", help="CEM generations."),
+    demand_mean: float = typer.Option(5.0, "--demand-mean", help="Units per period."),
+    lead_time: int = typer.Option(2, "--lead-time", help="Periods."),
+    holding: float = typer.Option(1.0, "--holding", help="Cost per unit per period."),
+    penalty: float = typer.Option(9.0, "--penalty", help="Cost per unit of lost sales."),
+    stock: int = typer.Option(20, "--stock", help="Pricing: units at the start."),
+    horizon: int = typer.Option(20, "--horizon", help="Pricing: periods in the season."),
+    a: float = typer.Option(3.0, "--a", help="Pricing: demand per period at price 0."),
+    b: float = typer.Option(0.5, "--b", help="Pricing: price sensitivity."),
+) -> None:
+    """Train a learned parametric policy (CRN cross-entropy search) and export it as an
+    artifact (params.json + manifest.json); promote it with `shopsphere registry promote`."""
+    from policies.artifacts import ArtifactError, Registry, save_policy
+    from policies.registry import PolicyError
+    from policies.rl.export_params import learn_and_export
+
+    if method not in _METHODS:
+        raise fail(f"METHOD must be one of {', '.join(_METHODS)}, got {method!r}")
+    if out is None and register_in is None:
+        raise fail("give --out DIR and/or --register REGISTRY")
+    if generations is not None and generations < 1:
+        raise fail(f"--generations must be >= 1, got {generations}")
+    try:
+        policy = learn_and_export(
+            method,  # type: ignore[arg-type]
+            name=name,
+            seed=seed,
+            generations=generations,
+            demand_mean=demand_mean,
+            lead_time=lead_time,
+            holding=holding,
+            penalty=penalty,
+            stock=stock,
+            horizon=horizon,
+            a=a,
+            b=b,
+        )
+        if out is not None:
+            typer.echo(f"exported {save_policy(policy, out)}")
+        if register_in is not None:
+            entry = Registry(register_in).register(policy)
+            typer.echo(
+                f"registered {entry.name}/{entry.version} (candidate) sha256 "
+                f"{entry.artifact_sha256[:12]}"
+            )
+    except (ArtifactError, PolicyError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"params {json.dumps(policy.params)}")
+
+
 @registry_app.command("register")
 def registry_register(
     artifact_dir: Path,
@@ -216,10 +281,10 @@ def registry_register(
     registry: Path = typer.Option(DEFAULT_REGISTRY, "--registry"),
 ) -> None:
     """Add an artifact folder to the registry as a candidate."""
-    from policies.artifacts import ArtifactError, Registry, load_artifact
+    from policies.artifacts import ArtifactError, Registry, load_policy
 
     try:
-        entry = Registry(registry).register(load_artifact(artifact_dir), name)
+        entry = Registry(registry).register(load_policy(artifact_dir), name)
     except ArtifactError as exc:
         raise fail(str(exc)) from None
     typer.echo(
@@ -258,4 +323,5 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     app.command("evaluate")(evaluate_cmd)
     app.command("export")(export_cmd)
+    app.command("export-learned")(export_learned_cmd)
     app.add_typer(registry_app, name="registry")

@@ -20,13 +20,17 @@ is days; quantities units.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
-from policies.forecasting import Panel, make_model
+from policies.forecasting import ForecastingError, Panel, make_model
 from policies.forecasting.base import FittedForecaster, Forecaster
 from scenarios.sections import DemandForecast
 
 __all__ = ["ForecastProvider"]
+
+logger = logging.getLogger(__name__)
 
 
 class ForecastProvider:
@@ -58,6 +62,7 @@ class ForecastProvider:
         self._fitted_on = -1  # the day of the last fit
         self._mean: np.ndarray | None = None  # (n_rows * n_skus, refit + days_ahead)
         self.fits = 0
+        self.refused = 0  # refits the model refused (history still too short for it)
         self.last_source = "plan"
 
     @property
@@ -88,13 +93,24 @@ class ForecastProvider:
             sales = sales / np.maximum(self._uplift[idx].astype(np.float64), 1e-6)
         return sales.reshape(t, -1).T
 
-    def _refit(self, day: int) -> None:
+    def _refit(self, day: int) -> bool:
+        """Fit on the recorded history; False (and the previous fit kept) when the model
+        cannot fit it yet, e.g. an ensemble whose validation windows need more days."""
         history = self._history()
-        fitted: FittedForecaster = self.model.fit(Panel.from_arrays(history))
-        fc = fitted.predict(self.config.refit_days + self.days_ahead)
+        try:
+            fitted: FittedForecaster = self.model.fit(Panel.from_arrays(history))
+            fc = fitted.predict(self.config.refit_days + self.days_ahead)
+        except ForecastingError as exc:
+            if self.refused == 0:
+                logger.warning(
+                    "forecast model %s not fitted on day %d: %s", self.model.name, day, exc
+                )
+            self.refused += 1
+            return False
         self._mean = np.maximum(np.nan_to_num(fc.mean), 0.0)
         self._fitted_on = day
         self.fits += 1
+        return True
 
     def daily(self, day: int, uplift: np.ndarray | None = None) -> np.ndarray:
         """``(days_ahead, n_rows, n_skus)`` forecast demand for days ``day .. day+K-1``.
@@ -114,7 +130,9 @@ class ForecastProvider:
             return self.plan[None] * up
         if self._mean is None or day - self._fitted_on >= self.config.refit_days:
             self._refit(day)
-        assert self._mean is not None
+        if self._mean is None or day - self._fitted_on >= self._mean.shape[1] - k + 1:
+            self.last_source = "plan"  # no usable fit yet: the opening plan stands in
+            return self.plan[None] * up
         off = day - self._fitted_on
         mean = self._mean[:, off : off + k].T.reshape(k, self.n_rows, self.n_skus)
         self.last_source = "model"

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, text, update
+from sqlalchemy import Connection, bindparam, func, or_, select, text, update
 
 from api import outbox
 from api.errors import InvalidInputError, InvalidTransitionError, NotFoundError
@@ -322,6 +322,21 @@ def _refund(ctx: ServiceContext, order_id: int, amount: int | None) -> None:
         u.commit()
 
 
+def net_refund_cents(conn: Connection, order_id: int, gross_cents: int) -> int:
+    """What returning goods worth ``gross_cents`` at list (line) prices refunds: the order's
+    discounts are shared over its lines in proportion to their value, so a discounted order
+    refunds what was paid for those units (rounded down), never more."""
+    o = conn.execute(select(_ORD.c.total_cents).where(_ORD.c.id == order_id)).first()
+    sub = conn.scalar(
+        select(func.coalesce(func.sum(_OL.c.quantity * _OL.c.unit_price_cents), 0)).where(
+            _OL.c.order_id == order_id
+        )
+    )
+    if o is None or not sub or int(o.total_cents) >= int(sub):
+        return gross_cents
+    return int(gross_cents) * int(o.total_cents) // int(sub)
+
+
 def refund_order(ctx: ServiceContext, order_id: int, amount_cents: int) -> None:
     """Refund ``amount_cents`` of an order's captured payment through the gateway, outside any
     transaction (an RMA's refund, :mod:`api.services.returns`); nothing without a payment."""
@@ -436,8 +451,11 @@ def return_order(
             .where(_ORD.c.id == order_id)
             .values(status=S.RETURNED.value, updated_at=ctx.clock.now())
         )
+        refund = net_refund_cents(
+            c, order_id, sum(q * lines[s].unit_price_cents for s, q in want.items())
+        )
         u.commit()
-    _refund(ctx, order_id, sum(q * lines[s].unit_price_cents for s, q in want.items()))
+    _refund(ctx, order_id, refund)
     if all_back:
         with ctx.uow() as u:
             _move(u.conn, ctx, order_id, [S.RETURNED.value], S.REFUNDED)

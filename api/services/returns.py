@@ -31,7 +31,7 @@ from api.models import T
 from api.schemas import MovementKind
 from api.schemas_fulfilment import RmaCreate, RmaLineRead, RmaRead, RmaStatus, RmaTransition
 from api.services.context import Principal, ServiceContext, require_staff
-from api.services.orders import refund_order
+from api.services.orders import net_refund_cents, refund_order
 from api.services.stock import add_on_hand, record_movements
 
 _RMA, _RL, _ORD, _OL, _SKU = T["rmas"], T["rma_lines"], T["orders"], T["order_lines"], T["skus"]
@@ -290,14 +290,13 @@ def transition_rma(
                     .values(restock_qty=q)
                 )
         if to is R.REFUNDED:
-            refund = int(
-                sum(
-                    int(q) * int(p)
-                    for q, p in c.execute(
-                        select(_RL.c.quantity, _RL.c.unit_price_cents).where(_RL.c.rma_id == rma_id)
-                    )
+            gross = sum(
+                int(q) * int(p)
+                for q, p in c.execute(
+                    select(_RL.c.quantity, _RL.c.unit_price_cents).where(_RL.c.rma_id == rma_id)
                 )
             )
+            refund = net_refund_cents(c, cur.order_id, gross)  # the order's discounts shared
             values["refund_cents"] = refund
         row = _claim(c, ctx, rma_id, cur.status, to, **values)
         if row is None:  # lost a race: answer what the winner made of it

@@ -7,7 +7,11 @@ stable-baselines3 or gymnasium)::
     policy = load_validated("registry", "replenishment-p9-L2")
     orders = policy.decide(obs)          # (n, obs_dim) -> (n, 1) order units
 
-Training-side export lives in :mod:`policies.rl.export`.
+Learned parametric policies (projected-inventory, continuous pricing, SKU-conditioned) are
+artifacts too (``params.json`` instead of ``weights.npz``; :mod:`policies.artifacts.parametric`),
+signed, promoted and served the same way.
+
+Training-side export lives in :mod:`policies.rl.export` and :mod:`policies.rl.export_params`.
 """
 
 from policies.artifacts.errors import (
@@ -18,6 +22,13 @@ from policies.artifacts.errors import (
     ArtifactNotValidatedError,
     ArtifactTamperedError,
     PromotionRefusedError,
+)
+from policies.artifacts.parametric import (
+    PARAMETRIC_CLASSES,
+    ParametricPolicy,
+    load_parametric,
+    parametric_policy,
+    save_parametric,
 )
 from policies.artifacts.policy import (
     FORMAT_VERSION,
@@ -31,12 +42,15 @@ from policies.artifacts.policy import (
 from policies.artifacts.registry import (
     MIN_SEEDS,
     REQUIRED_SAFETY_CHECKS,
+    ArtifactPolicy,
     EvidenceFn,
     Registry,
     RegistryEntry,
     ValidationReport,
+    load_policy,
     load_validated,
     safety_checks,
+    save_policy,
     sha256_file,
 )
 from policies.artifacts.signing import sign, signing_key
@@ -44,6 +58,7 @@ from policies.artifacts.signing import sign, signing_key
 __all__ = [
     "FORMAT_VERSION",
     "MIN_SEEDS",
+    "PARAMETRIC_CLASSES",
     "REQUIRED_SAFETY_CHECKS",
     "ActionMapping",
     "ArtifactError",
@@ -51,19 +66,26 @@ __all__ = [
     "ArtifactKeyError",
     "ArtifactNotFoundError",
     "ArtifactNotValidatedError",
+    "ArtifactPolicy",
     "ArtifactTamperedError",
     "EvidenceFn",
     "FrameworkFreePolicy",
     "Manifest",
     "ObsNormalization",
+    "ParametricPolicy",
     "PromotionRefusedError",
     "Registry",
     "RegistryEntry",
     "ValidationReport",
     "load_artifact",
+    "load_parametric",
+    "load_policy",
     "load_validated",
+    "parametric_policy",
     "safety_checks",
     "save_artifact",
+    "save_parametric",
+    "save_policy",
     "sha256_file",
     "sign",
     "signing_key",

@@ -2,14 +2,16 @@
 
 Layout on disk (one folder per name and version)::
 
-    REGISTRY/<name>/<version>/weights.npz       # framework-free policy (policies.artifacts.policy)
+    REGISTRY/<name>/<version>/weights.npz       # a network (policies.artifacts.policy),
+                             /params.json       # or parameters (policies.artifacts.parametric)
                              /manifest.json
                              /validation.json   # after promotion only
                              /checksums.json    # {"files": {file: sha256}, "artifact_sha256",
                                                 #  "status", "hmac"}
                              /status.json       # {"status": ..., timestamps} (informational)
 
-``artifact_sha256`` is the SHA-256 of the weights and the manifest together; a validation report
+``artifact_sha256`` is the SHA-256 of the policy file (weights or parameters) and the manifest
+together; a validation report
 names it, so a report cannot be moved onto other weights. ``hmac`` is an HMAC-SHA256 of the
 checksums and the status under the signing key from settings
 (:mod:`policies.artifacts.signing`; the key never sits beside the artifact), so recomputing the
@@ -49,6 +51,13 @@ from policies.artifacts.errors import (
     ArtifactTamperedError,
     PromotionRefusedError,
 )
+from policies.artifacts.parametric import (
+    PARAMS_FILE,
+    ParametricPolicy,
+    is_parametric,
+    load_parametric,
+    save_parametric,
+)
 from policies.artifacts.policy import (
     MANIFEST_FILE,
     WEIGHTS_FILE,
@@ -61,6 +70,7 @@ from policies.artifacts.signing import sign, signature_matches, signing_key
 __all__ = [
     "MIN_SEEDS",
     "REQUIRED_SAFETY_CHECKS",
+    "ArtifactPolicy",
     "EvidenceFn",
     "Registry",
     "RegistryEntry",
@@ -78,6 +88,32 @@ CHECKSUM_FILE = "checksums.json"
 STATUS_FILE = "status.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
+#: What the registry stores: a network (``weights.npz``) or a parametric policy
+#: (``params.json``, :mod:`policies.artifacts.parametric`), each with ``manifest.json``.
+ArtifactPolicy = FrameworkFreePolicy | ParametricPolicy
+
+
+def _policy_file(files: dict[str, str]) -> str:
+    """The recorded policy file of an entry (``weights.npz`` or ``params.json``)."""
+    return WEIGHTS_FILE if WEIGHTS_FILE in files else PARAMS_FILE
+
+
+def save_policy(policy: ArtifactPolicy, directory: Path) -> Path:
+    """Write either kind of artifact into ``directory``; returns it."""
+    if isinstance(policy, ParametricPolicy):
+        return save_parametric(policy, directory)
+    return save_artifact(policy, directory)
+
+
+def load_policy(directory: Path) -> ArtifactPolicy:
+    """Read either kind of artifact (the manifest's ``artifact_kind`` decides; no signature
+    checks).
+
+    Raises:
+        ArtifactFormatError: a file is missing or malformed.
+    """
+    return load_parametric(directory) if is_parametric(directory) else load_artifact(directory)
+
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
@@ -90,7 +126,7 @@ def sha256_file(path: Path) -> str:
 
 def _artifact_digest(files: dict[str, str]) -> str:
     h = hashlib.sha256()
-    for name in (WEIGHTS_FILE, MANIFEST_FILE):
+    for name in (_policy_file(files), MANIFEST_FILE):
         h.update(f"{name}:{files[name]}\n".encode())
     return h.hexdigest()
 
@@ -197,7 +233,7 @@ class ValidationReport:
 
 
 def safety_checks(
-    policy: FrameworkFreePolicy, observations: NDArray[np.floating[Any]]
+    policy: ArtifactPolicy, observations: NDArray[np.floating[Any]]
 ) -> dict[str, bool]:
     """Run the safety checks on a sample of observations ``(n, obs_dim)``, on the decisions as
     served (after the mapping's clamp to the declared bounds, as :meth:`decide` returns them).
@@ -252,7 +288,7 @@ class EvidenceFn(Protocol):
 
     def __call__(
         self,
-        policy: FrameworkFreePolicy,
+        policy: ArtifactPolicy,
         artifact_sha256: str,
         *,
         seeds: int,
@@ -262,7 +298,7 @@ class EvidenceFn(Protocol):
 
 
 def _default_evidence(
-    policy: FrameworkFreePolicy, artifact_sha256: str, *, seeds: int, periods: int, alpha: float
+    policy: ArtifactPolicy, artifact_sha256: str, *, seeds: int, periods: int, alpha: float
 ) -> ValidationReport:
     from policies.rl.compare import validation_report
 
@@ -294,7 +330,7 @@ class Registry:
         return self._key
 
     # ---- writing -------------------------------------------------------------------------
-    def register(self, policy: FrameworkFreePolicy, name: str | None = None) -> RegistryEntry:
+    def register(self, policy: ArtifactPolicy, name: str | None = None) -> RegistryEntry:
         """Store ``policy`` as a new, signed ``candidate`` version of ``name`` (default: the
         manifest's name).
 
@@ -312,8 +348,9 @@ class Registry:
         tmp = self.root / name / f".{version}.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
-        save_artifact(policy, tmp)
-        files = {f: sha256_file(tmp / f) for f in (WEIGHTS_FILE, MANIFEST_FILE)}
+        save_policy(policy, tmp)
+        policy_file = PARAMS_FILE if isinstance(policy, ParametricPolicy) else WEIGHTS_FILE
+        files = {f: sha256_file(tmp / f) for f in (policy_file, MANIFEST_FILE)}
         now = datetime.now(UTC).isoformat()
         self._write_checks(tmp, key, files, "candidate")
         (tmp / STATUS_FILE).write_text(
@@ -358,7 +395,7 @@ class Registry:
         key = self.key
         path = self._path(name, version)
         checks = self._verify(path, require_report=False)
-        policy = load_artifact(path)
+        policy = load_policy(path)
         procedure: EvidenceFn = evidence if evidence is not None else _default_evidence
         try:
             report = procedure(
@@ -422,14 +459,14 @@ class Registry:
         file = self._path(name, version) / VALIDATION_FILE
         return ValidationReport.from_json(json.loads(file.read_text())) if file.exists() else None
 
-    def load_candidate(self, name: str, version: str) -> FrameworkFreePolicy:
+    def load_candidate(self, name: str, version: str) -> ArtifactPolicy:
         """Load any version after verifying its checksums and signature (for validation, not
         production)."""
         path = self._path(name, version)
         self._verify(path, require_report=False)
-        return load_artifact(path)
+        return load_policy(path)
 
-    def load_validated(self, name: str, version: str | None = None) -> FrameworkFreePolicy:
+    def load_validated(self, name: str, version: str | None = None) -> ArtifactPolicy:
         """Load the newest validated version of ``name`` (or exactly ``version``).
 
         Raises:
@@ -457,7 +494,7 @@ class Registry:
                 f"policy {name}/{version} is a candidate, not validated: production refuses it"
             )
         self._verify(path, require_report=True)
-        return load_artifact(path)
+        return load_policy(path)
 
     # ---- internals -----------------------------------------------------------------------
     def _versions(self, name: str) -> list[str]:
@@ -491,7 +528,9 @@ class Registry:
         except (OSError, json.JSONDecodeError) as exc:
             raise ArtifactTamperedError(f"{label}: checksums.json missing or unreadable") from exc
         files: dict[str, str] = checks.get("files", {})
-        needed = [WEIGHTS_FILE, MANIFEST_FILE] + ([VALIDATION_FILE] if require_report else [])
+        needed = [_policy_file(files), MANIFEST_FILE] + (
+            [VALIDATION_FILE] if require_report else []
+        )
         for fname in needed:
             if fname not in files:
                 raise ArtifactTamperedError(f"{label}: no recorded checksum for {fname}")
@@ -526,7 +565,7 @@ class Registry:
 
 def load_validated(
     registry_dir: Path | str, name: str, version: str | None = None
-) -> FrameworkFreePolicy:
+) -> ArtifactPolicy:
     """Production entry point: the newest validated, untampered version of ``name``.
 
     See :meth:`Registry.load_validated` for the errors raised.

@@ -234,7 +234,7 @@ def simulate_joint_policies(
     ``(level, base, slope)`` are the rows of ``theta`` (E, 3), all on the same uniforms
     (common random numbers: each period's demand is the inverse CDF of one shared uniform at
     each copy's price), non-perishable, starting empty, with the env's timing."""
-    from policies.envs.multi_echelon_core import TableSampler, demand_pmf
+    from policies.envs.multi_echelon_sampling import TableSampler, demand_pmf
 
     if config.lead_time < 1 or config.shelf_life is not None:
         raise ValueError("simulate_joint_policies needs lead_time >= 1 and no shelf life")

@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from policies.envs.multi_echelon_sampling import TableSampler, demand_pmf
+
 __all__ = [
     "NetworkConfig",
     "NetworkKernel",
@@ -412,77 +414,6 @@ def _cut_pro_rata(
     return np.where(over[..., None], np.floor(q * frac[..., None]), q).astype(np.int64)
 
 
-class TableSampler:
-    """Exact inverse-CDF sampling of many discrete distributions at once (guide tables).
-
-    Each row ``r`` is a distribution on ``0..K_r - 1`` given by its CDF (the last entry is 1:
-    the tail beyond ``1 - tail`` is folded into the last value). A draw takes one uniform, a
-    guide-table lookup (the first value whose CDF reaches the uniform's bin) and a short
-    forward search; in NumPy this is several times faster than ``Generator.poisson`` or
-    ``gamma`` + ``poisson`` per draw, and it gives the same distribution.
-    """
-
-    def __init__(self, pmf: NDArray[np.float64], tail: float = 1e-12, bins: int = 128) -> None:
-        """``pmf``: (R, K) probabilities per row (rows sum to at most 1; the remainder is the
-        mass beyond ``K - 1``, folded into the last kept value)."""
-        if pmf.ndim != 2 or pmf.shape[1] < 1:
-            raise ValueError(f"pmf must be (rows, values), got shape {pmf.shape}")
-        R, K = pmf.shape
-        cdf = np.cumsum(pmf, axis=1)
-        length = np.minimum((cdf < 1.0 - tail).sum(axis=1) + 1, K)  # values kept per row
-        keep = np.arange(K)[None, :] < length[:, None]
-        cdf[np.arange(R), length - 1] = 1.0
-        self.cdf = np.ascontiguousarray(cdf[keep])
-        self.start = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
-        self.bins = int(bins)
-        marks = np.arange(self.bins) / self.bins
-        shifted = self.cdf + np.repeat(np.arange(R, dtype=np.float64), length)
-        pos = np.searchsorted(shifted, np.arange(R)[:, None] + marks[None, :], side="left")
-        guide = np.clip(pos - self.start[:, None] - 1, 0, length[:, None] - 1)
-        self.guide = np.ascontiguousarray(guide.ravel()).astype(np.int64)
-
-    def sample(self, rows: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
-        """One draw per entry of ``rows`` (flat row indices) from uniforms ``u`` in [0, 1)."""
-        k = self.guide[rows * self.bins + (u * self.bins).astype(np.int64)]
-        base = self.start[rows]
-        act = np.flatnonzero(u >= self.cdf[base + k])
-        while act.size:
-            k[act] += 1
-            act = act[u[act] >= self.cdf[base[act] + k[act]]]
-        return k
-
-
-def demand_pmf(mean: NDArray[np.float64], dispersion: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(R, K) pmf of negative-binomial demand with ``mean`` and variance ``mean + c mean^2``
-    (``c = dispersion``; ``c = 0`` is Poisson), per row, ``K`` covering ``1 - 1e-12`` of every
-    row. Built by the pmf recurrence in log space (no SciPy)."""
-    m = np.maximum(np.asarray(mean, dtype=np.float64).ravel(), 0.0)
-    c = np.asarray(dispersion, dtype=np.float64).ravel()
-    if c.shape != m.shape:
-        raise ValueError(f"dispersion has {c.size} entries, mean has {m.size}")
-    sd = np.sqrt(m + c * m * m)
-    K = int(np.ceil((m + 16.0 * sd + 30.0).max())) + 1
-    k = np.arange(K - 1, dtype=np.float64)
-    pois = c <= 0
-    r = np.where(pois, 1.0, 1.0 / np.maximum(c, _EPS))
-    prob = r / (r + m)  # NB success probability
-    with np.errstate(divide="ignore"):
-        log_m = np.log(np.maximum(m, 1e-300))
-        log_q = np.log(np.maximum(1.0 - prob, 1e-300))
-        log0 = np.where(pois, -m, r * np.log(prob))
-        # ratio pmf(k+1)/pmf(k): m/(k+1) (Poisson) or (k+r)/(k+1) (1-p) (NB)
-        step = np.where(
-            pois[:, None],
-            log_m[:, None] - np.log(k + 1.0)[None, :],
-            np.log(k[None, :] + r[:, None]) - np.log(k + 1.0)[None, :] + log_q[:, None],
-        )
-    logp = np.concatenate([log0[:, None], log0[:, None] + np.cumsum(step, axis=1)], axis=1)
-    pmf = np.exp(logp)
-    pmf[m == 0] = 0.0
-    pmf[m == 0, 0] = 1.0
-    return np.asarray(pmf, dtype=np.float64)
-
-
 class NetworkKernel:
     """``n_envs`` copies of a network stepped together (see the module docstring).
 
@@ -513,7 +444,9 @@ class NetworkKernel:
         self._sampler = TableSampler(
             demand_pmf(week_rate, np.broadcast_to(params.dispersion, week_rate.shape))
         )
-        self._rows = np.arange(7 * S * N, dtype=np.int64).reshape(7, S * N)
+        rows = np.arange(7 * S * N, dtype=np.int64).reshape(7, S * N)
+        self._guide_base = rows * self._sampler.bins
+        self._cdf_base = self._sampler.start[rows]
         self._rng = np.random.default_rng(seed)
         self._ei = np.arange(self.n)[:, None]
         self._li = np.arange(self.L)[None, :]
@@ -581,7 +514,10 @@ class NetworkKernel:
         q = np.asarray(orders)
         if q.shape != (E, self.L, self.N):
             raise ValueError(f"orders must have shape {(E, self.L, self.N)}, got {q.shape}")
-        q = np.clip(np.rint(q), 0, p.max_order).astype(np.int64)
+        if np.issubdtype(q.dtype, np.integer):
+            q = np.minimum(np.maximum(q, 0), p.max_order).astype(np.int64, copy=False)
+        else:
+            q = np.clip(np.rint(q), 0, p.max_order).astype(np.int64)
         slot = self.day % self.H
         # 1. arrivals
         arr = self._pipe[slot]
@@ -629,9 +565,10 @@ class NetworkKernel:
         self.last_moved = moved
         # 6. demand at the stores
         shape = self._draw((E, self.S, self.N))
-        u = self._rng.random(shape).ravel()
-        rows = np.broadcast_to(self._rows[self.day % 7], (shape[0], self.S * self.N)).ravel()
-        d = self._sampler.sample(rows, u).reshape(shape)
+        u = self._rng.random((shape[0], self.S * self.N))
+        wd = self.day % 7
+        d = self._sampler.sample_prepared(self._guide_base[wd], self._cdf_base[wd], u)
+        d = d.reshape(shape)
         if self.crn and E > 1:
             d = np.broadcast_to(d, (E, self.S, self.N))
         st = self.on_hand[:, W:]

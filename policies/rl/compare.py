@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from dynamics.price import exponential_rate
-from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
+from policies.artifacts import ArtifactPolicy, ValidationReport, safety_checks
 from policies.replenishment.base_stock import (
     OrderFn,
     base_stock_orders,
@@ -41,7 +41,7 @@ __all__ = ["compare_policy", "export_run", "pricing_revenues", "validation_repor
 _REP_KEYS = ("demand_mean", "lead_time", "holding_cost", "penalty_cost", "lost_sales")
 
 
-def _instance(policy: FrameworkFreePolicy) -> dict[str, Any]:
+def _instance(policy: ArtifactPolicy) -> dict[str, Any]:
     from policies.envs.replenishment import ReplenishmentConfig
 
     kw = policy.manifest.env_kwargs
@@ -82,7 +82,7 @@ def _best_s_big_s(level: int, sim: dict[str, Any]) -> tuple[int, int]:
 
 
 def compare_policy(
-    policy: FrameworkFreePolicy, *, seeds: int = 8, periods: int = 3000
+    policy: ArtifactPolicy, *, seeds: int = 8, periods: int = 3000
 ) -> list[dict[str, Any]]:
     """Rows ``{policy, params, mean, half_width, exact, gap_pct, diff_vs_learned,
     diff_half_width}`` for the learned policy and the baselines of its environment (cost per
@@ -117,7 +117,7 @@ def _paired(values: NDArray[np.float64], learned: NDArray[np.float64]) -> dict[s
 
 
 def _compare_replenishment(
-    policy: FrameworkFreePolicy, seeds: int, periods: int
+    policy: ArtifactPolicy, seeds: int, periods: int
 ) -> list[dict[str, Any]]:
     from policies.exact.dp import solve
     from policies.rl.exact_eval import exact_replenishment_cost
@@ -208,7 +208,7 @@ def pricing_revenues(
     return np.asarray(out)
 
 
-def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, Any]]:
+def _compare_pricing(policy: ArtifactPolicy, seeds: int) -> list[dict[str, Any]]:
     from policies.envs.pricing import PricingConfig
     from policies.pricing.dynamic import best_fixed_price, solve_dynamic_pricing
     from policies.rl.exact_eval import exact_pricing_revenue
@@ -255,7 +255,7 @@ def _compare_pricing(policy: FrameworkFreePolicy, seeds: int) -> list[dict[str, 
 
 
 def validation_report(
-    policy: FrameworkFreePolicy,
+    policy: ArtifactPolicy,
     artifact_sha256: str,
     *,
     seeds: int = 8,

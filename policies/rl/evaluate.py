@@ -21,7 +21,7 @@ from scipy import stats
 
 from dynamics.demand import sample_demand_periods
 from dynamics.inventory import initial_state, inventory_step
-from policies.artifacts import FrameworkFreePolicy, ValidationReport, safety_checks
+from policies.artifacts import ArtifactPolicy, ValidationReport, safety_checks
 from policies.envs.replenishment import observation_batch
 from policies.replenishment.base_stock import OrderFn
 from policies.stats import mean_ci
@@ -48,7 +48,7 @@ class CostEstimate:
         return f"{self.mean:.3f} ± {self.half_width:.3f}"
 
 
-def from_artifact(policy: FrameworkFreePolicy) -> OrderFn:
+def from_artifact(policy: ArtifactPolicy) -> OrderFn:
     """The order function of an exported policy (its ``decide`` in units)."""
     return lambda obs: policy.decide(obs)[:, 0].astype(np.int64)
 
@@ -121,7 +121,7 @@ def estimate_cost(values: NDArray[np.float64]) -> CostEstimate:
 
 
 def validate_replenishment(
-    policy: FrameworkFreePolicy,
+    policy: ArtifactPolicy,
     baseline: OrderFn,
     *,
     baseline_name: str,

@@ -40,14 +40,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from dynamics.demand import poisson_cdf_table, sample_demand_from_table
 from dynamics.inventory import initial_state, inventory_step
-from policies.exact.dp import PolicyFn
 from policies.registry import PolicyError
+
+if TYPE_CHECKING:
+    from policies.exact.dp import PolicyFn
 
 __all__ = [
     "OrderTable",

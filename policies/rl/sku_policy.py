@@ -182,8 +182,8 @@ class SkuProjectedPolicy:
 
 
 def sku_projected(holding_cost: float = 1.0, penalty_cost: float = 9.0) -> SkuProjectedPolicy:
-    """Registry factory (``replenishment`` / ``sku_projected``): the generalising learned
-    policy with default costs for rows whose observation has none.
+    """The learned SKU-conditioned projected-inventory policy (any SKU, at its own scale);
+    ``holding_cost``/``penalty_cost`` are used for rows whose observation has none.
 
     Raises:
         PolicyParameterError: on a non-positive cost.

@@ -78,7 +78,9 @@ def fresh_engine(backend: str, tmp_dir: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         require_pg()

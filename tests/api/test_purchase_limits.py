@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from api_helpers import ServerThread, make_test_env, seed
+from api_helpers import ServerThread, make_test_env, require_pg, seed
 from sqlalchemy import Engine, func, select
 
 from api.client.base import CommerceError
@@ -20,6 +20,16 @@ from api.services.context import Principal, ServiceContext
 from api.services.purchase_limits import PurchaseLimitSet, get_limit, remove_limit, set_limit
 
 STAFF = Principal(role="staff", key_id=1)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite and PostgreSQL; the PostgreSQL cases carry the ``postgres`` marker."""
+    if request.param == "postgres":
+        require_pg()
+    return str(request.param)
 
 
 @pytest.fixture

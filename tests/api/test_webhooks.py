@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 import uvicorn
-from api_helpers import PEPPER, free_port, fresh_engine, make_test_env, seed
+from api_helpers import PEPPER, free_port, fresh_engine, make_test_env, require_pg, seed
 from sqlalchemy import Engine, select
 
 from api.app import create_app
@@ -39,6 +39,16 @@ from api.webhooks import DispatchConfig, Dispatcher, Endpoint, event_body, parse
 from replay.receiver import WebhookReceiver
 
 SECRET = "whsec-test-0123456789"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite and PostgreSQL; the PostgreSQL cases carry the ``postgres`` marker."""
+    if request.param == "postgres":
+        require_pg()
+    return str(request.param)
 
 
 # ---- signatures -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from api_helpers import PG_URL, REPO, fresh_engine, make_test_env, seed
+from api_helpers import PG_URL, REPO, fresh_engine, make_test_env, require_pg, seed
 from sqlalchemy import text
 
 from api.client.inprocess import InProcessClient
@@ -22,6 +22,16 @@ from api.webhooks import status
 from replay.receiver import WebhookReceiver
 
 SECRET = "whsec-kill9-0123456789"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite and PostgreSQL; the PostgreSQL cases carry the ``postgres`` marker."""
+    if request.param == "postgres":
+        require_pg()
+    return str(request.param)
 
 
 def _dispatch(url: str, db: str, log: Path, *, once: bool = False) -> subprocess.Popen[bytes]:

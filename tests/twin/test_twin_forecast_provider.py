@@ -131,3 +131,18 @@ def test_without_known_events_the_model_sees_raw_sales_and_no_uplift() -> None:
         cum = cum + (9.0 if day % 2 == 0 else 1.0)
     assert p.last_source == "model"
     assert np.allclose(fc, (4 * 9.0 + 3 * 1.0) / 7.0)
+
+
+def test_a_model_that_cannot_fit_a_short_history_leaves_the_plan_until_it_can() -> None:
+    p = _provider(model="ensemble")  # validation windows of 7 + 3 days need >= 12 days
+    cum = np.zeros((2, 3))
+    sources = []
+    for day in range(16):
+        p.observe(day, cum)
+        fc = p.daily(day)
+        sources.append(p.last_source)
+        if p.last_source == "plan":
+            assert np.array_equal(fc, np.full((3, 2, 3), 5.0))
+        cum = cum + 2.0
+    assert p.refused >= 1 and p.fits >= 1
+    assert sources[:12] == ["plan"] * 12 and sources[-1] == "model"

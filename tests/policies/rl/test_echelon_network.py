@@ -195,3 +195,19 @@ def test_v0_env_still_registered_next_to_v1() -> None:
     v1 = gym.make("ShopSphere/MultiEchelonReplenishment-v1", n_skus=4, n_stores=2)
     assert v0.action_space.shape == (4,)
     assert v1.action_space.shape == (3, 4)
+
+
+def test_observation_scales_by_expected_demand_and_uses_echelon_position_at_warehouses() -> None:
+    from policies.envs.multi_echelon_v1 import observe_network, orders_from_action
+
+    p = build_network(SMALL)
+    k = NetworkKernel(p, 1, seed=0)
+    k.step(np.rint(p.mean_demand)[None].astype(np.int64))
+    obs = observe_network(k)[0]
+    mu = p.mean_demand
+    W = p.n_warehouses
+    assert np.allclose(obs[..., 0], k.on_hand[0] / mu, rtol=1e-6)
+    assert np.allclose(obs[:W, :, 2], k.echelon_position()[0] / mu[:W], rtol=1e-6)
+    assert np.allclose(obs[W:, :, 3], k.last_demand[0] / mu[W:], rtol=1e-6)
+    assert np.array_equal(orders_from_action(p, np.ones((k.L, k.N))), p.max_order)
+    assert (orders_from_action(p, -np.ones((k.L, k.N))) == 0).all()
