@@ -985,6 +985,10 @@ class FakeCommerce:
         refund = 0
         if to == RmaStatus.REFUNDED:
             refund = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+            o = self.orders[cur.order_id]
+            sub = sum(ln.quantity * ln.unit_price_cents for ln in o.lines)
+            if sub and o.total_cents < sub:  # the order's discounts shared over its lines
+                refund = refund * o.total_cents // sub
             upd["refund_cents"] = refund
         upd["lines"] = lines
         new = cur.model_copy(update=upd)
