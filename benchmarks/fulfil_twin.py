@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ ROWS = (
 def run(path: Path, days: int, seed: int | None, rate: float) -> tuple[dict[str, Any], float]:
     """One in-process run; returns its KPIs and wall seconds. Raises AssertionError when the
     twin and the ledger disagree."""
-    import twin.returns as returns_mod
     from api.client.inprocess import InProcessClient
     from api.clock import ManualClock
     from scenarios.load import read_yaml
@@ -52,8 +50,8 @@ def run(path: Path, days: int, seed: int | None, rate: float) -> tuple[dict[str,
     from twin.runner import run_scenario
 
     data, _ = read_yaml(path)
+    data.setdefault("returns", {})["rate"] = rate  # the scenario's returns section
     sc = parse_scenario(data, source=str(path))
-    returns_mod.DEFAULT_SETTINGS = replace(returns_mod.ReturnsSettings(), rate=rate)
     from datetime import UTC, datetime
 
     d = sc.start_date

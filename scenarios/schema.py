@@ -55,6 +55,7 @@ from scenarios.sections import (
     Perishability,
     Policies,
     PolicyRef,
+    Returns,
     Segment,
     Store,
     Supplier,
@@ -123,6 +124,7 @@ class Scenario(Strict):
     commerce: Commerce = Field(default_factory=lambda: {"mode": "inprocess"}, validate_default=True)
     engine: Engine = Engine()
     forecast: DemandForecast = DemandForecast()
+    returns: Returns = Returns()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

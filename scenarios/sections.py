@@ -66,6 +66,7 @@ __all__ = [
     "Perishability",
     "Policies",
     "PolicyRef",
+    "Returns",
     "Segment",
     "Store",
     "Supplier",
@@ -194,6 +195,38 @@ class Fleet(Strict):
     road_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 1.3  # road km per straight-line km
     dispatch_hours: list[Hour] = Field(default=[9.0, 15.0], max_length=96)
     """When vehicles leave the depot, each day (hours 0..24)."""
+    shipments: bool = False
+    """True: online orders go through the API's allocation and shipments (``POST
+    /v1/orders/{id}/shipments``, shipment transitions; docs/fulfilment.md); false (default: it
+    costs about 4 more API calls per online order): the older order transitions."""
+
+
+class Returns(Strict):
+    """Delivered online orders coming back through the API's RMA flow (:mod:`twin.returns`).
+
+    ``rate``: share of delivered orders returned; ``unit_share``: each unit of such an order
+    comes back with this probability (at least one unit); the request comes ``delay_days_min``
+    to ``delay_days_max`` days (uniform) after delivery, the parcel reaches the warehouse
+    ``transit_days`` later and is inspected ``inspect_days`` after that, each unit fit to sell
+    again with probability ``restock_share``. ``rate: 0`` turns returns off."""
+
+    rate: Probability = 0.05
+    unit_share: Probability = 0.6
+    delay_days_min: Annotated[NonNegative, bounded(MAX_LEAD_TIME_DAYS, "a delay")] = 1.0
+    delay_days_max: Annotated[NonNegative, bounded(MAX_LEAD_TIME_DAYS, "a delay")] = 10.0
+    transit_days: Annotated[NonNegative, bounded(MAX_LEAD_TIME_DAYS, "a transit time")] = 2.0
+    inspect_days: Annotated[NonNegative, bounded(MAX_LEAD_TIME_DAYS, "an inspection time")] = 0.5
+    restock_share: Probability = 0.8
+
+    @model_validator(mode="after")
+    def _delay_order(self) -> Returns:
+        if self.delay_days_min > self.delay_days_max:
+            raise bad(
+                "delay_days",
+                f"delay_days_min {self.delay_days_min!r} is more than delay_days_max "
+                f"{self.delay_days_max!r} (allowed: delay_days_min <= delay_days_max)",
+            )
+        return self
 
 
 class World(Strict):

@@ -126,6 +126,21 @@ class _FleetPort:
     def ship_order(self, row: int, o: ShippableOrder) -> None:
         self._ops.ship_order(row, o)
 
+    def free(self, row: int) -> np.ndarray:
+        """Units on hand and not reserved at ``row``, per SKU (a new array)."""
+        st = self._state
+        out: np.ndarray = st.on_hand[row] - st.reserved[row]
+        return out
+
+    def ship_from(self, row: int, origin: int, lines: dict[int, int]) -> None:
+        """An order reserved at ``row`` left from ``origin`` (its API shipment's origin; most
+        often ``row`` itself): the reservation goes, the units leave ``origin`` as a sale."""
+        st = self._state
+        for s, q in lines.items():
+            st.reserved[row, s] -= q
+            st.on_hand[origin, s] -= q
+            st.flows["sale"][origin, s] += q
+
     def book_return(self, row: int, sku: int, restocked: int, written_off: int) -> None:
         """A return the API booked (twin.returns): every unit in as a return flow, the unfit
         ones out as a write-off; the fit ones are on hand (fresh, for the perishables)."""
@@ -325,6 +340,8 @@ class Twin:
         kpis["pos_rejected_units"] = st.counters.pos_rejected
         kpis["checkout_failures"] = st.counters.checkout_failures
         kpis.update(self.fleet.kpis())  # delivery KPIs (routing: twin/fleet.py)
+        # refunds of returned orders (twin/returns.py) come off the revenue
+        kpis["net_revenue_cents"] = int(kpis["revenue_cents"]) - int(kpis["returns_refund_cents"])
         for ch in self.channels:  # voice / social channels count their own sessions
             kpis.update(ch.extra_kpis())
         # The routed fleet measures its own road km (planned routes); the per-km cost of the

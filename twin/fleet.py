@@ -9,7 +9,10 @@ the fleet plans every waiting order with :func:`policies.routing.daily.plan_deli
 the slots, shift lengths, per-km and per-hour costs. An order the plan leaves out (out of
 reach, or dearer to route than to hand over) goes to a parcel carrier (3PL) and arrives the
 next day. Vans leave at their planned departure; loading an order allocates and ships it
-through the API; at each stop the delivery fails with probability ``failure_rate`` and the
+through the API (``fleet.shipments: true``, default off: ``allocate_order`` then the shipment's
+``picked``/``packed``/``shipped``, ``failed`` at a failed stop and ``shipped`` again at the
+re-delivery, ``delivered``; off, or when another node would win the allocation: the older
+order transitions); at each stop the delivery fails with probability ``failure_rate`` and the
 order waits for the next day's plan (after ``max_attempts`` failures it goes to the parcel
 carrier). Distances: straight line on a local projection x ``road_factor``.
 
@@ -38,10 +41,16 @@ import numpy as np
 import simpy
 
 from api.client.base import CommerceError
-from api.schemas import OrderStatus
+from api.schemas import LocationKind, OrderStatus
+from api.schemas_fulfilment import (
+    AllocationRequest,
+    ShipmentStatus,
+    ShipmentTransition,
+    WeightsIn,
+)
 from api.services.carriers import CarrierBook, active_carriers
 from policies.routing import Depot, VehicleType
-from policies.routing.carriers import Mode
+from policies.routing.carriers import Mode, haversine_km
 from policies.routing.daily import DailyPlanConfig, DayRoute, DeliveryOrder, plan_deliveries
 from twin.events import EventKind
 from twin.returns import Returns, ReturnsSettings
@@ -75,6 +84,7 @@ class FleetSettings:
     max_iterations: int = 50
     time_limit_s: float = 120.0
     max_cluster: int = 200
+    shipments: bool = False
 
     @classmethod
     def from_carriers(cls, book: CarrierBook) -> FleetSettings:
@@ -124,6 +134,8 @@ class PendingOrder:
     slot_end_min: float = 1440.0
     attempts: int = 0
     shipped: bool = False
+    shipment_id: int | None = None  # the API shipment (``fleet.shipments``), once allocated
+    failed: bool = False  # its shipment is ``failed``, waiting for re-delivery
 
 
 @dataclass(slots=True)
@@ -277,6 +289,19 @@ class Fleet(FleetModel):
         self.queues: list[list[PendingOrder]] = [[] for _ in self.depots]
         self.stats = FleetStats()
         self.plans = 0
+        self.use_shipments = self.settings.shipments
+        self.off_node = 0  # orders another node would have won: order transitions instead
+        self._rows = {c: i for i, c in enumerate(twin.world.location_codes)}
+        # every API warehouse node (depots and their transit stock): (code, row, lat, lon)
+        self._nodes = [
+            (code, self._rows[code], wh.lat, wh.lon)
+            for wh in twin.world.scenario.world.warehouses
+            for code in (wh.code, f"{wh.code}-TRANSIT")
+            if code in self._rows
+        ]
+        if returns is None:
+            section = getattr(twin.world.scenario, "returns", None)
+            returns = None if section is None else ReturnsSettings.from_scenario(section)
         # its own stream: spawning draws nothing from the fleet's, so its plans are unchanged
         self.returns = Returns(twin, rng.spawn(1)[0], returns)
 
@@ -347,6 +372,7 @@ class Fleet(FleetModel):
             yield env.timeout(max(0.0, day + arrive / 1440.0 - env.now))
             if self.rng.random() < self.settings.failure_rate:
                 o.attempts += 1
+                self._fail(o)
                 self.stats.failed_attempts += int(self._counted())
                 if o.attempts < self.settings.max_attempts:
                     self.queues[w].append(o)  # promised_day stays: re-planned tomorrow
@@ -369,18 +395,104 @@ class Fleet(FleetModel):
         self._deliver(w, o, on_time=day + 1 == o.promised_day)
 
     def _ship(self, w: int, o: PendingOrder) -> None:
-        if not o.shipped:
+        """Hand ``o`` to its van or parcel carrier: allocated and shipped through the API the
+        first time, back to ``shipped`` after a failed attempt (re-delivery)."""
+        if o.shipped:
+            if o.failed and o.shipment_id is not None:
+                o.failed = not self._step(o.shipment_id, ShipmentStatus.SHIPPED, o.attempts)
+            return
+        if not (self.use_shipments and self._ship_allocated(w, o)):
             self.twin.ship_order(self.twin.world.warehouse_row(w), o)
-            o.shipped = True
+        o.shipped = True
+
+    def _step(self, sid: int, to: ShipmentStatus, attempt: int = 0) -> bool:
+        """One shipment transition (deterministic key); False when the API refused it."""
+        try:
+            self.twin.client.transition_shipment(
+                sid,
+                ShipmentTransition(to=to),
+                idempotency_key=f"twin-ship-{sid}-{to.value}-{attempt}",
+            )
+        except CommerceError as exc:
+            self.twin.delivery_failures += 1
+            logger.warning("shipment %s refused %s: %s", sid, to.value, exc)
+            return False
+        return True
+
+    def _own_node_wins(self, row: int, o: PendingOrder) -> bool:
+        """Whether the allocation (distance weight only, one shipment, warehouse nodes) picks
+        the order's own warehouse: no other node holding every line is nearer the customer (the
+        API breaks ties by code, and the order's own reservation counts there). The twin's
+        stock mirrors the ledger's, so this is the API's choice, seen ahead."""
+        own = self.twin.world.location_codes[row]
+        km = {
+            code: haversine_km(lat, lon, o.customer_lat, o.customer_lon)
+            for code, _, lat, lon in self._nodes
+        }
+        mine = (km.get(own, 0.0), own)
+        for code, r, _, _ in self._nodes:
+            if code == own or (km[code], code) >= mine:
+                continue
+            free = self.twin.free(r)
+            if all(free[s] >= q for s, q in o.lines.items()):
+                return False
+        return True
+
+    def _ship_allocated(self, w: int, o: PendingOrder) -> bool:
+        """Allocate ``o`` (one shipment from its own warehouse) and move it picked, packed,
+        shipped; the twin's stock follows the ledger. False when the door serves no allocation
+        or another node would win it (a transit stock must stay where it is): the order then
+        takes the older order transitions."""
+        tw = self.twin
+        row = tw.world.warehouse_row(w)
+        if not self._own_node_wins(row, o):
+            self.off_node += 1
+            return False
+        try:
+            ships = tw.client.allocate_order(
+                o.order_id,
+                AllocationRequest(
+                    lat=o.customer_lat,
+                    lon=o.customer_lon,
+                    allow_split=False,
+                    kinds=[LocationKind.WAREHOUSE],
+                    weights=WeightsIn(distance=1, carrier=0, co2=0, capacity=0, stock=0, split=0),
+                ),
+                idempotency_key=f"twin-alloc-{o.order_id}",
+            )
+        except NotImplementedError:
+            self.use_shipments = False
+            logger.info("the commerce client serves no allocation; order transitions instead")
+            return False
+        except CommerceError as exc:
+            logger.warning(
+                "order %s not allocated (%s); order transitions instead", o.order_id, exc
+            )
+            return False
+        (ship,) = ships
+        o.shipment_id = ship.id
+        for to in (ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED):
+            if not self._step(ship.id, to):
+                return True  # counted as a delivery failure; the ledger keeps its reservation
+        tw.ship_from(row, self._rows.get(ship.origin, row), o.lines)
+        return True
+
+    def _fail(self, o: PendingOrder) -> None:
+        if o.shipment_id is not None and not o.failed:
+            o.failed = self._step(o.shipment_id, ShipmentStatus.FAILED, o.attempts)
 
     def _deliver(self, w: int, o: PendingOrder, *, on_time: bool) -> None:
         tw = self.twin
         env = tw.env
-        try:
-            tw.client.transition_order(o.order_id, OrderStatus.DELIVERED)
-        except CommerceError:
-            tw.delivery_failures += 1
-            return
+        if o.shipment_id is not None:
+            if not self._step(o.shipment_id, ShipmentStatus.DELIVERED):
+                return
+        else:
+            try:
+                tw.client.transition_order(o.order_id, OrderStatus.DELIVERED)
+            except CommerceError:
+                tw.delivery_failures += 1
+                return
         hours = (env.now - o.placed_at) * 24.0
         tw.kpis.cycle_times_hours.append((int(o.placed_at), hours))
         row = tw.world.warehouse_row(w)
@@ -410,6 +522,7 @@ class Fleet(FleetModel):
             "fleet_failed_deliveries": float(s.failed_attempts),
             "fleet_parcel_orders": float(s.by_parcel),
             "fleet_unreachable_orders": float(s.unreachable),
+            "fleet_orders_without_shipment": float(self.off_node),
             **self.returns.kpis(s.delivered),
         }
 

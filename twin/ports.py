@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
 import simpy
 
 from api.client.base import CommerceClient
@@ -49,5 +50,9 @@ class FleetHost(Protocol):
     delivery_failures: int
 
     def ship_order(self, row: int, o: ShippableOrder) -> None: ...
+
+    def ship_from(self, row: int, origin: int, lines: dict[int, int]) -> None: ...
+
+    def free(self, row: int) -> np.ndarray: ...
 
     def book_return(self, row: int, sku: int, restocked: int, written_off: int) -> None: ...

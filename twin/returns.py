@@ -11,9 +11,11 @@ when none is), and the customer is refunded. Every step is one API call
 stock follows only once the API accepted the step, so the twin and the ledger agree
 (returns flow in, unfit units as write-offs).
 
-Time unit: days (SimPy time). Money: cents. The draws use their own random stream
+The knobs come from the scenario's ``returns:`` section (:class:`scenarios.sections.Returns`,
+validated there with the field named; :meth:`ReturnsSettings.from_scenario`); ``rate: 0`` turns
+returns off. Time unit: days (SimPy time). Money: cents. The draws use their own random stream
 (:data:`RETURNS_STREAM`), so turning returns on or off leaves the fleet's draws unchanged. A
-commerce door that serves no fulfilment (the in-memory fake) turns returns off for the run.
+commerce door that serves no RMAs (``NotImplementedError``) turns returns off for the run.
 
 KPIs (:meth:`Returns.kpis`, merged into the fleet's): ``returns_requested``,
 ``returns_refunded`` (RMAs completed), ``returns_units``, ``returns_restocked_units``,
@@ -78,10 +80,6 @@ class ReturnsSettings:
         )
 
 
-DEFAULT_SETTINGS = ReturnsSettings()
-"""What a run uses (the scenario schema has no returns section yet)."""
-
-
 @dataclass(slots=True)
 class ReturnsStats:
     requested: int = 0
@@ -104,7 +102,7 @@ class Returns:
     ) -> None:
         self.twin = twin
         self.rng = rng
-        self.settings = settings or DEFAULT_SETTINGS
+        self.settings = settings or ReturnsSettings()
         self.stats = ReturnsStats()
         self.enabled = self.settings.rate > 0.0
         self._perishable = np.asarray(twin.world.skus.perishable, dtype=bool)

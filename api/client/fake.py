@@ -4,7 +4,9 @@ As in the service: cart lines reserve stock (never beyond what is available), an
 its reservation until it ships, shipping turns it into a SALE movement, cancelling releases it;
 orders follow the service's state machine; unknown carts, orders, SKUs and locations raise the
 same typed errors; an ``Idempotency-Key`` replays the first outcome; batches give one result
-per item. Payment always succeeds (captured at checkout).
+per item. Payment always succeeds (captured at checkout). Fulfilment: allocation (the
+service's own pure planner and carrier book), the shipment and RMA state machines with their
+ledger movements and refunds; no delivery promise.
 
 Used by unit tests that need no database (fast). ``tests/api/test_client_contract.py`` runs the
 same scenario through this fake, the in-process client and the HTTP client and requires the
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from api.client.base import CommerceError
@@ -85,9 +87,14 @@ from api.schemas_fulfilment import (
     PromiseRead,
     PromiseRequest,
     RmaCreate,
+    RmaLineRead,
     RmaRead,
+    RmaStatus,
     RmaTransition,
+    ShipmentKind,
+    ShipmentLineRead,
     ShipmentRead,
+    ShipmentStatus,
     ShipmentTransition,
 )
 from api.schemas_promo import (
@@ -99,10 +106,25 @@ from api.schemas_promo import (
     ViewBatch,
     VoucherSet,
 )
+from api.services.allocation import Node, plan_allocation
+from api.services.carriers import NODE_KINDS, active_carriers
+from api.services.fulfilment import options_with_capacity
 from api.services.orders import ALLOWED
+from api.services.returns import ALLOWED as RMA_ALLOWED
+from api.services.shipments import ALLOWED as SHIP_ALLOWED
+from policies.routing.carriers import Origin, PromiseOption
 
 R = TypeVar("R")
 S = OrderStatus
+
+
+def _aware(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _cheapest(opts: Sequence[PromiseOption]) -> PromiseOption | None:
+    """The option :func:`api.services.allocation._best_option` picks."""
+    return min(opts, key=lambda o: (o.cost_cents, o.deliver_from, o.carrier), default=None)
 
 
 @dataclass(slots=True)
@@ -131,6 +153,14 @@ class FakeCommerce:
         self.order_of_cart: dict[int, int] = {}
         self.keys: dict[tuple[str, str], tuple[str, object]] = {}
         self.promotions: dict[int, PromotionRead] = {}
+        self.shipments: dict[int, ShipmentRead] = {}
+        self.rmas: dict[int, RmaRead] = {}
+        self.returned: dict[tuple[int, str], int] = defaultdict(int)  # (order, sku) -> units
+        # live shipments per (carrier, promised day) and per (origin, day created), as counted
+        # by the allocation queries
+        self._booked: dict[tuple[str, str], int] = defaultdict(int)
+        self._made: dict[tuple[str, str], int] = defaultdict(int)
+        self._of_order: dict[int, list[int]] = defaultdict(list)
 
     # ---- helpers -----------------------------------------------------------------------------
     def _idem(self, key: str | None, scope: str, body: object, fn: Callable[[], R]) -> R:
@@ -543,8 +573,9 @@ class FakeCommerce:
                 f"order {order_id} cannot go from {o.status.value} to cancelled",
                 details={"order_id": order_id, "from": o.status.value, "to": "cancelled"},
             )
-        for ln in o.lines:
-            self.reserved[(ln.sku, o.location)] -= ln.quantity
+        if not self._cancel_shipments(order_id):
+            for ln in o.lines:
+                self.reserved[(ln.sku, o.location)] -= ln.quantity
         pay = o.payment
         if pay is not None and pay.captured_cents > pay.refunded_cents:
             pay = pay.model_copy(
@@ -573,38 +604,416 @@ class FakeCommerce:
     def expire_unpaid_orders(self) -> int:
         return 0
 
-    # ---- fulfilment: not modelled by the fake (docs/fulfilment.md) ----------------------------
+    # ---- fulfilment: allocation, shipments and returns (RMA), as in the services --------------
     def promise(self, body: PromiseRequest) -> PromiseRead:
-        raise NotImplementedError("the fake serves no fulfilment")
+        raise NotImplementedError("the fake serves no delivery promise")
 
     def cart_promise(self, cart_id: int, query: CartPromiseQuery) -> PromiseRead:
-        raise NotImplementedError("the fake serves no fulfilment")
+        raise NotImplementedError("the fake serves no delivery promise")
+
+    def _order_ships(self, order_id: int) -> list[ShipmentRead]:
+        return [self.shipments[i] for i in self._of_order.get(order_id, ())]
 
     def allocate_order(
         self, order_id: int, body: AllocationRequest, *, idempotency_key: str | None = None
     ) -> list[ShipmentRead]:
-        raise NotImplementedError("the fake serves no fulfilment")
+        """As :func:`api.services.allocation.allocate_order`, with the same pure planner."""
+        return self._idem(
+            idempotency_key,
+            f"allocate_order:{order_id}",
+            body,
+            lambda: self._allocate(order_id, body),
+        )
+
+    def _allocate(self, order_id: int, body: AllocationRequest) -> list[ShipmentRead]:
+        o = self.get_order(order_id)
+        if o.status != S.PAID:
+            existing = self._order_ships(order_id)
+            if existing:
+                return existing
+            raise InvalidTransitionError(
+                f"order {order_id} is {o.status.value}; only paid orders are allocated",
+                details={"order_id": order_id, "from": o.status.value, "to": "allocated"},
+            )
+        if body.consolidate_at is not None and body.consolidate_at not in self.locations:
+            raise NotFoundError(
+                f"unknown location {body.consolidate_at!r}",
+                details={"field": "consolidate_at", "value": body.consolidate_at},
+            )
+        book = active_carriers()
+        w = book.allocation.weights
+        if body.weights is not None:
+            over = {k: v for k, v in body.weights.model_dump().items() if v is not None}
+            w = w.model_copy(update=over)
+        kinds = {k.value for k in body.kinds} if body.kinds else set(NODE_KINDS)
+        # ids as the database hands them out: 1, 2, ... in creation order
+        sku_id = {c: i + 1 for i, c in enumerate(self.skus)}
+        code_of = {i: c for c, i in sku_id.items()}
+        loc_id = {c: i + 1 for i, c in enumerate(self.locations)}
+        want = {sku_id[ln.sku]: ln.quantity for ln in o.lines}
+        nodes: dict[int, Node] = {}
+        avail: dict[int, dict[int, int]] = defaultdict(dict)
+        for code, loc in self.locations.items():
+            if str(loc.kind) not in kinds:
+                continue
+            lid = loc_id[code]
+            for sid in want:
+                key = (code_of[sid], code)
+                if key not in self.on_hand:
+                    continue
+                a = self._avail(*key) + (want[sid] if code == o.location else 0)
+                if a > 0:
+                    nodes[lid] = Node(lid, Origin(code, str(loc.kind), loc.lat, loc.lon))
+                    avail[lid][sid] = a
+        now = self.clock.now()
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        today = now.date().isoformat()
+        capped = {c.name for c in book.carriers if c.capacity_per_day is not None}
+        booked = {
+            (c, d): n for (c, d), n in self._booked.items() if c in capped and d >= today and n
+        }
+        made_today = {o: n for (o, d), n in self._made.items() if d == today}
+        caps = book.allocation.node_capacity_per_day
+        util: dict[int, float] = {}
+        for lid, n in nodes.items():
+            cap = caps.get(n.origin.kind)  # type: ignore[call-overload]
+            util[lid] = made_today.get(n.origin.code, 0) / cap if cap else 0.0
+        picks = plan_allocation(book, w, body, want, nodes, avail, util, booked, now)
+        for sid, q in want.items():
+            self.reserved[(code_of[sid], o.location)] -= q
+        for p in picks:
+            for sid, q in p.take.items():
+                self.reserved[(code_of[sid], p.node.origin.code)] += q
+        self._set_status(o, S.ALLOCATED)
+
+        def lines_of(take: dict[int, int]) -> dict[str, int]:
+            return {code_of[s]: q for s, q in take.items()}
+
+        hub = None if body.consolidate_at is None else self.locations[body.consolidate_at]
+        if hub is not None and len(picks) > 1:
+            hub_origin = Origin(hub.code, str(hub.kind), hub.lat, hub.lon)
+            legs = []
+            for p in picks:
+                units = sum(p.take.values())
+                opts = options_with_capacity(
+                    book, booked, [p.node.origin], hub.lat, hub.lon, units, now
+                )
+                legs.append(_cheapest(opts) or p.option)
+            last = max(leg.deliver_to for leg in legs)
+            finals = options_with_capacity(
+                book, booked, [hub_origin], body.lat, body.lon, sum(want.values()),
+                max(now, last + timedelta(hours=1)),
+            )  # fmt: skip
+            final = _cheapest(finals)
+            if final is None:
+                raise InvalidInputError(
+                    f"no carrier reaches the customer from {hub.code}",
+                    details={"field": "consolidate_at", "value": hub.code},
+                )
+            merged = self._new_shipment(
+                order_id, hub.code, ShipmentKind.MERGED, final, lines_of(want), None
+            )
+            for p, leg in zip(picks, legs, strict=True):
+                self._new_shipment(
+                    order_id, p.node.origin.code, ShipmentKind.LEG, leg, lines_of(p.take), merged
+                )
+        else:
+            for p in picks:
+                self._new_shipment(
+                    order_id, p.node.origin.code, ShipmentKind.DIRECT, p.option,
+                    lines_of(p.take), None,
+                )  # fmt: skip
+        return self._order_ships(order_id)
+
+    def _new_shipment(
+        self,
+        order_id: int,
+        origin: str,
+        kind: ShipmentKind,
+        opt: PromiseOption,
+        lines: dict[str, int],
+        merge_into: int | None,
+    ) -> int:
+        sid = len(self.shipments) + 1
+        now = self.clock.now()
+        self._count(opt.carrier, opt.deliver_from, origin, now, kind, +1)
+        self._of_order[order_id].append(sid)
+        self.shipments[sid] = ShipmentRead(
+            id=sid,
+            order_id=order_id,
+            kind=kind,
+            origin=origin,
+            merge_into=merge_into,
+            carrier=opt.carrier,
+            mode=opt.mode.value,
+            status=ShipmentStatus.ALLOCATED,
+            attempts=0,
+            lines=[ShipmentLineRead(sku=s, quantity=q) for s, q in sorted(lines.items())],
+            distance_km=opt.distance_km,
+            cost_cents=opt.cost_cents,
+            co2_g=opt.co2_g,
+            deliver_from=opt.deliver_from,
+            deliver_to=opt.deliver_to,
+            created_at=now,
+            updated_at=now,
+        )
+        return sid
+
+    def _count(
+        self,
+        carrier: str,
+        deliver_from: datetime,
+        origin: str,
+        created: datetime,
+        kind: ShipmentKind,
+        n: int,
+    ) -> None:
+        if kind != ShipmentKind.LEG:
+            self._booked[(carrier, _aware(deliver_from).date().isoformat())] += n
+        self._made[(origin, _aware(created).date().isoformat())] += n
 
     def list_shipments(self, order_id: int) -> list[ShipmentRead]:
-        raise NotImplementedError("the fake serves no fulfilment")
+        self.get_order(order_id)
+        return self._order_ships(order_id)
 
     def transition_shipment(
         self, shipment_id: int, body: ShipmentTransition, *, idempotency_key: str | None = None
     ) -> ShipmentRead:
-        raise NotImplementedError("the fake serves no fulfilment")
+        """As :func:`api.services.shipments.transition_shipment`, stock effects included."""
+        return self._idem(
+            idempotency_key,
+            f"transition_shipment:{shipment_id}",
+            body,
+            lambda: self._ship_to(shipment_id, ShipmentStatus(body.to)),
+        )
+
+    def _ship_to(self, shipment_id: int, to: ShipmentStatus) -> ShipmentRead:
+        cur = self.shipments.get(shipment_id)
+        if cur is None:
+            raise NotFoundError(
+                f"shipment {shipment_id} not found", details={"shipment_id": shipment_id}
+            )
+        if cur.status == to:
+            return cur
+        if to == ShipmentStatus.PICKED and cur.kind == ShipmentKind.MERGED:
+            waiting = [
+                s.id
+                for s in self._order_ships(cur.order_id)
+                if s.merge_into == shipment_id and s.status != ShipmentStatus.DELIVERED
+            ]
+            if waiting:
+                raise InvalidTransitionError(
+                    f"shipment {shipment_id} merges leg {waiting[0]}, not yet at the "
+                    "consolidation point",
+                    details={"shipment_id": shipment_id, "waiting_for": waiting[0], "to": to.value},
+                )
+        if to not in SHIP_ALLOWED[cur.status]:
+            raise InvalidTransitionError(
+                f"shipment {shipment_id} cannot go from {cur.status.value} to {to.value}",
+                details={"shipment_id": shipment_id, "from": cur.status.value, "to": to.value},
+            )
+        new = cur.model_copy(
+            update={
+                "status": to,
+                "attempts": cur.attempts + (1 if to == ShipmentStatus.FAILED else 0),
+                "updated_at": self.clock.now(),
+            }
+        )
+        self.shipments[shipment_id] = new
+        ref = f"shipment-{shipment_id}"
+        leaves = to == ShipmentStatus.SHIPPED and cur.status == ShipmentStatus.PACKED
+        if leaves and cur.kind != ShipmentKind.MERGED:
+            for ln in cur.lines:
+                self.reserved[(ln.sku, cur.origin)] -= ln.quantity
+                self._move(ln.sku, cur.origin, MovementKind.SALE, -ln.quantity, ref)
+        if to == ShipmentStatus.RETURNED and cur.status == ShipmentStatus.FAILED:
+            for ln in cur.lines:
+                self._move(ln.sku, cur.origin, MovementKind.RETURN, ln.quantity, ref)
+        self._sync_order(cur.order_id)
+        return new
+
+    def _sync_order(self, order_id: int) -> None:
+        live = [s for s in self._order_ships(order_id) if s.status != ShipmentStatus.CANCELLED]
+        if not live:
+            return
+        unshipped = (ShipmentStatus.ALLOCATED, ShipmentStatus.PICKED, ShipmentStatus.PACKED)
+        o = self.orders[order_id]
+        if o.status == S.ALLOCATED and all(
+            s.status not in unshipped for s in live if s.kind != ShipmentKind.MERGED
+        ):
+            o = self._set_status(o, S.SHIPPED)
+        if o.status == S.SHIPPED and all(
+            s.status in (ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED)
+            for s in live
+            if s.kind != ShipmentKind.LEG
+        ):
+            self._set_status(o, S.DELIVERED)
+
+    def _cancel_shipments(self, order_id: int) -> bool:
+        """Cancel an order's unshipped shipments, releasing their reservations at the origins;
+        False when the order has none. Raises InvalidTransitionError when one has left."""
+        ships = self._order_ships(order_id)
+        if not ships:
+            return False
+        unshipped = (ShipmentStatus.ALLOCATED, ShipmentStatus.PICKED, ShipmentStatus.PACKED)
+        gone = [s.id for s in ships if s.status not in (*unshipped, ShipmentStatus.CANCELLED)]
+        if gone:
+            raise InvalidTransitionError(
+                f"order {order_id} has shipments on their way ({gone[:5]}); it cannot be cancelled",
+                details={"order_id": order_id, "shipments": gone[:20], "to": "cancelled"},
+            )
+        now = self.clock.now()
+        for s in ships:
+            if s.status in unshipped:
+                if s.kind != ShipmentKind.MERGED:
+                    for ln in s.lines:
+                        self.reserved[(ln.sku, s.origin)] -= ln.quantity
+                self.shipments[s.id] = s.model_copy(
+                    update={"status": ShipmentStatus.CANCELLED, "updated_at": now}
+                )
+                self._count(s.carrier, s.deliver_from, s.origin, s.created_at, s.kind, -1)
+        return True
 
     def create_rma(
         self, order_id: int, body: RmaCreate, *, idempotency_key: str | None = None
     ) -> RmaRead:
-        raise NotImplementedError("the fake serves no fulfilment")
+        """As :func:`api.services.returns.create_rma`."""
+        return self._idem(
+            idempotency_key, f"create_rma:{order_id}", body, lambda: self._rma(order_id, body)
+        )
+
+    def _rma(self, order_id: int, body: RmaCreate) -> RmaRead:
+        o = self.get_order(order_id)
+        if o.status not in (S.DELIVERED, S.RETURNED):
+            raise InvalidTransitionError(
+                f"order {order_id} is {o.status.value}; only delivered orders take returns",
+                details={"order_id": order_id, "from": o.status.value, "to": "returned"},
+            )
+        bought = {ln.sku: ln for ln in o.lines}
+        want: dict[str, int] = defaultdict(int)
+        for i, ln in enumerate(body.lines):
+            if ln.sku not in bought:
+                raise InvalidInputError(
+                    f"lines[{i}].sku {ln.sku!r} is not on order {order_id}",
+                    details={"field": f"lines[{i}].sku", "value": ln.sku},
+                )
+            want[ln.sku] += ln.quantity
+        for sku, q in sorted(want.items()):
+            if self.returned[(order_id, sku)] + q > bought[sku].quantity:
+                raise InvalidInputError(
+                    f"returning {q} exceeds the units left to return of {bought[sku].quantity}",
+                    details={"field": "lines.quantity", "value": q},
+                )
+        for sku, q in want.items():
+            self.returned[(order_id, sku)] += q
+        now = self.clock.now()
+        rid = len(self.rmas) + 1
+        self.rmas[rid] = RmaRead(
+            id=rid,
+            order_id=order_id,
+            status=RmaStatus.REQUESTED,
+            reason=body.reason,
+            location=None,
+            lines=[
+                RmaLineRead(
+                    sku=s, quantity=q, unit_price_cents=bought[s].unit_price_cents, restock_qty=0
+                )
+                for s, q in sorted(want.items())
+            ],
+            refund_cents=0,
+            created_at=now,
+            updated_at=now,
+        )
+        return self.rmas[rid]
 
     def get_rma(self, rma_id: int) -> RmaRead:
-        raise NotImplementedError("the fake serves no fulfilment")
+        if rma_id not in self.rmas:
+            raise NotFoundError(f"rma {rma_id} not found", details={"rma_id": rma_id})
+        return self.rmas[rma_id]
 
     def transition_rma(
         self, rma_id: int, body: RmaTransition, *, idempotency_key: str | None = None
     ) -> RmaRead:
-        raise NotImplementedError("the fake serves no fulfilment")
+        """As :func:`api.services.returns.transition_rma`: ledger movements and the refund."""
+        return self._idem(
+            idempotency_key, f"transition_rma:{rma_id}", body, lambda: self._rma_to(rma_id, body)
+        )
+
+    def _rma_to(self, rma_id: int, body: RmaTransition) -> RmaRead:
+        to = RmaStatus(body.to)
+        cur = self.get_rma(rma_id)
+        if cur.status == to:
+            return cur
+        if to not in RMA_ALLOWED[cur.status]:
+            raise InvalidTransitionError(
+                f"rma {rma_id} cannot go from {cur.status.value} to {to.value}",
+                details={"rma_id": rma_id, "from": cur.status.value, "to": to.value},
+            )
+        upd: dict[str, object] = {"status": to, "updated_at": self.clock.now()}
+        lines = list(cur.lines)
+        if to == RmaStatus.RECEIVED:
+            if body.location is None:
+                raise InvalidInputError(
+                    "receiving a return needs the location it arrived at",
+                    details={"field": "location", "value": None},
+                )
+            upd["location"] = self._loc(body.location)
+        if to == RmaStatus.INSPECTED:
+            fit = {ln.sku: ln.quantity for ln in lines}
+            if body.restock is not None:
+                fit = dict.fromkeys(fit, 0)
+                qty = {ln.sku: ln.quantity for ln in lines}
+                for i, r in enumerate(body.restock):
+                    if r.sku not in qty or fit[r.sku] + r.quantity > qty[r.sku]:
+                        raise InvalidInputError(
+                            f"restock[{i}]: {r.quantity} of {r.sku!r} is not on rma {rma_id}",
+                            details={"field": f"restock[{i}]", "value": r.sku},
+                        )
+                    fit[r.sku] += r.quantity
+            lines = [ln.model_copy(update={"restock_qty": fit[ln.sku]}) for ln in lines]
+        if to in (RmaStatus.RESTOCKED, RmaStatus.WRITTEN_OFF):
+            loc, ref = cur.location or "", f"rma-{rma_id}"
+            every = to == RmaStatus.WRITTEN_OFF
+            for ln in lines:
+                self._move(ln.sku, loc, MovementKind.RETURN, ln.quantity, ref)
+            for ln in lines:
+                off = ln.quantity - (0 if every else ln.restock_qty)
+                if off > 0:
+                    self._move(ln.sku, loc, MovementKind.ADJUSTMENT, -off, ref + ":write-off")
+            if every:
+                lines = [ln.model_copy(update={"restock_qty": 0}) for ln in lines]
+        refund = 0
+        if to == RmaStatus.REFUNDED:
+            refund = sum(ln.quantity * ln.unit_price_cents for ln in lines)
+            o = self.orders[cur.order_id]
+            sub = sum(ln.quantity * ln.unit_price_cents for ln in o.lines)
+            if sub and o.total_cents < sub:  # the order's discounts shared over its lines
+                refund = refund * o.total_cents // sub
+            upd["refund_cents"] = refund
+        upd["lines"] = lines
+        new = cur.model_copy(update=upd)
+        self.rmas[rma_id] = new
+        if to == RmaStatus.REFUNDED:
+            o = self.orders[cur.order_id]
+            pay = o.payment
+            if pay is not None and refund > 0:
+                done = pay.refunded_cents + refund
+                pay = pay.model_copy(
+                    update={
+                        "refunded_cents": done,
+                        "status": "refunded" if done >= pay.captured_cents else "part_refunded",
+                    }
+                )
+            o = self._set_status(
+                o, S.RETURNED if o.status == S.DELIVERED else o.status, payment=pay
+            )
+            left = any(self.returned[(o.id, ln.sku)] < ln.quantity for ln in o.lines)
+            open_rma = any(
+                r.order_id == o.id and r.status != RmaStatus.REFUNDED for r in self.rmas.values()
+            )
+            if not left and not open_rma and o.status == S.RETURNED:
+                self._set_status(o, S.REFUNDED)
+        return new
 
     def plan_replenishment(self, body: ReplenishmentPlanRequest) -> ReplenishmentPlan:
         raise NotImplementedError("the fake serves no policies")

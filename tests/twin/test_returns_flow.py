@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from twin_helpers import clock_for, small_baseline
 
-import twin.returns as returns_mod
 from api.client.inprocess import InProcessClient
 from api.schemas import MovementKind
+from scenarios.schema import with_overrides
 from twin.reconcile import check_conservation, reconcile_stock
 from twin.returns import ReturnsSettings
 from twin.runner import run_scenario
@@ -15,17 +15,17 @@ from twin.runner import run_scenario
 pytestmark = pytest.mark.slow
 
 
-def test_returned_orders_are_restocked_written_off_and_refunded_in_twin_and_ledger(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(
-        returns_mod,
-        "DEFAULT_SETTINGS",
-        ReturnsSettings(
-            rate=0.6, delay_days_min=0.2, delay_days_max=0.6, transit_days=0.3, inspect_days=0.1
-        ),
+def test_returned_orders_are_restocked_written_off_and_refunded_in_twin_and_ledger() -> None:
+    sc = with_overrides(
+        small_baseline(days=5, n_skus=24, population=300),
+        returns={
+            "rate": 0.6,
+            "delay_days_min": 0.2,
+            "delay_days_max": 0.6,
+            "transit_days": 0.3,
+            "inspect_days": 0.1,
+        },
     )
-    sc = small_baseline(days=5, n_skus=24, population=300)
     clock = clock_for(sc)
     client = InProcessClient.for_sqlite(":memory:", clock)
     try:
