@@ -21,4 +21,8 @@ class ForecastingError(PolicyError, ValueError):
     def __init__(self, field: str, value: Any, problem: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"{field}={value!r}: {problem}")
+        self.message = f"{field}={value!r}: {problem}"
+        super().__init__(field, value, problem)  # args rebuild it (SimPy copies type(e)(*e.args))
+
+    def __str__(self) -> str:
+        return self.message

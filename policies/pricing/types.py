@@ -31,10 +31,15 @@ class PricingError(PolicyError, ValueError):
     """Bad input to a pricing policy or solver; the message names the field and the value."""
 
     def __init__(self, field_name: str, value: object, reason: str) -> None:
-        super().__init__(f"{field_name}={value!r}: {reason}")
+        # args rebuild the error: SimPy (and pickle) copy it as type(e)(*e.args)
+        super().__init__(field_name, value, reason)
         self.field = field_name
         self.value = value
         self.reason = reason
+        self.message = f"{field_name}={value!r}: {reason}"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _first_bad(values: npt.NDArray[np.generic], bad: npt.NDArray[np.bool_]) -> object:
