@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.routes.deps import CtxDep, WhoDep
+from api.schemas import Strict
 from api.services.context import ServiceContext, require_staff
 from api.webhooks import DispatchConfig, Dispatcher, dead_letters, redrive, status
 
@@ -47,7 +48,7 @@ class DeadLetter(BaseModel):
     last_error: str | None
 
 
-class RedriveRequest(BaseModel):
+class RedriveRequest(Strict):
     """Which dead deliveries to retry: ``ids``, one ``endpoint``'s, or (neither) all."""
 
     ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(default=None, max_length=10_000)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from api.errors import InvalidInputError
+from api.schemas import Strict
 from policies.routing.carriers import DEFAULT_CARRIERS, Carrier, Mode
 
 __all__ = [
@@ -46,11 +47,7 @@ class CarrierConfigError(InvalidInputError):
     """A carriers file that is missing, not YAML, or invalid; the message names the field."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CarrierSpec(_Strict):
+class CarrierSpec(Strict):
     """One carrier (see the module docstring for the units)."""
 
     name: str = Field(min_length=1, max_length=64)
@@ -104,7 +101,7 @@ class CarrierSpec(_Strict):
         )
 
 
-class AllocationWeights(_Strict):
+class AllocationWeights(Strict):
     """Weights of the allocation cost per unit served (see ``configs/carriers.yaml``)."""
 
     distance: float = Field(default=1.0, ge=0.0)
@@ -115,12 +112,12 @@ class AllocationWeights(_Strict):
     split: float = Field(default=500.0, ge=0.0)
 
 
-class AllocationSection(_Strict):
+class AllocationSection(Strict):
     weights: AllocationWeights = AllocationWeights()
     node_capacity_per_day: dict[NodeKind, int] = Field(default_factory=dict)
 
 
-class CarrierBook(_Strict):
+class CarrierBook(Strict):
     """The whole file: carriers (unique names) and the allocation section."""
 
     carriers: tuple[CarrierSpec, ...] = Field(min_length=1)

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.errors import NotFoundError, ServiceError
 from api.models import T
+from api.schemas import Strict
 from api.services.context import Principal, ServiceContext, require_staff
 
 _LIM, _CSP = T["purchase_limits"], T["customer_sku_purchases"]
@@ -44,7 +45,7 @@ class PurchaseLimitExceededError(ServiceError):
     status_default = 409
 
 
-class PurchaseLimitSet(BaseModel):
+class PurchaseLimitSet(Strict):
     max_per_customer: int = Field(ge=1, le=1_000_000)
 
 
