@@ -438,10 +438,12 @@ def train_projected_policy(
         ProjectedPolicyError: on invalid instance or settings.
     """
     cfg = config or SearchConfig()
-    if not demand_mean > 0 or holding <= 0 or penalty <= 0:
+    if not (demand_mean > 0 and holding > 0 and penalty > 0):  # NaN fails too
         raise ProjectedPolicyError(
             f"need demand_mean, holding, penalty > 0, got {demand_mean}, {holding}, {penalty}"
         )
+    if lead_time < 0:
+        raise ProjectedPolicyError(f"lead_time must be >= 0, got {lead_time}")
     rng = np.random.default_rng(seed)
     cdf = poisson_cdf_table(demand_mean)
     val_demand = np.concatenate(

@@ -118,3 +118,14 @@ def test_search_reaches_within_half_a_percent_of_the_optimum_selecting_on_simula
     optimum = solve(mdp).average_cost
     assert learned <= optimum * 1.005
     assert len(res.history) == 8 and res.validation_cost == min(h[2] for h in res.history)
+
+
+@pytest.mark.parametrize(
+    ("kw", "named"),
+    [({"lead_time": -3}, "lead_time"), ({"holding": float("nan")}, "holding")],
+)
+def test_training_refuses_a_bad_instance_naming_it(kw: dict[str, float], named: str) -> None:
+    args: dict[str, float] = {"demand_mean": 5.0, "lead_time": 2, "holding": 1.0, "penalty": 9.0}
+    args.update(kw)
+    with pytest.raises(ProjectedPolicyError, match=named):
+        train_projected_policy(**args)  # type: ignore[arg-type]
